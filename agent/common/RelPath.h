@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Share-relative paths. A POSIX name is bytes, not text: a RelPath is a
+// std::string of raw bytes ("dir/sub/name"), '/'-separated, with no leading or
+// trailing '/', no empty, "." or ".." component and no NUL. The empty string is
+// the share root. Never assume UTF-8; use displayPath() to show one to a person.
+
+#include <string>
+#include <string_view>
+
+#include "common/Error.h"
+
+namespace hoard {
+
+using RelPath = std::string;
+
+// Ok if `p` is a well-formed RelPath as described above (the root "" is valid).
+Status validateRelPath(std::string_view p);
+
+// "a/b/c" -> "a/b"; "c" -> "" (the root); "" -> "".
+std::string_view parentOf(std::string_view p);
+
+// "a/b/c" -> "c"; "c" -> "c".
+std::string_view baseName(std::string_view p);
+
+// join("", "x") == "x"; join("a", "x") == "a/x".
+RelPath joinPath(std::string_view dir, std::string_view name);
+
+// True if `p` equals `dir` or lies beneath it. Every path is under the root "".
+bool isUnder(std::string_view p, std::string_view dir);
+
+// Replaces the leading `from` of `p` (which must satisfy isUnder(p, from)) with `to`.
+RelPath rebase(std::string_view p, std::string_view from, std::string_view to);
+
+// A printable, unambiguous rendering for messages and logs: bytes that are not
+// printable ASCII or valid UTF-8 become \xNN, a newline \n, a backslash \\.
+std::string displayPath(std::string_view p);
+
+}  // namespace hoard
