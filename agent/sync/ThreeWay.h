@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The three-way decision of design.md for one path: compare local (L) and
+// remote (R) with the base (B) and say what to do. Pure logic: the caller has
+// already looked at both sides (metadata first, hashes where metadata could
+// mislead) and fills in a PathState; nothing here touches a filesystem.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/FileMeta.h"
+#include "common/Hash.h"
+
+namespace hoard::sync {
+
+// One side's version of a path, as far as the decision needs it.
+struct Version {
+  FileType type = FileType::kNone;     // kNone: the path does not exist on this side
+  std::optional<ContentHash> hash;     // files: content hash, when known
+  std::string symlink_target;          // symlinks
+  uint32_t mode = 0;                   // permission bits
+
+  bool exists() const { return type != FileType::kNone; }
+  bool operator==(const Version&) const = default;
+};
+
+// Whether a side changed since the base, split into content and metadata so a
+// chmod on one side and an edit on the other both apply.
+struct SideChange {
+  bool content = false;  // created, deleted, type changed, bytes or target changed
+  bool mode = false;     // permission bits (or xattrs) changed, content not
+  bool any() const { return content || mode; }
+};
+
+struct PathState {
+  std::optional<Version> base;  // nullopt: the path is not in the base
+  Version local;
+  Version remote;
+  SideChange local_change;
+  SideChange remote_change;
+  // For directories: true if the side added or changed anything beneath the
+  // path since the base (decides dir-delete conflicts).
+  bool local_subtree_changed = false;
+  bool remote_subtree_changed = false;
+};
+
+// Stored in the journal as these names: never rename.
+enum class ConflictKind : uint8_t {
+  kContent,       // both modified the file, results differ
+  kModifyDelete,  // local modified, remote deleted
+  kDeleteModify,  // local deleted, remote modified
+  kCreateCreate,  // both created the path (no base), results differ
+  kType,          // the two sides hold different types (file vs dir vs symlink)
+  kMetadata,      // content agrees, both changed mode/xattrs differently
+  kDirDelete,     // one side removed a directory the other added to
+  kRenameRename,  // both renamed the same source to different targets
+};
+
+std::string_view conflictKindName(ConflictKind kind);  // "content", "modify-delete", ...
+std::optional<ConflictKind> conflictKindFromName(std::string_view name);
+
+enum class Action : uint8_t {
+  kNothing,     // neither side changed
+  kPush,        // make the remote equal to local (write, create, delete or chmod)
+  kPull,        // make the cache equal to the remote
+  kPushMode,    // content agrees; copy local's mode to the remote
+  kPullMode,    // content agrees; copy the remote's mode to the cache
+  kAgree,       // both changed to the same result: record it as the new base
+  kConflict,    // see `conflict`
+};
+
+std::string_view actionName(Action action);
+
+struct Decision {
+  Action action = Action::kNothing;
+  std::optional<ConflictKind> conflict;  // set iff action == kConflict
+  // Set when content goes one way and a mode change the other way: the mode
+  // both sides must end with after the content action (e.g. a local edit and a
+  // remote chmod: push the content, then both get the remote's new mode).
+  std::optional<uint32_t> merged_mode;
+
+  bool operator==(const Decision&) const = default;
+};
+
+// True if two versions hold the same content (type, bytes or target). Files
+// without a hash on either side are not known equal.
+bool sameContent(const Version& a, const Version& b);
+
+// The decision table of design.md:
+//   L same,    R same              -> nothing
+//   L changed, R same              -> push
+//   L same,    R changed           -> pull
+//   both changed, equal result     -> agree (new base, no conflict)
+//   both changed, different result -> conflict of the fitting kind
+// Content and mode are decided separately: an edit on one side and a chmod on
+// the other is not a conflict: the edit goes one way and Decision::merged_mode
+// carries the other side's mode. Both sides changing the mode to different
+// values is a metadata conflict.
+Decision decide(const PathState& s);
+
+}  // namespace hoard::sync
