@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+#include "remote/FaultyRemoteFs.h"
+
+#include <fnmatch.h>
+
+namespace hoard::remote {
+
+std::string_view remoteOpName(RemoteOp op) {
+  switch (op) {
+    case RemoteOp::kLstat: return "lstat";
+    case RemoteOp::kListDir: return "listDir";
+    case RemoteOp::kWalk: return "walk";
+    case RemoteOp::kFetchFile: return "fetchFile";
+    case RemoteOp::kReadSmallFile: return "readSmallFile";
+    case RemoteOp::kReplaceFile: return "replaceFile";
+    case RemoteOp::kMkdir: return "mkdir";
+    case RemoteOp::kRmdir: return "rmdir";
+    case RemoteOp::kUnlink: return "unlink";
+    case RemoteOp::kRename: return "rename";
+    case RemoteOp::kSymlink: return "symlink";
+    case RemoteOp::kChmod: return "chmod";
+    case RemoteOp::kSetMtime: return "setMtime";
+    case RemoteOp::kGetXattr: return "getXattr";
+    case RemoteOp::kSetXattr: return "setXattr";
+    case RemoteOp::kRemoveXattr: return "removeXattr";
+    case RemoteOp::kListXattrs: return "listXattrs";
+    case RemoteOp::kStatfs: return "statfs";
+    case RemoteOp::kDataVersion: return "dataVersion";
+    case RemoteOp::kRemoveStaleTemps: return "removeStaleTemps";
+  }
+  return "unknown";
+}
+
+FaultyRemoteFs::FaultyRemoteFs(std::shared_ptr<RemoteFs> inner, uint64_t seed)
+    : inner_(std::move(inner)), rng_(seed) {}
+
+FaultyRemoteFs::~FaultyRemoteFs() {
+  std::unique_lock lock(mu_);
+  destroying_ = true;
+  cv_.notify_all();
+  cv_.wait(lock, [&] { return hanging_ == 0; });
+}
+
+int FaultyRemoteFs::addRule(FaultRule rule) {
+  std::lock_guard lock(mu_);
+  int id = next_id_++;
+  rules_.emplace(id, ActiveRule{std::move(rule)});
+  return id;
+}
+
+void FaultyRemoteFs::removeRule(int id) {
+  std::lock_guard lock(mu_);
+  rules_.erase(id);
+  cv_.notify_all();
+}
+
+void FaultyRemoteFs::clearRules() {
+  std::lock_guard lock(mu_);
+  rules_.clear();
+  ++release_epoch_;
+  cv_.notify_all();
+}
+
+void FaultyRemoteFs::releaseHangs() {
+  std::lock_guard lock(mu_);
+  ++release_epoch_;
+  cv_.notify_all();
+}
+
+size_t FaultyRemoteFs::hangingCalls() const {
+  std::lock_guard lock(mu_);
+  return hanging_;
+}
+
+bool FaultyRemoteFs::waitForHanging(size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return hanging_ >= n; });
+}
+
+uint64_t FaultyRemoteFs::calls(RemoteOp op) const {
+  std::lock_guard lock(mu_);
+  return calls_[static_cast<size_t>(op)];
+}
+
+uint64_t FaultyRemoteFs::faultsFired() const {
+  std::lock_guard lock(mu_);
+  return fired_;
+}
+
+std::optional<Error> FaultyRemoteFs::inject(RemoteOp op, const RelPath& path,
+                                            const RelPath* path2) {
+  std::unique_lock lock(mu_);
+  ++calls_[static_cast<size_t>(op)];
+  auto matches = [&](const std::string& glob) {
+    if (glob.empty()) return true;
+    if (::fnmatch(glob.c_str(), path.c_str(), 0) == 0) return true;
+    return path2 != nullptr && ::fnmatch(glob.c_str(), path2->c_str(), 0) == 0;
+  };
+  for (auto& [id, active] : rules_) {
+    const FaultRule& r = active.rule;
+    if (r.op && *r.op != op) continue;
+    if (!matches(r.path_glob)) continue;
+    if (active.matched++ < r.skip_first) continue;
+    if (r.max_fires >= 0 && active.fired >= r.max_fires) continue;
+    if (r.probability < 1.0) {
+      std::uniform_real_distribution<double> coin(0.0, 1.0);
+      if (coin(rng_) >= r.probability) continue;
+    }
+    ++active.fired;
+    ++fired_;
+    std::string what = "injected fault in " + std::string(remoteOpName(op)) + " '" +
+                       displayPath(path) + "'";
+    if (!r.hang) return Error::fromErrno(r.err, what);
+
+    const int rule_id = id;
+    const uint64_t epoch = release_epoch_;
+    const auto limit = r.hang_limit;
+    const std::optional<int> err_after = r.err_after_hang;
+    ++hanging_;
+    cv_.notify_all();
+    cv_.wait_for(lock, limit, [&] {
+      return destroying_ || release_epoch_ != epoch || rules_.count(rule_id) == 0;
+    });
+    --hanging_;
+    cv_.notify_all();
+    // The destructor is waiting for us: return without touching inner_.
+    if (destroying_) return Error(ErrorCode::kAborted, what + ": fault injector destroyed", ECANCELED);
+    if (err_after) return Error::fromErrno(*err_after, what + " (after a hang)");
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+#define HOARD_FAULT(op, path, path2)                         \
+  if (auto injected = inject(op, path, path2); injected) { \
+    return tl::unexpected(std::move(*injected));           \
+  }
+
+Result<Stat> FaultyRemoteFs::lstat(const RelPath& path) {
+  HOARD_FAULT(RemoteOp::kLstat, path, nullptr);
+  return inner_->lstat(path);
+}
+
+Result<std::vector<DirEntry>> FaultyRemoteFs::listDir(const RelPath& dir) {
+  HOARD_FAULT(RemoteOp::kListDir, dir, nullptr);
+  return inner_->listDir(dir);
+}
+
+Result<std::vector<WalkEntry>> FaultyRemoteFs::walk(const RelPath& dir) {
+  HOARD_FAULT(RemoteOp::kWalk, dir, nullptr);
+  return inner_->walk(dir);
+}
+
+Result<Stat> FaultyRemoteFs::fetchFile(const RelPath& path, int out_fd,
+                                       const ProgressFn& progress) {
+  HOARD_FAULT(RemoteOp::kFetchFile, path, nullptr);
+  return inner_->fetchFile(path, out_fd, progress);
+}
+
+Result<std::string> FaultyRemoteFs::readSmallFile(const RelPath& path, size_t max_bytes) {
+  HOARD_FAULT(RemoteOp::kReadSmallFile, path, nullptr);
+  return inner_->readSmallFile(path, max_bytes);
+}
+
+Result<Stat> FaultyRemoteFs::replaceFile(const RelPath& path, int src_fd, const Expect& expect,
+                                         const ReplaceOptions& options,
+                                         const ProgressFn& progress) {
+  HOARD_FAULT(RemoteOp::kReplaceFile, path, nullptr);
+  return inner_->replaceFile(path, src_fd, expect, options, progress);
+}
+
+Status FaultyRemoteFs::mkdir(const RelPath& path, uint32_t mode) {
+  HOARD_FAULT(RemoteOp::kMkdir, path, nullptr);
+  return inner_->mkdir(path, mode);
+}
+
+Status FaultyRemoteFs::rmdir(const RelPath& path, const Expect& expect) {
+  HOARD_FAULT(RemoteOp::kRmdir, path, nullptr);
+  return inner_->rmdir(path, expect);
+}
+
+Status FaultyRemoteFs::unlink(const RelPath& path, const Expect& expect) {
+  HOARD_FAULT(RemoteOp::kUnlink, path, nullptr);
+  return inner_->unlink(path, expect);
+}
+
+Status FaultyRemoteFs::rename(const RelPath& from, const RelPath& to, const Expect& from_expect,
+                              const Expect& to_expect) {
+  HOARD_FAULT(RemoteOp::kRename, from, &to);
+  return inner_->rename(from, to, from_expect, to_expect);
+}
+
+Status FaultyRemoteFs::symlink(const RelPath& path, const std::string& target,
+                               const Expect& expect) {
+  HOARD_FAULT(RemoteOp::kSymlink, path, nullptr);
+  return inner_->symlink(path, target, expect);
+}
+
+Status FaultyRemoteFs::chmod(const RelPath& path, uint32_t mode) {
+  HOARD_FAULT(RemoteOp::kChmod, path, nullptr);
+  return inner_->chmod(path, mode);
+}
+
+Status FaultyRemoteFs::setMtime(const RelPath& path, int64_t mtime_ns) {
+  HOARD_FAULT(RemoteOp::kSetMtime, path, nullptr);
+  return inner_->setMtime(path, mtime_ns);
+}
+
+Result<std::string> FaultyRemoteFs::getXattr(const RelPath& path, const std::string& name) {
+  HOARD_FAULT(RemoteOp::kGetXattr, path, nullptr);
+  return inner_->getXattr(path, name);
+}
+
+Status FaultyRemoteFs::setXattr(const RelPath& path, const std::string& name,
+                                const std::string& value) {
+  HOARD_FAULT(RemoteOp::kSetXattr, path, nullptr);
+  return inner_->setXattr(path, name, value);
+}
+
+Status FaultyRemoteFs::removeXattr(const RelPath& path, const std::string& name) {
+  HOARD_FAULT(RemoteOp::kRemoveXattr, path, nullptr);
+  return inner_->removeXattr(path, name);
+}
+
+Result<std::vector<std::string>> FaultyRemoteFs::listXattrs(const RelPath& path) {
+  HOARD_FAULT(RemoteOp::kListXattrs, path, nullptr);
+  return inner_->listXattrs(path);
+}
+
+Result<FsStats> FaultyRemoteFs::statfs() {
+  static const RelPath kRoot;
+  HOARD_FAULT(RemoteOp::kStatfs, kRoot, nullptr);
+  return inner_->statfs();
+}
+
+Result<std::string> FaultyRemoteFs::dataVersion(const RelPath& path) {
+  HOARD_FAULT(RemoteOp::kDataVersion, path, nullptr);
+  return inner_->dataVersion(path);
+}
+
+Result<uint64_t> FaultyRemoteFs::removeStaleTemps(const RelPath& dir) {
+  HOARD_FAULT(RemoteOp::kRemoveStaleTemps, dir, nullptr);
+  return inner_->removeStaleTemps(dir);
+}
+
+#undef HOARD_FAULT
+
+}  // namespace hoard::remote

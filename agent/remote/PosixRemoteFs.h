@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// RemoteFs over a mounted directory: NFS, SMB, AFS, sshfs, anything POSIX.
+//
+// Every call opens the root afresh, resolves the path beneath it without
+// following any symlink (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, or
+// component by component with O_NOFOLLOW where openat2 is missing), acts with
+// *at() calls on the final component, and closes every descriptor before it
+// returns: a descriptor opened before a network drop fails on every later
+// call, so none is kept. Calls may block for as long as the mount does; wrap
+// this in DeadlineRemoteFs to bound them.
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "common/UniqueFd.h"
+#include "remote/DataVersion.h"
+#include "remote/RemoteFs.h"
+
+namespace hoard::remote {
+
+class PosixRemoteFs final : public RemoteFs {
+ public:
+  enum class Resolve : uint8_t {
+    kAuto,           // openat2, falling back to kComponentwise if the kernel lacks it
+    kOpenat2,        // openat2 only (kUnsupported if missing)
+    kComponentwise,  // openat(O_NOFOLLOW) one component at a time, each checked
+  };
+  struct Options {
+    std::shared_ptr<DataVersionProbe> probe;  // null: PosixDataVersionProbe
+    Resolve resolve = Resolve::kAuto;
+  };
+
+  // `root` is an absolute path to the remote root (symlinks above the root
+  // are the user's choice and are followed once when the root is opened).
+  explicit PosixRemoteFs(std::string root) : PosixRemoteFs(std::move(root), Options{}) {}
+  PosixRemoteFs(std::string root, Options options);
+
+  const std::string& root() const { return root_; }
+
+  Result<Stat> lstat(const RelPath& path) override;
+  Result<std::vector<DirEntry>> listDir(const RelPath& dir) override;
+  Result<std::vector<WalkEntry>> walk(const RelPath& dir) override;
+  Result<Stat> fetchFile(const RelPath& path, int out_fd, const ProgressFn& progress) override;
+  Result<std::string> readSmallFile(const RelPath& path, size_t max_bytes) override;
+  Result<Stat> replaceFile(const RelPath& path, int src_fd, const Expect& expect,
+                           const ReplaceOptions& options, const ProgressFn& progress) override;
+  Status mkdir(const RelPath& path, uint32_t mode) override;
+  Status rmdir(const RelPath& path, const Expect& expect) override;
+  Status unlink(const RelPath& path, const Expect& expect) override;
+  Status rename(const RelPath& from, const RelPath& to, const Expect& from_expect,
+                const Expect& to_expect) override;
+  Status symlink(const RelPath& path, const std::string& target, const Expect& expect) override;
+  Status chmod(const RelPath& path, uint32_t mode) override;
+  Status setMtime(const RelPath& path, int64_t mtime_ns) override;
+  Result<std::string> getXattr(const RelPath& path, const std::string& name) override;
+  Status setXattr(const RelPath& path, const std::string& name, const std::string& value) override;
+  Status removeXattr(const RelPath& path, const std::string& name) override;
+  Result<std::vector<std::string>> listXattrs(const RelPath& path) override;
+  Result<FsStats> statfs() override;
+  Result<std::string> dataVersion(const RelPath& path) override;
+  Result<uint64_t> removeStaleTemps(const RelPath& dir) override;
+
+ private:
+  // The directory that holds a path's final component, resolved beneath the
+  // root; `name` is that component ("." for the root itself).
+  struct Parent {
+    UniqueFd dir;  // O_PATH directory fd
+    std::string name;
+  };
+
+  std::string describe(std::string_view op, const RelPath& path) const;
+  Result<UniqueFd> openRoot(std::string_view op) const;
+  // Opens directory `rel` beneath `root_fd` with `flags` (O_PATH or O_RDONLY).
+  Result<UniqueFd> openDirBeneath(int root_fd, const RelPath& rel, int flags,
+                                  std::string_view op) const;
+  Result<UniqueFd> openDirComponentwise(int root_fd, const RelPath& rel, int flags,
+                                        std::string_view op) const;
+  Result<Parent> openParent(const RelPath& path, std::string_view op) const;
+  Result<Stat> statAt(int dirfd, const std::string& name, const RelPath& path,
+                      std::string_view op) const;
+  // Ok if what is at (dirfd, name) satisfies `expect`, else kConflict.
+  Status checkExpect(int dirfd, const std::string& name, const Expect& expect,
+                     const RelPath& path, std::string_view op) const;
+  Status walkInto(const RelPath& dir, bool include_internal, std::vector<WalkEntry>* out) const;
+
+  const std::string root_;
+  const std::shared_ptr<DataVersionProbe> probe_;
+  const Resolve resolve_;
+  // Set once openat2 reports ENOSYS; read and written from any thread.
+  mutable std::atomic<bool> openat2_missing_{false};
+};
+
+}  // namespace hoard::remote

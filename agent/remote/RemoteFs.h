@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The remote filesystem as the sync engine sees it: every operation it needs on
+// a share's remote root, paths as share-relative bytes (hoard::RelPath), results
+// as hoard::Result. Modelled on leveldb's Env: one small interface, a real
+// implementation (PosixRemoteFs), a fault-injecting decorator (FaultyRemoteFs)
+// and a deadline-enforcing decorator (DeadlineRemoteFs) that stack freely.
+//
+// Invariants every implementation keeps:
+//  - No path ever resolves outside the root, and no symlink is ever followed:
+//    a symlink in a directory component fails the call with kOutsideRoot;
+//    symlinks themselves are read (readlink) and created (symlink), never traversed.
+//  - A file is only ever replaced atomically (temporary file in the same
+//    directory, fsync, compare-and-swap check, rename over); never truncated in place.
+//  - Mutations that can race a third party take an Expect (compare-and-swap);
+//    a mismatch is kConflict and leaves the remote as it was.
+//  - hoard's own files (`.hoard-tmp-*` temporaries anywhere, `.hoard-share-id`
+//    at the root) are hidden from listDir and walk.
+//
+// Threads: implementations are safe to call from several threads at once.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/Error.h"
+#include "common/FileMeta.h"
+#include "common/RelPath.h"
+
+namespace hoard::remote {
+
+// Prefix of every temporary file hoard creates on the remote.
+inline constexpr std::string_view kTempPrefix = ".hoard-tmp-";
+// The marker file at the remote root that names the share (see Identity.h).
+inline constexpr std::string_view kMarkerName = ".hoard-share-id";
+
+// True for names hoard owns on the remote (`.hoard-tmp-*`, and `.hoard-share-id`
+// when `at_root`).
+bool isInternalName(std::string_view name, bool at_root);
+
+// What lstat says about one path.
+struct Stat {
+  FileMeta meta;
+  std::string symlink_target;  // kSymlink only: the link's target bytes
+  std::string data_version;    // opaque; equal versions mean equal data (see DataVersion.h)
+
+  bool operator==(const Stat&) const = default;
+};
+
+struct DirEntry {
+  std::string name;  // one component, raw bytes
+  FileType type = FileType::kOther;
+
+  bool operator==(const DirEntry&) const = default;
+};
+
+struct WalkEntry {
+  RelPath path;  // relative to the share root, not to the walked directory
+  Stat stat;
+};
+
+struct FsStats {
+  uint64_t block_size = 0;
+  uint64_t total_bytes = 0;
+  uint64_t free_bytes = 0;
+  uint64_t avail_bytes = 0;  // available to an unprivileged user
+  uint64_t total_files = 0;
+  uint64_t free_files = 0;
+};
+
+// The compare-and-swap precondition of a mutation: what the caller believes is
+// at the path right now (normally the base's data version).
+struct Expect {
+  enum class Kind : uint8_t {
+    kAnything,  // no check (use for paths hoard alone writes)
+    kAbsent,    // nothing may exist at the path
+    kVersion,   // the path must exist and have exactly this data version
+  };
+  Kind kind = Kind::kAnything;
+  std::string data_version;  // kVersion only
+
+  static Expect anything() { return {}; }
+  static Expect absent() { return {Kind::kAbsent, {}}; }
+  static Expect version(std::string v) { return {Kind::kVersion, std::move(v)}; }
+  // Absent if `v` is nullopt, else that version: the natural form for "the base".
+  static Expect fromBase(const std::optional<std::string>& v) {
+    return v ? version(*v) : absent();
+  }
+};
+
+// Bytes copied so far; called on the thread that made the call (see
+// DeadlineRemoteFs for how progress crosses threads). Must not throw.
+using ProgressFn = std::function<void(uint64_t bytes_done)>;
+
+struct ReplaceOptions {
+  uint32_t mode = 0644;                 // permission bits of the new file
+  std::optional<int64_t> mtime_ns;      // set on the new file before the rename
+};
+
+class RemoteFs {
+ public:
+  virtual ~RemoteFs() = default;
+
+  // Metadata of `path` without following a final symlink (the root is "").
+  // kNotFound if nothing is there; kOutsideRoot if a directory component is a symlink.
+  virtual Result<Stat> lstat(const RelPath& path) = 0;
+
+  // The entries of directory `path` (no "." or ".."; internal names hidden), in
+  // no particular order. kNotFound / kOutsideRoot as lstat; ENOTDIR -> kNotFound.
+  virtual Result<std::vector<DirEntry>> listDir(const RelPath& dir) = 0;
+
+  // Every entry beneath `dir` (not `dir` itself) with its Stat, parents before
+  // children; symlinks are reported, never descended. A subtree that changes
+  // during the walk may be reported partially; entries that vanish mid-walk
+  // are skipped.
+  virtual Result<std::vector<WalkEntry>> walk(const RelPath& dir) = 0;
+
+  // Copies the whole regular file `path` into `out_fd` (written from its
+  // current offset; the caller owns it), using copy_file_range where the
+  // kernel can. Returns the Stat of the file that was copied. kBusy if the file
+  // changed while it was being read (call again); kInvalidArgument if `path`
+  // is not a regular file (a symlink is never followed).
+  virtual Result<Stat> fetchFile(const RelPath& path, int out_fd, const ProgressFn& progress) = 0;
+
+  // The whole content of a small regular file (at most `max_bytes`, else
+  // kInvalidArgument). For markers and tests; use fetchFile for user data.
+  virtual Result<std::string> readSmallFile(const RelPath& path, size_t max_bytes) = 0;
+
+  // Atomically replaces (or creates) the regular file `path` with everything
+  // readable from `src_fd` (read from offset 0 with pread; the caller keeps
+  // ownership). Writes `.hoard-tmp-<random>` in the same directory, fsyncs it,
+  // checks `expect` against what is at `path` and renames over it. On a
+  // mismatch the temporary is removed and kConflict returned with `path`
+  // untouched. A failure at any step never leaves `path` truncated; at worst a
+  // `.hoard-tmp-*` file remains (see removeStaleTemps). Returns the Stat of the
+  // new file (its data_version is the new base).
+  virtual Result<Stat> replaceFile(const RelPath& path, int src_fd, const Expect& expect,
+                                   const ReplaceOptions& options, const ProgressFn& progress) = 0;
+
+  // Creates directory `path`. kExists if something is already there.
+  virtual Status mkdir(const RelPath& path, uint32_t mode) = 0;
+
+  // Removes the empty directory `path` if it matches `expect`. A non-empty
+  // directory is kConflict (a dir-delete conflict for the engine).
+  virtual Status rmdir(const RelPath& path, const Expect& expect) = 0;
+
+  // Removes the file or symlink `path` if it matches `expect` (kConflict otherwise).
+  // A directory is kInvalidArgument.
+  virtual Status unlink(const RelPath& path, const Expect& expect) = 0;
+
+  // Renames `from` to `to` if `from` matches `from_expect` and `to` matches
+  // `to_expect` (kAbsent uses RENAME_NOREPLACE where the filesystem has it).
+  virtual Status rename(const RelPath& from, const RelPath& to, const Expect& from_expect,
+                        const Expect& to_expect) = 0;
+
+  // Creates the symlink `path` -> `target` (bytes, never interpreted). With
+  // kAbsent it is created in place; otherwise a temporary symlink is renamed
+  // over what matches `expect`.
+  virtual Status symlink(const RelPath& path, const std::string& target,
+                         const Expect& expect) = 0;
+
+  // Sets the permission bits of `path` (not a symlink: kInvalidArgument).
+  virtual Status chmod(const RelPath& path, uint32_t mode) = 0;
+
+  // Sets the modification time of `path` (a symlink's own mtime, not its target's).
+  virtual Status setMtime(const RelPath& path, int64_t mtime_ns) = 0;
+
+  // Extended attributes of `path` (of a symlink itself, never its target).
+  // getXattr: kNotFound if the attribute is absent (ENODATA).
+  virtual Result<std::string> getXattr(const RelPath& path, const std::string& name) = 0;
+  virtual Status setXattr(const RelPath& path, const std::string& name,
+                          const std::string& value) = 0;
+  virtual Status removeXattr(const RelPath& path, const std::string& name) = 0;
+  virtual Result<std::vector<std::string>> listXattrs(const RelPath& path) = 0;
+
+  // statvfs of the root. Uncached on every network filesystem hoard knows,
+  // which makes it the connectivity probe.
+  virtual Result<FsStats> statfs() = 0;
+
+  // The data version of `path` alone (same value lstat reports).
+  virtual Result<std::string> dataVersion(const RelPath& path) = 0;
+
+  // Removes every `.hoard-tmp-*` beneath `dir` (left by a crash or by a call
+  // abandoned on a hung mount) and returns how many were removed. Call only
+  // when no replace of this share can still be running.
+  virtual Result<uint64_t> removeStaleTemps(const RelPath& dir) = 0;
+};
+
+}  // namespace hoard::remote

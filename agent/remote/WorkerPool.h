@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// A bounded pool of threads that runs remote calls under a deadline. A hung
+// network mount (sshfs with the link down blocks a syscall for minutes) costs
+// one worker, never the caller: when the deadline passes the caller gets
+// kTimeout at once and the worker stays behind in the syscall. When every
+// worker is stuck like that, new calls fail at once instead of queueing
+// forever; a worker whose syscall finally returns rejoins the pool and its
+// late result is discarded.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/Error.h"
+#include "remote/RemoteFs.h"
+
+// Documents which mutex guards a member (leveldb's GUARDED_BY, as a comment
+// marker only: gcc has no thread-safety analysis).
+#define HOARD_GUARDED_BY(mu)
+
+namespace hoard::remote {
+
+class WorkerPool {
+ public:
+  struct Options {
+    size_t workers = 4;
+    // Calls allowed to wait for a free worker; beyond that run() gives kBusy.
+    size_t max_queued = 256;
+    std::string thread_name = "hoard-remote";  // threads are "<name>-<i>" (cut to 15 bytes)
+  };
+
+  explicit WorkerPool(Options options);
+  // Joins every worker that is idle or finishing a call still awaited; a
+  // worker stuck in an abandoned call is detached (it holds its own
+  // references and exits when its syscall returns). Destroy only when no
+  // run() is in progress.
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Runs `task` on a worker and waits for it. `idle_deadline` bounds the time
+  // without news: the wait in the queue plus the call, extended each time the
+  // task reports progress (so a large transfer that keeps moving is not cut
+  // off, and one that stalls is). The task receives a progress function that
+  // it may call from the worker; `progress` (if set) is then invoked on the
+  // calling thread with the latest byte count.
+  //
+  // Returns the task's result; or kTimeout when the deadline passes (the
+  // task, if it started, is abandoned and its result discarded whenever it
+  // comes); kOffline at once when every worker is stuck in an abandoned call;
+  // kBusy when the queue is full. Any thread may call, concurrently. The task
+  // must own (capture by value) everything it touches: it may outlive the call.
+  template <class T>
+  Result<T> run(std::string what, std::chrono::milliseconds idle_deadline,
+                std::function<Result<T>(const ProgressFn&)> task, const ProgressFn& progress = {}) {
+    auto slot = std::make_shared<std::optional<Result<T>>>();
+    auto status = runErased(
+        std::move(what), idle_deadline,
+        [slot, task = std::move(task)](const ProgressFn& p) { slot->emplace(task(p)); }, progress);
+    if (!status) return tl::unexpected(status.error());
+    return std::move(**slot);
+  }
+
+  size_t size() const { return options_.workers; }
+  // Workers blocked in a call whose caller gave up on it.
+  size_t stuckWorkers() const;
+  // Workers running a call (stuck ones included).
+  size_t busyWorkers() const;
+
+ private:
+  struct Call;
+  struct Core;
+
+  Status runErased(std::string what, std::chrono::milliseconds idle_deadline,
+                   std::function<void(const ProgressFn&)> task, const ProgressFn& progress);
+  static void workerLoop(std::shared_ptr<Core> core, size_t index);
+
+  const Options options_;
+  std::shared_ptr<Core> core_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace hoard::remote
