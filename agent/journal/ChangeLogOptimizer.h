@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Coda-style optimisation of a share's change log (the "client modification
+// log"), as pure decisions on an in-memory view so it can be tested without
+// SQLite. Journal::recordChanges feeds it the new changes of one share and
+// applies the resulting Plan to the change_log table in one transaction.
+//
+// Replay model the rules rely on (the engine's contract):
+//  * The log is replayed in seq order. `create`/`write` push whatever the cache
+//    holds at replay time, so where a write sits does not matter for bytes.
+//  * A rename's destination did not exist when the rename happened: a rename
+//    that replaced an existing file or empty directory must be recorded as an
+//    unlink/rmdir of the destination followed by the rename (the tracker knows
+//    the tree; inotify alone does not say so). Otherwise collapsing
+//    A->B, B->C to A->C would forget that B was replaced.
+//  * Records at or below the share's frozen mark (seq <= frozen_through_seq,
+//    see Journal::freezeChanges) may be in flight to the remote; they are never
+//    seen, rewritten or removed here. Without this a change absorbed into a
+//    record the engine already replayed would be dropped with it.
+//
+// "Relates to P": a record whose path or to-path equals P, is an ancestor of
+// P, or lies beneath P. Every rule below looks only at the most recent
+// records relating to the path; when anything it does not understand relates
+// to a path in between, it keeps both facts (appends). Being conservative is
+// always correct; being clever never may cost a change.
+//
+// The rules, for a new change N on path X (the other records are the share's
+// unfrozen log, newest first; "identity record" = create, mkdir, symlink,
+// rename, unlink, rmdir naming X or an ancestor of X):
+//  1. write X: if the latest related record, skipping chmod/xattr of X, is
+//     `write X` or `create X`, N is dropped. The EARLIEST write is kept: the
+//     row already stored stays untouched (no delete and re-insert), and a
+//     write's position carries no information because content is read from
+//     the cache at replay time; the frozen mark makes this safe against a
+//     replay in progress.
+//  2. chmod X: if the latest related record, skipping write/xattr of X, is
+//     `chmod X`, that record takes N's mode and N is dropped.
+//  3. xattr X: if the latest related record, skipping write/chmod of X, is
+//     `xattr X`, N is dropped.
+//  4. unlink/rmdir X: the write/chmod/xattr records of X since X's latest
+//     identity record are removed (they describe an object that is gone).
+//     Then, by that identity record R:
+//     a. R is `create X` or `symlink X` (for unlink) or `mkdir X` (for rmdir):
+//        R, those records and every record beneath X since R vanish, and N is
+//        not logged — provided every record beneath X is internal to X (no
+//        rename crossing X's boundary); otherwise R stays and N is appended.
+//     b. R is `rename A->X` and N is an unlink: R becomes `unlink A` and N is
+//        not logged. If nothing after R relates to A, the unlink A is instead
+//        re-applied from the end (so `create A, rename A->X, unlink X` leaves
+//        nothing).
+//     c. otherwise N is appended.
+//  5. rename X->Y (X != Y, neither beneath the other), where R is X's latest
+//     identity record and nothing after R relates to Y:
+//     a. R is `create/mkdir/symlink X`: R moves to Y, and every later record
+//        naming X or a path beneath X is re-pathed to Y; N is not logged.
+//     b. R is `rename A->X`: if A == Y, R vanishes (A->X->A is nothing),
+//        otherwise R becomes `rename A->Y`; later records naming X or beneath
+//        are re-pathed to Y (writes and chmods made between the renames are
+//        kept, on the path the object had at their position). N is not logged.
+//     c. otherwise N is appended. Rule 5 never drops `write X` records before
+//        the rename: `write X, rename X->Y` keeps both facts.
+//  6. create, mkdir, symlink: appended (a new object at a path that had one is
+//     a different object, not a write).
+// Records of different shares never interact: one optimiser sees one share.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/Change.h"
+
+namespace hoard::journal {
+
+class ChangeLogOptimizer {
+ public:
+  // A stored record: its seq and its change.
+  struct Record {
+    int64_t seq = 0;
+    Change change;
+    bool operator==(const Record&) const = default;
+  };
+
+  // Returns the stored (unfrozen) records of the share that relate to `path`
+  // (as defined above), in any order; may return more, never fewer. Called at
+  // most once per distinct path. The optimiser never touches a record it has
+  // not been given.
+  using Fetch = std::function<std::vector<Record>(std::string_view path)>;
+
+  // What to do to the stored log.
+  struct Plan {
+    std::vector<int64_t> removed;     // seqs to delete
+    std::vector<Record> rewritten;    // stored records whose change changed
+    std::vector<Change> appended;     // new records, in order
+  };
+
+  explicit ChangeLogOptimizer(Fetch fetch) : fetch_(std::move(fetch)) {}
+
+  // Applies change `n` on top of everything seen so far.
+  void add(const Change& n);
+
+  // The net effect on the stored log of every add() so far.
+  Plan plan() const;
+
+  // True if `r` relates to `path`: one of its paths equals `path`, is an
+  // ancestor of it or lies beneath it.
+  static bool relates(const Change& r, std::string_view path);
+
+ private:
+  struct Entry {
+    int64_t key;      // stored seq, or kNewBase + n for new records
+    Change change;
+    bool stored;
+    bool removed = false;
+  };
+  static constexpr int64_t kNewBase = INT64_MAX / 2;
+
+  void ensureLoaded(std::string_view path);
+  // Index of the latest live entry relating to `path` and not accepted by
+  // `skip`, or -1.
+  long latestRelated(std::string_view path, const std::function<bool(const Change&)>& skip,
+                     long before) const;
+  bool anyRelatedAfter(std::string_view path, long after) const;
+  void repath(long after, std::string_view from, std::string_view to);
+  void append(const Change& c);
+  void remove(long i) { entries_[static_cast<size_t>(i)].removed = true; }
+  Change& at(long i) { return entries_[static_cast<size_t>(i)].change; }
+
+  void addWriteLike(const Change& n);
+  void addDelete(const Change& n);
+  void addRename(const Change& n);
+
+  Fetch fetch_;
+  std::set<std::string, std::less<>> loaded_paths_;
+  std::vector<Entry> entries_;          // sorted by key
+  std::map<int64_t, Change> original_;  // stored seq -> change as fetched
+  int64_t next_new_ = kNewBase;
+};
+
+}  // namespace hoard::journal

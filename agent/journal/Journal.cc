@@ -1,0 +1,1133 @@
+// SPDX-License-Identifier: MIT
+#include "journal/Journal.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "common/RelPath.h"
+#include "common/UniqueFd.h"
+#include "journal/ChangeLogOptimizer.h"
+#include "journal/Migrations.h"
+#include "journal/Sqlite.h"
+
+namespace hoard::journal {
+
+using detail::Db;
+using detail::Query;
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 10000;
+
+int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Unwraps a Result into `var` or returns its error from the enclosing function.
+#define HOARD_TRY_ASSIGN(var, expr)                        \
+  auto var##_result = (expr);                              \
+  if (!var##_result) return tl::unexpected(var##_result.error()); \
+  auto& var = *var##_result
+
+#define HOARD_TRY(expr)                                        \
+  do {                                                         \
+    auto hoard_try_status = (expr);                            \
+    if (!hoard_try_status) return tl::unexpected(hoard_try_status.error()); \
+  } while (0)
+
+// Reads the 16-byte SQLite header without letting SQLite near the file, so a
+// file that is not a database is refused untouched. Returns true if the file
+// exists and is non-empty (an empty file is a new database to SQLite).
+Result<bool> checkHeader(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return false;
+    return failErrno(errno, "journal " + displayPath(path) + ": stat");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "journal " + displayPath(path) + " is not a regular file");
+  }
+  if (st.st_size == 0) return false;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return failErrno(errno, "journal " + displayPath(path) + ": open");
+  char header[16] = {};
+  ssize_t n = ::pread(fd.get(), header, sizeof header, 0);
+  if (n < 0) return failErrno(errno, "journal " + displayPath(path) + ": read header");
+  static const char kMagic[16] = "SQLite format 3";  // 15 chars + NUL, as on disk
+  if (n != static_cast<ssize_t>(sizeof header) || std::memcmp(header, kMagic, 16) != 0) {
+    return fail(ErrorCode::kCorrupt, "journal " + displayPath(path) +
+                                         " is not a SQLite database (bad header); "
+                                         "refusing to open or overwrite it");
+  }
+  return true;
+}
+
+Error tooNew(const std::string& path, int64_t found) {
+  return Error(ErrorCode::kTooNew,
+               "journal " + displayPath(path) + " was written by a newer hoard (schema " +
+                   std::to_string(found) + ", this hoard knows up to " +
+                   std::to_string(Journal::knownSchemaVersion()) + "); upgrade hoard");
+}
+
+Status fsyncParentDir(const std::string& path) {
+  std::string dir = path;
+  size_t slash = dir.rfind('/');
+  dir = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return failErrno(errno, "journal " + displayPath(path) + ": open parent directory");
+  if (::fsync(fd.get()) != 0) {
+    return failErrno(errno, "journal " + displayPath(path) + ": fsync parent directory");
+  }
+  return {};
+}
+
+Status validPath(const RelPath& p, std::string_view what) {
+  auto ok = validateRelPath(p);
+  if (!ok) return tl::unexpected(ok.error().withContext(what));
+  return {};
+}
+
+// ---- row mapping ---------------------------------------------------------
+
+constexpr const char* kBaseCols =
+    "path, type, size, mode, mtime_ns, ctime_ns, inode, data_version, hash, object, "
+    "symlink_target";
+
+void bindOptHash(Query& q, int i, const std::optional<ContentHash>& h) {
+  if (h) {
+    q.bindBlob(i, h->raw());
+  } else {
+    q.bindNull(i);
+  }
+}
+
+// Binds a BaseEntry's columns (kBaseCols order) starting at parameter `first`.
+void bindBase(Query& q, int first, const BaseEntry& e) {
+  q.bindBlob(first, e.path)
+      .bindInt(first + 1, static_cast<int64_t>(e.local.type))
+      .bindInt(first + 2, static_cast<int64_t>(e.local.size))
+      .bindInt(first + 3, static_cast<int64_t>(e.local.mode))
+      .bindInt(first + 4, e.local.mtime_ns)
+      .bindInt(first + 5, e.local.ctime_ns)
+      .bindInt(first + 6, static_cast<int64_t>(e.local.inode))
+      .bindBlob(first + 7, e.data_version);
+  bindOptHash(q, first + 8, e.hash);
+  bindOptHash(q, first + 9, e.object);
+  q.bindBlob(first + 10, e.symlink_target);
+}
+
+Result<std::optional<ContentHash>> colHash(const Query& q, int col, const std::string& path,
+                                           std::string_view what) {
+  if (q.isNull(col)) return std::nullopt;
+  auto h = ContentHash::fromRaw(q.colBlob(col));
+  if (!h) {
+    return fail(ErrorCode::kCorrupt,
+                "journal " + displayPath(path) + ": " + std::string(what) + " is not 32 bytes");
+  }
+  return *h;
+}
+
+// Reads a BaseEntry from columns in kBaseCols order starting at `first`.
+Result<BaseEntry> readBase(const Query& q, int first, const std::string& journal) {
+  BaseEntry e;
+  e.path = q.colBlob(first);
+  int64_t type = q.colInt(first + 1);
+  if (type < 0 || type > static_cast<int64_t>(FileType::kOther)) {
+    return fail(ErrorCode::kCorrupt, "journal " + displayPath(journal) + ": base row " +
+                                         displayPath(e.path) + " has file type " +
+                                         std::to_string(type));
+  }
+  e.local.type = static_cast<FileType>(type);
+  e.local.size = static_cast<uint64_t>(q.colInt(first + 2));
+  e.local.mode = static_cast<uint32_t>(q.colInt(first + 3));
+  e.local.mtime_ns = q.colInt(first + 4);
+  e.local.ctime_ns = q.colInt(first + 5);
+  e.local.inode = static_cast<uint64_t>(q.colInt(first + 6));
+  e.data_version = q.colBlob(first + 7);
+  HOARD_TRY_ASSIGN(hash, colHash(q, first + 8, journal, "base hash"));
+  e.hash = hash;
+  HOARD_TRY_ASSIGN(object, colHash(q, first + 9, journal, "base object"));
+  e.object = object;
+  e.symlink_target = q.colBlob(first + 10);
+  return e;
+}
+
+Result<std::vector<BaseEntry>> readBases(Query& q, const std::string& journal) {
+  std::vector<BaseEntry> out;
+  for (;;) {
+    HOARD_TRY_ASSIGN(row, q.step());
+    if (!row) return out;
+    HOARD_TRY_ASSIGN(e, readBase(q, 0, journal));
+    out.push_back(std::move(e));
+  }
+}
+
+constexpr const char* kShareCols =
+    "id, name, remote_root, cache_root, remote_fsid, remote_mount_source, remote_fstype, "
+    "remote_marker_id, state, user_offline, frozen_through_seq, created_at_ns";
+
+Result<ShareRecord> readShare(const Query& q, const std::string& journal) {
+  ShareRecord s;
+  s.id = q.colInt(0);
+  s.name = q.colText(1);
+  s.remote_root = q.colBlob(2);
+  s.cache_root = q.colBlob(3);
+  s.identity.fsid = q.colText(4);
+  s.identity.mount_source = q.colText(5);
+  s.identity.fstype = q.colText(6);
+  s.identity.marker_id = q.colText(7);
+  auto state = shareStateFromName(q.colText(8));
+  if (!state) {
+    return fail(ErrorCode::kCorrupt, "journal " + displayPath(journal) + ": share " + s.name +
+                                         " has unknown state " + q.colText(8));
+  }
+  s.state = *state;
+  s.user_offline = q.colInt(9) != 0;
+  s.frozen_through_seq = q.colInt(10);
+  s.created_at_ns = q.colInt(11);
+  return s;
+}
+
+constexpr const char* kConflictCols =
+    "id, share_id, path, kind, state, resolution, detail, local_object, remote_object, "
+    "base_object, created_at_ns, resolved_at_ns";
+
+Result<ConflictRecord> readConflict(const Query& q, const std::string& journal) {
+  ConflictRecord c;
+  c.id = q.colInt(0);
+  c.share_id = q.colInt(1);
+  c.path = q.colBlob(2);
+  auto kind = conflictKindFromName(q.colText(3));
+  if (!kind) {
+    return fail(ErrorCode::kCorrupt, "journal " + displayPath(journal) + ": conflict " +
+                                         std::to_string(c.id) + " has unknown kind " +
+                                         q.colText(3));
+  }
+  c.kind = *kind;
+  c.open = q.colText(4) == "open";
+  c.resolution = q.colText(5);
+  c.detail = q.colText(6);
+  HOARD_TRY_ASSIGN(local, colHash(q, 7, journal, "conflict local object"));
+  c.local_object = local;
+  HOARD_TRY_ASSIGN(remote, colHash(q, 8, journal, "conflict remote object"));
+  c.remote_object = remote;
+  HOARD_TRY_ASSIGN(base, colHash(q, 9, journal, "conflict base object"));
+  c.base_object = base;
+  c.created_at_ns = q.colInt(10);
+  c.resolved_at_ns = q.isNull(11) ? 0 : q.colInt(11);
+  return c;
+}
+
+Result<std::vector<ConflictRecord>> readConflicts(Query& q, const std::string& journal) {
+  std::vector<ConflictRecord> out;
+  for (;;) {
+    HOARD_TRY_ASSIGN(row, q.step());
+    if (!row) return out;
+    HOARD_TRY_ASSIGN(c, readConflict(q, journal));
+    out.push_back(std::move(c));
+  }
+}
+
+// "a/b" -> "a/b/" and "a/b0": every path strictly beneath "a/b" sorts in
+// [lo, hi) as bytes, because '0' is '/' + 1. Used for BLOB range scans.
+std::pair<std::string, std::string> beneathRange(const RelPath& dir) {
+  return {dir + "/", dir + "0"};
+}
+
+Status checkChange(const Change& c) {
+  auto op = static_cast<int>(c.op);
+  if (op < static_cast<int>(ChangeOp::kCreate) || op > static_cast<int>(ChangeOp::kXattr)) {
+    return fail(ErrorCode::kInvalidArgument,
+                "change on " + displayPath(c.path) + ": unknown op " + std::to_string(op));
+  }
+  std::string what = "change " + std::string(changeOpName(c.op)) + " " + displayPath(c.path);
+  if (c.path.empty()) return fail(ErrorCode::kInvalidArgument, what + ": empty path");
+  HOARD_TRY(validPath(c.path, what));
+  if (c.op == ChangeOp::kRename) {
+    if (c.to.empty()) return fail(ErrorCode::kInvalidArgument, what + ": rename without a destination");
+    HOARD_TRY(validPath(c.to, what));
+  }
+  return {};
+}
+
+}  // namespace
+
+// ---- open and migrate ----------------------------------------------------
+
+int Journal::knownSchemaVersion() {
+  auto m = detail::migrations();
+  return m.empty() ? 0 : m.back().version;
+}
+
+Journal::Journal(std::unique_ptr<Db> db, std::string path)
+    : db_(std::move(db)), path_(std::move(path)) {}
+
+Journal::~Journal() = default;
+
+Result<std::unique_ptr<Journal>> Journal::open(const std::string& path) {
+  HOARD_TRY_ASSIGN(existed, checkHeader(path));
+  if (existed) {
+    // Probe read-only first: a journal from a newer hoard must not be touched,
+    // and even switching to WAL mode would write its header.
+    HOARD_TRY_ASSIGN(probe, Db::open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW));
+    sqlite3_busy_timeout(probe->handle(), kBusyTimeoutMs);
+    HOARD_TRY_ASSIGN(version, probe->scalarInt("read schema version", "PRAGMA user_version"));
+    if (version > knownSchemaVersion()) return tl::unexpected(tooNew(path, version));
+  }
+  HOARD_TRY_ASSIGN(db, Db::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                          SQLITE_OPEN_NOFOLLOW));
+  sqlite3_busy_timeout(db->handle(), kBusyTimeoutMs);
+  // Again on this connection: the file may have changed since the probe.
+  HOARD_TRY_ASSIGN(version, db->scalarInt("read schema version", "PRAGMA user_version"));
+  if (version > knownSchemaVersion()) return tl::unexpected(tooNew(path, version));
+
+  HOARD_TRY_ASSIGN(mode, db->scalarText("enable WAL mode", "PRAGMA journal_mode=WAL"));
+  if (mode != "wal") {
+    return fail(ErrorCode::kUnsupported,
+                "journal " + displayPath(path) + ": cannot use WAL mode (got " + mode + ")");
+  }
+  // FULL: the WAL is fsynced at every commit, so a commit survives power loss.
+  HOARD_TRY(db->exec("set synchronous=FULL", "PRAGMA synchronous=FULL"));
+  HOARD_TRY(db->exec("enable foreign keys", "PRAGMA foreign_keys=ON"));
+  HOARD_TRY(db->exec("disable untrusted schema functions", "PRAGMA trusted_schema=OFF"));
+
+  std::unique_ptr<Journal> j(new Journal(std::move(db), path));
+  HOARD_TRY(j->migrate());
+  if (!existed) HOARD_TRY(fsyncParentDir(path));  // the new file's name must survive too
+  HOARD_TRY_ASSIGN(id, j->db_->scalarText("read journal id",
+                                           "SELECT value FROM meta WHERE key = 'journal_id'"));
+  j->journal_id_ = id;
+  return j;
+}
+
+Status Journal::migrate() {
+  for (const detail::Migration& m : detail::migrations()) {
+    std::string purpose = "apply migration " + std::string(m.name);
+    Status s = inTransaction([&]() -> Status {
+      // Re-read inside the write transaction: another process may have
+      // migrated since we looked.
+      HOARD_TRY_ASSIGN(v, db_->scalarInt("read schema version", "PRAGMA user_version"));
+      if (v >= m.version) return {};
+      if (v != m.version - 1) {
+        return fail(ErrorCode::kCorrupt, "journal " + displayPath(path_) + " has schema " +
+                                             std::to_string(v) + ", cannot apply " +
+                                             std::string(m.name));
+      }
+      HOARD_TRY(db_->exec(purpose, std::string(m.sql)));
+      return db_->exec(purpose, "PRAGMA user_version = " + std::to_string(m.version));
+    });
+    if (!s) return s;
+  }
+  return {};
+}
+
+Result<int> Journal::schemaVersion() {
+  HOARD_TRY_ASSIGN(v, db_->scalarInt("read schema version", "PRAGMA user_version"));
+  return static_cast<int>(v);
+}
+
+// ---- transactions --------------------------------------------------------
+
+Status Journal::inTransaction(const std::function<Status()>& body) {
+  if (tx_depth_ == 0) {
+    HOARD_TRY(db_->exec("begin transaction", "BEGIN IMMEDIATE"));
+    ++tx_depth_;
+    Status s = body();
+    --tx_depth_;
+    if (s) {
+      Status c = db_->exec("commit transaction", "COMMIT");
+      if (c) return c;
+      s = c;
+    }
+    // A failed statement may already have rolled the transaction back.
+    if (sqlite3_get_autocommit(db_->handle()) == 0) {
+      (void)db_->exec("roll back transaction", "ROLLBACK");
+    }
+    return s;
+  }
+  std::string name = "hoard_sp" + std::to_string(tx_depth_);
+  HOARD_TRY(db_->exec("begin nested transaction", "SAVEPOINT " + name));
+  ++tx_depth_;
+  Status s = body();
+  --tx_depth_;
+  if (!s && sqlite3_get_autocommit(db_->handle()) == 0) {
+    (void)db_->exec("roll back nested transaction", "ROLLBACK TO " + name);
+  }
+  if (sqlite3_get_autocommit(db_->handle()) == 0) {
+    Status r = db_->exec("release nested transaction", "RELEASE " + name);
+    if (s && !r) return r;
+  }
+  return s;
+}
+
+// ---- shares --------------------------------------------------------------
+
+Status Journal::requireShare(int64_t share_id) {
+  HOARD_TRY_ASSIGN(q, db_->query("look up share", "SELECT 1 FROM shares WHERE id = ?1"));
+  q.bindInt(1, share_id);
+  HOARD_TRY_ASSIGN(row, q.step());
+  if (!row) {
+    return fail(ErrorCode::kNotFound,
+                "journal " + displayPath(path_) + ": no share with id " + std::to_string(share_id));
+  }
+  return {};
+}
+
+Result<int64_t> Journal::addShare(const ShareSpec& spec) {
+  if (spec.name.empty() || spec.remote_root.empty() || spec.cache_root.empty()) {
+    return fail(ErrorCode::kInvalidArgument,
+                "share \"" + spec.name + "\": name, remote root and cache root must be set");
+  }
+  int64_t id = 0;
+  Status s = inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(q, db_->query("add share",
+                                   "INSERT INTO shares (name, remote_root, cache_root, "
+                                   "remote_fsid, remote_mount_source, remote_fstype, "
+                                   "remote_marker_id, created_at_ns) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    q.bindText(1, spec.name)
+        .bindBlob(2, spec.remote_root)
+        .bindBlob(3, spec.cache_root)
+        .bindText(4, spec.identity.fsid)
+        .bindText(5, spec.identity.mount_source)
+        .bindText(6, spec.identity.fstype)
+        .bindText(7, spec.identity.marker_id)
+        .bindInt(8, nowNs());
+    auto r = q.run();
+    if (!r && r.error().code() == ErrorCode::kExists) {
+      return fail(ErrorCode::kExists, "journal " + displayPath(path_) + ": a share named \"" +
+                                          spec.name + "\" already exists");
+    }
+    HOARD_TRY(r);
+    id = sqlite3_last_insert_rowid(db_->handle());
+    return {};
+  });
+  if (!s) return tl::unexpected(s.error());
+  return id;
+}
+
+Result<ShareRecord> Journal::share(int64_t share_id) {
+  static const std::string sql =
+      std::string("SELECT ") + kShareCols + " FROM shares WHERE id = ?1";
+  HOARD_TRY_ASSIGN(q, db_->query("read share", sql.c_str()));
+  q.bindInt(1, share_id);
+  HOARD_TRY_ASSIGN(row, q.step());
+  if (!row) {
+    return fail(ErrorCode::kNotFound,
+                "journal " + displayPath(path_) + ": no share with id " + std::to_string(share_id));
+  }
+  return readShare(q, path_);
+}
+
+Result<ShareRecord> Journal::shareByName(std::string_view name) {
+  static const std::string sql =
+      std::string("SELECT ") + kShareCols + " FROM shares WHERE name = ?1";
+  HOARD_TRY_ASSIGN(q, db_->query("read share by name", sql.c_str()));
+  q.bindText(1, name);
+  HOARD_TRY_ASSIGN(row, q.step());
+  if (!row) {
+    return fail(ErrorCode::kNotFound, "journal " + displayPath(path_) + ": no share named \"" +
+                                          std::string(name) + "\"");
+  }
+  return readShare(q, path_);
+}
+
+Result<std::vector<ShareRecord>> Journal::shares() {
+  static const std::string sql = std::string("SELECT ") + kShareCols + " FROM shares ORDER BY id";
+  HOARD_TRY_ASSIGN(q, db_->query("list shares", sql.c_str()));
+  std::vector<ShareRecord> out;
+  for (;;) {
+    HOARD_TRY_ASSIGN(row, q.step());
+    if (!row) return out;
+    HOARD_TRY_ASSIGN(s, readShare(q, path_));
+    out.push_back(std::move(s));
+  }
+}
+
+namespace {
+// Runs a one-row UPDATE/DELETE keyed by id and turns "no row" into kNotFound.
+Status expectOneRow(Db& db, Query& q, const std::string& journal, const std::string& what) {
+  HOARD_TRY(q.run());
+  if (sqlite3_changes64(db.handle()) == 0) {
+    return fail(ErrorCode::kNotFound, "journal " + displayPath(journal) + ": " + what);
+  }
+  return {};
+}
+}  // namespace
+
+Status Journal::removeShare(int64_t share_id) {
+  return inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(q, db_->query("remove share", "DELETE FROM shares WHERE id = ?1"));
+    q.bindInt(1, share_id);
+    return expectOneRow(*db_, q, path_, "no share with id " + std::to_string(share_id));
+  });
+}
+
+Status Journal::setShareState(int64_t share_id, ShareState state) {
+  return inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(q, db_->query("set share state",
+                                   "UPDATE shares SET state = ?2 WHERE id = ?1"));
+    q.bindInt(1, share_id).bindText(2, shareStateName(state));
+    return expectOneRow(*db_, q, path_, "no share with id " + std::to_string(share_id));
+  });
+}
+
+Status Journal::setUserOffline(int64_t share_id, bool user_offline) {
+  return inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(q, db_->query("set share user-offline flag",
+                                   "UPDATE shares SET user_offline = ?2 WHERE id = ?1"));
+    q.bindInt(1, share_id).bindInt(2, user_offline ? 1 : 0);
+    return expectOneRow(*db_, q, path_, "no share with id " + std::to_string(share_id));
+  });
+}
+
+Status Journal::setRemoteIdentity(int64_t share_id, const RemoteIdentity& identity) {
+  return inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(q, db_->query("set share remote identity",
+                                   "UPDATE shares SET remote_fsid = ?2, remote_mount_source = ?3, "
+                                   "remote_fstype = ?4, remote_marker_id = ?5 WHERE id = ?1"));
+    q.bindInt(1, share_id)
+        .bindText(2, identity.fsid)
+        .bindText(3, identity.mount_source)
+        .bindText(4, identity.fstype)
+        .bindText(5, identity.marker_id);
+    return expectOneRow(*db_, q, path_, "no share with id " + std::to_string(share_id));
+  });
+}
+
+// ---- pins ----------------------------------------------------------------
+
+Status Journal::pin(int64_t share_id, const RelPath& path, int priority) {
+  if (priority < 0 || priority > 1000) {
+    return fail(ErrorCode::kInvalidArgument, "pin " + displayPath(path) + ": priority " +
+                                                 std::to_string(priority) +
+                                                 " is outside 0..1000");
+  }
+  HOARD_TRY(validPath(path, "pin " + displayPath(path)));
+  return inTransaction([&]() -> Status {
+    HOARD_TRY(requireShare(share_id));
+    HOARD_TRY_ASSIGN(q, db_->query("pin path",
+                                   "INSERT INTO pins (share_id, path, priority) VALUES (?1, ?2, ?3) "
+                                   "ON CONFLICT (share_id, path) DO UPDATE SET priority = ?3"));
+    q.bindInt(1, share_id).bindBlob(2, path).bindInt(3, priority);
+    return q.run();
+  });
+}
+
+Status Journal::unpin(int64_t share_id, const RelPath& path) {
+  return inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(q, db_->query("unpin path",
+                                   "DELETE FROM pins WHERE share_id = ?1 AND path = ?2"));
+    q.bindInt(1, share_id).bindBlob(2, path);
+    return expectOneRow(*db_, q, path_, displayPath(path) + " is not pinned");
+  });
+}
+
+Result<std::vector<Pin>> Journal::pins(int64_t share_id) {
+  HOARD_TRY_ASSIGN(q, db_->query("list pins",
+                                 "SELECT path, priority FROM pins WHERE share_id = ?1 "
+                                 "ORDER BY priority DESC, path"));
+  q.bindInt(1, share_id);
+  std::vector<Pin> out;
+  for (;;) {
+    HOARD_TRY_ASSIGN(row, q.step());
+    if (!row) return out;
+    out.push_back(Pin{q.colBlob(0), static_cast<int>(q.colInt(1))});
+  }
+}
+
+// ---- base ----------------------------------------------------------------
+
+Status Journal::putBase(int64_t share_id, const BaseEntry& entry) {
+  return putBase(share_id, std::span<const BaseEntry>(&entry, 1));
+}
+
+Status Journal::putBase(int64_t share_id, std::span<const BaseEntry> entries) {
+  for (const BaseEntry& e : entries) HOARD_TRY(validPath(e.path, "base " + displayPath(e.path)));
+  static const std::string sql =
+      std::string("INSERT INTO base (share_id, ") + kBaseCols +
+      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+      // An upsert, not INSERT OR REPLACE: REPLACE deletes without firing the
+      // delete trigger, which would leave an object's refcount too high.
+      "ON CONFLICT (share_id, path) DO UPDATE SET type = ?3, size = ?4, mode = ?5, "
+      "mtime_ns = ?6, ctime_ns = ?7, inode = ?8, data_version = ?9, hash = ?10, object = ?11, "
+      "symlink_target = ?12";
+  return inTransaction([&]() -> Status {
+    HOARD_TRY(requireShare(share_id));
+    for (const BaseEntry& e : entries) {
+      HOARD_TRY_ASSIGN(q, db_->query("put base entry", sql.c_str()));
+      q.bindInt(1, share_id);
+      bindBase(q, 2, e);
+      auto r = q.run();
+      if (!r) return tl::unexpected(r.error().withContext("base " + displayPath(e.path)));
+    }
+    return {};
+  });
+}
+
+Result<std::optional<BaseEntry>> Journal::getBase(int64_t share_id, const RelPath& path) {
+  static const std::string sql =
+      std::string("SELECT ") + kBaseCols + " FROM base WHERE share_id = ?1 AND path = ?2";
+  HOARD_TRY_ASSIGN(q, db_->query("read base entry", sql.c_str()));
+  q.bindInt(1, share_id).bindBlob(2, path);
+  HOARD_TRY_ASSIGN(row, q.step());
+  if (!row) return std::optional<BaseEntry>();
+  HOARD_TRY_ASSIGN(e, readBase(q, 0, path_));
+  return std::optional<BaseEntry>(std::move(e));
+}
+
+Result<std::vector<BaseEntry>> Journal::listBase(int64_t share_id) {
+  return listBaseUnder(share_id, "");
+}
+
+Status Journal::forEachBaseUnder(int64_t share_id, const RelPath& dir,
+                                 const std::function<Status(const BaseEntry&)>& fn) {
+  static const std::string all_sql =
+      std::string("SELECT ") + kBaseCols + " FROM base WHERE share_id = ?1 ORDER BY path";
+  static const std::string under_sql =
+      std::string("SELECT ") + kBaseCols +
+      " FROM base WHERE share_id = ?1 AND (path = ?2 OR (path >= ?3 AND path < ?4)) "
+      "ORDER BY path";
+  HOARD_TRY(validPath(dir, "base subtree " + displayPath(dir)));
+  auto [lo, hi] = beneathRange(dir);
+  HOARD_TRY_ASSIGN(q, dir.empty() ? db_->query("list base", all_sql.c_str())
+                                  : db_->query("list base subtree", under_sql.c_str()));
+  q.bindInt(1, share_id);
+  if (!dir.empty()) q.bindBlob(2, dir).bindBlob(3, lo).bindBlob(4, hi);
+  for (;;) {
+    HOARD_TRY_ASSIGN(row, q.step());
+    if (!row) return {};
+    HOARD_TRY_ASSIGN(e, readBase(q, 0, path_));
+    HOARD_TRY(fn(e));
+  }
+}
+
+Result<std::vector<BaseEntry>> Journal::listBaseUnder(int64_t share_id, const RelPath& dir) {
+  std::vector<BaseEntry> out;
+  HOARD_TRY(forEachBaseUnder(share_id, dir, [&](const BaseEntry& e) -> Status {
+    out.push_back(e);
+    return {};
+  }));
+  return out;
+}
+
+Result<bool> Journal::removeBase(int64_t share_id, const RelPath& path) {
+  bool removed = false;
+  Status s = inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(q, db_->query("remove base entry",
+                                   "DELETE FROM base WHERE share_id = ?1 AND path = ?2"));
+    q.bindInt(1, share_id).bindBlob(2, path);
+    HOARD_TRY(q.run());
+    removed = sqlite3_changes64(db_->handle()) > 0;
+    return {};
+  });
+  if (!s) return tl::unexpected(s.error());
+  return removed;
+}
+
+Result<int64_t> Journal::removeBaseUnder(int64_t share_id, const RelPath& dir) {
+  HOARD_TRY(validPath(dir, "base subtree " + displayPath(dir)));
+  int64_t n = 0;
+  Status s = inTransaction([&]() -> Status {
+    auto [lo, hi] = beneathRange(dir);
+    HOARD_TRY_ASSIGN(q, dir.empty()
+                            ? db_->query("remove all base entries",
+                                         "DELETE FROM base WHERE share_id = ?1")
+                            : db_->query("remove base subtree",
+                                         "DELETE FROM base WHERE share_id = ?1 AND "
+                                         "(path = ?2 OR (path >= ?3 AND path < ?4))"));
+    q.bindInt(1, share_id);
+    if (!dir.empty()) q.bindBlob(2, dir).bindBlob(3, lo).bindBlob(4, hi);
+    HOARD_TRY(q.run());
+    n = sqlite3_changes64(db_->handle());
+    return {};
+  });
+  if (!s) return tl::unexpected(s.error());
+  return n;
+}
+
+// ---- change log ----------------------------------------------------------
+
+Result<int64_t> Journal::highWater() {
+  HOARD_TRY_ASSIGN(q, db_->query("read change-log high-water mark",
+                                 "SELECT coalesce((SELECT seq FROM sqlite_sequence "
+                                 "WHERE name = 'change_log'), 0)"));
+  HOARD_TRY_ASSIGN(row, q.step());
+  (void)row;
+  return q.colInt(0);
+}
+
+Result<int64_t> Journal::frozenThrough(int64_t share_id) {
+  HOARD_TRY_ASSIGN(q, db_->query("read share frozen mark",
+                                 "SELECT frozen_through_seq FROM shares WHERE id = ?1"));
+  q.bindInt(1, share_id);
+  HOARD_TRY_ASSIGN(row, q.step());
+  if (!row) {
+    return fail(ErrorCode::kNotFound,
+                "journal " + displayPath(path_) + ": no share with id " + std::to_string(share_id));
+  }
+  return q.colInt(0);
+}
+
+namespace {
+
+constexpr const char* kChangeCols = "seq, op, path, to_path, mode, target";
+
+Result<ChangeLogOptimizer::Record> readRecord(const Query& q, const std::string& journal) {
+  ChangeLogOptimizer::Record r;
+  r.seq = q.colInt(0);
+  int64_t op = q.colInt(1);
+  if (op < static_cast<int64_t>(ChangeOp::kCreate) || op > static_cast<int64_t>(ChangeOp::kXattr)) {
+    return fail(ErrorCode::kCorrupt, "journal " + displayPath(journal) + ": change " +
+                                         std::to_string(r.seq) + " has op " + std::to_string(op));
+  }
+  r.change.op = static_cast<ChangeOp>(op);
+  r.change.path = q.colBlob(2);
+  r.change.to = q.colBlob(3);
+  r.change.mode = static_cast<uint32_t>(q.colInt(4));
+  r.change.target = q.colBlob(5);
+  return r;
+}
+
+}  // namespace
+
+Result<int64_t> Journal::recordChanges(int64_t share_id, std::span<const Change> changes) {
+  for (const Change& c : changes) HOARD_TRY(checkChange(c));
+  static const std::string by_path = std::string("SELECT ") + kChangeCols +
+                                     " FROM change_log WHERE share_id = ?1 AND seq > ?2 "
+                                     "AND path = ?3";
+  static const std::string by_to = std::string("SELECT ") + kChangeCols +
+                                   " FROM change_log WHERE share_id = ?1 AND seq > ?2 "
+                                   "AND to_path = ?3";
+  static const std::string path_beneath = std::string("SELECT ") + kChangeCols +
+                                          " FROM change_log WHERE share_id = ?1 AND seq > ?2 "
+                                          "AND path >= ?3 AND path < ?4";
+  static const std::string to_beneath = std::string("SELECT ") + kChangeCols +
+                                        " FROM change_log WHERE share_id = ?1 AND seq > ?2 "
+                                        "AND to_path >= ?3 AND to_path < ?4";
+  int64_t last = 0;
+  Status s = inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(frozen, frozenThrough(share_id));
+    std::optional<Error> fetch_error;
+    // Every stored, unfrozen record relating to `p`: naming p or an ancestor
+    // (equality lookups) or something beneath p (range scans), on either end.
+    auto fetch = [&](std::string_view p) {
+      std::vector<ChangeLogOptimizer::Record> out;
+      auto collect = [&](Query& q) -> Status {
+        for (;;) {
+          HOARD_TRY_ASSIGN(row, q.step());
+          if (!row) return {};
+          HOARD_TRY_ASSIGN(rec, readRecord(q, path_));
+          out.push_back(std::move(rec));
+        }
+      };
+      auto run = [&]() -> Status {
+        for (size_t end = 0; end != std::string_view::npos;) {
+          end = p.find('/', end + 1);
+          std::string_view prefix = p.substr(0, end);
+          for (const std::string* sql : {&by_path, &by_to}) {
+            HOARD_TRY_ASSIGN(q, db_->query("look up change-log records", sql->c_str()));
+            q.bindInt(1, share_id).bindInt(2, frozen).bindBlob(3, prefix);
+            HOARD_TRY(collect(q));
+          }
+        }
+        auto [lo, hi] = beneathRange(std::string(p));
+        for (const std::string* sql : {&path_beneath, &to_beneath}) {
+          HOARD_TRY_ASSIGN(q, db_->query("look up change-log records beneath", sql->c_str()));
+          q.bindInt(1, share_id).bindInt(2, frozen).bindBlob(3, lo).bindBlob(4, hi);
+          HOARD_TRY(collect(q));
+        }
+        return {};
+      };
+      if (!fetch_error) {
+        if (auto r = run(); !r) fetch_error = r.error();
+      }
+      return out;
+    };
+    ChangeLogOptimizer opt(fetch);
+    for (const Change& c : changes) opt.add(c);
+    if (fetch_error) return tl::unexpected(*fetch_error);
+    ChangeLogOptimizer::Plan plan = opt.plan();
+
+    for (int64_t seq : plan.removed) {
+      HOARD_TRY_ASSIGN(q, db_->query("cancel change-log record",
+                                     "DELETE FROM change_log WHERE seq = ?1"));
+      q.bindInt(1, seq);
+      HOARD_TRY(q.run());
+    }
+    auto bindChange = [](Query& q, const Change& c) {
+      q.bindInt(2, static_cast<int64_t>(c.op)).bindBlob(3, c.path);
+      if (c.op == ChangeOp::kRename) {
+        q.bindBlob(4, c.to);
+      } else {
+        q.bindNull(4);
+      }
+      q.bindInt(5, static_cast<int64_t>(c.mode));
+      if (c.op == ChangeOp::kSymlink) {
+        q.bindBlob(6, c.target);
+      } else {
+        q.bindNull(6);
+      }
+    };
+    for (const ChangeLogOptimizer::Record& r : plan.rewritten) {
+      HOARD_TRY_ASSIGN(q, db_->query("rewrite change-log record",
+                                     "UPDATE change_log SET op = ?2, path = ?3, to_path = ?4, "
+                                     "mode = ?5, target = ?6 WHERE seq = ?1"));
+      q.bindInt(1, r.seq);
+      bindChange(q, r.change);
+      HOARD_TRY(q.run());
+    }
+    int64_t now = nowNs();
+    for (const Change& c : plan.appended) {
+      HOARD_TRY_ASSIGN(q, db_->query("append change-log record",
+                                     "INSERT INTO change_log (share_id, op, path, to_path, mode, "
+                                     "target, logged_at_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+      q.bindInt(1, share_id).bindInt(7, now);
+      bindChange(q, c);
+      HOARD_TRY(q.run());
+    }
+    HOARD_TRY_ASSIGN(hw, highWater());
+    last = hw;
+    return {};
+  });
+  if (!s) return tl::unexpected(s.error());
+  return last;
+}
+
+Result<std::vector<LoggedChange>> Journal::changes(int64_t share_id, int64_t after_seq,
+                                                   size_t limit) {
+  HOARD_TRY_ASSIGN(q, db_->query("read change log",
+                                 "SELECT seq, op, path, to_path, mode, target, logged_at_ns "
+                                 "FROM change_log WHERE share_id = ?1 AND seq > ?2 "
+                                 "ORDER BY seq LIMIT ?3"));
+  q.bindInt(1, share_id).bindInt(2, after_seq).bindInt(3, limit == 0 ? -1 : static_cast<int64_t>(limit));
+  std::vector<LoggedChange> out;
+  for (;;) {
+    HOARD_TRY_ASSIGN(row, q.step());
+    if (!row) return out;
+    HOARD_TRY_ASSIGN(rec, readRecord(q, path_));
+    out.push_back(LoggedChange{rec.seq, share_id, std::move(rec.change), q.colInt(6)});
+  }
+}
+
+Result<int64_t> Journal::changeCount(int64_t share_id) {
+  HOARD_TRY_ASSIGN(q, db_->query("count change log",
+                                 "SELECT count(*) FROM change_log WHERE share_id = ?1"));
+  q.bindInt(1, share_id);
+  HOARD_TRY_ASSIGN(row, q.step());
+  (void)row;
+  return q.colInt(0);
+}
+
+Result<int64_t> Journal::freezeChanges(int64_t share_id) {
+  int64_t mark = 0;
+  Status s = inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(hw, highWater());
+    HOARD_TRY_ASSIGN(q, db_->query("freeze change log",
+                                   "UPDATE shares SET frozen_through_seq = "
+                                   "max(frozen_through_seq, ?2) WHERE id = ?1"));
+    q.bindInt(1, share_id).bindInt(2, hw);
+    HOARD_TRY(expectOneRow(*db_, q, path_, "no share with id " + std::to_string(share_id)));
+    HOARD_TRY_ASSIGN(f, frozenThrough(share_id));
+    mark = f;
+    return {};
+  });
+  if (!s) return tl::unexpected(s.error());
+  return mark;
+}
+
+Status Journal::dropChangesThrough(int64_t share_id, int64_t seq) {
+  return inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(frozen, frozenThrough(share_id));
+    if (seq > frozen) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "journal " + displayPath(path_) + ": cannot drop changes through seq " +
+                      std::to_string(seq) + " of share " + std::to_string(share_id) +
+                      ": only seq <= " + std::to_string(frozen) + " are frozen");
+    }
+    HOARD_TRY_ASSIGN(q, db_->query("drop reintegrated changes",
+                                   "DELETE FROM change_log WHERE share_id = ?1 AND seq <= ?2"));
+    q.bindInt(1, share_id).bindInt(2, seq);
+    HOARD_TRY(q.run());
+    if (sqlite3_changes64(db_->handle()) == 0) return {};
+    HOARD_TRY_ASSIGN(u, db_->query("raise pruned mark",
+                                   "UPDATE meta SET value = max(value, ?1) "
+                                   "WHERE key = 'pruned_through_seq'"));
+    u.bindInt(1, seq);
+    return u.run();
+  });
+}
+
+// ---- cursors -------------------------------------------------------------
+
+Result<Cursor> Journal::cursor() {
+  HOARD_TRY_ASSIGN(hw, highWater());
+  return Cursor{journal_id_, hw};
+}
+
+CursorCheck Journal::checkCursor(const Cursor& c) {
+  using V = CursorCheck::Verdict;
+  if (c.journal_id != journal_id_) {
+    return {V::kRescan, "cursor is from journal " + c.journal_id + ", this is journal " +
+                            journal_id_ + " (" + displayPath(path_) + ")"};
+  }
+  auto pruned = db_->scalarInt("read pruned mark",
+                               "SELECT value FROM meta WHERE key = 'pruned_through_seq'");
+  if (!pruned) return {V::kRescan, pruned.error().message()};
+  auto hw = highWater();
+  if (!hw) return {V::kRescan, hw.error().message()};
+  if (c.seq < *pruned) {
+    return {V::kRescan, "changes through seq " + std::to_string(*pruned) +
+                            " were pruned; cursor is at " + std::to_string(c.seq)};
+  }
+  if (c.seq > *hw) {
+    return {V::kRescan, "cursor seq " + std::to_string(c.seq) +
+                            " is ahead of the journal (" + std::to_string(*hw) + ")"};
+  }
+  return {V::kCurrent, ""};
+}
+
+// ---- snapshots -----------------------------------------------------------
+
+Result<int64_t> Journal::takeSnapshot(int64_t share_id, std::string_view label) {
+  int64_t id = 0;
+  Status s = inTransaction([&]() -> Status {
+    HOARD_TRY(requireShare(share_id));
+    HOARD_TRY_ASSIGN(hw, highWater());
+    HOARD_TRY_ASSIGN(q, db_->query("create snapshot",
+                                   "INSERT INTO snapshots (share_id, label, taken_at_ns, "
+                                   "through_seq) VALUES (?1, ?2, ?3, ?4)"));
+    q.bindInt(1, share_id).bindText(2, label).bindInt(3, nowNs()).bindInt(4, hw);
+    HOARD_TRY(q.run());
+    id = sqlite3_last_insert_rowid(db_->handle());
+    static const std::string copy = std::string("INSERT INTO snapshot_entries (snapshot_id, ") +
+                                    kBaseCols + ") SELECT ?1, " + kBaseCols +
+                                    " FROM base WHERE share_id = ?2";
+    HOARD_TRY_ASSIGN(c, db_->query("copy base into snapshot", copy.c_str()));
+    c.bindInt(1, id).bindInt(2, share_id);
+    return c.run();
+  });
+  if (!s) return tl::unexpected(s.error());
+  return id;
+}
+
+Result<std::vector<SnapshotInfo>> Journal::snapshots(int64_t share_id) {
+  HOARD_TRY_ASSIGN(q, db_->query("list snapshots",
+                                 "SELECT id, share_id, label, taken_at_ns, through_seq "
+                                 "FROM snapshots WHERE share_id = ?1 ORDER BY id"));
+  q.bindInt(1, share_id);
+  std::vector<SnapshotInfo> out;
+  for (;;) {
+    HOARD_TRY_ASSIGN(row, q.step());
+    if (!row) return out;
+    out.push_back(SnapshotInfo{q.colInt(0), q.colInt(1), q.colText(2), q.colInt(3), q.colInt(4)});
+  }
+}
+
+Result<std::vector<BaseEntry>> Journal::snapshotEntries(int64_t snapshot_id) {
+  {
+    HOARD_TRY_ASSIGN(q, db_->query("look up snapshot", "SELECT 1 FROM snapshots WHERE id = ?1"));
+    q.bindInt(1, snapshot_id);
+    HOARD_TRY_ASSIGN(row, q.step());
+    if (!row) {
+      return fail(ErrorCode::kNotFound, "journal " + displayPath(path_) +
+                                            ": no snapshot with id " +
+                                            std::to_string(snapshot_id));
+    }
+  }
+  static const std::string sql = std::string("SELECT ") + kBaseCols +
+                                 " FROM snapshot_entries WHERE snapshot_id = ?1 ORDER BY path";
+  HOARD_TRY_ASSIGN(q, db_->query("read snapshot entries", sql.c_str()));
+  q.bindInt(1, snapshot_id);
+  return readBases(q, path_);
+}
+
+Result<std::optional<BaseEntry>> Journal::snapshotEntry(int64_t snapshot_id, const RelPath& path) {
+  static const std::string sql = std::string("SELECT ") + kBaseCols +
+                                 " FROM snapshot_entries WHERE snapshot_id = ?1 AND path = ?2";
+  HOARD_TRY_ASSIGN(q, db_->query("read snapshot entry", sql.c_str()));
+  q.bindInt(1, snapshot_id).bindBlob(2, path);
+  HOARD_TRY_ASSIGN(row, q.step());
+  if (!row) return std::optional<BaseEntry>();
+  HOARD_TRY_ASSIGN(e, readBase(q, 0, path_));
+  return std::optional<BaseEntry>(std::move(e));
+}
+
+Status Journal::dropSnapshot(int64_t snapshot_id) {
+  return inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(q, db_->query("drop snapshot", "DELETE FROM snapshots WHERE id = ?1"));
+    q.bindInt(1, snapshot_id);
+    return expectOneRow(*db_, q, path_, "no snapshot with id " + std::to_string(snapshot_id));
+  });
+}
+
+// ---- conflicts -----------------------------------------------------------
+
+Result<int64_t> Journal::addConflict(const ConflictRecord& c) {
+  HOARD_TRY(validPath(c.path, "conflict at " + displayPath(c.path)));
+  int64_t id = 0;
+  Status s = inTransaction([&]() -> Status {
+    HOARD_TRY(requireShare(c.share_id));
+    HOARD_TRY_ASSIGN(q, db_->query("add conflict",
+                                   "INSERT INTO conflicts (share_id, path, kind, detail, "
+                                   "local_object, remote_object, base_object, created_at_ns) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    q.bindInt(1, c.share_id)
+        .bindBlob(2, c.path)
+        .bindText(3, conflictKindName(c.kind))
+        .bindText(4, c.detail.empty() ? std::string_view("{}") : std::string_view(c.detail));
+    bindOptHash(q, 5, c.local_object);
+    bindOptHash(q, 6, c.remote_object);
+    bindOptHash(q, 7, c.base_object);
+    q.bindInt(8, nowNs());
+    auto r = q.run();
+    if (!r && r.error().code() == ErrorCode::kExists) {
+      return fail(ErrorCode::kExists, "journal " + displayPath(path_) + ": " +
+                                          displayPath(c.path) + " already has an open conflict");
+    }
+    HOARD_TRY(r);
+    id = sqlite3_last_insert_rowid(db_->handle());
+    return {};
+  });
+  if (!s) return tl::unexpected(s.error());
+  return id;
+}
+
+Result<ConflictRecord> Journal::conflict(int64_t conflict_id) {
+  static const std::string sql =
+      std::string("SELECT ") + kConflictCols + " FROM conflicts WHERE id = ?1";
+  HOARD_TRY_ASSIGN(q, db_->query("read conflict", sql.c_str()));
+  q.bindInt(1, conflict_id);
+  HOARD_TRY_ASSIGN(row, q.step());
+  if (!row) {
+    return fail(ErrorCode::kNotFound, "journal " + displayPath(path_) + ": no conflict with id " +
+                                          std::to_string(conflict_id));
+  }
+  return readConflict(q, path_);
+}
+
+Result<std::optional<ConflictRecord>> Journal::openConflictAt(int64_t share_id,
+                                                              const RelPath& path) {
+  static const std::string sql = std::string("SELECT ") + kConflictCols +
+                                 " FROM conflicts WHERE share_id = ?1 AND path = ?2 "
+                                 "AND state = 'open'";
+  HOARD_TRY_ASSIGN(q, db_->query("read open conflict", sql.c_str()));
+  q.bindInt(1, share_id).bindBlob(2, path);
+  HOARD_TRY_ASSIGN(row, q.step());
+  if (!row) return std::optional<ConflictRecord>();
+  HOARD_TRY_ASSIGN(c, readConflict(q, path_));
+  return std::optional<ConflictRecord>(std::move(c));
+}
+
+Result<std::vector<ConflictRecord>> Journal::conflicts(int64_t share_id, bool open_only) {
+  static const std::string all_sql = std::string("SELECT ") + kConflictCols +
+                                     " FROM conflicts WHERE share_id = ?1 ORDER BY id";
+  static const std::string open_sql = std::string("SELECT ") + kConflictCols +
+                                      " FROM conflicts WHERE share_id = ?1 AND state = 'open' "
+                                      "ORDER BY id";
+  HOARD_TRY_ASSIGN(q, open_only ? db_->query("list open conflicts", open_sql.c_str())
+                                : db_->query("list conflicts", all_sql.c_str()));
+  q.bindInt(1, share_id);
+  return readConflicts(q, path_);
+}
+
+Status Journal::resolveConflict(int64_t conflict_id, std::string_view resolution) {
+  if (resolution.empty()) {
+    return fail(ErrorCode::kInvalidArgument,
+                "conflict " + std::to_string(conflict_id) + ": empty resolution");
+  }
+  return inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(c, conflict(conflict_id));
+    if (!c.open) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "journal " + displayPath(path_) + ": conflict " + std::to_string(conflict_id) +
+                      " at " + displayPath(c.path) + " is already resolved (" + c.resolution + ")");
+    }
+    HOARD_TRY_ASSIGN(q, db_->query("resolve conflict",
+                                   "UPDATE conflicts SET state = 'resolved', resolution = ?2, "
+                                   "resolved_at_ns = ?3 WHERE id = ?1"));
+    q.bindInt(1, conflict_id).bindText(2, resolution).bindInt(3, nowNs());
+    return q.run();
+  });
+}
+
+Result<int64_t> Journal::purgeResolvedConflicts(int64_t share_id) {
+  int64_t n = 0;
+  Status s = inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(q, db_->query("purge resolved conflicts",
+                                   "DELETE FROM conflicts WHERE share_id = ?1 "
+                                   "AND state = 'resolved'"));
+    q.bindInt(1, share_id);
+    HOARD_TRY(q.run());
+    n = sqlite3_changes64(db_->handle());
+    return {};
+  });
+  if (!s) return tl::unexpected(s.error());
+  return n;
+}
+
+// ---- objects -------------------------------------------------------------
+
+namespace {
+Result<ObjectInfo> readObject(const Query& q, const std::string& journal) {
+  ObjectInfo o;
+  HOARD_TRY_ASSIGN(id, colHash(q, 0, journal, "object id"));
+  if (!id) return fail(ErrorCode::kCorrupt, "journal " + displayPath(journal) + ": null object id");
+  o.id = *id;
+  if (!q.isNull(1)) o.size = static_cast<uint64_t>(q.colInt(1));
+  o.refcount = q.colInt(2);
+  return o;
+}
+}  // namespace
+
+Result<std::optional<ObjectInfo>> Journal::object(const ContentHash& id) {
+  HOARD_TRY_ASSIGN(q, db_->query("read object",
+                                 "SELECT id, size, refcount FROM objects WHERE id = ?1"));
+  q.bindBlob(1, id.raw());
+  HOARD_TRY_ASSIGN(row, q.step());
+  if (!row) return std::optional<ObjectInfo>();
+  HOARD_TRY_ASSIGN(o, readObject(q, path_));
+  return std::optional<ObjectInfo>(o);
+}
+
+Result<std::vector<ObjectInfo>> Journal::unreferencedObjects() {
+  HOARD_TRY_ASSIGN(q, db_->query("list unreferenced objects",
+                                 "SELECT id, size, refcount FROM objects WHERE refcount = 0 "
+                                 "ORDER BY id"));
+  std::vector<ObjectInfo> out;
+  for (;;) {
+    HOARD_TRY_ASSIGN(row, q.step());
+    if (!row) return out;
+    HOARD_TRY_ASSIGN(o, readObject(q, path_));
+    out.push_back(o);
+  }
+}
+
+Status Journal::forgetObject(const ContentHash& id) {
+  return inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(info, object(id));
+    if (!info) {
+      return fail(ErrorCode::kNotFound,
+                  "journal " + displayPath(path_) + ": no object " + id.hex());
+    }
+    if (info->refcount > 0) {
+      return fail(ErrorCode::kBusy, "journal " + displayPath(path_) + ": object " + id.hex() +
+                                        " is still referenced " +
+                                        std::to_string(info->refcount) + " time(s)");
+    }
+    HOARD_TRY_ASSIGN(q, db_->query("forget object",
+                                   "DELETE FROM objects WHERE id = ?1 AND refcount = 0"));
+    q.bindBlob(1, id.raw());
+    return q.run();
+  });
+}
+
+}  // namespace hoard::journal

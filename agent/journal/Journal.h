@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The journal: hoard's durable memory, one SQLite database (WAL mode,
+// synchronous=FULL) holding shares, pins, the base, the change log,
+// snapshots, conflicts and the reference counts of base objects.
+//
+// Durability: every mutating call below is one transaction (or joins the
+// caller's inTransaction); when it returns ok the change has been fsynced and
+// survives kill -9 and power loss. When it returns an error nothing of it was
+// stored.
+//
+// Threads: a Journal is NOT thread-safe. The engine strand owns the one
+// read-write Journal and calls it only from that thread. Others who need to
+// read may open their own SQLite connection to the same file (WAL lets
+// readers run beside the writer); they must not write.
+//
+// Errors (all calls): kCorrupt if the file is damaged, kIo / kNoSpace /
+// kPermission from the filesystem, kBusy if another process holds the write
+// lock longer than the busy timeout. Messages name the journal file and what
+// was being done. Paths in arguments are share-relative RelPaths (bytes);
+// a malformed one gives kInvalidArgument.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/Change.h"
+#include "common/Error.h"
+#include "common/FileMeta.h"
+#include "common/Hash.h"
+#include "journal/Cursor.h"
+#include "journal/Records.h"
+
+namespace hoard::journal {
+
+namespace detail {
+class Db;
+}
+
+class Journal {
+ public:
+  // The newest schema this build knows (the highest numbered file under
+  // schemas/journal/).
+  static int knownSchemaVersion();
+
+  // Opens the journal at `path`, creating it (and applying every migration,
+  // each in its own transaction) if it does not exist, or migrating an older
+  // one forward. The parent directory must exist.
+  // Errors: kTooNew if the file was written by a newer hoard (the file is not
+  // modified); kCorrupt if the file is not a SQLite database or is damaged
+  // (the file is not modified); kIo/kPermission if it cannot be opened.
+  static Result<std::unique_ptr<Journal>> open(const std::string& path);
+
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  const std::string& path() const { return path_; }
+  // 32 lowercase hex digits, random, fixed when the journal was created.
+  const std::string& journalId() const { return journal_id_; }
+  // PRAGMA user_version of the open file (== knownSchemaVersion() once open).
+  Result<int> schemaVersion();
+
+  // Runs `body` in one transaction: everything it does commits together
+  // (durably) if it returns ok, and is rolled back if it returns an error,
+  // whose Error is returned. Calls may nest: an inner call joins the outer
+  // transaction through a SAVEPOINT, and an inner failure rolls back only
+  // the inner part. Every mutating method uses this, so it composes.
+  Status inTransaction(const std::function<Status()>& body);
+
+  // --- shares -------------------------------------------------------------
+  // Adds a share in state OFFLINE. Returns its id. kExists if the name is
+  // taken; kInvalidArgument for an empty name or root.
+  Result<int64_t> addShare(const ShareSpec& spec);
+  // kNotFound if there is no such share.
+  Result<ShareRecord> share(int64_t share_id);
+  Result<ShareRecord> shareByName(std::string_view name);
+  // All shares, by id.
+  Result<std::vector<ShareRecord>> shares();
+  // Removes the share and, by cascade, its pins, base, change log, snapshots
+  // and conflicts (object reference counts follow). kNotFound if absent.
+  Status removeShare(int64_t share_id);
+  Status setShareState(int64_t share_id, ShareState state);
+  Status setUserOffline(int64_t share_id, bool user_offline);
+  Status setRemoteIdentity(int64_t share_id, const RemoteIdentity& identity);
+
+  // --- pins ---------------------------------------------------------------
+  // Pins `path` (the root "" pins the whole share) or changes its priority.
+  // kInvalidArgument if priority is outside 0..1000; kNotFound for no share.
+  Status pin(int64_t share_id, const RelPath& path, int priority);
+  // kNotFound if `path` was not pinned.
+  Status unpin(int64_t share_id, const RelPath& path);
+  // The share's pins, highest priority first, then by path bytes.
+  Result<std::vector<Pin>> pins(int64_t share_id);
+
+  // --- base ---------------------------------------------------------------
+  // Inserts or replaces the base row of entry.path (object refcounts follow).
+  Status putBase(int64_t share_id, const BaseEntry& entry);
+  // All rows in one transaction: all or none.
+  Status putBase(int64_t share_id, std::span<const BaseEntry> entries);
+  // The row for `path`, or nullopt.
+  Result<std::optional<BaseEntry>> getBase(int64_t share_id, const RelPath& path);
+  // Every row of the share, ordered by path bytes.
+  Result<std::vector<BaseEntry>> listBase(int64_t share_id);
+  // `dir` itself and every row beneath it ("a" matches "a" and "a/x", never
+  // "ab"), ordered by path bytes. dir "" is the whole share.
+  Result<std::vector<BaseEntry>> listBaseUnder(int64_t share_id, const RelPath& dir);
+  // Streams the rows of listBaseUnder without holding them all; stops at and
+  // returns the first error `fn` returns. `fn` must not call this Journal.
+  Status forEachBaseUnder(int64_t share_id, const RelPath& dir,
+                          const std::function<Status(const BaseEntry&)>& fn);
+  // Removes the row; true if there was one.
+  Result<bool> removeBase(int64_t share_id, const RelPath& path);
+  // Removes `dir` and every row beneath it; returns how many rows went.
+  Result<int64_t> removeBaseUnder(int64_t share_id, const RelPath& dir);
+
+  // --- change log ---------------------------------------------------------
+  // Appends `changes` (in order) to the share's log in ONE transaction,
+  // optimised Coda-style against the share's unfrozen log (see
+  // ChangeLogOptimizer.h for the rules). Durable when it returns. Returns the
+  // journal's change-log high-water mark afterwards: the seq of the last
+  // record ever assigned (a valid Cursor seq), which is unchanged when every
+  // change cancelled out. kInvalidArgument (nothing stored) if a change has
+  // a malformed or empty path, a rename has no destination, or the op is not
+  // a ChangeOp; kNotFound if the share does not exist.
+  Result<int64_t> recordChanges(int64_t share_id, std::span<const Change> changes);
+  // The share's records with seq > after_seq, in seq order; at most `limit`
+  // of them (0: all).
+  Result<std::vector<LoggedChange>> changes(int64_t share_id, int64_t after_seq,
+                                            size_t limit = 0);
+  // Number of records in the share's log.
+  Result<int64_t> changeCount(int64_t share_id);
+  // Freezes the share's log up to the current high-water mark and returns
+  // it: records at or below it are never rewritten or cancelled by later
+  // recordChanges, so the engine can replay them while new changes arrive.
+  // Call before reading the records to replay.
+  Result<int64_t> freezeChanges(int64_t share_id);
+  // Deletes the share's records with seq <= `seq` (they were reintegrated)
+  // and raises the journal's pruned mark so older cursors ask for a rescan.
+  // kInvalidArgument if `seq` is above the share's frozen mark: only frozen
+  // records can be known to be replayed as they stand.
+  Status dropChangesThrough(int64_t share_id, int64_t seq);
+
+  // --- cursors ------------------------------------------------------------
+  // The current position: this journal's id and the high-water mark.
+  Result<Cursor> cursor();
+  // kCurrent if `c` is from this journal, not older than the pruned mark and
+  // not ahead of the high-water mark; otherwise kRescan with the reason (also
+  // if the journal cannot be read). The log is a queue of unreplayed work,
+  // not a history: records the optimiser cancelled or rewrote after a
+  // consumer read them are not announced again (the engine freezes first).
+  CursorCheck checkCursor(const Cursor& c);
+
+  // --- snapshots ----------------------------------------------------------
+  // Copies the share's whole base into a new snapshot (one INSERT ... SELECT,
+  // one transaction) and returns its id. through_seq is the current
+  // high-water mark. kNotFound if the share does not exist.
+  Result<int64_t> takeSnapshot(int64_t share_id, std::string_view label);
+  // The share's snapshots, oldest first.
+  Result<std::vector<SnapshotInfo>> snapshots(int64_t share_id);
+  // The snapshot's entries ordered by path bytes; kNotFound if no such snapshot.
+  Result<std::vector<BaseEntry>> snapshotEntries(int64_t snapshot_id);
+  Result<std::optional<BaseEntry>> snapshotEntry(int64_t snapshot_id, const RelPath& path);
+  // kNotFound if no such snapshot.
+  Status dropSnapshot(int64_t snapshot_id);
+
+  // --- conflicts ----------------------------------------------------------
+  // Records an open conflict from c.share_id, path, kind, detail ("" is
+  // stored as "{}") and the three object ids; id, open, resolution and times
+  // are set here. Returns the id. kExists if the path already has an open
+  // conflict; kNotFound if the share does not exist.
+  Result<int64_t> addConflict(const ConflictRecord& c);
+  // kNotFound if no such conflict.
+  Result<ConflictRecord> conflict(int64_t conflict_id);
+  // The open conflict at `path`, if any.
+  Result<std::optional<ConflictRecord>> openConflictAt(int64_t share_id, const RelPath& path);
+  // The share's conflicts by id; only the open ones if `open_only`.
+  Result<std::vector<ConflictRecord>> conflicts(int64_t share_id, bool open_only);
+  // Marks the conflict resolved with `resolution` (non-empty, e.g.
+  // "keep-local"). kNotFound if absent; kInvalidArgument if already resolved
+  // or `resolution` is empty.
+  Status resolveConflict(int64_t conflict_id, std::string_view resolution);
+  // Deletes the share's resolved conflicts (releasing their objects);
+  // returns how many went.
+  Result<int64_t> purgeResolvedConflicts(int64_t share_id);
+
+  // --- objects ------------------------------------------------------------
+  // Object rows are created and counted only by the journal's triggers, from
+  // the base, snapshot and conflict rows that name them.
+  Result<std::optional<ObjectInfo>> object(const ContentHash& id);
+  // Objects no row references any more: the store may delete their content
+  // and then call forgetObject.
+  Result<std::vector<ObjectInfo>> unreferencedObjects();
+  // Deletes an unreferenced object row. kNotFound if absent; kBusy if it is
+  // referenced again (the store must then keep the content).
+  Status forgetObject(const ContentHash& id);
+
+ private:
+  Journal(std::unique_ptr<detail::Db> db, std::string path);
+  Status migrate();
+  Result<int64_t> highWater();
+  Result<int64_t> frozenThrough(int64_t share_id);
+  Status requireShare(int64_t share_id);
+
+  std::unique_ptr<detail::Db> db_;
+  std::string path_;
+  std::string journal_id_;
+  int tx_depth_ = 0;
+};
+
+}  // namespace hoard::journal

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The rows the journal stores, as plain values. Paths are bytes (RelPath or
+// absolute roots as std::string); hashes and object ids are ContentHash.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/FileMeta.h"
+#include "common/Hash.h"
+#include "common/RelPath.h"
+
+namespace hoard::journal {
+
+enum class ShareState { kOnline, kOffline, kReintegrating };
+
+std::string_view shareStateName(ShareState s);  // "online", "offline", "reintegrating"
+std::optional<ShareState> shareStateFromName(std::string_view name);
+
+// What the share recorded about its remote so an unmounted or different
+// filesystem at the remote root is recognised (design.md invariant 3).
+struct RemoteIdentity {
+  std::string fsid;          // filesystem id (statfs f_fsid or mountinfo major:minor)
+  std::string mount_source;  // mountinfo "mount source", e.g. "user@host:/export"
+  std::string fstype;        // mountinfo filesystem type, e.g. "fuse.sshfs", "nfs4"
+  std::string marker_id;     // id written in the marker file at the remote root
+
+  bool operator==(const RemoteIdentity&) const = default;
+};
+
+// What addShare needs.
+struct ShareSpec {
+  std::string name;         // unique, text
+  std::string remote_root;  // absolute path bytes
+  std::string cache_root;   // absolute path bytes
+  RemoteIdentity identity;
+};
+
+struct ShareRecord {
+  int64_t id = 0;
+  std::string name;
+  std::string remote_root;
+  std::string cache_root;
+  RemoteIdentity identity;
+  ShareState state = ShareState::kOffline;
+  bool user_offline = false;        // the user forced OFFLINE
+  int64_t frozen_through_seq = 0;   // see Journal::freezeChanges
+  int64_t created_at_ns = 0;
+
+  bool operator==(const ShareRecord&) const = default;
+};
+
+struct Pin {
+  RelPath path;
+  int priority = 0;  // 0..1000, higher is kept longer
+
+  bool operator==(const Pin&) const = default;
+};
+
+struct SnapshotInfo {
+  int64_t id = 0;
+  int64_t share_id = 0;
+  std::string label;
+  int64_t taken_at_ns = 0;
+  int64_t through_seq = 0;  // the journal's change-log high-water mark when taken
+
+  bool operator==(const SnapshotInfo&) const = default;
+};
+
+enum class ConflictKind {
+  kContent,
+  kModifyDelete,
+  kDeleteModify,
+  kCreateCreate,
+  kType,
+  kMetadata,
+  kDirDelete,
+  kRenameRename,
+};
+
+// "content", "modify-delete", "delete-modify", "create-create", "type",
+// "metadata", "dir-delete", "rename-rename" (design.md's names).
+std::string_view conflictKindName(ConflictKind k);
+std::optional<ConflictKind> conflictKindFromName(std::string_view name);
+
+struct ConflictRecord {
+  int64_t id = 0;
+  int64_t share_id = 0;
+  RelPath path;
+  ConflictKind kind = ConflictKind::kContent;
+  bool open = true;
+  std::string resolution;  // empty while open, e.g. "keep-local" once resolved
+  std::string detail;      // JSON text the engine fills ("{}" if empty)
+  std::optional<ContentHash> local_object;
+  std::optional<ContentHash> remote_object;
+  std::optional<ContentHash> base_object;
+  int64_t created_at_ns = 0;
+  int64_t resolved_at_ns = 0;  // 0 while open
+
+  bool operator==(const ConflictRecord&) const = default;
+};
+
+struct ObjectInfo {
+  ContentHash id;
+  std::optional<uint64_t> size;  // unknown until a base or snapshot row names it
+  int64_t refcount = 0;
+
+  bool operator==(const ObjectInfo&) const = default;
+};
+
+}  // namespace hoard::journal
