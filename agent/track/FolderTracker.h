@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Real tracking of one folder in one call: an InotifyWatcher on `root`, a
+// Tracker delivering to `sink`, and the thread that drives them. For the
+// daemon's wiring, the demo and benchmarks:
+//
+//   CollectingSink sink(/*keep=*/false);
+//   auto ft = FolderTracker::start("/path/to/cache", sink);
+//   ... make changes ...
+//   sink.waitForCount(10000, std::chrono::seconds(60));
+//   ft.value()->stop();
+
+#include <memory>
+
+#include "track/InotifyWatcher.h"
+#include "track/Tracker.h"
+
+namespace hoard::track {
+
+class FolderTracker {
+ public:
+  struct Options {
+    WatchOptions watch;
+    TrackerOptions tracker;
+    InotifyWatcher::Options inotify;
+  };
+
+  // Starts watching `root` and delivering to `sink` (which must outlive the
+  // returned object) on a new thread. Only changes made after this returns are
+  // reported. Errors: those of InotifyWatcher::start().
+  static Result<std::unique_ptr<FolderTracker>> start(const std::string& root, ChangeSink& sink,
+                                                     Options options);
+  static Result<std::unique_ptr<FolderTracker>> start(const std::string& root, ChangeSink& sink) {
+    return start(root, sink, Options{});
+  }
+
+  // Stops the thread (one last flush attempt included) and the watcher;
+  // returns what Tracker::run() returned. Idempotent; the destructor calls it.
+  Status stop();
+  ~FolderTracker();
+
+  TrackerStats stats() const { return tracker_->stats(); }
+  size_t watchCount() const { return watcher_.watchCount(); }
+
+ private:
+  FolderTracker(ChangeSink& sink, Options options);
+
+  InotifyWatcher watcher_;
+  std::unique_ptr<Tracker> tracker_;
+  std::unique_ptr<TrackerThread> thread_;
+  Status result_;
+};
+
+}  // namespace hoard::track
