@@ -1,22 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "sync/ThreeWay.h"
 
-#include <array>
-#include <utility>
-
 namespace hoard::sync {
 
 namespace {
-constexpr std::array<std::pair<ConflictKind, std::string_view>, 8> kKindNames{{
-    {ConflictKind::kContent, "content"},
-    {ConflictKind::kModifyDelete, "modify-delete"},
-    {ConflictKind::kDeleteModify, "delete-modify"},
-    {ConflictKind::kCreateCreate, "create-create"},
-    {ConflictKind::kType, "type"},
-    {ConflictKind::kMetadata, "metadata"},
-    {ConflictKind::kDirDelete, "dir-delete"},
-    {ConflictKind::kRenameRename, "rename-rename"},
-}};
 
 Decision act(Action a) { return {a, std::nullopt, std::nullopt}; }
 Decision conflict(ConflictKind kind) { return {Action::kConflict, kind, std::nullopt}; }
@@ -67,18 +54,6 @@ bool bothDirs(const Version& a, const Version& b) {
 }
 
 }  // namespace
-
-std::string_view conflictKindName(ConflictKind kind) {
-  for (const auto& [k, n] : kKindNames)
-    if (k == kind) return n;
-  return "content";
-}
-
-std::optional<ConflictKind> conflictKindFromName(std::string_view name) {
-  for (const auto& [k, n] : kKindNames)
-    if (n == name) return k;
-  return std::nullopt;
-}
 
 std::string_view actionName(Action action) {
   switch (action) {

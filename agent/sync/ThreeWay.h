@@ -13,6 +13,7 @@
 
 #include "common/FileMeta.h"
 #include "common/Hash.h"
+#include "journal/Records.h"
 
 namespace hoard::sync {
 
@@ -47,20 +48,8 @@ struct PathState {
   bool remote_subtree_changed = false;
 };
 
-// Stored in the journal as these names: never rename.
-enum class ConflictKind : uint8_t {
-  kContent,       // both modified the file, results differ
-  kModifyDelete,  // local modified, remote deleted
-  kDeleteModify,  // local deleted, remote modified
-  kCreateCreate,  // both created the path (no base), results differ
-  kType,          // the two sides hold different types (file vs dir vs symlink)
-  kMetadata,      // content agrees, both changed mode/xattrs differently
-  kDirDelete,     // one side removed a directory the other added to
-  kRenameRename,  // both renamed the same source to different targets
-};
-
-std::string_view conflictKindName(ConflictKind kind);  // "content", "modify-delete", ...
-std::optional<ConflictKind> conflictKindFromName(std::string_view name);
+// Conflict kinds are the journal's (design.md's names).
+using journal::ConflictKind;
 
 enum class Action : uint8_t {
   kNothing,     // neither side changed

@@ -154,15 +154,5 @@ TEST(ThreeWay, BothCreatedDirectoriesAgree) {
   EXPECT_EQ(decide(state(std::nullopt, dir(), kContent, dir(), kContent)).action, Action::kAgree);
 }
 
-TEST(ThreeWay, KindNamesRoundTrip) {
-  for (auto k : {ConflictKind::kContent, ConflictKind::kModifyDelete, ConflictKind::kDeleteModify,
-                 ConflictKind::kCreateCreate, ConflictKind::kType, ConflictKind::kMetadata,
-                 ConflictKind::kDirDelete, ConflictKind::kRenameRename}) {
-    EXPECT_EQ(conflictKindFromName(conflictKindName(k)), k);
-  }
-  EXPECT_EQ(conflictKindName(ConflictKind::kModifyDelete), "modify-delete");
-  EXPECT_FALSE(conflictKindFromName("bogus"));
-}
-
 }  // namespace
 }  // namespace hoard::sync
