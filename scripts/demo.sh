@@ -67,13 +67,14 @@ hl log docs
 step "kill -9 in the middle of a burst of 2,000 new files"
 "$H" --journal "$WORK/state/journal.db" --store "$WORK/state/objects" watch docs > "$WORK/watch2.log" 2>&1 &
 WATCH=$!
+disown "$WATCH"   # no job-control chatter when it is killed
 for _ in $(seq 1 50); do grep -q '^watching' "$WORK/watch2.log" && break; sleep 0.1; done
 mkdir -p "$CACHE/burst"
 for i in $(seq 1 2000); do
   echo "$i" > "$CACHE/burst/f$i.txt"
   if [ "$i" = 1000 ]; then kill -KILL "$WATCH"; fi   # hoard dies half-way; the user goes on
 done
-wait "$WATCH" 2>/dev/null || true
+while kill -0 "$WATCH" 2>/dev/null; do sleep 0.05; done
 say "killed at file 1000. The log holds $(hl log docs | grep -c 'create  burst/f' || true) of the 2000 creates; restarting..."
 hl watch docs --seconds 0.5 | sed 's/^/   /'
 logged=$(hl log docs | grep -c 'create  burst/f' || true)
