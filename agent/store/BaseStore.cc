@@ -120,8 +120,8 @@ std::string randomTempName() {
   uint8_t r[8];
   if (::getrandom(r, sizeof r, 0) != static_cast<ssize_t>(sizeof r)) {
     // getrandom cannot really fail for 8 bytes; mix in pid and address as a fallback.
-    uint64_t v = static_cast<uint64_t>(::getpid()) * 0x9E3779B97F4A7C15ull ^
-                 reinterpret_cast<uintptr_t>(&r);
+    uint64_t v =
+        static_cast<uint64_t>(::getpid()) * 0x9E3779B97F4A7C15ull ^ reinterpret_cast<uintptr_t>(&r);
     std::memcpy(r, &v, sizeof r);
   }
   static const char kHex[] = "0123456789abcdef";
@@ -265,10 +265,10 @@ Result<PutResult> BaseStore::put(int fd, std::string_view what) {
   {
     std::lock_guard lock(*mu_);
     if (options_.budget_bytes != 0 && usage_.bytes + r.size > options_.budget_bytes)
-      return fail(ErrorCode::kNoSpace,
-                  "store " + shown + ": " + std::to_string(r.size) + " bytes would exceed the " +
-                      "store budget of " + std::to_string(options_.budget_bytes) + " bytes (" +
-                      std::to_string(usage_.bytes) + " in use)");
+      return fail(ErrorCode::kNoSpace, "store " + shown + ": " + std::to_string(r.size) +
+                                           " bytes would exceed the " + "store budget of " +
+                                           std::to_string(options_.budget_bytes) + " bytes (" +
+                                           std::to_string(usage_.bytes) + " in use)");
     usage_.bytes += r.size;  // reserved now so parallel puts cannot overshoot together
     ++usage_.objects;
   }

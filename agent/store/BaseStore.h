@@ -146,7 +146,7 @@ class BaseStore {
   UniqueFd objects_fd_;
   UniqueFd tmp_fd_;
   std::unique_ptr<std::mutex> mu_;  // a pointer so the store can move
-  StoreUsage usage_;                 // GUARDED_BY(*mu_)
+  StoreUsage usage_;                // GUARDED_BY(*mu_)
 };
 
 // The name of an object's file relative to the store directory

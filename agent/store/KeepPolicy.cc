@@ -57,15 +57,24 @@ bool isSqliteSidecar(std::string_view name, std::string_view head) {
 
 std::string_view keepReasonName(KeepReason r) {
   switch (r) {
-    case KeepReason::kTooLarge: return "too-large";
-    case KeepReason::kKeepNone: return "keep-none";
-    case KeepReason::kExcluded: return "excluded";
-    case KeepReason::kKeepAll: return "keep-all";
-    case KeepReason::kIncluded: return "included";
-    case KeepReason::kSqlite: return "sqlite";
-    case KeepReason::kTextExtension: return "text-extension";
-    case KeepReason::kTextContent: return "text-content";
-    case KeepReason::kBinary: return "binary";
+    case KeepReason::kTooLarge:
+      return "too-large";
+    case KeepReason::kKeepNone:
+      return "keep-none";
+    case KeepReason::kExcluded:
+      return "excluded";
+    case KeepReason::kKeepAll:
+      return "keep-all";
+    case KeepReason::kIncluded:
+      return "included";
+    case KeepReason::kSqlite:
+      return "sqlite";
+    case KeepReason::kTextExtension:
+      return "text-extension";
+    case KeepReason::kTextContent:
+      return "text-content";
+    case KeepReason::kBinary:
+      return "binary";
   }
   return "binary";
 }
@@ -77,13 +86,12 @@ bool isSqliteHeader(std::string_view head) {
 
 bool hasTextExtension(std::string_view name) {
   static constexpr std::array<std::string_view, 62> kExt = {
-      "txt",  "md",   "markdown", "rst",  "adoc", "org",  "tex",  "bib",   "csv",  "tsv",
-      "json", "yaml", "yml",      "toml", "ini",  "cfg",  "conf", "xml",   "html", "htm",
-      "css",  "scss", "svg",      "c",    "h",    "cc",   "cpp",  "cxx",   "hpp",  "hh",
-      "py",   "js",   "mjs",      "ts",   "tsx",  "jsx",  "java", "kt",    "go",   "rs",
-      "rb",   "pl",   "pm",       "php",  "lua",  "sh",   "bash", "zsh",   "fish", "sql",
-      "cmake", "mk",  "el",       "vim",  "scm",  "hs",   "ml",   "swift", "r",    "log",
-      "patch", "diff"};
+      "txt",  "md",  "markdown", "rst",  "adoc", "org",   "tex",   "bib",  "csv", "tsv", "json",
+      "yaml", "yml", "toml",     "ini",  "cfg",  "conf",  "xml",   "html", "htm", "css", "scss",
+      "svg",  "c",   "h",        "cc",   "cpp",  "cxx",   "hpp",   "hh",   "py",  "js",  "mjs",
+      "ts",   "tsx", "jsx",      "java", "kt",   "go",    "rs",    "rb",   "pl",  "pm",  "php",
+      "lua",  "sh",  "bash",     "zsh",  "fish", "sql",   "cmake", "mk",   "el",  "vim", "scm",
+      "hs",   "ml",  "swift",    "r",    "log",  "patch", "diff"};
   std::string_view base = baseName(name);
   size_t dot = base.rfind('.');
   if (dot == std::string_view::npos || dot == 0 || dot + 1 == base.size()) {
@@ -104,8 +112,8 @@ bool looksLikeText(std::string_view head, bool may_be_truncated) {
     auto c = static_cast<uint8_t>(head[i]);
     if (c == 0) return false;
     if (c < 0x80) {
-      if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' &&
-          c != '\b' && c != 0x1b)
+      if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' && c != '\b' &&
+          c != 0x1b)
         ++controls;
       if (c == 0x7f) ++controls;
       ++i;
@@ -142,8 +150,7 @@ bool looksLikeText(std::string_view head, bool may_be_truncated) {
   return controls * 100 <= n;
 }
 
-KeepDecision KeepPolicy::decide(std::string_view path, uint64_t size,
-                                std::string_view head) const {
+KeepDecision KeepPolicy::decide(std::string_view path, uint64_t size, std::string_view head) const {
   using Mode = KeepPolicyConfig::Mode;
   if (size > config_.max_size) return {false, KeepReason::kTooLarge};
   if (config_.mode == Mode::kNone) return {false, KeepReason::kKeepNone};

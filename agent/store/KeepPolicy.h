@@ -44,15 +44,15 @@ struct KeepPolicyConfig {
 };
 
 enum class KeepReason {
-  kTooLarge,      // size > max_size
-  kKeepNone,      // mode kNone
-  kExcluded,      // matched an exclude glob
-  kKeepAll,       // mode kAll
-  kIncluded,      // matched an include glob
-  kSqlite,        // SQLite database, WAL or rollback journal
-  kTextExtension, // a known text extension
-  kTextContent,   // the first bytes sniff as text
-  kBinary,        // none of the above
+  kTooLarge,       // size > max_size
+  kKeepNone,       // mode kNone
+  kExcluded,       // matched an exclude glob
+  kKeepAll,        // mode kAll
+  kIncluded,       // matched an include glob
+  kSqlite,         // SQLite database, WAL or rollback journal
+  kTextExtension,  // a known text extension
+  kTextContent,    // the first bytes sniff as text
+  kBinary,         // none of the above
 };
 
 std::string_view keepReasonName(KeepReason r);  // "too-large", "keep-none", ...

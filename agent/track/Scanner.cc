@@ -30,7 +30,7 @@ struct Entry {
   // A directory's entries are recorded together: [child_begin, child_end).
   uint32_t child_begin = 0;
   uint32_t child_end = 0;
-  bool matched = false;             // base exists at the same path with the same type
+  bool matched = false;  // base exists at the same path with the same type
 };
 
 // An open directory on the walk's stack. fd is -1 when it was closed to stay
@@ -201,7 +201,8 @@ Status ScanRun::walkTop(int root_fd) {
   std::string name(baseName(opt_.subtree));
   int fd = ::openat(cur, name.c_str(), kOpenDirFlags);
   if (fd < 0) {
-    skip(opt_.subtree, Error::fromErrno(errno, "scan: open directory " + displayPath(opt_.subtree)));
+    skip(opt_.subtree,
+         Error::fromErrno(errno, "scan: open directory " + displayPath(opt_.subtree)));
     return {};
   }
   struct stat dst;
@@ -266,8 +267,8 @@ void ScanRun::walkDir(size_t level, int64_t dir_entry) {
       if (errno == EINTR) continue;
       // What was read so far is recorded; the rest is unknown, so the whole
       // directory's base subtree is left alone.
-      skip(path_, Error::fromErrno(errno, "scan: read directory " +
-                                              displayPath(path_.empty() ? "." : path_)));
+      skip(path_, Error::fromErrno(
+                      errno, "scan: read directory " + displayPath(path_.empty() ? "." : path_)));
       break;
     }
     if (n == 0) break;
@@ -292,13 +293,14 @@ void ScanRun::walkDir(size_t level, int64_t dir_entry) {
     int parent_fd = frameFd(level);
     if (parent_fd < 0) {
       // Our own directory went away under us: every remaining subdirectory is unknown.
-      skip(sub.obs.path, Error::fromErrno(errno, "scan: reopen " +
-                                                     displayPath(path_.empty() ? "." : path_)));
+      skip(sub.obs.path,
+           Error::fromErrno(errno, "scan: reopen " + displayPath(path_.empty() ? "." : path_)));
       continue;
     }
     int child = ::openat(parent_fd, name.c_str(), kOpenDirFlags);
     if (child < 0) {
-      skip(sub.obs.path, Error::fromErrno(errno, "scan: open directory " + displayPath(sub.obs.path)));
+      skip(sub.obs.path,
+           Error::fromErrno(errno, "scan: open directory " + displayPath(sub.obs.path)));
       continue;
     }
     struct stat st;
@@ -357,9 +359,15 @@ void ScanRun::recordEntry(int dirfd, std::string_view name, int64_t parent,
   }
   FileMeta meta = FileMeta::fromStat(st);
   switch (meta.type) {
-    case FileType::kFile: ++result_.stats.files; break;
-    case FileType::kDir: ++result_.stats.dirs; break;
-    case FileType::kSymlink: ++result_.stats.symlinks; break;
+    case FileType::kFile:
+      ++result_.stats.files;
+      break;
+    case FileType::kDir:
+      ++result_.stats.dirs;
+      break;
+    case FileType::kSymlink:
+      ++result_.stats.symlinks;
+      break;
     default:
       ++result_.stats.others;
       path_.resize(dir_len);
@@ -373,7 +381,8 @@ void ScanRun::recordEntry(int dirfd, std::string_view name, int64_t parent,
     char target[PATH_MAX];
     ssize_t n = ::readlinkat(dirfd, cname, target, sizeof target);
     if (n < 0) {
-      if (errno != ENOENT) skip(path_, Error::fromErrno(errno, "scan: readlink " + displayPath(path_)));
+      if (errno != ENOENT)
+        skip(path_, Error::fromErrno(errno, "scan: readlink " + displayPath(path_)));
       entries_.pop_back();
       path_.resize(dir_len);
       return;
@@ -395,8 +404,9 @@ void ScanRun::recordEntry(int dirfd, std::string_view name, int64_t parent,
 }
 
 void ScanRun::compareInPlace(int dirfd, std::string_view name, Entry& e) {
-  compareWithBase(*e.base, e.obs, /*ignore_ctime=*/false,
-                  [&] { return hashFileAt(dirfd, std::string(name)); }, in_place_);
+  compareWithBase(
+      *e.base, e.obs, /*ignore_ctime=*/false, [&] { return hashFileAt(dirfd, std::string(name)); },
+      in_place_);
 }
 
 template <class HashFn>
@@ -436,8 +446,8 @@ Content ScanRun::compareContent(const BaseEntry& b, Observed& obs, bool ignore_c
   if (m.size != bm.size) return Content::kWritten;
   const bool meta_same = m.mtime_ns == bm.mtime_ns && m.inode == bm.inode &&
                          (ignore_ctime || m.ctime_ns == bm.ctime_ns);
-  const bool want_hash = meta_same ? opt_.verify
-                                   : b.hash.has_value() && (opt_.confirm_by_hash || opt_.verify);
+  const bool want_hash =
+      meta_same ? opt_.verify : b.hash.has_value() && (opt_.confirm_by_hash || opt_.verify);
   if (!want_hash) return meta_same ? Content::kSame : Content::kWritten;
   auto h = hash_fn();
   if (!h) {
@@ -585,8 +595,9 @@ void ScanRun::reconcileStructure() {
         // Carried along by a renamed ancestor: compare with its old self.
         claimed_.insert(occupant);
         if (is_dir) origin.emplace(static_cast<int64_t>(i), occupant->path);
-        compareWithBase(*occupant, e.obs, /*ignore_ctime=*/true,
-                        [&] { return hashFileAt(root_fd_.get(), e.obs.path); }, structural_);
+        compareWithBase(
+            *occupant, e.obs, /*ignore_ctime=*/true,
+            [&] { return hashFileAt(root_fd_.get(), e.obs.path); }, structural_);
         continue;
       }
       if (occupant != nullptr) deleteSubtree(occupant->path, structural_);  // type change
@@ -598,8 +609,9 @@ void ScanRun::reconcileStructure() {
           moved_[src->path] = e.obs.path;
           origin.emplace(static_cast<int64_t>(i), src->path);
         }
-        compareWithBase(*src, e.obs, /*ignore_ctime=*/true,
-                        [&] { return hashFileAt(root_fd_.get(), e.obs.path); }, structural_);
+        compareWithBase(
+            *src, e.obs, /*ignore_ctime=*/true,
+            [&] { return hashFileAt(root_fd_.get(), e.obs.path); }, structural_);
         continue;
       }
       switch (e.obs.meta.type) {

@@ -75,9 +75,7 @@ namespace hoard::track {
 // lookup), so the walk looks up its path buffer without copying it.
 struct RelPathHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
+  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
 // The base the scan compares against, keyed by BaseEntry::path.
@@ -110,8 +108,8 @@ struct ScanOptions {
 struct Observed {
   RelPath path;
   FileMeta meta;
-  std::string symlink_target;        // symlinks only
-  std::optional<ContentHash> hash;   // set when the scan hashed the file
+  std::string symlink_target;       // symlinks only
+  std::optional<ContentHash> hash;  // set when the scan hashed the file
 };
 
 // A part of the tree the scan could not see (see "Errors mid-scan" above).
@@ -121,17 +119,17 @@ struct ScanSkip {
 };
 
 struct ScanStats {
-  uint64_t dirs = 0;       // directories seen (the root not counted)
-  uint64_t files = 0;      // regular files seen
+  uint64_t dirs = 0;   // directories seen (the root not counted)
+  uint64_t files = 0;  // regular files seen
   uint64_t symlinks = 0;
-  uint64_t others = 0;     // fifos, sockets, devices (ignored)
-  uint64_t excluded = 0;   // names dropped by ScanOptions::exclude
+  uint64_t others = 0;    // fifos, sockets, devices (ignored)
+  uint64_t excluded = 0;  // names dropped by ScanOptions::exclude
   uint64_t files_hashed = 0;
   uint64_t bytes_hashed = 0;
 };
 
 struct ScanResult {
-  std::vector<Change> changes;      // see "Order" above
+  std::vector<Change> changes;  // see "Order" above
   // Regular files whose metadata differs from the base but whose hash proved
   // the content unchanged, and that got no change: the caller refreshes their
   // base metadata from `observed`.

@@ -25,9 +25,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <random>
@@ -81,19 +81,29 @@ Args parseArgs(int argc, char** argv) {
       if (end == argv[i] || *end != '\0') usage(("not a number: " + std::string(argv[i])).c_str());
       return v;
     };
-    if (k == "--files") a.files = num();
-    else if (k == "--dirs") a.dirs = num();
-    else if (k == "--depth") a.depth = num();
-    else if (k == "--seed") a.seed = num();
-    else if (k == "--runs") a.runs = std::max<uint64_t>(3, num());
-    else if (k == "--burst") a.burst = num();
+    if (k == "--files")
+      a.files = num();
+    else if (k == "--dirs")
+      a.dirs = num();
+    else if (k == "--depth")
+      a.depth = num();
+    else if (k == "--seed")
+      a.seed = num();
+    else if (k == "--runs")
+      a.runs = std::max<uint64_t>(3, num());
+    else if (k == "--burst")
+      a.burst = num();
     else if (k == "--dir") {
       if (i + 1 >= argc) usage("missing value for --dir");
       a.dir = argv[++i];
-    } else if (k == "--keep") a.keep = true;
-    else if (k == "--no-scan") a.scan = false;
-    else if (k == "--no-burst") a.burst_enabled = false;
-    else usage(("unknown argument " + k).c_str());
+    } else if (k == "--keep")
+      a.keep = true;
+    else if (k == "--no-scan")
+      a.scan = false;
+    else if (k == "--no-burst")
+      a.burst_enabled = false;
+    else
+      usage(("unknown argument " + k).c_str());
   }
   if (a.dirs == 0 || a.depth == 0) usage("--dirs and --depth must be at least 1");
   return a;
@@ -237,16 +247,17 @@ void runScanBench(const std::string& tree, const Args& a) {
   std::printf("\n%-44s %10s %10s %8s\n", "measurement (median of runs, warm cache)", "median ms",
               "min ms", "x find");
   auto row = [&](const char* name, const std::vector<double>& v) {
-    std::printf("%-44s %10.1f %10.1f %8.2f\n", name, median(v), *std::min_element(v.begin(), v.end()),
-                median(v) / f);
+    std::printf("%-44s %10.1f %10.1f %8.2f\n", name, median(v),
+                *std::min_element(v.begin(), v.end()), median(v) / f);
   };
   row("find -printf '%s %T@ %i\\n' > /dev/null", find_ms);
   row("scanner, full scan vs base (unchanged)", scan_ms);
   row("scanner, same without collecting observed", lean_ms);
   row("scanner, verify (hash every file)", verify_ms);
-  std::printf("(%zu runs each; changes reported on the unchanged tree: %zu; files hashed by "
-              "verify: %" PRIu64 ")\n",
-              a.runs, changes, hashed);
+  std::printf(
+      "(%zu runs each; changes reported on the unchanged tree: %zu; files hashed by "
+      "verify: %" PRIu64 ")\n",
+      a.runs, changes, hashed);
   if (changes != 0) {
     std::fprintf(stderr, "hoard_bench_scan: the scanner reported changes on an unchanged tree\n");
     std::exit(1);
@@ -302,10 +313,10 @@ class BurstSink : public hoard::track::ChangeSink {
   const size_t expected_;
   std::mutex mu_;
   std::condition_variable cv_;
-  size_t created_ = 0;  // GUARDED_BY(mu_)
-  size_t total_ = 0;    // GUARDED_BY(mu_)
-  size_t rescans_ = 0;  // GUARDED_BY(mu_)
-  bool done_ = false;   // GUARDED_BY(mu_)
+  size_t created_ = 0;           // GUARDED_BY(mu_)
+  size_t total_ = 0;             // GUARDED_BY(mu_)
+  size_t rescans_ = 0;           // GUARDED_BY(mu_)
+  bool done_ = false;            // GUARDED_BY(mu_)
   Clock::time_point done_at_{};  // GUARDED_BY(mu_)
 };
 
@@ -356,9 +367,8 @@ void runBurstBench(const std::string& parent, const Args& a) {
     std::printf("  NOT all absorbed: %zu of %zu creates/mkdirs, %zu rescans requested\n",
                 sink.created(), expected, sink.rescans());
   }
-  std::printf("  watcher events %" PRIu64 ", changes recorded %zu, rescans %zu%s\n",
-              stats.events, sink.total(), sink.rescans(),
-              st ? "" : (", stop: " + st.error().toString()).c_str());
+  std::printf("  watcher events %" PRIu64 ", changes recorded %zu, rescans %zu%s\n", stats.events,
+              sink.total(), sink.rescans(), st ? "" : (", stop: " + st.error().toString()).c_str());
 }
 
 }  // namespace

@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: MIT
-#include "store/BaseStore.h"
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <filesystem>
@@ -19,6 +16,7 @@
 #include <thread>
 
 #include "common/RelPath.h"
+#include "store/BaseStore.h"
 
 namespace hoard::store {
 namespace {
@@ -168,8 +166,8 @@ TEST_F(BaseStoreTest, ReflinkWhenTheFilesystemCanElseCopy) {
   const std::string bytes = pattern((1 << 20) + 7, 1);
   auto r = putFile(s, "big", bytes);
   ASSERT_TRUE(r) << r.error().toString();
-  std::cout << "[ info ] " << src_ << ": FICLONE " << (can ? "works" : "unsupported")
-            << ", put " << (r->reflinked ? "reflinked" : "copied") << "\n";
+  std::cout << "[ info ] " << src_ << ": FICLONE " << (can ? "works" : "unsupported") << ", put "
+            << (r->reflinked ? "reflinked" : "copied") << "\n";
   RecordProperty("put_mode", r->reflinked ? "reflink" : "copy");
   EXPECT_EQ(r->reflinked, can);
   EXPECT_EQ(r->size, bytes.size());
@@ -336,7 +334,7 @@ TEST_F(BaseStoreTest, VerifyDetectsACorruptedObject) {
 
 TEST_F(BaseStoreTest, HostileSourceNames) {
   auto s = openStore();
-  const std::vector<std::string> names = {"\xff\xfe-not-utf8", "line\nbreak", "back\\slash",
+  const std::vector<std::string> names = {"\xff\xfe-not-utf8",   "line\nbreak",    "back\\slash",
                                           std::string(255, 'n'), " leading space", "-dash"};
   for (size_t i = 0; i < names.size(); ++i) {
     const std::string bytes = "content " + std::to_string(i);

@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The scanner against real temporary trees: every kind of change is reported
 // exactly, and replaying the reported changes on the base gives the disk.
-#include "track/Scanner.h"
-
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -19,11 +16,12 @@
 #include <vector>
 
 #include "common/UniqueFd.h"
+#include "track/Scanner.h"
 
 namespace hoard {
 
 // gtest prints Changes readably (found by ADL).
-void PrintTo(const Change& c, std::ostream* os) {
+[[maybe_unused]] static void PrintTo(const Change& c, std::ostream* os) {
   *os << changeOpName(c.op) << "(" << displayPath(c.path);
   if (c.op == ChangeOp::kRename) *os << " -> " << displayPath(c.to);
   if (c.op == ChangeOp::kSymlink) *os << " => " << displayPath(c.target);
@@ -97,7 +95,9 @@ class ScannerTest : public ::testing::Test {
         << displayPath(a);
   }
   void unlink(const RelPath& p) { ASSERT_EQ(::unlinkat(root_fd_.get(), p.c_str(), 0), 0); }
-  void rmdir(const RelPath& p) { ASSERT_EQ(::unlinkat(root_fd_.get(), p.c_str(), AT_REMOVEDIR), 0); }
+  void rmdir(const RelPath& p) {
+    ASSERT_EQ(::unlinkat(root_fd_.get(), p.c_str(), AT_REMOVEDIR), 0);
+  }
   void chmod(const RelPath& p, mode_t mode) {
     ASSERT_EQ(::fchmodat(root_fd_.get(), p.c_str(), mode, 0), 0);
   }
@@ -318,12 +318,11 @@ TEST_F(ScannerTest, NewEntriesComeParentsFirstWithModesAndTargets) {
   chmod("a/new", 0750);
   chmod("a/new/sub/g", 0755);
   auto r = scanOk(base);
-  expectSameChanges(r.changes, {mk(ChangeOp::kMkdir, "a/new", 0750),
-                                mk(ChangeOp::kCreate, "a/new/f", 0600),
-                                mk(ChangeOp::kMkdir, "a/new/sub", 0755),
-                                mk(ChangeOp::kCreate, "a/new/sub/g", 0755),
-                                sym("a/new/sub/ln", "../f"),
-                                mk(ChangeOp::kCreate, "rootfile", 0644)});
+  expectSameChanges(
+      r.changes,
+      {mk(ChangeOp::kMkdir, "a/new", 0750), mk(ChangeOp::kCreate, "a/new/f", 0600),
+       mk(ChangeOp::kMkdir, "a/new/sub", 0755), mk(ChangeOp::kCreate, "a/new/sub/g", 0755),
+       sym("a/new/sub/ln", "../f"), mk(ChangeOp::kCreate, "rootfile", 0644)});
   EXPECT_LT(indexOf(r.changes, mk(ChangeOp::kMkdir, "a/new", 0750)),
             indexOf(r.changes, mk(ChangeOp::kMkdir, "a/new/sub", 0755)));
   EXPECT_LT(indexOf(r.changes, mk(ChangeOp::kMkdir, "a/new/sub", 0755)),
@@ -356,8 +355,7 @@ TEST_F(ScannerTest, TouchWithSameBytesIsARefreshNotAWrite) {
   // Without a base hash, or told not to confirm, a metadata change is a write.
   ScanOptions no_confirm;
   no_confirm.confirm_by_hash = false;
-  EXPECT_EQ(scanOk(base, no_confirm).changes,
-            std::vector<Change>{mk(ChangeOp::kWrite, "f", 0644)});
+  EXPECT_EQ(scanOk(base, no_confirm).changes, std::vector<Change>{mk(ChangeOp::kWrite, "f", 0644)});
   auto unhashed = base;
   unhashed.at("f").hash.reset();
   EXPECT_EQ(scanOk(unhashed).changes, std::vector<Change>{mk(ChangeOp::kWrite, "f", 0644)});
@@ -457,10 +455,9 @@ TEST_F(ScannerTest, DeletionsChildrenBeforeParents) {
   fs::remove_all(root_ + "/d");
   unlink("d-sibling");
   auto r = scanOk(base);
-  expectSameChanges(r.changes,
-                    {mk(ChangeOp::kUnlink, "d/e/f"), mk(ChangeOp::kRmdir, "d/e"),
-                     mk(ChangeOp::kUnlink, "d/g"), mk(ChangeOp::kUnlink, "d/ln"),
-                     mk(ChangeOp::kRmdir, "d"), mk(ChangeOp::kUnlink, "d-sibling")});
+  expectSameChanges(r.changes, {mk(ChangeOp::kUnlink, "d/e/f"), mk(ChangeOp::kRmdir, "d/e"),
+                                mk(ChangeOp::kUnlink, "d/g"), mk(ChangeOp::kUnlink, "d/ln"),
+                                mk(ChangeOp::kRmdir, "d"), mk(ChangeOp::kUnlink, "d-sibling")});
   EXPECT_EQ(r.changes.back(), mk(ChangeOp::kRmdir, "d"));
   expectReplayGivesDisk(base, r);
 }
@@ -504,9 +501,9 @@ TEST_F(ScannerTest, DirectoryRenameCarriesItsChildren) {
   unlink("e/z");
   write("e/new", "n");
   auto r = scanOk(base);
-  expectSameChanges(r.changes, {ren("d", "e"), mk(ChangeOp::kWrite, "e/y", 0644),
-                                mk(ChangeOp::kCreate, "e/new", 0644),
-                                mk(ChangeOp::kUnlink, "e/z")});
+  expectSameChanges(r.changes,
+                    {ren("d", "e"), mk(ChangeOp::kWrite, "e/y", 0644),
+                     mk(ChangeOp::kCreate, "e/new", 0644), mk(ChangeOp::kUnlink, "e/z")});
   EXPECT_EQ(r.changes.front(), ren("d", "e"));
   expectReplayGivesDisk(base, r);
 }
@@ -613,9 +610,9 @@ TEST_F(ScannerTest, SymlinksAreNotFollowed) {
 }
 
 TEST_F(ScannerTest, HostileNamesRoundTrip) {
-  const std::vector<RelPath> names = {"\xff\xfe-latin1-\xe9", "new\nline", "tab\there",
-                                      "back\\slash", std::string(255, 'L'), " space ",
-                                      "\x01\x02ctl", "-rf"};
+  const std::vector<RelPath> names = {
+      "\xff\xfe-latin1-\xe9", "new\nline", "tab\there",   "back\\slash",
+      std::string(255, 'L'),  " space ",   "\x01\x02ctl", "-rf"};
   mkdir("dir");
   for (const auto& n : names) write("dir/" + n, n);
   mkdir("\xc3(");  // invalid UTF-8 directory name with a child
@@ -633,11 +630,10 @@ TEST_F(ScannerTest, HostileNamesRoundTrip) {
   unlink("dir/" + names[4]);
   write("dir/\nnew\xfe", "n");
   r = scanOk(base);
-  expectSameChanges(r.changes,
-                    {mk(ChangeOp::kWrite, "dir/" + names[0], 0644),
-                     ren("dir/" + names[1], "dir/" + names[2] + "\xff"),
-                     mk(ChangeOp::kUnlink, "dir/" + names[4]),
-                     mk(ChangeOp::kCreate, "dir/\nnew\xfe", 0644)});
+  expectSameChanges(r.changes, {mk(ChangeOp::kWrite, "dir/" + names[0], 0644),
+                                ren("dir/" + names[1], "dir/" + names[2] + "\xff"),
+                                mk(ChangeOp::kUnlink, "dir/" + names[4]),
+                                mk(ChangeOp::kCreate, "dir/\nnew\xfe", 0644)});
   expectReplayGivesDisk(base, r);
 }
 
@@ -702,8 +698,8 @@ TEST_F(ScannerTest, SubtreeScanSeesOnlyItsSubtree) {
   ScanOptions o;
   o.subtree = "in";
   auto r = scanOk(base, o);
-  expectSameChanges(r.changes,
-                    {mk(ChangeOp::kWrite, "in/sub/f", 0644), mk(ChangeOp::kCreate, "in/new", 0644)});
+  expectSameChanges(
+      r.changes, {mk(ChangeOp::kWrite, "in/sub/f", 0644), mk(ChangeOp::kCreate, "in/new", 0644)});
   for (const auto& ob : r.observed) EXPECT_TRUE(isUnder(ob.path, "in")) << ob.path;
   expectReplayGivesDisk(base, r, "in");
 
@@ -727,8 +723,8 @@ TEST_F(ScannerTest, MissingSubtreeIsDeletedButMissingRootIsAnError) {
   ScanOptions o;
   o.subtree = "gone/x";
   auto r = scanOk(base, o);
-  EXPECT_EQ(r.changes,
-            (std::vector<Change>{mk(ChangeOp::kUnlink, "gone/x/f"), mk(ChangeOp::kRmdir, "gone/x")}));
+  EXPECT_EQ(r.changes, (std::vector<Change>{mk(ChangeOp::kUnlink, "gone/x/f"),
+                                            mk(ChangeOp::kRmdir, "gone/x")}));
 
   o.subtree = "../escape";
   auto bad = scan(base, o);
@@ -759,11 +755,11 @@ TEST_F(ScannerTest, ExcludedNamesAreInvisibleOnDiskAndInTheBase) {
   custom.exclude = [](std::string_view name) { return name.ends_with(".o"); };
   write("main.o", "obj");
   r = scanOk(base, custom);
-  expectSameChanges(r.changes, {mk(ChangeOp::kCreate, ".hoard-tmp-123", 0644),
-                                mk(ChangeOp::kMkdir, ".hoard-tmp-dir", 0755),
-                                mk(ChangeOp::kCreate, ".hoard-tmp-dir/inside", 0644),
-                                mk(ChangeOp::kCreate, ".hoard-tmp-old", 0644),
-                                mk(ChangeOp::kUnlink, ".hoard-tmp-gone")});
+  expectSameChanges(
+      r.changes,
+      {mk(ChangeOp::kCreate, ".hoard-tmp-123", 0644), mk(ChangeOp::kMkdir, ".hoard-tmp-dir", 0755),
+       mk(ChangeOp::kCreate, ".hoard-tmp-dir/inside", 0644),
+       mk(ChangeOp::kCreate, ".hoard-tmp-old", 0644), mk(ChangeOp::kUnlink, ".hoard-tmp-gone")});
 }
 
 TEST_F(ScannerTest, DirectoryVanishingMidScanIsSkippedNotDeleted) {

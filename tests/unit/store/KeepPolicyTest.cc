@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-#include "store/KeepPolicy.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "store/KeepPolicy.h"
 
 namespace hoard::store {
 namespace {
@@ -11,7 +11,11 @@ namespace {
 using Mode = KeepPolicyConfig::Mode;
 
 const std::string kSqliteHead = std::string("SQLite format 3\0", 16) + std::string(84, '\x01');
-const std::string kElf = std::string("\x7f" "ELF\x02\x01\x01\0\0\0", 10) + std::string(100, '\0');
+const std::string kElf = std::string(
+                             "\x7f"
+                             "ELF\x02\x01\x01\0\0\0",
+                             10) +
+                         std::string(100, '\0');
 
 TEST(KeepPolicyTest, DefaultKeepsTextBySniffAndExtension) {
   KeepPolicy p;
