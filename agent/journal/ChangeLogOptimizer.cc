@@ -35,16 +35,16 @@ bool isIdentityFor(const Change& r, std::string_view x) {
   return r.op == ChangeOp::kRename && isUnder(x, r.to);
 }
 
+bool strictlyBeneath(std::string_view p, std::string_view x) { return p != x && isUnder(p, x); }
+
 // A record about something strictly beneath `x`.
 bool isBeneath(const Change& r, std::string_view x) {
-  auto beneath = [&](const std::string& p) { return p != x && isUnder(p, x); };
-  return beneath(r.path) || (r.op == ChangeOp::kRename && beneath(r.to));
+  return strictlyBeneath(r.path, x) || (r.op == ChangeOp::kRename && strictlyBeneath(r.to, x));
 }
 
 // Both ends of the record lie strictly beneath `x`.
 bool isInternalTo(const Change& r, std::string_view x) {
-  auto beneath = [&](const std::string& p) { return p != x && isUnder(p, x); };
-  return beneath(r.path) && (r.op != ChangeOp::kRename || beneath(r.to));
+  return strictlyBeneath(r.path, x) && (r.op != ChangeOp::kRename || strictlyBeneath(r.to, x));
 }
 
 }  // namespace
@@ -54,51 +54,94 @@ bool ChangeLogOptimizer::relates(const Change& r, std::string_view path) {
   return rel(r.path) || (r.op == ChangeOp::kRename && rel(r.to));
 }
 
+void ChangeLogOptimizer::indexAdd(int64_t key, const Change& c) {
+  index_[c.path].insert(key);
+  if (c.op == ChangeOp::kRename) index_[c.to].insert(key);
+}
+
+void ChangeLogOptimizer::indexRemove(int64_t key, const Change& c) {
+  auto drop = [&](const std::string& p) {
+    auto it = index_.find(p);
+    if (it == index_.end()) return;
+    it->second.erase(key);
+    if (it->second.empty()) index_.erase(it);
+  };
+  drop(c.path);
+  if (c.op == ChangeOp::kRename) drop(c.to);
+}
+
 void ChangeLogOptimizer::ensureLoaded(std::string_view path) {
   if (loaded_paths_.count(path) != 0) return;
   loaded_paths_.emplace(path);
   for (Record& rec : fetch_(path)) {
     if (original_.count(rec.seq) != 0) continue;  // already here, maybe rewritten
     original_.emplace(rec.seq, rec.change);
-    Entry e{rec.seq, std::move(rec.change), true};
-    auto it = std::lower_bound(entries_.begin(), entries_.end(), e.key,
-                               [](const Entry& a, int64_t k) { return a.key < k; });
-    entries_.insert(it, std::move(e));
+    indexAdd(rec.seq, rec.change);
+    entries_.emplace(rec.seq, Entry{std::move(rec.change), true});
   }
 }
 
-long ChangeLogOptimizer::latestRelated(std::string_view path,
-                                       const std::function<bool(const Change&)>& skip,
-                                       long before) const {
-  for (long i = before - 1; i >= 0; --i) {
-    const Entry& e = entries_[static_cast<size_t>(i)];
-    if (e.removed || !relates(e.change, path)) continue;
-    if (skip && skip(e.change)) continue;
-    return i;
+std::vector<int64_t> ChangeLogOptimizer::related(std::string_view path) const {
+  std::vector<int64_t> out;
+  auto take = [&](const std::set<int64_t>& keys) { out.insert(out.end(), keys.begin(), keys.end()); };
+  // The path itself and its ancestors.
+  for (size_t end = 0; end != std::string_view::npos;) {
+    end = path.find('/', end == 0 ? 0 : end + 1);
+    auto it = index_.find(path.substr(0, end));
+    if (it != index_.end()) take(it->second);
   }
-  return -1;
+  // Everything beneath: ["path/", "path0") holds exactly the paths starting
+  // with "path/", because '0' is '/' + 1 and bytes compare unsigned.
+  std::string lo = std::string(path) + "/";
+  std::string hi = std::string(path) + "0";
+  for (auto it = index_.lower_bound(lo); it != index_.end() && it->first < hi; ++it) {
+    take(it->second);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
-bool ChangeLogOptimizer::anyRelatedAfter(std::string_view path, long after) const {
-  for (size_t i = static_cast<size_t>(after + 1); i < entries_.size(); ++i) {
-    if (!entries_[i].removed && relates(entries_[i].change, path)) return true;
-  }
-  return false;
+bool ChangeLogOptimizer::anyRelatedAfter(std::string_view path, int64_t after) const {
+  std::vector<int64_t> keys = related(path);
+  return !keys.empty() && keys.back() > after;
 }
 
-void ChangeLogOptimizer::repath(long after, std::string_view from, std::string_view to) {
-  for (size_t i = static_cast<size_t>(after + 1); i < entries_.size(); ++i) {
-    Entry& e = entries_[i];
-    if (e.removed) continue;
-    if (isUnder(e.change.path, from)) e.change.path = rebase(e.change.path, from, to);
-    if (e.change.op == ChangeOp::kRename && isUnder(e.change.to, from)) {
-      e.change.to = rebase(e.change.to, from, to);
+void ChangeLogOptimizer::repath(int64_t after, std::string_view from, std::string_view to) {
+  for (int64_t key : related(from)) {
+    if (key <= after) continue;
+    Change c = at(key);
+    bool moved = false;
+    if (isUnder(c.path, from)) {
+      c.path = rebase(c.path, from, to);
+      moved = true;
     }
+    if (c.op == ChangeOp::kRename && isUnder(c.to, from)) {
+      c.to = rebase(c.to, from, to);
+      moved = true;
+    }
+    if (moved) setChange(key, std::move(c));
   }
 }
 
 void ChangeLogOptimizer::append(const Change& c) {
-  entries_.push_back(Entry{next_new_++, c, false});
+  int64_t key = next_new_++;
+  indexAdd(key, c);
+  entries_.emplace(key, Entry{c, false});
+}
+
+void ChangeLogOptimizer::remove(int64_t key) {
+  Entry& e = entries_.at(key);
+  if (e.removed) return;
+  indexRemove(key, e.change);
+  e.removed = true;
+}
+
+void ChangeLogOptimizer::setChange(int64_t key, Change c) {
+  Entry& e = entries_.at(key);
+  indexRemove(key, e.change);
+  e.change = std::move(c);
+  indexAdd(key, e.change);
 }
 
 void ChangeLogOptimizer::add(const Change& n) {
@@ -126,67 +169,67 @@ void ChangeLogOptimizer::add(const Change& n) {
 void ChangeLogOptimizer::addWriteLike(const Change& n) {
   const std::string& x = n.path;
   ensureLoaded(x);
-  // Content records of x other than n's own kind commute with n: look past them.
-  auto skip = [&](const Change& r) { return r.path == x && isContentOp(r.op) && r.op != n.op; };
-  long i = latestRelated(x, skip, static_cast<long>(entries_.size()));
-  if (i >= 0 && at(i).path == x) {
-    Change& r = at(i);
+  std::vector<int64_t> keys = related(x);
+  for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
+    const Change& r = at(*it);
+    // Content records of x other than n's own kind commute with n: look past them.
+    if (r.path == x && isContentOp(r.op) && r.op != n.op) continue;
+    if (r.path != x) break;
     if (n.op == ChangeOp::kWrite && (r.op == ChangeOp::kWrite || r.op == ChangeOp::kCreate)) {
       return;
     }
     if (n.op == ChangeOp::kChmod && r.op == ChangeOp::kChmod) {
-      r.mode = n.mode;
+      Change merged = r;
+      merged.mode = n.mode;
+      setChange(*it, std::move(merged));
       return;
     }
     if (n.op == ChangeOp::kXattr && r.op == ChangeOp::kXattr) return;
+    break;
   }
   append(n);
 }
 
 void ChangeLogOptimizer::addDelete(const Change& n) {
-  const std::string x = n.path;  // a copy: recursion below builds new changes
+  const std::string x = n.path;  // a copy: the recursion below builds new changes
   ensureLoaded(x);
-  std::vector<long> own;      // write/chmod/xattr of x since its identity record
-  std::vector<long> beneath;  // records beneath x since its identity record
-  long r = -1;
-  for (long i = static_cast<long>(entries_.size()) - 1; i >= 0; --i) {
-    const Entry& e = entries_[static_cast<size_t>(i)];
-    if (e.removed || !relates(e.change, x)) continue;
-    if (isIdentityFor(e.change, x)) {
-      r = i;
+  std::vector<int64_t> own;      // write/chmod/xattr of x since its identity record
+  std::vector<int64_t> beneath;  // records beneath x since its identity record
+  int64_t r = -1;
+  std::vector<int64_t> keys = related(x);
+  for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
+    const Change& c = at(*it);
+    if (isIdentityFor(c, x)) {
+      r = *it;
       break;
     }
-    if (e.change.path == x && isContentOp(e.change.op)) {
-      own.push_back(i);
-    } else if (isBeneath(e.change, x)) {
-      beneath.push_back(i);
+    if (c.path == x && isContentOp(c.op)) {
+      own.push_back(*it);
+    } else if (isBeneath(c, x)) {
+      beneath.push_back(*it);
     }
     // Anything else (a chmod of an ancestor, ...) neither blocks nor goes.
   }
-  for (long i : own) remove(i);
+  for (int64_t k : own) remove(k);
 
   if (r >= 0 && at(r).path == x) {
     ChangeOp rop = at(r).op;
     bool pairs = n.op == ChangeOp::kUnlink ? (rop == ChangeOp::kCreate || rop == ChangeOp::kSymlink)
                                            : rop == ChangeOp::kMkdir;
     bool internal = std::all_of(beneath.begin(), beneath.end(),
-                                [&](long i) { return isInternalTo(at(i), x); });
+                                [&](int64_t k) { return isInternalTo(at(k), x); });
     if (pairs && internal) {
       remove(r);
-      for (long i : beneath) remove(i);
+      for (int64_t k : beneath) remove(k);
       return;
     }
   }
   if (r >= 0 && n.op == ChangeOp::kUnlink && at(r).op == ChangeOp::kRename && at(r).to == x &&
       beneath.empty()) {
     const std::string a = at(r).path;
-    const int64_t key = entries_[static_cast<size_t>(r)].key;
-    ensureLoaded(a);  // may insert entries: find r again by key
-    auto it = std::lower_bound(entries_.begin(), entries_.end(), key,
-                               [](const Entry& e, int64_t k) { return e.key < k; });
-    r = it - entries_.begin();
+    ensureLoaded(a);
     if (anyRelatedAfter(a, r)) {
-      at(r) = Change{ChangeOp::kUnlink, a, {}, 0, {}};
+      setChange(r, Change{ChangeOp::kUnlink, a, {}, 0, {}});
     } else {
       remove(r);
       addDelete(Change{ChangeOp::kUnlink, a, {}, 0, {}});
@@ -206,23 +249,31 @@ void ChangeLogOptimizer::addRename(const Change& n) {
   }
   ensureLoaded(x);
   ensureLoaded(y);
-  long r = latestRelated(x, [&](const Change& c) { return !isIdentityFor(c, x); },
-                         static_cast<long>(entries_.size()));
+  int64_t r = -1;
+  std::vector<int64_t> keys = related(x);
+  for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
+    if (isIdentityFor(at(*it), x)) {
+      r = *it;
+      break;
+    }
+  }
   if (r < 0 || anyRelatedAfter(y, r)) {
     append(n);
     return;
   }
-  Change& rc = at(r);
+  Change rc = at(r);
   bool created = rc.path == x && (rc.op == ChangeOp::kCreate || rc.op == ChangeOp::kMkdir ||
                                   rc.op == ChangeOp::kSymlink);
   bool renamed_here = rc.op == ChangeOp::kRename && rc.to == x;
   if (created) {
     rc.path = y;
+    setChange(r, std::move(rc));
   } else if (renamed_here) {
     if (rc.path == y) {
       remove(r);
     } else {
       rc.to = y;
+      setChange(r, std::move(rc));
     }
   } else {
     append(n);
@@ -233,12 +284,12 @@ void ChangeLogOptimizer::addRename(const Change& n) {
 
 ChangeLogOptimizer::Plan ChangeLogOptimizer::plan() const {
   Plan p;
-  for (const Entry& e : entries_) {
+  for (const auto& [key, e] : entries_) {
     if (e.stored) {
       if (e.removed) {
-        p.removed.push_back(e.key);
-      } else if (!(e.change == original_.at(e.key))) {
-        p.rewritten.push_back(Record{e.key, e.change});
+        p.removed.push_back(key);
+      } else if (!(e.change == original_.at(key))) {
+        p.rewritten.push_back(Record{key, e.change});
       }
     } else if (!e.removed) {
       p.appended.push_back(e.change);

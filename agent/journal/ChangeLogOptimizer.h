@@ -112,23 +112,26 @@ class ChangeLogOptimizer {
 
  private:
   struct Entry {
-    int64_t key;      // stored seq, or kNewBase + n for new records
     Change change;
     bool stored;
     bool removed = false;
   };
+  // Keys order entries as the log does: stored seqs first, then new records.
   static constexpr int64_t kNewBase = INT64_MAX / 2;
 
   void ensureLoaded(std::string_view path);
-  // Index of the latest live entry relating to `path` and not accepted by
-  // `skip`, or -1.
-  long latestRelated(std::string_view path, const std::function<bool(const Change&)>& skip,
-                     long before) const;
-  bool anyRelatedAfter(std::string_view path, long after) const;
-  void repath(long after, std::string_view from, std::string_view to);
+  // Keys of the live entries relating to `path`, ascending. Found through
+  // index_ (ancestors by lookup, descendants by range), so a batch of many
+  // unrelated changes costs O(n log n), not O(n^2).
+  std::vector<int64_t> related(std::string_view path) const;
+  bool anyRelatedAfter(std::string_view path, int64_t after) const;
+  void repath(int64_t after, std::string_view from, std::string_view to);
   void append(const Change& c);
-  void remove(long i) { entries_[static_cast<size_t>(i)].removed = true; }
-  Change& at(long i) { return entries_[static_cast<size_t>(i)].change; }
+  void remove(int64_t key);
+  void setChange(int64_t key, Change c);
+  const Change& at(int64_t key) const { return entries_.at(key).change; }
+  void indexAdd(int64_t key, const Change& c);
+  void indexRemove(int64_t key, const Change& c);
 
   void addWriteLike(const Change& n);
   void addDelete(const Change& n);
@@ -136,8 +139,9 @@ class ChangeLogOptimizer {
 
   Fetch fetch_;
   std::set<std::string, std::less<>> loaded_paths_;
-  std::vector<Entry> entries_;          // sorted by key
-  std::map<int64_t, Change> original_;  // stored seq -> change as fetched
+  std::map<int64_t, Entry> entries_;                             // by key, removed ones kept
+  std::map<std::string, std::set<int64_t>, std::less<>> index_;  // live entries by either path
+  std::map<int64_t, Change> original_;                           // stored seq -> as fetched
   int64_t next_new_ = kNewBase;
 };
 

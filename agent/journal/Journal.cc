@@ -594,8 +594,10 @@ Status Journal::forEachBaseUnder(int64_t share_id, const RelPath& dir,
       std::string("SELECT ") + kBaseCols + " FROM base WHERE share_id = ?1 ORDER BY path";
   static const std::string under_sql =
       std::string("SELECT ") + kBaseCols +
-      " FROM base WHERE share_id = ?1 AND (path = ?2 OR (path >= ?3 AND path < ?4)) "
-      "ORDER BY path";
+      // The outer range [dir, dir0) lets SQLite seek the primary key; the
+      // inner test drops siblings such as "dir.x" that sort inside it.
+      " FROM base WHERE share_id = ?1 AND path >= ?2 AND path < ?4 "
+      "AND (path = ?2 OR path >= ?3) ORDER BY path";
   HOARD_TRY(validPath(dir, "base subtree " + displayPath(dir)));
   auto [lo, hi] = beneathRange(dir);
   HOARD_TRY_ASSIGN(q, dir.empty() ? db_->query("list base", all_sql.c_str())
@@ -643,7 +645,7 @@ Result<int64_t> Journal::removeBaseUnder(int64_t share_id, const RelPath& dir) {
                                          "DELETE FROM base WHERE share_id = ?1")
                             : db_->query("remove base subtree",
                                          "DELETE FROM base WHERE share_id = ?1 AND "
-                                         "(path = ?2 OR (path >= ?3 AND path < ?4))"));
+                                         "path >= ?2 AND path < ?4 AND (path = ?2 OR path >= ?3)"));
     q.bindInt(1, share_id);
     if (!dir.empty()) q.bindBlob(2, dir).bindBlob(3, lo).bindBlob(4, hi);
     HOARD_TRY(q.run());
