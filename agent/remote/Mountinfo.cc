@@ -84,7 +84,7 @@ Result<std::vector<MountEntry>> parseMountinfo(std::string_view text) {
         break;
       }
     }
-    if (f.size() < 10 || sep == 0 || sep + 3 > f.size()) return bad("malformed entry");
+    if (f.size() < 9 || sep == 0 || sep + 3 > f.size()) return bad("malformed entry");
     MountEntry e;
     if (!parseInt(f[0], &e.mount_id) || !parseInt(f[1], &e.parent_id)) {
       return bad("mount id is not a number");

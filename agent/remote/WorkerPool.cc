@@ -76,6 +76,11 @@ size_t WorkerPool::stuckWorkers() const {
   return core_->stuck;
 }
 
+size_t WorkerPool::queuedCalls() const {
+  std::lock_guard lock(core_->mu);
+  return core_->queue.size();
+}
+
 size_t WorkerPool::busyWorkers() const {
   std::lock_guard lock(core_->mu);
   return core_->busy;
@@ -165,7 +170,13 @@ Status WorkerPool::runErased(std::string what, std::chrono::milliseconds idle_de
   call->abandoned = true;
   const auto ms = std::to_string(idle_deadline.count());
   if (!call->started) {
-    // Never reached a worker: the worker that pops it will skip it.
+    // Never reached a worker: take it out of the queue so it holds no place.
+    for (auto it = core_->queue.begin(); it != core_->queue.end(); ++it) {
+      if (*it == call) {
+        core_->queue.erase(it);
+        break;
+      }
+    }
     return fail(ErrorCode::kTimeout, "remote " + call->what + ": no remote worker free within " +
                                          ms + " ms (" + std::to_string(core_->stuck) + " of " +
                                          std::to_string(n) + " stuck on a hung mount)");

@@ -76,6 +76,8 @@ class WorkerPool {
   size_t stuckWorkers() const;
   // Workers running a call (stuck ones included).
   size_t busyWorkers() const;
+  // Calls waiting for a worker.
+  size_t queuedCalls() const;
 
  private:
   struct Call;
