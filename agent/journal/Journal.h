@@ -54,7 +54,9 @@ class Journal {
   // one forward. The parent directory must exist.
   // Errors: kTooNew if the file was written by a newer hoard (the file is not
   // modified); kCorrupt if the file is not a SQLite database or is damaged
-  // (the file is not modified); kIo/kPermission if it cannot be opened.
+  // (the file is not modified); kInvalidArgument if `path` is not a regular
+  // file (a symlink is refused, not followed); kIo/kPermission if it cannot
+  // be opened; any migration error names the migration file.
   static Result<std::unique_ptr<Journal>> open(const std::string& path);
 
   ~Journal();

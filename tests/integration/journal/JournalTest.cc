@@ -6,11 +6,16 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
 
 #include <string>
 #include <vector>
 
 #include "JournalTestUtil.h"
+#include "journal/Migrations.h"
 
 namespace hoard::journal {
 namespace {
@@ -47,6 +52,52 @@ TEST(JournalTest, CreatesWithAllMigrationsAndWalMode) {
   EXPECT_EQ(raw.scalar("PRAGMA user_version"), std::to_string(Journal::knownSchemaVersion()));
   EXPECT_EQ(raw.scalar("SELECT value FROM meta WHERE key='journal_id'"), j->journalId());
   EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_master WHERE type='trigger'"), "9");
+}
+
+TEST(JournalTest, EmbeddedMigrationsAreTheSchemaFilesByteForByte) {
+  auto migrations = detail::migrations();
+  ASSERT_FALSE(migrations.empty());
+  size_t on_disk = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(HOARD_JOURNAL_SCHEMA_DIR)) {
+    if (entry.path().extension() == ".sql") ++on_disk;
+  }
+  EXPECT_EQ(migrations.size(), on_disk);
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    EXPECT_EQ(migrations[i].version, static_cast<int>(i + 1));
+    std::string file = std::string(HOARD_JOURNAL_SCHEMA_DIR) + "/" + std::string(migrations[i].name);
+    EXPECT_EQ(std::string(migrations[i].sql), readBytes(file)) << file;
+  }
+  EXPECT_EQ(Journal::knownSchemaVersion(), migrations.back().version);
+}
+
+TEST(JournalTest, FailedMigrationRollsBackAndNamesTheFile) {
+  TempDir dir;
+  std::string path = dir.file("journal.db");
+  {
+    // An unversioned database that already has a table the first migration creates.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE pins (x)", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto j = Journal::open(path);
+  ASSERT_FALSE(j);
+  EXPECT_NE(j.error().message().find("0001_initial.sql"), std::string::npos)
+      << j.error().message();
+  EXPECT_NE(j.error().message().find(path), std::string::npos) << j.error().message();
+  RawDb raw(path);
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), "0");
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_master WHERE name IN ('meta', 'shares')"), "0")
+      << "the migration's transaction was rolled back";
+}
+
+TEST(JournalTest, SymlinkedJournalPathIsRefused) {
+  TempDir dir;
+  { auto j = openOk(dir.file("real.db")); }
+  ASSERT_EQ(::symlink(dir.file("real.db").c_str(), dir.file("link.db").c_str()), 0);
+  auto j = Journal::open(dir.file("link.db"));
+  ASSERT_FALSE(j);
+  EXPECT_EQ(j.error().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST(JournalTest, ReopenKeepsDataAndId) {
