@@ -338,18 +338,27 @@ Result<int> Journal::schemaVersion() {
 
 Status Journal::inTransaction(const std::function<Status()>& body) {
   if (tx_depth_ == 0) {
-    HOARD_TRY(db_->exec("begin transaction", "BEGIN IMMEDIATE"));
+    {
+      HOARD_TRY_ASSIGN(q, db_->query("begin transaction", "BEGIN IMMEDIATE"));
+      HOARD_TRY(q.run());
+    }
+    db_->setInTransaction(true);
     ++tx_depth_;
     Status s = body();
     --tx_depth_;
     if (s) {
-      Status c = db_->exec("commit transaction", "COMMIT");
-      if (c) return c;
+      auto q = db_->query("commit transaction", "COMMIT");
+      Status c = q ? q->run() : Status(tl::unexpected(q.error()));
+      if (c) {
+        db_->setInTransaction(false);
+        return c;
+      }
       s = c;
     }
+    db_->setInTransaction(false);
     // A failed statement may already have rolled the transaction back.
     if (sqlite3_get_autocommit(db_->handle()) == 0) {
-      (void)db_->exec("roll back transaction", "ROLLBACK");
+      if (auto q = db_->query("roll back transaction", "ROLLBACK")) (void)q->run();
     }
     return s;
   }
@@ -358,13 +367,17 @@ Status Journal::inTransaction(const std::function<Status()>& body) {
   ++tx_depth_;
   Status s = body();
   --tx_depth_;
-  if (!s && sqlite3_get_autocommit(db_->handle()) == 0) {
-    (void)db_->exec("roll back nested transaction", "ROLLBACK TO " + name);
+  if (sqlite3_get_autocommit(db_->handle()) != 0) {
+    // SQLite dropped the whole transaction: the caller's outer part is gone too.
+    if (s) {
+      return fail(ErrorCode::kAborted, "journal " + displayPath(path_) +
+                                           ": the transaction was rolled back by SQLite");
+    }
+    return s;
   }
-  if (sqlite3_get_autocommit(db_->handle()) == 0) {
-    Status r = db_->exec("release nested transaction", "RELEASE " + name);
-    if (s && !r) return r;
-  }
+  if (!s) (void)db_->exec("roll back nested transaction", "ROLLBACK TO " + name);
+  Status r = db_->exec("release nested transaction", "RELEASE " + name);
+  if (s && !r) return r;
   return s;
 }
 

@@ -86,6 +86,11 @@ Query& Query::bindNull(int i) {
 
 Result<bool> Query::step() {
   if (bind_rc_ != SQLITE_OK) return tl::unexpected(db_->error(bind_rc_, purpose_));
+  if (db_->inTransaction() && sqlite3_get_autocommit(db_->handle()) != 0) {
+    return fail(ErrorCode::kAborted,
+                "journal " + displayPath(db_->path()) + ": " + std::string(purpose_) +
+                    ": the transaction was already rolled back after an earlier error");
+  }
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -135,6 +140,12 @@ Error Db::error(int rc, std::string_view purpose) const {
 }
 
 Status Db::exec(std::string_view purpose, const std::string& sql) {
+  if (in_transaction_ && sqlite3_get_autocommit(db_) != 0) {
+    return fail(ErrorCode::kAborted, "journal " + displayPath(path_) + ": " +
+                                         std::string(purpose) +
+                                         ": the transaction was already rolled back after an "
+                                         "earlier error");
+  }
   char* msg = nullptr;
   int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &msg);
   if (rc == SQLITE_OK) return {};

@@ -83,6 +83,13 @@ class Db {
   // `purpose` must outlive the Query (use a string literal).
   Result<Query> query(std::string_view purpose, const char* sql);
 
+  // Set by the owner while it holds a transaction open. SQLite rolls a
+  // transaction back by itself after some errors (SQLITE_FULL, IOERR, ...);
+  // a later statement would then silently run in autocommit mode, so while
+  // this is set a statement refuses to run outside a transaction.
+  void setInTransaction(bool in) { in_transaction_ = in; }
+  bool inTransaction() const { return in_transaction_; }
+
   // Reads one integer (or text) from a single-row statement such as a PRAGMA.
   Result<int64_t> scalarInt(std::string_view purpose, const char* sql);
   Result<std::string> scalarText(std::string_view purpose, const char* sql);
@@ -92,7 +99,10 @@ class Db {
 
   sqlite3* db_;
   std::string path_;
+  // Keyed by the SQL text's address: callers pass string literals or
+  // function-local statics, so equal addresses mean the same statement.
   std::unordered_map<const char*, sqlite3_stmt*> cache_;
+  bool in_transaction_ = false;
 };
 
 }  // namespace hoard::journal::detail
