@@ -60,8 +60,7 @@ ProbeResult offline(std::string reason, std::optional<Error> err = std::nullopt)
 }
 
 ProbeResult fromError(const Error& e, const std::string& what) {
-  Reachability r = isAuthError(e.code()) ? Reachability::kAuthExpired : Reachability::kOffline;
-  return ProbeResult{r, what + ": " + e.message(), e};
+  return probeResultFromError(e, what);
 }
 
 // Creates the marker with a new id unless one appears meanwhile.
@@ -86,6 +85,11 @@ Result<std::string> writeMarker(PosixRemoteFs& fs, const std::string& root) {
 }
 
 }  // namespace
+
+ProbeResult probeResultFromError(const Error& e, const std::string& what) {
+  Reachability r = isAuthError(e.code()) ? Reachability::kAuthExpired : Reachability::kOffline;
+  return ProbeResult{r, what + ": " + e.message(), e};
+}
 
 std::string RemoteIdentity::describe() const {
   return fstype + " '" + displayPath(mount_source) + "' mounted at '" + displayPath(mount_point) +

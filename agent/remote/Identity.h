@@ -42,6 +42,11 @@ struct ProbeResult {
   std::optional<Error> error;  // the underlying error, if one caused this
 };
 
+// How a failed remote call reads as connectivity: EACCES/EPERM/EKEYEXPIRED
+// (kPermission, kAuthExpired) is AUTH-EXPIRED, anything else OFFLINE; the
+// reason is "<what>: <message>".
+ProbeResult probeResultFromError(const Error& error, const std::string& what);
+
 // The connectivity probe the engine calls on an interval and on demand.
 class ConnectivityProbe {
  public:

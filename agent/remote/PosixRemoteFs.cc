@@ -149,7 +149,10 @@ Result<UniqueFd> PosixRemoteFs::openDirBeneath(int root_fd, const RelPath& rel, 
   }
   struct open_how how;
   std::memset(&how, 0, sizeof how);
-  how.flags = static_cast<uint64_t>(flags | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  // No O_NOFOLLOW: with O_PATH it would open a final symlink as itself (then
+  // fail ENOTDIR); RESOLVE_NO_SYMLINKS already refuses every symlink, the
+  // final one included, with ELOOP.
+  how.flags = static_cast<uint64_t>(flags | O_DIRECTORY | O_CLOEXEC);
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   for (int attempt = 0;; ++attempt) {
     long fd = ::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how);

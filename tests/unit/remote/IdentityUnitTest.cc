@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 namespace hoard::remote {
 namespace {
 
@@ -22,6 +24,27 @@ TEST(ReachabilityTest, Names) {
   EXPECT_EQ(reachabilityName(Reachability::kReachable), "reachable");
   EXPECT_EQ(reachabilityName(Reachability::kOffline), "offline");
   EXPECT_EQ(reachabilityName(Reachability::kAuthExpired), "auth-expired");
+}
+
+}  // namespace
+}  // namespace hoard::remote
+
+namespace hoard::remote {
+namespace {
+
+TEST(ProbeResultFromErrorTest, AuthErrorsAreAuthExpiredOthersOffline) {
+  const std::pair<int, Reachability> cases[] = {
+      {EACCES, Reachability::kAuthExpired},  {EPERM, Reachability::kAuthExpired},
+      {EKEYEXPIRED, Reachability::kAuthExpired}, {ENOTCONN, Reachability::kOffline},
+      {EIO, Reachability::kOffline},          {ETIMEDOUT, Reachability::kOffline},
+  };
+  for (const auto& [err, want] : cases) {
+    ProbeResult r = probeResultFromError(Error::fromErrno(err, "statvfs"), "remote root '/r'");
+    EXPECT_EQ(r.state, want) << err;
+    EXPECT_NE(r.reason.find("remote root '/r': statvfs"), std::string::npos) << r.reason;
+    ASSERT_TRUE(r.error.has_value());
+    EXPECT_EQ(r.error->sysErrno(), err);
+  }
 }
 
 }  // namespace
