@@ -24,14 +24,15 @@ using testing::writeFile;
 class Mounts {
  public:
   ~Mounts() {
-    for (auto it = points_.rbegin(); it != points_.rend(); ++it) unmount(*it);
+    while (!points_.empty()) unmount(std::string(points_.back()));
   }
   // 0 on success, else errno.
   int tmpfs(const std::string& dir) { return track(dir, ::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=4m")); }
   int bind(const std::string& src, const std::string& dir) {
     return track(dir, ::mount(src.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr));
   }
-  bool unmount(const std::string& dir) {
+  // Unmounts the topmost mount at `dir` (takes a copy: `dir` may name an element of points_).
+  bool unmount(std::string dir) {
     for (auto it = points_.rbegin(); it != points_.rend(); ++it) {
       if (*it == dir) {
         points_.erase(std::next(it).base());
