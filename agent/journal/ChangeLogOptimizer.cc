@@ -83,7 +83,9 @@ void ChangeLogOptimizer::ensureLoaded(std::string_view path) {
 
 std::vector<int64_t> ChangeLogOptimizer::related(std::string_view path) const {
   std::vector<int64_t> out;
-  auto take = [&](const std::set<int64_t>& keys) { out.insert(out.end(), keys.begin(), keys.end()); };
+  auto take = [&](const std::set<int64_t>& keys) {
+    out.insert(out.end(), keys.begin(), keys.end());
+  };
   // The path itself and its ancestors.
   for (size_t end = 0; end != std::string_view::npos;) {
     end = path.find('/', end == 0 ? 0 : end + 1);

@@ -93,9 +93,9 @@ class ChangeLogOptimizer {
 
   // What to do to the stored log.
   struct Plan {
-    std::vector<int64_t> removed;     // seqs to delete
-    std::vector<Record> rewritten;    // stored records whose change changed
-    std::vector<Change> appended;     // new records, in order
+    std::vector<int64_t> removed;   // seqs to delete
+    std::vector<Record> rewritten;  // stored records whose change changed
+    std::vector<Change> appended;   // new records, in order
   };
 
   explicit ChangeLogOptimizer(Fetch fetch) : fetch_(std::move(fetch)) {}

@@ -9,9 +9,9 @@ std::string Cursor::toString() const { return journal_id + ":" + std::to_string(
 
 Result<Cursor> Cursor::parse(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return fail(ErrorCode::kInvalidArgument,
-                "cursor \"" + std::string(text) + "\": " + std::string(why) +
-                    " (expected <32 hex digits>:<seq>)");
+    return fail(ErrorCode::kInvalidArgument, "cursor \"" + std::string(text) +
+                                                 "\": " + std::string(why) +
+                                                 " (expected <32 hex digits>:<seq>)");
   };
   size_t colon = text.find(':');
   if (colon == std::string_view::npos) return bad("no ':'");

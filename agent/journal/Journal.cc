@@ -31,14 +31,14 @@ int64_t nowNs() {
 }
 
 // Unwraps a Result into `var` or returns its error from the enclosing function.
-#define HOARD_TRY_ASSIGN(var, expr)                        \
-  auto var##_result = (expr);                              \
+#define HOARD_TRY_ASSIGN(var, expr)                               \
+  auto var##_result = (expr);                                     \
   if (!var##_result) return tl::unexpected(var##_result.error()); \
   auto& var = *var##_result
 
-#define HOARD_TRY(expr)                                        \
-  do {                                                         \
-    auto hoard_try_status = (expr);                            \
+#define HOARD_TRY(expr)                                                     \
+  do {                                                                      \
+    auto hoard_try_status = (expr);                                         \
     if (!hoard_try_status) return tl::unexpected(hoard_try_status.error()); \
   } while (0)
 
@@ -252,7 +252,8 @@ Status checkChange(const Change& c) {
   if (c.path.empty()) return fail(ErrorCode::kInvalidArgument, what + ": empty path");
   HOARD_TRY(validPath(c.path, what));
   if (c.op == ChangeOp::kRename) {
-    if (c.to.empty()) return fail(ErrorCode::kInvalidArgument, what + ": rename without a destination");
+    if (c.to.empty())
+      return fail(ErrorCode::kInvalidArgument, what + ": rename without a destination");
     HOARD_TRY(validPath(c.to, what));
   }
   return {};
@@ -282,8 +283,8 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path) {
     HOARD_TRY_ASSIGN(version, probe->scalarInt("read schema version", "PRAGMA user_version"));
     if (version > knownSchemaVersion()) return tl::unexpected(tooNew(path, version));
   }
-  HOARD_TRY_ASSIGN(db, Db::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                          SQLITE_OPEN_NOFOLLOW));
+  HOARD_TRY_ASSIGN(
+      db, Db::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW));
   sqlite3_busy_timeout(db->handle(), kBusyTimeoutMs);
   // Again on this connection: the file may have changed since the probe.
   HOARD_TRY_ASSIGN(version, db->scalarInt("read schema version", "PRAGMA user_version"));
@@ -302,8 +303,8 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path) {
   std::unique_ptr<Journal> j(new Journal(std::move(db), path));
   HOARD_TRY(j->migrate());
   if (!existed) HOARD_TRY(fsyncParentDir(path));  // the new file's name must survive too
-  HOARD_TRY_ASSIGN(id, j->db_->scalarText("read journal id",
-                                           "SELECT value FROM meta WHERE key = 'journal_id'"));
+  HOARD_TRY_ASSIGN(
+      id, j->db_->scalarText("read journal id", "SELECT value FROM meta WHERE key = 'journal_id'"));
   j->journal_id_ = id;
   return j;
 }
@@ -370,8 +371,8 @@ Status Journal::inTransaction(const std::function<Status()>& body) {
   if (sqlite3_get_autocommit(db_->handle()) != 0) {
     // SQLite dropped the whole transaction: the caller's outer part is gone too.
     if (s) {
-      return fail(ErrorCode::kAborted, "journal " + displayPath(path_) +
-                                           ": the transaction was rolled back by SQLite");
+      return fail(ErrorCode::kAborted,
+                  "journal " + displayPath(path_) + ": the transaction was rolled back by SQLite");
     }
     return s;
   }
@@ -428,8 +429,7 @@ Result<int64_t> Journal::addShare(const ShareSpec& spec) {
 }
 
 Result<ShareRecord> Journal::share(int64_t share_id) {
-  static const std::string sql =
-      std::string("SELECT ") + kShareCols + " FROM shares WHERE id = ?1";
+  static const std::string sql = std::string("SELECT ") + kShareCols + " FROM shares WHERE id = ?1";
   HOARD_TRY_ASSIGN(q, db_->query("read share", sql.c_str()));
   q.bindInt(1, share_id);
   HOARD_TRY_ASSIGN(row, q.step());
@@ -447,8 +447,8 @@ Result<ShareRecord> Journal::shareByName(std::string_view name) {
   q.bindText(1, name);
   HOARD_TRY_ASSIGN(row, q.step());
   if (!row) {
-    return fail(ErrorCode::kNotFound, "journal " + displayPath(path_) + ": no share named \"" +
-                                          std::string(name) + "\"");
+    return fail(ErrorCode::kNotFound,
+                "journal " + displayPath(path_) + ": no share named \"" + std::string(name) + "\"");
   }
   return readShare(q, path_);
 }
@@ -486,8 +486,8 @@ Status Journal::removeShare(int64_t share_id) {
 
 Status Journal::setShareState(int64_t share_id, ShareState state) {
   return inTransaction([&]() -> Status {
-    HOARD_TRY_ASSIGN(q, db_->query("set share state",
-                                   "UPDATE shares SET state = ?2 WHERE id = ?1"));
+    HOARD_TRY_ASSIGN(q,
+                     db_->query("set share state", "UPDATE shares SET state = ?2 WHERE id = ?1"));
     q.bindInt(1, share_id).bindText(2, shareStateName(state));
     return expectOneRow(*db_, q, path_, "no share with id " + std::to_string(share_id));
   });
@@ -521,15 +521,15 @@ Status Journal::setRemoteIdentity(int64_t share_id, const RemoteIdentity& identi
 Status Journal::pin(int64_t share_id, const RelPath& path, int priority) {
   if (priority < 0 || priority > 1000) {
     return fail(ErrorCode::kInvalidArgument, "pin " + displayPath(path) + ": priority " +
-                                                 std::to_string(priority) +
-                                                 " is outside 0..1000");
+                                                 std::to_string(priority) + " is outside 0..1000");
   }
   HOARD_TRY(validPath(path, "pin " + displayPath(path)));
   return inTransaction([&]() -> Status {
     HOARD_TRY(requireShare(share_id));
-    HOARD_TRY_ASSIGN(q, db_->query("pin path",
-                                   "INSERT INTO pins (share_id, path, priority) VALUES (?1, ?2, ?3) "
-                                   "ON CONFLICT (share_id, path) DO UPDATE SET priority = ?3"));
+    HOARD_TRY_ASSIGN(q,
+                     db_->query("pin path",
+                                "INSERT INTO pins (share_id, path, priority) VALUES (?1, ?2, ?3) "
+                                "ON CONFLICT (share_id, path) DO UPDATE SET priority = ?3"));
     q.bindInt(1, share_id).bindBlob(2, path).bindInt(3, priority);
     return q.run();
   });
@@ -537,8 +537,8 @@ Status Journal::pin(int64_t share_id, const RelPath& path, int priority) {
 
 Status Journal::unpin(int64_t share_id, const RelPath& path) {
   return inTransaction([&]() -> Status {
-    HOARD_TRY_ASSIGN(q, db_->query("unpin path",
-                                   "DELETE FROM pins WHERE share_id = ?1 AND path = ?2"));
+    HOARD_TRY_ASSIGN(
+        q, db_->query("unpin path", "DELETE FROM pins WHERE share_id = ?1 AND path = ?2"));
     q.bindInt(1, share_id).bindBlob(2, path);
     return expectOneRow(*db_, q, path_, displayPath(path) + " is not pinned");
   });
@@ -637,8 +637,8 @@ Result<std::vector<BaseEntry>> Journal::listBaseUnder(int64_t share_id, const Re
 Result<bool> Journal::removeBase(int64_t share_id, const RelPath& path) {
   bool removed = false;
   Status s = inTransaction([&]() -> Status {
-    HOARD_TRY_ASSIGN(q, db_->query("remove base entry",
-                                   "DELETE FROM base WHERE share_id = ?1 AND path = ?2"));
+    HOARD_TRY_ASSIGN(
+        q, db_->query("remove base entry", "DELETE FROM base WHERE share_id = ?1 AND path = ?2"));
     q.bindInt(1, share_id).bindBlob(2, path);
     HOARD_TRY(q.run());
     removed = sqlite3_changes64(db_->handle()) > 0;
@@ -653,12 +653,12 @@ Result<int64_t> Journal::removeBaseUnder(int64_t share_id, const RelPath& dir) {
   int64_t n = 0;
   Status s = inTransaction([&]() -> Status {
     auto [lo, hi] = beneathRange(dir);
-    HOARD_TRY_ASSIGN(q, dir.empty()
-                            ? db_->query("remove all base entries",
-                                         "DELETE FROM base WHERE share_id = ?1")
-                            : db_->query("remove base subtree",
-                                         "DELETE FROM base WHERE share_id = ?1 AND "
-                                         "path >= ?2 AND path < ?4 AND (path = ?2 OR path >= ?3)"));
+    HOARD_TRY_ASSIGN(
+        q, dir.empty()
+               ? db_->query("remove all base entries", "DELETE FROM base WHERE share_id = ?1")
+               : db_->query("remove base subtree",
+                            "DELETE FROM base WHERE share_id = ?1 AND "
+                            "path >= ?2 AND path < ?4 AND (path = ?2 OR path >= ?3)"));
     q.bindInt(1, share_id);
     if (!dir.empty()) q.bindBlob(2, dir).bindBlob(3, lo).bindBlob(4, hi);
     HOARD_TRY(q.run());
@@ -773,8 +773,8 @@ Result<int64_t> Journal::recordChanges(int64_t share_id, std::span<const Change>
     ChangeLogOptimizer::Plan plan = opt.plan();
 
     for (int64_t seq : plan.removed) {
-      HOARD_TRY_ASSIGN(q, db_->query("cancel change-log record",
-                                     "DELETE FROM change_log WHERE seq = ?1"));
+      HOARD_TRY_ASSIGN(
+          q, db_->query("cancel change-log record", "DELETE FROM change_log WHERE seq = ?1"));
       q.bindInt(1, seq);
       HOARD_TRY(q.run());
     }
@@ -823,7 +823,9 @@ Result<std::vector<LoggedChange>> Journal::changes(int64_t share_id, int64_t aft
                                  "SELECT seq, op, path, to_path, mode, target, logged_at_ns "
                                  "FROM change_log WHERE share_id = ?1 AND seq > ?2 "
                                  "ORDER BY seq LIMIT ?3"));
-  q.bindInt(1, share_id).bindInt(2, after_seq).bindInt(3, limit == 0 ? -1 : static_cast<int64_t>(limit));
+  q.bindInt(1, share_id)
+      .bindInt(2, after_seq)
+      .bindInt(3, limit == 0 ? -1 : static_cast<int64_t>(limit));
   std::vector<LoggedChange> out;
   for (;;) {
     HOARD_TRY_ASSIGN(row, q.step());
@@ -834,8 +836,8 @@ Result<std::vector<LoggedChange>> Journal::changes(int64_t share_id, int64_t aft
 }
 
 Result<int64_t> Journal::changeCount(int64_t share_id) {
-  HOARD_TRY_ASSIGN(q, db_->query("count change log",
-                                 "SELECT count(*) FROM change_log WHERE share_id = ?1"));
+  HOARD_TRY_ASSIGN(
+      q, db_->query("count change log", "SELECT count(*) FROM change_log WHERE share_id = ?1"));
   q.bindInt(1, share_id);
   HOARD_TRY_ASSIGN(row, q.step());
   (void)row;
@@ -894,8 +896,8 @@ CursorCheck Journal::checkCursor(const Cursor& c) {
     return {V::kRescan, "cursor is from journal " + c.journal_id + ", this is journal " +
                             journal_id_ + " (" + displayPath(path_) + ")"};
   }
-  auto pruned = db_->scalarInt("read pruned mark",
-                               "SELECT value FROM meta WHERE key = 'pruned_through_seq'");
+  auto pruned =
+      db_->scalarInt("read pruned mark", "SELECT value FROM meta WHERE key = 'pruned_through_seq'");
   if (!pruned) return {V::kRescan, pruned.error().message()};
   auto hw = highWater();
   if (!hw) return {V::kRescan, hw.error().message()};
@@ -904,8 +906,8 @@ CursorCheck Journal::checkCursor(const Cursor& c) {
                             " were pruned; cursor is at " + std::to_string(c.seq)};
   }
   if (c.seq > *hw) {
-    return {V::kRescan, "cursor seq " + std::to_string(c.seq) +
-                            " is ahead of the journal (" + std::to_string(*hw) + ")"};
+    return {V::kRescan, "cursor seq " + std::to_string(c.seq) + " is ahead of the journal (" +
+                            std::to_string(*hw) + ")"};
   }
   return {V::kCurrent, ""};
 }
@@ -953,8 +955,7 @@ Result<std::vector<BaseEntry>> Journal::snapshotEntries(int64_t snapshot_id) {
     q.bindInt(1, snapshot_id);
     HOARD_TRY_ASSIGN(row, q.step());
     if (!row) {
-      return fail(ErrorCode::kNotFound, "journal " + displayPath(path_) +
-                                            ": no snapshot with id " +
+      return fail(ErrorCode::kNotFound, "journal " + displayPath(path_) + ": no snapshot with id " +
                                             std::to_string(snapshot_id));
     }
   }
@@ -1005,8 +1006,8 @@ Result<int64_t> Journal::addConflict(const ConflictRecord& c) {
     q.bindInt(8, nowNs());
     auto r = q.run();
     if (!r && r.error().code() == ErrorCode::kExists) {
-      return fail(ErrorCode::kExists, "journal " + displayPath(path_) + ": " +
-                                          displayPath(c.path) + " already has an open conflict");
+      return fail(ErrorCode::kExists, "journal " + displayPath(path_) + ": " + displayPath(c.path) +
+                                          " already has an open conflict");
     }
     HOARD_TRY(r);
     id = sqlite3_last_insert_rowid(db_->handle());
@@ -1043,8 +1044,8 @@ Result<std::optional<ConflictRecord>> Journal::openConflictAt(int64_t share_id,
 }
 
 Result<std::vector<ConflictRecord>> Journal::conflicts(int64_t share_id, bool open_only) {
-  static const std::string all_sql = std::string("SELECT ") + kConflictCols +
-                                     " FROM conflicts WHERE share_id = ?1 ORDER BY id";
+  static const std::string all_sql =
+      std::string("SELECT ") + kConflictCols + " FROM conflicts WHERE share_id = ?1 ORDER BY id";
   static const std::string open_sql = std::string("SELECT ") + kConflictCols +
                                       " FROM conflicts WHERE share_id = ?1 AND state = 'open' "
                                       "ORDER BY id";
@@ -1104,8 +1105,8 @@ Result<ObjectInfo> readObject(const Query& q, const std::string& journal) {
 }  // namespace
 
 Result<std::optional<ObjectInfo>> Journal::object(const ContentHash& id) {
-  HOARD_TRY_ASSIGN(q, db_->query("read object",
-                                 "SELECT id, size, refcount FROM objects WHERE id = ?1"));
+  HOARD_TRY_ASSIGN(
+      q, db_->query("read object", "SELECT id, size, refcount FROM objects WHERE id = ?1"));
   q.bindBlob(1, id.raw());
   HOARD_TRY_ASSIGN(row, q.step());
   if (!row) return std::optional<ObjectInfo>();
@@ -1135,11 +1136,11 @@ Status Journal::forgetObject(const ContentHash& id) {
     }
     if (info->refcount > 0) {
       return fail(ErrorCode::kBusy, "journal " + displayPath(path_) + ": object " + id.hex() +
-                                        " is still referenced " +
-                                        std::to_string(info->refcount) + " time(s)");
+                                        " is still referenced " + std::to_string(info->refcount) +
+                                        " time(s)");
     }
-    HOARD_TRY_ASSIGN(q, db_->query("forget object",
-                                   "DELETE FROM objects WHERE id = ?1 AND refcount = 0"));
+    HOARD_TRY_ASSIGN(
+        q, db_->query("forget object", "DELETE FROM objects WHERE id = ?1 AND refcount = 0"));
     q.bindBlob(1, id.raw());
     return q.run();
   });

@@ -134,8 +134,7 @@ class Journal {
   Result<int64_t> recordChanges(int64_t share_id, std::span<const Change> changes);
   // The share's records with seq > after_seq, in seq order; at most `limit`
   // of them (0: all).
-  Result<std::vector<LoggedChange>> changes(int64_t share_id, int64_t after_seq,
-                                            size_t limit = 0);
+  Result<std::vector<LoggedChange>> changes(int64_t share_id, int64_t after_seq, size_t limit = 0);
   // Number of records in the share's log.
   Result<int64_t> changeCount(int64_t share_id);
   // Freezes the share's log up to the current high-water mark and returns

@@ -46,8 +46,8 @@ struct ShareRecord {
   std::string cache_root;
   RemoteIdentity identity;
   ShareState state = ShareState::kOffline;
-  bool user_offline = false;        // the user forced OFFLINE
-  int64_t frozen_through_seq = 0;   // see Journal::freezeChanges
+  bool user_offline = false;       // the user forced OFFLINE
+  int64_t frozen_through_seq = 0;  // see Journal::freezeChanges
   int64_t created_at_ns = 0;
 
   bool operator==(const ShareRecord&) const = default;

@@ -141,8 +141,7 @@ Error Db::error(int rc, std::string_view purpose) const {
 
 Status Db::exec(std::string_view purpose, const std::string& sql) {
   if (in_transaction_ && sqlite3_get_autocommit(db_) != 0) {
-    return fail(ErrorCode::kAborted, "journal " + displayPath(path_) + ": " +
-                                         std::string(purpose) +
+    return fail(ErrorCode::kAborted, "journal " + displayPath(path_) + ": " + std::string(purpose) +
                                          ": the transaction was already rolled back after an "
                                          "earlier error");
   }
@@ -171,8 +170,9 @@ Result<int64_t> Db::scalarInt(std::string_view purpose, const char* sql) {
   if (!q) return tl::unexpected(q.error());
   auto row = q->step();
   if (!row) return tl::unexpected(row.error());
-  if (!*row) return fail(ErrorCode::kInternal, "journal " + displayPath(path_) + ": " +
-                                                   std::string(purpose) + ": no row");
+  if (!*row)
+    return fail(ErrorCode::kInternal,
+                "journal " + displayPath(path_) + ": " + std::string(purpose) + ": no row");
   return q->colInt(0);
 }
 
@@ -181,8 +181,9 @@ Result<std::string> Db::scalarText(std::string_view purpose, const char* sql) {
   if (!q) return tl::unexpected(q.error());
   auto row = q->step();
   if (!row) return tl::unexpected(row.error());
-  if (!*row) return fail(ErrorCode::kInternal, "journal " + displayPath(path_) + ": " +
-                                                   std::string(purpose) + ": no row");
+  if (!*row)
+    return fail(ErrorCode::kInternal,
+                "journal " + displayPath(path_) + ": " + std::string(purpose) + ": no row");
   return q->colText(0);
 }
 

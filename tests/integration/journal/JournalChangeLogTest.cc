@@ -53,11 +53,15 @@ class JournalChangeLogTest : public ::testing::Test {
 
 TEST_F(JournalChangeLogTest, RecordsInOrderWithSeqAndTime) {
   std::string sym_target("\xff/target\n", 9);
-  std::vector<Change> in{ch(ChangeOp::kMkdir, "d", {}, 0755), ch(ChangeOp::kCreate, "d/f", {}, 0600),
+  std::vector<Change> in{ch(ChangeOp::kMkdir, "d", {}, 0755),
+                         ch(ChangeOp::kCreate, "d/f", {}, 0600),
                          Change{ChangeOp::kSymlink, "l", {}, 0, sym_target},
-                         ch(ChangeOp::kChmod, "old", {}, 0640), ch(ChangeOp::kRename, "x", "y"),
-                         ch(ChangeOp::kXattr, "z"), ch(ChangeOp::kUnlink, "u"),
-                         ch(ChangeOp::kRmdir, "r"), ch(ChangeOp::kWrite, "w")};
+                         ch(ChangeOp::kChmod, "old", {}, 0640),
+                         ch(ChangeOp::kRename, "x", "y"),
+                         ch(ChangeOp::kXattr, "z"),
+                         ch(ChangeOp::kUnlink, "u"),
+                         ch(ChangeOp::kRmdir, "r"),
+                         ch(ChangeOp::kWrite, "w")};
   int64_t last = record(a_, in);
   auto got = j_->changes(a_, 0);
   ASSERT_TRUE(got);
@@ -91,9 +95,9 @@ TEST_F(JournalChangeLogTest, OptimisesAcrossCallsInTheDatabase) {
   int64_t hw_before = record(a_, {ch(ChangeOp::kChmod, "kept", {}, 0600)});
   int64_t hw = record(a_, {ch(ChangeOp::kUnlink, "tmp"), ch(ChangeOp::kChmod, "kept", {}, 0700)});
   EXPECT_EQ(hw, hw_before) << "nothing new was stored, the high-water mark stays";
-  EXPECT_EQ(logOf(*j_, a_), (std::vector<Change>{ch(ChangeOp::kWrite, "kept"),
-                                                 ch(ChangeOp::kRename, "p", "r"),
-                                                 ch(ChangeOp::kChmod, "kept", {}, 0700)}));
+  EXPECT_EQ(logOf(*j_, a_),
+            (std::vector<Change>{ch(ChangeOp::kWrite, "kept"), ch(ChangeOp::kRename, "p", "r"),
+                                 ch(ChangeOp::kChmod, "kept", {}, 0700)}));
 }
 
 TEST_F(JournalChangeLogTest, SharesDoNotInteract) {
@@ -140,10 +144,10 @@ TEST_F(JournalChangeLogTest, HostileNamesRoundTripAndOptimise) {
 }
 
 TEST_F(JournalChangeLogTest, InvalidChangesStoreNothing) {
-  for (const Change& bad : {ch(ChangeOp::kWrite, ""), ch(ChangeOp::kWrite, "a/../b"),
-                            ch(ChangeOp::kWrite, "/abs"), ch(ChangeOp::kRename, "a", ""),
-                            ch(ChangeOp::kRename, "a", "b/"),
-                            Change{static_cast<ChangeOp>(42), "a", {}, 0, {}}}) {
+  for (const Change& bad :
+       {ch(ChangeOp::kWrite, ""), ch(ChangeOp::kWrite, "a/../b"), ch(ChangeOp::kWrite, "/abs"),
+        ch(ChangeOp::kRename, "a", ""), ch(ChangeOp::kRename, "a", "b/"),
+        Change{static_cast<ChangeOp>(42), "a", {}, 0, {}}}) {
     auto r = j_->recordChanges(a_, std::vector<Change>{ch(ChangeOp::kCreate, "good"), bad});
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument) << r.error().toString();

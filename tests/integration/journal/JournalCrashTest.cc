@@ -7,11 +7,10 @@
 // that no batch is half-stored, that the file passes integrity_check, and
 // that writing goes on. Twenty rounds on the same journal.
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cerrno>
 #include <map>
@@ -163,8 +162,8 @@ TEST(JournalCrashTest, AcknowledgedChangesSurviveSigkill) {
     ASSERT_TRUE(hw);
     EXPECT_GE(hw->seq, last_acked_seq);
     // And the journal keeps working.
-    std::vector<Change> more{Change{ChangeOp::kCreate, "after-round-" + std::to_string(round),
-                                    {}, 0644, {}}};
+    std::vector<Change> more{
+        Change{ChangeOp::kCreate, "after-round-" + std::to_string(round), {}, 0644, {}}};
     auto seq = j->recordChanges(share, more);
     ASSERT_TRUE(seq) << seq.error().toString();
     EXPECT_GT(*seq, last_acked_seq);

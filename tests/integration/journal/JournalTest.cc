@@ -2,19 +2,17 @@
 // The journal on a real SQLite file: opening, migrations, refusal of newer or
 // corrupt files, and round-trips of every table with hostile names.
 
-#include "journal/Journal.h"
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
-
 #include <string>
 #include <vector>
 
 #include "JournalTestUtil.h"
+#include "journal/Journal.h"
 #include "journal/Migrations.h"
 
 namespace hoard::journal {
@@ -64,7 +62,8 @@ TEST(JournalTest, EmbeddedMigrationsAreTheSchemaFilesByteForByte) {
   EXPECT_EQ(migrations.size(), on_disk);
   for (size_t i = 0; i < migrations.size(); ++i) {
     EXPECT_EQ(migrations[i].version, static_cast<int>(i + 1));
-    std::string file = std::string(HOARD_JOURNAL_SCHEMA_DIR) + "/" + std::string(migrations[i].name);
+    std::string file =
+        std::string(HOARD_JOURNAL_SCHEMA_DIR) + "/" + std::string(migrations[i].name);
     EXPECT_EQ(std::string(migrations[i].sql), readBytes(file)) << file;
   }
   EXPECT_EQ(Journal::knownSchemaVersion(), migrations.back().version);
@@ -82,8 +81,7 @@ TEST(JournalTest, FailedMigrationRollsBackAndNamesTheFile) {
   }
   auto j = Journal::open(path);
   ASSERT_FALSE(j);
-  EXPECT_NE(j.error().message().find("0001_initial.sql"), std::string::npos)
-      << j.error().message();
+  EXPECT_NE(j.error().message().find("0001_initial.sql"), std::string::npos) << j.error().message();
   EXPECT_NE(j.error().message().find(path), std::string::npos) << j.error().message();
   RawDb raw(path);
   EXPECT_EQ(raw.scalar("PRAGMA user_version"), "0");
@@ -157,7 +155,8 @@ TEST(JournalTest, NewerJournalIsRefusedAndUntouched) {
   ASSERT_FALSE(j);
   EXPECT_EQ(j.error().code(), ErrorCode::kTooNew);
   EXPECT_EQ(j.error().message(),
-            "journal " + path + " was written by a newer hoard (schema 99, this hoard knows up to " +
+            "journal " + path +
+                " was written by a newer hoard (schema 99, this hoard knows up to " +
                 std::to_string(Journal::knownSchemaVersion()) + "); upgrade hoard");
   EXPECT_EQ(readBytes(path), before);
   RawDb raw(path);
@@ -256,8 +255,7 @@ TEST(JournalTest, SharesRoundTrip) {
   EXPECT_EQ(j->share(12345).error().code(), ErrorCode::kNotFound);
   EXPECT_EQ(j->shareByName("nope").error().code(), ErrorCode::kNotFound);
   EXPECT_EQ(j->setShareState(12345, ShareState::kOnline).error().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(j->addShare(ShareSpec{"", "/a", "/b", {}}).error().code(),
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(j->addShare(ShareSpec{"", "/a", "/b", {}}).error().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST(JournalTest, RemoveShareCascadesEverything) {
@@ -289,12 +287,12 @@ TEST(JournalTest, RemoveShareCascadesEverything) {
   EXPECT_EQ(j->removeShare(*id).error().code(), ErrorCode::kNotFound);
   RawDb raw(path);
   for (const char* table : {"pins", "base", "change_log", "snapshots", "conflicts"}) {
-    EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM ") + table + " WHERE share_id = " +
-                         std::to_string(*id)),
+    EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM ") + table +
+                         " WHERE share_id = " + std::to_string(*id)),
               "0")
         << table;
-    EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM ") + table + " WHERE share_id = " +
-                         std::to_string(*keep)),
+    EXPECT_EQ(raw.scalar(std::string("SELECT count(*) FROM ") + table +
+                         " WHERE share_id = " + std::to_string(*keep)),
               "1")
         << table;
   }
@@ -415,8 +413,8 @@ TEST(JournalTest, SubtreeQueriesMatchOnlyTheSubtree) {
   auto other = j->addShare(shareSpec("other"));
   ASSERT_TRUE(s && other);
   std::vector<std::string> inside{"a", "a/x", "a/y/z", std::string("a/\xff", 3)};
-  std::vector<std::string> outside{"ab", "a0", "a.b", "a b", std::string("a\xff", 2), "b", "",
-                                   "a-"};
+  std::vector<std::string> outside{"ab", "a0", "a.b", "a b", std::string("a\xff", 2),
+                                   "b",  "",   "a-"};
   for (const auto& p : inside) ASSERT_TRUE(j->putBase(*s, fileEntry(p, 1)));
   for (const auto& p : outside) ASSERT_TRUE(j->putBase(*s, fileEntry(p, 1)));
   ASSERT_TRUE(j->putBase(*other, fileEntry("a/x", 1)));

@@ -4,6 +4,7 @@
 // Shared helpers of the journal integration tests: a temporary directory,
 // raw file bytes, a raw SQLite connection for checks behind the Journal's back.
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -12,8 +13,6 @@
 #include <iterator>
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "common/Hash.h"
 #include "journal/Journal.h"

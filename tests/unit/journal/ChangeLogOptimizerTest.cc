@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 // The Coda-style rules of ChangeLogOptimizer.h, one by one, on an in-memory log.
 
-#include "journal/ChangeLogOptimizer.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "SimLog.h"
+#include "journal/ChangeLogOptimizer.h"
 
 namespace hoard::journal {
 namespace {
@@ -75,7 +74,9 @@ TEST(ChangeLogOptimizerTest, MkdirThenRmdirAfterOldFileMovedInAndDeletedKeepsThe
   EXPECT_EQ(got, (Changes{unlink("w")}));
 }
 
-TEST(ChangeLogOptimizerTest, UnlinkOfPreexistingFileIsLogged) { expectLog({unlink("x")}, {unlink("x")}); }
+TEST(ChangeLogOptimizerTest, UnlinkOfPreexistingFileIsLogged) {
+  expectLog({unlink("x")}, {unlink("x")});
+}
 
 TEST(ChangeLogOptimizerTest, RecreateAfterUnlinkIsKept) {
   // A new object at a path that had one is not a write.
@@ -158,8 +159,7 @@ TEST(ChangeLogOptimizerTest, WritesBetweenRenamesAreKeptOnTheObjectsPath) {
 
 TEST(ChangeLogOptimizerTest, WriteThenRenameKeepsBothFacts) {
   expectLog({write("x"), rename("x", "y")}, {write("x"), rename("x", "y")});
-  expectLog({write("x"), rename("x", "y"), write("y")},
-            {write("x"), rename("x", "y"), write("y")});
+  expectLog({write("x"), rename("x", "y"), write("y")}, {write("x"), rename("x", "y"), write("y")});
 }
 
 TEST(ChangeLogOptimizerTest, CreateThenRenameIsCreateAtTheNewPath) {
@@ -258,7 +258,8 @@ TEST(ChangeLogOptimizerTest, ArbitraryByteNames) {
   std::string weird1 = std::string("\xff\xfe", 2) + "\nname";
   std::string weird2 = std::string("a\x01\x7f", 3) + std::string(255 - 3, '\xc3');
   std::string dir = std::string("d\xe9\xe8", 3);
-  expectLog({create(weird1), write(weird1), rename(weird1, weird2), write(weird2)}, {create(weird2)});
+  expectLog({create(weird1), write(weird1), rename(weird1, weird2), write(weird2)},
+            {create(weird2)});
   expectLog({mkdir(dir), create(dir + "/" + weird1), unlink(dir + "/" + weird1), rmdir(dir)}, {});
   expectLog({rename(weird1, weird2), rename(weird2, weird1)}, {});
   // A byte above '/' after a shared prefix is not beneath it.

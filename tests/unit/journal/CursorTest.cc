@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include "journal/Cursor.h"
-
 #include <gtest/gtest.h>
+
+#include "journal/Cursor.h"
 
 namespace hoard::journal {
 namespace {
@@ -18,11 +18,11 @@ TEST(CursorTest, RoundTrips) {
 }
 
 TEST(CursorTest, RejectsMalformed) {
-  for (const char* bad : {"", ":", "abc:1", "0123456789abcdef0123456789abcdef",
-                          "0123456789abcdef0123456789abcdef:", "0123456789abcdef0123456789abcdef:-1",
-                          "0123456789ABCDEF0123456789abcdef:1", "0123456789abcdef0123456789abcdef:1x",
-                          "0123456789abcdef0123456789abcdeg:1",
-                          "0123456789abcdef0123456789abcdef:99999999999999999999"}) {
+  for (const char* bad :
+       {"", ":", "abc:1", "0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef:",
+        "0123456789abcdef0123456789abcdef:-1", "0123456789ABCDEF0123456789abcdef:1",
+        "0123456789abcdef0123456789abcdef:1x", "0123456789abcdef0123456789abcdeg:1",
+        "0123456789abcdef0123456789abcdef:99999999999999999999"}) {
     auto r = Cursor::parse(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_EQ(r.error().code(), ErrorCode::kInvalidArgument) << bad;
