@@ -429,6 +429,16 @@ TEST(JournalTest, SubtreeQueriesMatchOnlyTheSubtree) {
   EXPECT_EQ((*deeper)[0].path, "a/y/z");
   EXPECT_EQ(j->listBaseUnder(*s, "")->size(), inside.size() + outside.size());
 
+  // Streaming stops at the first error and returns it.
+  int seen = 0;
+  Status stopped = j->forEachBaseUnder(*s, "a", [&](const BaseEntry&) -> Status {
+    if (++seen == 2) return fail(ErrorCode::kAborted, "enough");
+    return {};
+  });
+  ASSERT_FALSE(stopped);
+  EXPECT_EQ(stopped.error().code(), ErrorCode::kAborted);
+  EXPECT_EQ(seen, 2);
+
   auto n = j->removeBaseUnder(*s, "a");
   ASSERT_TRUE(n);
   EXPECT_EQ(*n, 4);

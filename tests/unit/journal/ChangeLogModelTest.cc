@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <map>
 #include <random>
 #include <sstream>
@@ -120,18 +121,21 @@ std::string show(const std::vector<Change>& log) {
 
 // A random path over a tiny alphabet, so collisions (and "ab" vs "a") are frequent.
 std::string randomPath(std::mt19937& rng, const Tree& t) {
-  static const char* kNames[] = {"a", "b", "ab", "c"};
+  // "a.b" and "a-" sort between "a" and "a/"; "a\xff" after "a0": the
+  // byte-order edges of subtree lookups.
+  static const char* kNames[] = {"a", "b", "ab", "c", "a.b", "a-", "a\xff"};
+  constexpr int kLast = static_cast<int>(std::size(kNames)) - 1;
   std::uniform_int_distribution<int> coin(0, 2);
   if (!t.empty() && coin(rng) != 0) {
     // A child of an existing directory or an existing path.
     auto it = t.begin();
     std::advance(it, std::uniform_int_distribution<size_t>(0, t.size() - 1)(rng));
     if (it->second.type == FileType::kDir && coin(rng) == 0) {
-      return it->first + "/" + kNames[std::uniform_int_distribution<int>(0, 3)(rng)];
+      return it->first + "/" + kNames[std::uniform_int_distribution<int>(0, kLast)(rng)];
     }
     return it->first;
   }
-  return kNames[std::uniform_int_distribution<int>(0, 3)(rng)];
+  return kNames[std::uniform_int_distribution<int>(0, kLast)(rng)];
 }
 
 Change randomChange(std::mt19937& rng, const Tree& t) {
