@@ -28,8 +28,7 @@ std::string PosixDataVersionProbe::fromStat(const struct stat& st) {
   return v;
 }
 
-Result<std::string> PosixDataVersionProbe::version(int, const std::string&,
-                                                   const struct stat& st) {
+Result<std::string> PosixDataVersionProbe::version(int, const std::string&, const struct stat& st) {
   return fromStat(st);
 }
 
@@ -38,8 +37,8 @@ Result<std::string> XattrDataVersionProbe::version(int dirfd, const std::string&
   auto fallback = [&](int err) -> Result<std::string> {
     if (fallback_to_posix_) return PosixDataVersionProbe::fromStat(st);
     return fail(ErrorCode::kNotFound,
-                "data version attribute " + attr_name_ + " of " + displayPath(name) +
-                    ": " + (err == ENODATA ? std::string("absent") : std::string(std::strerror(err))),
+                "data version attribute " + attr_name_ + " of " + displayPath(name) + ": " +
+                    (err == ENODATA ? std::string("absent") : std::string(std::strerror(err))),
                 err);
   };
   if (S_ISLNK(st.st_mode)) return fallback(ENOTSUP);
@@ -56,11 +55,10 @@ Result<std::string> XattrDataVersionProbe::version(int dirfd, const std::string&
       continue;
     }
     if (err == ENODATA || err == ENOTSUP || err == EPERM) return fallback(err);
-    return failErrno(err, "read data version attribute " + attr_name_ + " of " +
-                              displayPath(name));
+    return failErrno(err, "read data version attribute " + attr_name_ + " of " + displayPath(name));
   }
-  return fail(ErrorCode::kBusy, "data version attribute of " + displayPath(name) +
-                                    " keeps changing size");
+  return fail(ErrorCode::kBusy,
+              "data version attribute of " + displayPath(name) + " keeps changing size");
 }
 
 }  // namespace hoard::remote

@@ -27,10 +27,9 @@ DeadlineRemoteFs::DeadlineRemoteFs(std::shared_ptr<RemoteFs> inner,
 
 template <class T, class F>
 Result<T> DeadlineRemoteFs::meta(std::string what, F&& f) {
-  return pool_->run<T>(std::move(what), deadlines_.metadata,
-                       [inner = inner_, f = std::forward<F>(f)](const ProgressFn&) {
-                         return f(*inner);
-                       });
+  return pool_->run<T>(
+      std::move(what), deadlines_.metadata,
+      [inner = inner_, f = std::forward<F>(f)](const ProgressFn&) { return f(*inner); });
 }
 
 Result<Stat> DeadlineRemoteFs::lstat(const RelPath& path) {
@@ -130,9 +129,8 @@ Result<std::string> DeadlineRemoteFs::getXattr(const RelPath& path, const std::s
 
 Status DeadlineRemoteFs::setXattr(const RelPath& path, const std::string& name,
                                   const std::string& value) {
-  return meta<void>("setxattr '" + displayPath(path) + "'", [path, name, value](RemoteFs& fs) {
-    return fs.setXattr(path, name, value);
-  });
+  return meta<void>("setxattr '" + displayPath(path) + "'",
+                    [path, name, value](RemoteFs& fs) { return fs.setXattr(path, name, value); });
 }
 
 Status DeadlineRemoteFs::removeXattr(const RelPath& path, const std::string& name) {

@@ -7,26 +7,46 @@ namespace hoard::remote {
 
 std::string_view remoteOpName(RemoteOp op) {
   switch (op) {
-    case RemoteOp::kLstat: return "lstat";
-    case RemoteOp::kListDir: return "listDir";
-    case RemoteOp::kWalk: return "walk";
-    case RemoteOp::kFetchFile: return "fetchFile";
-    case RemoteOp::kReadSmallFile: return "readSmallFile";
-    case RemoteOp::kReplaceFile: return "replaceFile";
-    case RemoteOp::kMkdir: return "mkdir";
-    case RemoteOp::kRmdir: return "rmdir";
-    case RemoteOp::kUnlink: return "unlink";
-    case RemoteOp::kRename: return "rename";
-    case RemoteOp::kSymlink: return "symlink";
-    case RemoteOp::kChmod: return "chmod";
-    case RemoteOp::kSetMtime: return "setMtime";
-    case RemoteOp::kGetXattr: return "getXattr";
-    case RemoteOp::kSetXattr: return "setXattr";
-    case RemoteOp::kRemoveXattr: return "removeXattr";
-    case RemoteOp::kListXattrs: return "listXattrs";
-    case RemoteOp::kStatfs: return "statfs";
-    case RemoteOp::kDataVersion: return "dataVersion";
-    case RemoteOp::kRemoveStaleTemps: return "removeStaleTemps";
+    case RemoteOp::kLstat:
+      return "lstat";
+    case RemoteOp::kListDir:
+      return "listDir";
+    case RemoteOp::kWalk:
+      return "walk";
+    case RemoteOp::kFetchFile:
+      return "fetchFile";
+    case RemoteOp::kReadSmallFile:
+      return "readSmallFile";
+    case RemoteOp::kReplaceFile:
+      return "replaceFile";
+    case RemoteOp::kMkdir:
+      return "mkdir";
+    case RemoteOp::kRmdir:
+      return "rmdir";
+    case RemoteOp::kUnlink:
+      return "unlink";
+    case RemoteOp::kRename:
+      return "rename";
+    case RemoteOp::kSymlink:
+      return "symlink";
+    case RemoteOp::kChmod:
+      return "chmod";
+    case RemoteOp::kSetMtime:
+      return "setMtime";
+    case RemoteOp::kGetXattr:
+      return "getXattr";
+    case RemoteOp::kSetXattr:
+      return "setXattr";
+    case RemoteOp::kRemoveXattr:
+      return "removeXattr";
+    case RemoteOp::kListXattrs:
+      return "listXattrs";
+    case RemoteOp::kStatfs:
+      return "statfs";
+    case RemoteOp::kDataVersion:
+      return "dataVersion";
+    case RemoteOp::kRemoveStaleTemps:
+      return "removeStaleTemps";
   }
   return "unknown";
 }
@@ -108,8 +128,8 @@ std::optional<Error> FaultyRemoteFs::inject(RemoteOp op, const RelPath& path,
     }
     ++active.fired;
     ++fired_;
-    std::string what = "injected fault in " + std::string(remoteOpName(op)) + " '" +
-                       displayPath(path) + "'";
+    std::string what =
+        "injected fault in " + std::string(remoteOpName(op)) + " '" + displayPath(path) + "'";
     if (!r.hang) return Error::fromErrno(r.err, what);
 
     const int rule_id = id;
@@ -124,14 +144,15 @@ std::optional<Error> FaultyRemoteFs::inject(RemoteOp op, const RelPath& path,
     --hanging_;
     cv_.notify_all();
     // The destructor is waiting for us: return without touching inner_.
-    if (destroying_) return Error(ErrorCode::kAborted, what + ": fault injector destroyed", ECANCELED);
+    if (destroying_)
+      return Error(ErrorCode::kAborted, what + ": fault injector destroyed", ECANCELED);
     if (err_after) return Error::fromErrno(*err_after, what + " (after a hang)");
     return std::nullopt;
   }
   return std::nullopt;
 }
 
-#define HOARD_FAULT(op, path, path2)                         \
+#define HOARD_FAULT(op, path, path2)                       \
   if (auto injected = inject(op, path, path2); injected) { \
     return tl::unexpected(std::move(*injected));           \
   }

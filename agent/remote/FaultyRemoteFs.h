@@ -14,6 +14,7 @@
 // proceeds to the wrapped fs (as a mount that comes back does), unless
 // `err_after_hang` is set.
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -31,11 +32,28 @@
 namespace hoard::remote {
 
 enum class RemoteOp : uint8_t {
-  kLstat, kListDir, kWalk, kFetchFile, kReadSmallFile, kReplaceFile, kMkdir, kRmdir, kUnlink,
-  kRename, kSymlink, kChmod, kSetMtime, kGetXattr, kSetXattr, kRemoveXattr, kListXattrs,
-  kStatfs, kDataVersion, kRemoveStaleTemps,
+  kLstat,
+  kListDir,
+  kWalk,
+  kFetchFile,
+  kReadSmallFile,
+  kReplaceFile,
+  kMkdir,
+  kRmdir,
+  kUnlink,
+  kRename,
+  kSymlink,
+  kChmod,
+  kSetMtime,
+  kGetXattr,
+  kSetXattr,
+  kRemoveXattr,
+  kListXattrs,
+  kStatfs,
+  kDataVersion,
+  kRemoveStaleTemps,
 };
-inline constexpr size_t kRemoteOpCount = 20;
+inline constexpr size_t kRemoteOpCount = static_cast<size_t>(RemoteOp::kRemoveStaleTemps) + 1;
 std::string_view remoteOpName(RemoteOp op);
 
 struct FaultRule {
@@ -46,9 +64,9 @@ struct FaultRule {
   std::string path_glob;
   int err = EIO;  // the errno to fail with (ignored when hang)
   bool hang = false;
-  uint64_t skip_first = 0;       // let this many matching calls through first
-  double probability = 1.0;      // chance a matching call fires (seeded RNG)
-  int64_t max_fires = -1;        // fire at most this many times (-1: until cleared)
+  uint64_t skip_first = 0;   // let this many matching calls through first
+  double probability = 1.0;  // chance a matching call fires (seeded RNG)
+  int64_t max_fires = -1;    // fire at most this many times (-1: until cleared)
   std::chrono::milliseconds hang_limit{std::chrono::minutes(10)};
   std::optional<int> err_after_hang;  // a released hang fails with this instead of proceeding
 };

@@ -50,8 +50,7 @@ Result<uint64_t> copyFd(int in_fd, int out_fd, const ProgressFn& progress, std::
       if (err == EINTR) continue;
       // The kernel (or this pair of filesystems) cannot do it: plain copy from
       // where we are. Partial progress is kept; offsets are explicit.
-      if (err == EXDEV || err == EINVAL || err == ENOSYS || err == EOPNOTSUPP ||
-          err == EBADF) {
+      if (err == EXDEV || err == EINVAL || err == ENOSYS || err == EOPNOTSUPP || err == EBADF) {
         use_cfr = false;
         break;
       }

@@ -48,12 +48,14 @@ std::string fsidText(const struct statfs& sf) {
   char buf[96];
   unsigned a = static_cast<unsigned>(sf.f_fsid.__val[0]);
   unsigned b = static_cast<unsigned>(sf.f_fsid.__val[1]);
-  std::snprintf(buf, sizeof buf, "type=0x%lx fsid=%08x%08x",
-                static_cast<unsigned long>(sf.f_type), a, b);
+  std::snprintf(buf, sizeof buf, "type=0x%lx fsid=%08x%08x", static_cast<unsigned long>(sf.f_type),
+                a, b);
   return buf;
 }
 
-bool isAuthError(ErrorCode c) { return c == ErrorCode::kPermission || c == ErrorCode::kAuthExpired; }
+bool isAuthError(ErrorCode c) {
+  return c == ErrorCode::kPermission || c == ErrorCode::kAuthExpired;
+}
 
 ProbeResult offline(std::string reason, std::optional<Error> err = std::nullopt) {
   return ProbeResult{Reachability::kOffline, std::move(reason), std::move(err)};
@@ -69,8 +71,7 @@ Result<std::string> writeMarker(PosixRemoteFs& fs, const std::string& root) {
   UniqueFd mem(::memfd_create("hoard-share-id", MFD_CLOEXEC));
   if (!mem) return failErrno(errno, "memfd for share marker");
   std::string content = id + "\n";
-  if (::write(mem.get(), content.data(), content.size()) !=
-      static_cast<ssize_t>(content.size())) {
+  if (::write(mem.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
     return failErrno(errno, "write share marker content");
   }
   ReplaceOptions opts;
@@ -99,15 +100,17 @@ std::string RemoteIdentity::describe() const {
 
 std::string_view reachabilityName(Reachability r) {
   switch (r) {
-    case Reachability::kReachable: return "reachable";
-    case Reachability::kOffline: return "offline";
-    case Reachability::kAuthExpired: return "auth-expired";
+    case Reachability::kReachable:
+      return "reachable";
+    case Reachability::kOffline:
+      return "offline";
+    case Reachability::kAuthExpired:
+      return "auth-expired";
   }
   return "offline";
 }
 
-Result<RemoteIdentity> observeIdentity(const std::string& root,
-                                       const std::string& mountinfo_path) {
+Result<RemoteIdentity> observeIdentity(const std::string& root, const std::string& mountinfo_path) {
   char real[PATH_MAX];
   if (::realpath(root.c_str(), real) == nullptr) {
     return failErrno(errno, "resolve remote root '" + displayPath(root) + "'");
@@ -120,8 +123,8 @@ Result<RemoteIdentity> observeIdentity(const std::string& root,
   if (!mounts) return tl::unexpected(mounts.error());
   const MountEntry* m = findMountFor(*mounts, real);
   if (m == nullptr) {
-    return fail(ErrorCode::kNotFound, "no mount holds remote root '" + displayPath(real) +
-                                          "' in " + mountinfo_path);
+    return fail(ErrorCode::kNotFound,
+                "no mount holds remote root '" + displayPath(real) + "' in " + mountinfo_path);
   }
   RemoteIdentity id;
   id.fsid = fsidText(sf);
@@ -180,15 +183,14 @@ ProbeResult IdentityChecker::probe() {
         auto now = observeIdentity(root, mountinfo);
         if (!now) return fromError(now.error(), where);
         if (now->mount_point != recorded.mount_point || now->fstype != recorded.fstype ||
-            now->mount_source != recorded.mount_source ||
-            now->mount_root != recorded.mount_root) {
+            now->mount_source != recorded.mount_source || now->mount_root != recorded.mount_root) {
           return offline(where + " is on " + now->describe() + " but the share was recorded on " +
                          recorded.describe() +
                          ": the share is not mounted (or a different filesystem is)");
         }
         if (!recorded.fsid.empty() && now->fsid != recorded.fsid) {
-          return offline(where + " is on a different filesystem (" + now->fsid +
-                         ", recorded " + recorded.fsid + ")");
+          return offline(where + " is on a different filesystem (" + now->fsid + ", recorded " +
+                         recorded.fsid + ")");
         }
         // (3) The marker names this share.
         PosixRemoteFs fs(root);

@@ -25,8 +25,8 @@ struct RemoteIdentity {
   std::string mount_source;  // from mountinfo, for the mount holding the root
   std::string fstype;
   std::string mount_point;
-  std::string mount_root;    // the mount's root within its filesystem (differs for a bind mount)
-  std::string marker_id;     // content of `.hoard-share-id`
+  std::string mount_root;  // the mount's root within its filesystem (differs for a bind mount)
+  std::string marker_id;   // content of `.hoard-share-id`
 
   bool operator==(const RemoteIdentity&) const = default;
   // One line for logs and messages.
@@ -38,7 +38,7 @@ std::string_view reachabilityName(Reachability r);  // "reachable", "offline", "
 
 struct ProbeResult {
   Reachability state = Reachability::kOffline;
-  std::string reason;  // empty when reachable; otherwise names the root and what failed
+  std::string reason;          // empty when reachable; otherwise names the root and what failed
   std::optional<Error> error;  // the underlying error, if one caused this
 };
 

@@ -46,8 +46,9 @@ constexpr int kDirRead = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
 
 Error outsideRoot(std::string what, int err) {
   return Error(ErrorCode::kOutsideRoot,
-               std::move(what) + ": a directory component is a symlink or leads outside the root "
-                                 "(symlinks are never followed)",
+               std::move(what) +
+                   ": a directory component is a symlink or leads outside the root "
+                   "(symlinks are never followed)",
                err);
 }
 
@@ -94,8 +95,7 @@ void syncDir(int dir_path_fd) {
 
 PosixRemoteFs::PosixRemoteFs(std::string root, Options options)
     : root_(std::move(root)),
-      probe_(options.probe ? std::move(options.probe)
-                           : std::make_shared<PosixDataVersionProbe>()),
+      probe_(options.probe ? std::move(options.probe) : std::make_shared<PosixDataVersionProbe>()),
       resolve_(options.resolve) {}
 
 std::string PosixRemoteFs::describe(std::string_view op, const RelPath& path) const {
@@ -162,8 +162,7 @@ Result<UniqueFd> PosixRemoteFs::openDirBeneath(int root_fd, const RelPath& rel, 
     if ((err == EAGAIN || err == EINTR) && attempt < 16) continue;
     if (err == ENOSYS) {
       if (resolve_ == Resolve::kOpenat2) {
-        return fail(ErrorCode::kUnsupported, describe(op, rel) + ": openat2 is not available",
-                    err);
+        return fail(ErrorCode::kUnsupported, describe(op, rel) + ": openat2 is not available", err);
       }
       openat2_missing_.store(true, std::memory_order_relaxed);
       return openDirComponentwise(root_fd, rel, flags, op);
@@ -271,9 +270,15 @@ Result<std::vector<DirEntry>> PosixRemoteFs::listDir(const RelPath& dir) {
     if (isInternalName(name, dir.empty())) continue;
     FileType type = FileType::kOther;
     switch (e->d_type) {
-      case DT_REG: type = FileType::kFile; break;
-      case DT_DIR: type = FileType::kDir; break;
-      case DT_LNK: type = FileType::kSymlink; break;
+      case DT_REG:
+        type = FileType::kFile;
+        break;
+      case DT_DIR:
+        type = FileType::kDir;
+        break;
+      case DT_LNK:
+        type = FileType::kSymlink;
+        break;
       case DT_UNKNOWN: {
         // Some network filesystems leave d_type unset.
         struct stat st;
@@ -286,7 +291,9 @@ Result<std::vector<DirEntry>> PosixRemoteFs::listDir(const RelPath& dir) {
         type = fileTypeFromMode(st.st_mode);
         break;
       }
-      default: type = FileType::kOther; break;
+      default:
+        type = FileType::kOther;
+        break;
     }
     out.push_back(DirEntry{std::move(name), type});
   }
@@ -362,8 +369,7 @@ Result<std::vector<WalkEntry>> PosixRemoteFs::walk(const RelPath& dir) {
   return out;
 }
 
-Result<Stat> PosixRemoteFs::fetchFile(const RelPath& path, int out_fd,
-                                      const ProgressFn& progress) {
+Result<Stat> PosixRemoteFs::fetchFile(const RelPath& path, int out_fd, const ProgressFn& progress) {
   auto p = openParent(path, "fetch");
   if (!p) return tl::unexpected(p.error());
   // O_NONBLOCK: a FIFO planted on the remote must not block the open.
@@ -427,16 +433,14 @@ Result<std::string> PosixRemoteFs::readSmallFile(const RelPath& path, size_t max
     if (n == 0) return out;
     if (out.size() + static_cast<size_t>(n) > max_bytes) {
       return fail(ErrorCode::kInvalidArgument,
-                  describe("read", path) + ": larger than " + std::to_string(max_bytes) +
-                      " bytes");
+                  describe("read", path) + ": larger than " + std::to_string(max_bytes) + " bytes");
     }
     out.append(buf, static_cast<size_t>(n));
   }
 }
 
 Result<Stat> PosixRemoteFs::replaceFile(const RelPath& path, int src_fd, const Expect& expect,
-                                        const ReplaceOptions& options,
-                                        const ProgressFn& progress) {
+                                        const ReplaceOptions& options, const ProgressFn& progress) {
   if (path.empty()) {
     return fail(ErrorCode::kInvalidArgument, describe("replace", path) + ": the root is a dir");
   }
@@ -444,15 +448,17 @@ Result<Stat> PosixRemoteFs::replaceFile(const RelPath& path, int src_fd, const E
   if (!p) return tl::unexpected(p.error());
   const int dir = p->dir.get();
   // Fail before moving any data if the remote has already moved on.
-  if (auto ok = checkExpect(dir, p->name, expect, path, "replace"); !ok) return tl::unexpected(ok.error());
+  if (auto ok = checkExpect(dir, p->name, expect, path, "replace"); !ok)
+    return tl::unexpected(ok.error());
 
   std::string tmp;
   UniqueFd out;
   for (int attempt = 0; attempt < 8 && !out; ++attempt) {
     tmp = std::string(kTempPrefix) + detail::randomHex(8);
-    out.reset(::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                       0600));
-    if (!out && errno != EEXIST) return failErrno(errno, describe("replace (create temporary)", path));
+    out.reset(
+        ::openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!out && errno != EEXIST)
+      return failErrno(errno, describe("replace (create temporary)", path));
   }
   if (!out) return failErrno(EEXIST, describe("replace (create temporary)", path));
 
@@ -488,7 +494,8 @@ Result<Stat> PosixRemoteFs::replaceFile(const RelPath& path, int src_fd, const E
   }
   if (::fsync(out.get()) != 0) return failErrno(errno, describe("replace (fsync temporary)", path));
 
-  if (auto ok = checkExpect(dir, p->name, expect, path, "replace"); !ok) return tl::unexpected(ok.error());
+  if (auto ok = checkExpect(dir, p->name, expect, path, "replace"); !ok)
+    return tl::unexpected(ok.error());
   bool placed = false;
   if (expect.kind == Expect::Kind::kAbsent) {
     if (renameNoReplace(dir, tmp.c_str(), dir, p->name.c_str()) == 0) {
@@ -511,7 +518,8 @@ Result<Stat> PosixRemoteFs::replaceFile(const RelPath& path, int src_fd, const E
   renamed = true;
   syncDir(dir);
   struct stat st;
-  if (::fstat(out.get(), &st) != 0) return failErrno(errno, describe("replace (stat result)", path));
+  if (::fstat(out.get(), &st) != 0)
+    return failErrno(errno, describe("replace (stat result)", path));
   Stat result;
   result.meta = FileMeta::fromStat(st);
   auto v = probe_->version(dir, p->name, st);
@@ -531,7 +539,8 @@ Status PosixRemoteFs::mkdir(const RelPath& path, uint32_t mode) {
 }
 
 Status PosixRemoteFs::rmdir(const RelPath& path, const Expect& expect) {
-  if (path.empty()) return fail(ErrorCode::kInvalidArgument, describe("rmdir", path) + ": is the root");
+  if (path.empty())
+    return fail(ErrorCode::kInvalidArgument, describe("rmdir", path) + ": is the root");
   auto p = openParent(path, "rmdir");
   if (!p) return tl::unexpected(p.error());
   struct stat st;
@@ -557,7 +566,8 @@ Status PosixRemoteFs::rmdir(const RelPath& path, const Expect& expect) {
 }
 
 Status PosixRemoteFs::unlink(const RelPath& path, const Expect& expect) {
-  if (path.empty()) return fail(ErrorCode::kInvalidArgument, describe("unlink", path) + ": is the root");
+  if (path.empty())
+    return fail(ErrorCode::kInvalidArgument, describe("unlink", path) + ": is the root");
   auto p = openParent(path, "unlink");
   if (!p) return tl::unexpected(p.error());
   struct stat st;
@@ -620,10 +630,9 @@ Status PosixRemoteFs::rename(const RelPath& from, const RelPath& to, const Expec
   if (::renameat(pf->dir.get(), pf->name.c_str(), pt->dir.get(), pt->name.c_str()) != 0) {
     err = errno;
     if (err == ENOTEMPTY || err == EEXIST || err == EISDIR || err == ENOTDIR) {
-      return fail(ErrorCode::kConflict,
-                  describe("rename", from) + ": destination '" + displayPath(to) +
-                      "' is in the way",
-                  err);
+      return fail(
+          ErrorCode::kConflict,
+          describe("rename", from) + ": destination '" + displayPath(to) + "' is in the way", err);
     }
     return failErrno(err, describe("rename", from));
   }
@@ -633,7 +642,8 @@ Status PosixRemoteFs::rename(const RelPath& from, const RelPath& to, const Expec
 
 Status PosixRemoteFs::symlink(const RelPath& path, const std::string& target,
                               const Expect& expect) {
-  if (path.empty()) return fail(ErrorCode::kInvalidArgument, describe("symlink", path) + ": is the root");
+  if (path.empty())
+    return fail(ErrorCode::kInvalidArgument, describe("symlink", path) + ": is the root");
   if (target.empty() || target.find('\0') != std::string::npos) {
     return fail(ErrorCode::kInvalidArgument,
                 describe("symlink", path) + ": target is empty or contains NUL");

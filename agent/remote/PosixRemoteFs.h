@@ -82,8 +82,8 @@ class PosixRemoteFs final : public RemoteFs {
   Result<Stat> statAt(int dirfd, const std::string& name, const RelPath& path,
                       std::string_view op) const;
   // Ok if what is at (dirfd, name) satisfies `expect`, else kConflict.
-  Status checkExpect(int dirfd, const std::string& name, const Expect& expect,
-                     const RelPath& path, std::string_view op) const;
+  Status checkExpect(int dirfd, const std::string& name, const Expect& expect, const RelPath& path,
+                     std::string_view op) const;
   Status walkInto(const RelPath& dir, bool include_internal, std::vector<WalkEntry>* out) const;
 
   const std::string root_;

@@ -89,9 +89,7 @@ struct Expect {
   static Expect absent() { return {Kind::kAbsent, {}}; }
   static Expect version(std::string v) { return {Kind::kVersion, std::move(v)}; }
   // Absent if `v` is nullopt, else that version: the natural form for "the base".
-  static Expect fromBase(const std::optional<std::string>& v) {
-    return v ? version(*v) : absent();
-  }
+  static Expect fromBase(const std::optional<std::string>& v) { return v ? version(*v) : absent(); }
 };
 
 // Bytes copied so far; called on the thread that made the call (see
@@ -99,8 +97,8 @@ struct Expect {
 using ProgressFn = std::function<void(uint64_t bytes_done)>;
 
 struct ReplaceOptions {
-  uint32_t mode = 0644;                 // permission bits of the new file
-  std::optional<int64_t> mtime_ns;      // set on the new file before the rename
+  uint32_t mode = 0644;             // permission bits of the new file
+  std::optional<int64_t> mtime_ns;  // set on the new file before the rename
 };
 
 class RemoteFs {
@@ -162,8 +160,7 @@ class RemoteFs {
   // Creates the symlink `path` -> `target` (bytes, never interpreted). With
   // kAbsent it is created in place; otherwise a temporary symlink is renamed
   // over what matches `expect`.
-  virtual Status symlink(const RelPath& path, const std::string& target,
-                         const Expect& expect) = 0;
+  virtual Status symlink(const RelPath& path, const std::string& target, const Expect& expect) = 0;
 
   // Sets the permission bits of `path` (not a symlink: kInvalidArgument).
   virtual Status chmod(const RelPath& path, uint32_t mode) = 0;

@@ -144,8 +144,8 @@ Status WorkerPool::runErased(std::string what, std::chrono::milliseconds idle_de
 
   auto deadline = std::chrono::steady_clock::now() + idle_deadline;
   for (;;) {
-    bool woke = call->cv.wait_until(lock, deadline,
-                                    [&] { return call->done || call->progress_pending; });
+    bool woke =
+        call->cv.wait_until(lock, deadline, [&] { return call->done || call->progress_pending; });
     if (call->done) {
       if (call->progress_pending && progress) {
         call->progress_pending = false;

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -58,15 +59,28 @@ class WorkerPool {
   // Returns the task's result; or kTimeout when the deadline passes (the
   // task, if it started, is abandoned and its result discarded whenever it
   // comes); kOffline at once when every worker is stuck in an abandoned call;
-  // kBusy when the queue is full. Any thread may call, concurrently. The task
-  // must own (capture by value) everything it touches: it may outlive the call.
+  // kBusy when the queue is full; kInternal if the task threw. Any thread
+  // may call, concurrently. The task must own (capture by value) everything
+  // it touches: it may outlive the call.
   template <class T>
   Result<T> run(std::string what, std::chrono::milliseconds idle_deadline,
                 std::function<Result<T>(const ProgressFn&)> task, const ProgressFn& progress = {}) {
     auto slot = std::make_shared<std::optional<Result<T>>>();
     auto status = runErased(
         std::move(what), idle_deadline,
-        [slot, task = std::move(task)](const ProgressFn& p) { slot->emplace(task(p)); }, progress);
+        [slot, task = std::move(task)](const ProgressFn& p) {
+          // The one boundary where a library exception from a task becomes an Error.
+          try {
+            slot->emplace(task(p));
+          } catch (const std::exception& e) {
+            slot->emplace(tl::unexpected(
+                Error(ErrorCode::kInternal, std::string("remote task threw: ") + e.what())));
+          } catch (...) {
+            slot->emplace(tl::unexpected(
+                Error(ErrorCode::kInternal, "remote task threw a non-standard exception")));
+          }
+        },
+        progress);
     if (!status) return tl::unexpected(status.error());
     return std::move(**slot);
   }

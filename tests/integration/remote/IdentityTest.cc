@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: MIT
-#include "remote/Identity.h"
-
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 
@@ -9,6 +7,7 @@
 #include <thread>
 
 #include "integration/remote/TempDir.h"
+#include "remote/Identity.h"
 #include "remote/RemoteFs.h"
 
 namespace hoard::remote {
@@ -27,7 +26,9 @@ class Mounts {
     while (!points_.empty()) unmount(std::string(points_.back()));
   }
   // 0 on success, else errno.
-  int tmpfs(const std::string& dir) { return track(dir, ::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=4m")); }
+  int tmpfs(const std::string& dir) {
+    return track(dir, ::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=4m"));
+  }
   int bind(const std::string& src, const std::string& dir) {
     return track(dir, ::mount(src.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr));
   }
@@ -52,13 +53,13 @@ class Mounts {
   std::vector<std::string> points_;
 };
 
-#define MOUNT_OR_SKIP(expr)                                                                 \
-  do {                                                                                      \
-    int mount_err_ = (expr);                                                                \
-    if (mount_err_ == EPERM) {                                                              \
+#define MOUNT_OR_SKIP(expr)                                                                  \
+  do {                                                                                       \
+    int mount_err_ = (expr);                                                                 \
+    if (mount_err_ == EPERM) {                                                               \
       GTEST_SKIP() << "SKIPPED: mount(2) refused with EPERM (not privileged to mount here)"; \
-    }                                                                                       \
-    ASSERT_EQ(mount_err_, 0) << #expr << ": " << std::strerror(mount_err_);                 \
+    }                                                                                        \
+    ASSERT_EQ(mount_err_, 0) << #expr << ": " << std::strerror(mount_err_);                  \
   } while (0)
 
 class IdentityTest : public ::testing::Test {
@@ -73,7 +74,9 @@ class IdentityTest : public ::testing::Test {
     o.deadline = 60s;
     return o;
   }
-  Result<RemoteIdentity> establish() { return IdentityChecker::establish(root_, *pool_, options()); }
+  Result<RemoteIdentity> establish() {
+    return IdentityChecker::establish(root_, *pool_, options());
+  }
   ProbeResult probe(const RemoteIdentity& id) {
     IdentityChecker checker(root_, id, pool_, options());
     return checker.probe();
@@ -81,7 +84,8 @@ class IdentityTest : public ::testing::Test {
 
   TempDir base_;
   std::string root_;
-  std::shared_ptr<WorkerPool> pool_ = std::make_shared<WorkerPool>(WorkerPool::Options{2, 16, "idtest"});
+  std::shared_ptr<WorkerPool> pool_ =
+      std::make_shared<WorkerPool>(WorkerPool::Options{2, 16, "idtest"});
   Mounts mounts_;  // declared last: unmounted before the temp dir is removed
 };
 

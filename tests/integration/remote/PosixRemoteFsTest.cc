@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: MIT
-#include "remote/PosixRemoteFs.h"
-
 #include <gtest/gtest.h>
 #include <sys/xattr.h>
 
@@ -11,6 +9,7 @@
 #include "common/UniqueFd.h"
 #include "integration/remote/TempDir.h"
 #include "remote/DeadlineRemoteFs.h"
+#include "remote/PosixRemoteFs.h"
 #include "remote/WorkerPool.h"
 
 namespace hoard::remote {
@@ -297,8 +296,8 @@ TEST_P(PosixRemoteFsTest, RenameChecksBothEnds) {
   EXPECT_EQ(readFile(r("a")), "A");
   EXPECT_EQ(readFile(r("b")), "B");
 
-  auto wrong_source = fs_->rename("a", "c", Expect::version("posix:0:0:0:0:file"),
-                                  Expect::absent());
+  auto wrong_source =
+      fs_->rename("a", "c", Expect::version("posix:0:0:0:0:file"), Expect::absent());
   ASSERT_FALSE(wrong_source);
   EXPECT_EQ(wrong_source.error().code(), ErrorCode::kConflict);
   EXPECT_FALSE(exists(r("c")));
@@ -312,8 +311,8 @@ TEST_P(PosixRemoteFsTest, RenameChecksBothEnds) {
   ASSERT_TRUE(b);
   auto c = fs_->lstat("sub/c");
   ASSERT_TRUE(c);
-  ASSERT_TRUE(
-      fs_->rename("sub/c", "b", Expect::version(c->data_version), Expect::version(b->data_version)));
+  ASSERT_TRUE(fs_->rename("sub/c", "b", Expect::version(c->data_version),
+                          Expect::version(b->data_version)));
   EXPECT_EQ(readFile(r("b")), "A");
 
   auto into_itself = fs_->rename("sub", "sub/deeper", Expect::anything(), Expect::absent());
@@ -508,9 +507,9 @@ TEST_P(PosixRemoteFsTest, HostileNamesRoundTrip) {
   auto list = fs_->listDir("");
   ASSERT_TRUE(list);
   EXPECT_EQ(list->size(), 7u);
-  EXPECT_NE(std::find_if(list->begin(), list->end(),
-                         [&](const DirEntry& e) { return e.name == latin1; }),
-            list->end());
+  EXPECT_NE(
+      std::find_if(list->begin(), list->end(), [&](const DirEntry& e) { return e.name == latin1; }),
+      list->end());
   auto too_long = put(std::string(256, 'n'), "x", Expect::absent());
   ASSERT_FALSE(too_long);
   EXPECT_EQ(too_long.error().code(), ErrorCode::kInvalidArgument);
@@ -621,12 +620,19 @@ TEST_P(PosixRemoteFsTest, AbandonedReplaceLeavesOnlyATemporary) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Resolve, PosixRemoteFsTest,
-                         ::testing::Values(PosixRemoteFs::Resolve::kOpenat2,
+                         ::testing::Values(PosixRemoteFs::Resolve::kAuto,
+                                           PosixRemoteFs::Resolve::kOpenat2,
                                            PosixRemoteFs::Resolve::kComponentwise),
                          [](const auto& param_info) {
-                           return param_info.param == PosixRemoteFs::Resolve::kOpenat2
-                                      ? std::string("Openat2")
-                                      : std::string("Componentwise");
+                           switch (param_info.param) {
+                             case PosixRemoteFs::Resolve::kAuto:
+                               return std::string("Auto");
+                             case PosixRemoteFs::Resolve::kOpenat2:
+                               return std::string("Openat2");
+                             case PosixRemoteFs::Resolve::kComponentwise:
+                               break;
+                           }
+                           return std::string("Componentwise");
                          });
 
 }  // namespace

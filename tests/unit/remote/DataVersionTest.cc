@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-#include "remote/DataVersion.h"
-
 #include <gtest/gtest.h>
 
 #include <cstring>
+
+#include "remote/DataVersion.h"
 
 namespace hoard::remote {
 namespace {

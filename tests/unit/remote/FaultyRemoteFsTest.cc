@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: MIT
-#include "remote/FaultyRemoteFs.h"
-
 #include <gtest/gtest.h>
 
 #include <cerrno>
 #include <future>
 #include <thread>
 
+#include "remote/FaultyRemoteFs.h"
 #include "unit/remote/MemoryRemoteFs.h"
 
 namespace hoard::remote {
@@ -31,9 +30,12 @@ TEST_F(FaultyRemoteFsTest, PassesThroughWithoutRules) {
 
 TEST_F(FaultyRemoteFsTest, EachErrnoMapsToItsCodeAndSkipsTheWrappedFs) {
   const std::pair<int, ErrorCode> cases[] = {
-      {EIO, ErrorCode::kIo},           {ENOTCONN, ErrorCode::kOffline},
-      {ETIMEDOUT, ErrorCode::kTimeout}, {ENOSPC, ErrorCode::kNoSpace},
-      {EACCES, ErrorCode::kPermission}, {EKEYEXPIRED, ErrorCode::kAuthExpired},
+      {EIO, ErrorCode::kIo},
+      {ENOTCONN, ErrorCode::kOffline},
+      {ETIMEDOUT, ErrorCode::kTimeout},
+      {ENOSPC, ErrorCode::kNoSpace},
+      {EACCES, ErrorCode::kPermission},
+      {EKEYEXPIRED, ErrorCode::kAuthExpired},
   };
   for (const auto& [err, code] : cases) {
     fs_.clearRules();

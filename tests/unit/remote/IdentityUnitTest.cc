@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
-#include "remote/Identity.h"
-
 #include <gtest/gtest.h>
 
 #include <cerrno>
+
+#include "remote/Identity.h"
 
 namespace hoard::remote {
 namespace {
@@ -34,9 +34,12 @@ namespace {
 
 TEST(ProbeResultFromErrorTest, AuthErrorsAreAuthExpiredOthersOffline) {
   const std::pair<int, Reachability> cases[] = {
-      {EACCES, Reachability::kAuthExpired},  {EPERM, Reachability::kAuthExpired},
-      {EKEYEXPIRED, Reachability::kAuthExpired}, {ENOTCONN, Reachability::kOffline},
-      {EIO, Reachability::kOffline},          {ETIMEDOUT, Reachability::kOffline},
+      {EACCES, Reachability::kAuthExpired},
+      {EPERM, Reachability::kAuthExpired},
+      {EKEYEXPIRED, Reachability::kAuthExpired},
+      {ENOTCONN, Reachability::kOffline},
+      {EIO, Reachability::kOffline},
+      {ETIMEDOUT, Reachability::kOffline},
   };
   for (const auto& [err, want] : cases) {
     ProbeResult r = probeResultFromError(Error::fromErrno(err, "statvfs"), "remote root '/r'");

@@ -187,8 +187,7 @@ class MemoryRemoteFs final : public RemoteFs {
     if (x == it->second.xattrs.end()) return fail(ErrorCode::kNotFound, "no attribute");
     return x->second;
   }
-  Status setXattr(const RelPath& path, const std::string& name,
-                  const std::string& value) override {
+  Status setXattr(const RelPath& path, const std::string& name, const std::string& value) override {
     std::lock_guard lock(mu_);
     auto it = nodes_.find(path);
     if (it == nodes_.end()) return notFound(path);

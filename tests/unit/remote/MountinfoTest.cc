@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include "remote/Mountinfo.h"
-
 #include <gtest/gtest.h>
+
+#include "remote/Mountinfo.h"
 
 namespace hoard::remote {
 namespace {

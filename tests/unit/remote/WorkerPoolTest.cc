@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: MIT
-#include "remote/WorkerPool.h"
-
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <future>
+#include <stdexcept>
 #include <thread>
 
 #include "common/UniqueFd.h"
 #include "remote/DeadlineRemoteFs.h"
 #include "remote/FaultyRemoteFs.h"
+#include "remote/WorkerPool.h"
 #include "unit/remote/MemoryRemoteFs.h"
 
 namespace hoard::remote {
@@ -278,6 +278,26 @@ TEST_F(DeadlineRemoteFsTest, FetchAndReplaceCarryDataAndProgress) {
   char buf[16] = {};
   ASSERT_EQ(::pread(out.get(), buf, sizeof buf, 0), 7);
   EXPECT_EQ(std::string(buf, 7), "payload");
+}
+
+}  // namespace
+}  // namespace hoard::remote
+
+namespace hoard::remote {
+namespace {
+
+TEST(WorkerPoolExceptionTest, ThrowingTaskBecomesInternalErrorAndPoolSurvives) {
+  WorkerPool pool(WorkerPool::Options{1, 4, "throw"});
+  auto r = pool.run<int>("throws", std::chrono::seconds(60), [](const ProgressFn&) -> Result<int> {
+    throw std::runtime_error("boom");
+  });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kInternal);
+  EXPECT_NE(r.error().message().find("boom"), std::string::npos);
+  auto ok = pool.run<int>("after", std::chrono::seconds(60),
+                          [](const ProgressFn&) -> Result<int> { return 1; });
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, 1);
 }
 
 }  // namespace
