@@ -3,7 +3,6 @@
 
 #include <sys/mman.h>
 #include <sys/statfs.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,7 +65,7 @@ ProbeResult fromError(const Error& e, const std::string& what) {
 }
 
 // Creates the marker with a new id unless one appears meanwhile.
-Result<std::string> writeMarker(PosixRemoteFs& fs, const std::string& root) {
+Result<std::string> writeMarker(RemoteFs& fs, const std::string& root) {
   std::string id = detail::randomHex(16);
   UniqueFd mem(::memfd_create("hoard-share-id", MFD_CLOEXEC));
   if (!mem) return failErrno(errno, "memfd for share marker");
@@ -83,6 +82,11 @@ Result<std::string> writeMarker(PosixRemoteFs& fs, const std::string& root) {
   auto existing = fs.readSmallFile(RelPath(kMarkerName), kMarkerMax);
   if (!existing) return tl::unexpected(existing.error());
   return parseMarker(*existing, root);
+}
+
+std::shared_ptr<RemoteFs> fsFor(const std::string& root, const std::shared_ptr<RemoteFs>& given) {
+  if (given) return given;
+  return std::make_shared<PosixRemoteFs>(root);
 }
 
 }  // namespace
@@ -139,10 +143,12 @@ Result<RemoteIdentity> IdentityChecker::establish(const std::string& root, Worke
                                                   const Options& options) {
   return pool.run<RemoteIdentity>(
       "establish share identity at '" + displayPath(root) + "'", options.deadline,
-      [root, mountinfo = options.mountinfo_path](const ProgressFn&) -> Result<RemoteIdentity> {
+      [root, mountinfo = options.mountinfo_path,
+       shared = fsFor(root, options.fs)](const ProgressFn&) -> Result<RemoteIdentity> {
+        RemoteFs& fs = *shared;
+        if (auto sv = fs.statfs(); !sv) return tl::unexpected(sv.error());
         auto id = observeIdentity(root, mountinfo);
         if (!id) return id;
-        PosixRemoteFs fs(root);
         auto existing = fs.readSmallFile(RelPath(kMarkerName), kMarkerMax);
         if (existing) {
           auto marker = parseMarker(*existing, root);
@@ -171,14 +177,12 @@ ProbeResult IdentityChecker::probe() {
   const std::string where = "remote root '" + displayPath(root_) + "'";
   auto result = pool_->run<ProbeResult>(
       "probe " + where, options_.deadline,
-      [root = root_, recorded = recorded_, mountinfo = options_.mountinfo_path,
-       where](const ProgressFn&) -> Result<ProbeResult> {
+      [root = root_, recorded = recorded_, mountinfo = options_.mountinfo_path, where,
+       shared = fsFor(root_, options_.fs)](const ProgressFn&) -> Result<ProbeResult> {
+        RemoteFs& fs = *shared;
         // (1) An uncached call: a dead link hangs or fails here, where a
         // cached stat could still succeed.
-        struct statvfs sv;
-        if (::statvfs(root.c_str(), &sv) != 0) {
-          return fromError(Error::fromErrno(errno, "statvfs"), where);
-        }
+        if (auto sv = fs.statfs(); !sv) return fromError(sv.error(), where);
         // (2) Still on the recorded mount and filesystem?
         auto now = observeIdentity(root, mountinfo);
         if (!now) return fromError(now.error(), where);
@@ -193,7 +197,6 @@ ProbeResult IdentityChecker::probe() {
                          recorded.fsid + ")");
         }
         // (3) The marker names this share.
-        PosixRemoteFs fs(root);
         auto content = fs.readSmallFile(RelPath(kMarkerName), kMarkerMax);
         if (!content) {
           if (content.error().code() == ErrorCode::kNotFound) {

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/Error.h"
+#include "remote/RemoteFs.h"
 #include "remote/WorkerPool.h"
 
 namespace hoard::remote {
@@ -65,6 +66,10 @@ class IdentityChecker final : public ConnectivityProbe {
   struct Options {
     std::chrono::milliseconds deadline{10000};
     std::string mountinfo_path = "/proc/self/mountinfo";
+    // The filesystem the statvfs and the marker go through; null means a
+    // PosixRemoteFs on the root. It runs on the checker's pool, so pass an
+    // undecorated one (a FaultyRemoteFs in tests), never a DeadlineRemoteFs.
+    std::shared_ptr<RemoteFs> fs;
   };
 
   // At share creation: observes the root's identity and makes sure the
@@ -76,6 +81,8 @@ class IdentityChecker final : public ConnectivityProbe {
   static Result<RemoteIdentity> establish(const std::string& root, WorkerPool& pool,
                                           const Options& options);
 
+  // Give the checker a pool of its own (one worker is enough): on a pool
+  // shared with transfers, busy workers would delay probes into timeouts.
   IdentityChecker(std::string root, RemoteIdentity recorded, std::shared_ptr<WorkerPool> pool,
                   Options options);
 

@@ -7,7 +7,9 @@
 #include <thread>
 
 #include "integration/remote/TempDir.h"
+#include "remote/FaultyRemoteFs.h"
 #include "remote/Identity.h"
+#include "remote/PosixRemoteFs.h"
 #include "remote/RemoteFs.h"
 
 namespace hoard::remote {
@@ -228,6 +230,80 @@ TEST_F(IdentityTest, ProbeNeverBlocksWhenEveryWorkerIsStuck) {
   for (int i = 0; i < 6000 && pool->stuckWorkers() > 0; ++i) std::this_thread::sleep_for(10ms);
   ProbeResult back = checker.probe();
   EXPECT_EQ(back.state, Reachability::kReachable) << back.reason;
+}
+
+TEST_F(IdentityTest, ExpiredCredentialsAreAuthExpired) {
+  auto id = establish();
+  ASSERT_TRUE(id);
+  auto faulty = std::make_shared<FaultyRemoteFs>(std::make_shared<PosixRemoteFs>(root_));
+  IdentityChecker::Options o = options();
+  o.fs = faulty;
+  IdentityChecker checker(root_, *id, pool_, o);
+  ASSERT_EQ(checker.probe().state, Reachability::kReachable);
+
+  FaultRule keys;
+  keys.op = RemoteOp::kStatfs;
+  keys.err = EKEYEXPIRED;
+  int rule = faulty->addRule(keys);
+  ProbeResult expired = checker.probe();
+  EXPECT_EQ(expired.state, Reachability::kAuthExpired) << expired.reason;
+  EXPECT_NE(expired.reason.find(root_), std::string::npos) << expired.reason;
+  faulty->removeRule(rule);
+
+  FaultRule denied;
+  denied.op = RemoteOp::kReadSmallFile;
+  denied.err = EACCES;
+  faulty->addRule(denied);
+  EXPECT_EQ(checker.probe().state, Reachability::kAuthExpired);
+  faulty->clearRules();
+  EXPECT_EQ(checker.probe().state, Reachability::kReachable);
+}
+
+TEST_F(IdentityTest, HungMountIsOfflineByDeadlineThenRecovers) {
+  auto id = establish();
+  ASSERT_TRUE(id);
+  auto faulty = std::make_shared<FaultyRemoteFs>(std::make_shared<PosixRemoteFs>(root_));
+  IdentityChecker::Options o = options();
+  o.fs = faulty;
+  o.deadline = 50ms;
+  IdentityChecker checker(root_, *id, pool_, o);
+  FaultRule hang;
+  hang.op = RemoteOp::kStatfs;
+  hang.hang = true;  // until released: only the deadline can end the probe
+  faulty->addRule(hang);
+  ProbeResult r = checker.probe();
+  EXPECT_EQ(r.state, Reachability::kOffline);
+  EXPECT_NE(r.reason.find("the mount looks hung"), std::string::npos) << r.reason;
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_EQ(r.error->code(), ErrorCode::kTimeout);
+  EXPECT_EQ(faulty->hangingCalls(), 1u);
+
+  faulty->clearRules();
+  for (int i = 0; i < 6000 && pool_->stuckWorkers() > 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(pool_->stuckWorkers(), 0u);
+  IdentityChecker::Options patient = options();
+  patient.fs = faulty;
+  IdentityChecker again(root_, *id, pool_, patient);
+  ProbeResult back = again.probe();
+  EXPECT_EQ(back.state, Reachability::kReachable) << back.reason;
+}
+
+TEST_F(IdentityTest, EstablishOnAHungMountTimesOutAndWritesNothing) {
+  auto faulty = std::make_shared<FaultyRemoteFs>(std::make_shared<PosixRemoteFs>(root_));
+  FaultRule hang;
+  hang.op = RemoteOp::kStatfs;
+  hang.hang = true;
+  hang.err_after_hang = ENOTCONN;
+  faulty->addRule(hang);
+  IdentityChecker::Options o = options();
+  o.fs = faulty;
+  o.deadline = 50ms;
+  auto id = IdentityChecker::establish(root_, *pool_, o);
+  ASSERT_FALSE(id);
+  EXPECT_EQ(id.error().code(), ErrorCode::kTimeout);
+  faulty->clearRules();
+  for (int i = 0; i < 6000 && pool_->stuckWorkers() > 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_FALSE(exists(root_ + "/.hoard-share-id"));
 }
 
 }  // namespace
