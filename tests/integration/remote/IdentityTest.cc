@@ -306,5 +306,20 @@ TEST_F(IdentityTest, EstablishOnAHungMountTimesOutAndWritesNothing) {
   EXPECT_FALSE(exists(root_ + "/.hoard-share-id"));
 }
 
+TEST_F(IdentityTest, MountPointWithSpacesNewlinesAndBackslashes) {
+  // The kernel escapes these in mountinfo (\040, \012, \134); the identity
+  // must still find the mount and match it.
+  root_ = base_ / "odd share\nname\\x";
+  ASSERT_EQ(::mkdir(root_.c_str(), 0755), 0);
+  MOUNT_OR_SKIP(mounts_.tmpfs(root_));
+  auto id = establish();
+  ASSERT_TRUE(id) << id.error().toString();
+  EXPECT_EQ(id->mount_point, root_);
+  EXPECT_EQ(id->fstype, "tmpfs");
+  EXPECT_EQ(probe(*id).state, Reachability::kReachable);
+  ASSERT_TRUE(mounts_.unmount(root_));
+  EXPECT_EQ(probe(*id).state, Reachability::kOffline);
+}
+
 }  // namespace
 }  // namespace hoard::remote
