@@ -382,6 +382,10 @@ TEST_F(TrackerInotifyTest, HostileNamesArriveByteForByte) {
   ASSERT_EQ(::mkdir((root_ / non_utf8).c_str(), 0755), 0);
   writeFile(root_ / (non_utf8 + "/" + longest), "255");
   writeFile(root_ / newline, "nl");
+  // Recorded first, so that the rename below is seen by a directory already
+  // watched and the write is not folded into its create.
+  waitForChange(ChangeOp::kCreate, newline);
+  waitForChange(ChangeOp::kCreate, non_utf8 + "/" + longest);
   ASSERT_EQ(::rename((root_ / newline).c_str(), (root_ / (non_utf8 + "/" + newline)).c_str()), 0);
   appendFile(root_ / (non_utf8 + "/" + longest), "+");
   waitForChange(ChangeOp::kRename, newline, non_utf8 + "/" + newline);
@@ -420,7 +424,7 @@ TEST_F(TrackerInotifyTest, PathsNearPathMaxAreTracked) {
   {
     UniqueFd fd(::openat(cur.get(), name.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC));
     ASSERT_TRUE(fd.valid());
-    // Let the create be recorded first, so this write is not folded into it.
+    // The create is recorded, so this write is a change of its own.
     ASSERT_EQ(::write(fd.get(), "er", 2), 2);
   }
   ASSERT_EQ(::fchmodat(cur.get(), name.c_str(), 0640, 0), 0);
