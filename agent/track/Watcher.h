@@ -100,6 +100,8 @@ class Watcher {
   // A file descriptor that becomes readable when readEvents() has something to
   // return, for a daemon's poll/epoll loop (then call readEvents(0ms)); -1 when
   // this watcher has none (FakeWatcher). Valid between start() and stop().
+  // Call readEvents(0ms) once right after start() whatever the fd says: start()
+  // may have found subtrees it could not watch, reported as kWatchLost there.
   virtual int pollFd() const = 0;
 
   // Number of directories currently watched (the root included).
