@@ -163,7 +163,29 @@ void ChangeLogOptimizer::add(const Change& n) {
     case ChangeOp::kCreate:
     case ChangeOp::kMkdir:
     case ChangeOp::kSymlink:
-      break;
+      addCreate(n);
+      return;
+  }
+}
+
+void ChangeLogOptimizer::addCreate(const Change& n) {
+  const std::string& x = n.path;
+  ensureLoaded(x);
+  std::vector<int64_t> keys = related(x);
+  for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
+    const Change& r = at(*it);
+    if (!isIdentityFor(r, x)) continue;  // writes, chmods, records beneath x
+    // The same object reported twice (the tracker and a rescan both saw it,
+    // or a delete in between was lost with an overflow): the record already
+    // says "whatever the cache holds at x"; it takes the newer mode or target.
+    if (r.path == x && r.op == n.op) {
+      Change merged = r;
+      if (n.mode != 0) merged.mode = n.mode;
+      if (n.op == ChangeOp::kSymlink) merged.target = n.target;
+      if (!(merged == r)) setChange(*it, std::move(merged));
+      return;
+    }
+    break;
   }
   append(n);
 }

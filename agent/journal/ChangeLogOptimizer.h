@@ -60,7 +60,11 @@
 //        kept, on the path the object had at their position). N is not logged.
 //     c. otherwise N is appended. Rule 5 never drops `write X` records before
 //        the rename: `write X, rename X->Y` keeps both facts.
-//  6. create, mkdir, symlink: appended (a new object at a path that had one is
+//  6. create, mkdir, symlink X: if X's latest identity record is the same op
+//     on X (no delete or rename of X since), N is a second report of the same
+//     object (the tracker and a rescan both saw it, or a delete in between was
+//     lost in an overflow): that record takes N's mode (and target) and N is
+//     dropped. Otherwise N is appended (a new object at a path that had one is
 //     a different object, not a write).
 // Records of different shares never interact: one optimiser sees one share.
 
@@ -133,6 +137,7 @@ class ChangeLogOptimizer {
   void indexAdd(int64_t key, const Change& c);
   void indexRemove(int64_t key, const Change& c);
 
+  void addCreate(const Change& n);
   void addWriteLike(const Change& n);
   void addDelete(const Change& n);
   void addRename(const Change& n);

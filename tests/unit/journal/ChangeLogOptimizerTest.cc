@@ -87,6 +87,17 @@ TEST(ChangeLogOptimizerTest, CreateUnlinkCreateKeepsOnlyTheSecondCreate) {
   expectLog({create("x"), unlink("x"), create("x"), write("x")}, {create("x")});
 }
 
+TEST(ChangeLogOptimizerTest, SecondReportOfTheSameNewObjectIsOneRecord) {
+  // The tracker and a start-up rescan can both report one new file.
+  expectLog({create("x", 0644), create("other"), create("x", 0600)},
+            {create("x", 0600), create("other")});
+  expectLog({mkdir("d"), create("d/f"), mkdir("d")}, {mkdir("d"), create("d/f")});
+  // Two different kinds at one path (a delete in between was lost) stay two facts.
+  expectLog({create("x"), mkdir("x")}, {create("x"), mkdir("x")});
+  // After a rename away the path holds a new object.
+  expectLog({create("a"), rename("a", "b"), create("a")}, {create("b"), create("a")});
+}
+
 // --- writes ------------------------------------------------------------------
 
 TEST(ChangeLogOptimizerTest, RepeatedWritesCoalesceIntoTheEarliest) {
