@@ -70,7 +70,9 @@ ContentHash hashBytes(std::string_view data) {
 
 Result<ContentHash> hashFd(int fd, std::string_view what) {
   Hasher h;
-  std::vector<char> buf(1 << 17);
+  // One buffer per thread: hashing many small files must not allocate and
+  // zero-fill 128 KiB each time.
+  thread_local std::vector<char> buf(1 << 17);
   off_t off = 0;
   for (;;) {
     ssize_t n = ::pread(fd, buf.data(), buf.size(), off);
