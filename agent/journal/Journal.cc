@@ -1147,3 +1147,60 @@ Status Journal::forgetObject(const ContentHash& id) {
 }
 
 }  // namespace hoard::journal
+
+// ---- intents ---------------------------------------------------------------
+
+namespace hoard::journal {
+
+Result<int64_t> Journal::addIntent(const Intent& intent) {
+  HOARD_TRY(validPath(intent.path, "intent at " + displayPath(intent.path)));
+  int64_t id = 0;
+  Status s = inTransaction([&]() -> Status {
+    HOARD_TRY(requireShare(intent.share_id));
+    HOARD_TRY_ASSIGN(q, db_->query("add intent",
+                                   "INSERT INTO intents (share_id, op, path, to_path, new_hash, "
+                                   "created_at_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    q.bindInt(1, intent.share_id).bindText(2, intent.op).bindBlob(3, intent.path);
+    if (intent.to_path.empty()) q.bindNull(4);
+    else q.bindBlob(4, intent.to_path);
+    bindOptHash(q, 5, intent.new_hash);
+    q.bindInt(6, nowNs());
+    HOARD_TRY(q.run());
+    id = sqlite3_last_insert_rowid(db_->handle());
+    return {};
+  });
+  if (!s) return tl::unexpected(s.error());
+  return id;
+}
+
+Result<std::vector<Intent>> Journal::intents(int64_t share_id) {
+  HOARD_TRY_ASSIGN(q, db_->query("list intents",
+                                 "SELECT id, op, path, to_path, new_hash, created_at_ns "
+                                 "FROM intents WHERE share_id = ?1 ORDER BY id"));
+  q.bindInt(1, share_id);
+  std::vector<Intent> out;
+  for (;;) {
+    HOARD_TRY_ASSIGN(row, q.step());
+    if (!row) return out;
+    Intent i;
+    i.id = q.colInt(0);
+    i.share_id = share_id;
+    i.op = q.colText(1);
+    i.path = q.colBlob(2);
+    i.to_path = q.colBlob(3);
+    HOARD_TRY_ASSIGN(h, colHash(q, 4, path_, "intent hash"));
+    i.new_hash = h;
+    i.created_at_ns = q.colInt(5);
+    out.push_back(std::move(i));
+  }
+}
+
+Status Journal::removeIntent(int64_t intent_id) {
+  return inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(q, db_->query("remove intent", "DELETE FROM intents WHERE id = ?1"));
+    q.bindInt(1, intent_id);
+    return expectOneRow(*db_, q, path_, "intent " + std::to_string(intent_id) + " does not exist");
+  });
+}
+
+}  // namespace hoard::journal

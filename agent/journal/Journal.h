@@ -148,6 +148,16 @@ class Journal {
   // records can be known to be replayed as they stand.
   Status dropChangesThrough(int64_t share_id, int64_t seq);
 
+  // --- intents (reintegration steps in flight) -----------------------------
+  // Records `intent` (id and created_at_ns are assigned) and returns its id.
+  // Durable on return, so it is there at restart if the step is cut short.
+  Result<int64_t> addIntent(const Intent& intent);
+  // The share's intents, oldest first.
+  Result<std::vector<Intent>> intents(int64_t share_id);
+  // Removes one intent (the step is done, or was found not done at restart).
+  // kNotFound if there is no such intent.
+  Status removeIntent(int64_t intent_id);
+
   // --- cursors ------------------------------------------------------------
   // The current position: this journal's id and the high-water mark.
   Result<Cursor> cursor();

@@ -103,6 +103,18 @@ struct ConflictRecord {
   bool operator==(const ConflictRecord&) const = default;
 };
 
+// A remote step of reintegration in flight (see schemas/journal/0002_intents.sql).
+struct Intent {
+  int64_t id = 0;
+  int64_t share_id = 0;
+  std::string op;                     // "replace", "mkdir", "symlink", "unlink", "rmdir", "rename", "chmod"
+  RelPath path;
+  RelPath to_path;                    // rename only
+  std::optional<ContentHash> new_hash;  // replace: the content the remote holds once done
+  int64_t created_at_ns = 0;
+  bool operator==(const Intent&) const = default;
+};
+
 struct ObjectInfo {
   ContentHash id;
   std::optional<uint64_t> size;  // unknown until a base or snapshot row names it
