@@ -124,12 +124,14 @@ CREATE INDEX conflicts_share_path ON conflicts (share_id, path);
 CREATE UNIQUE INDEX conflicts_one_open ON conflicts (share_id, path) WHERE state = 'open';
 
 -- Reference counting. An object row appears on its first reference
--- (INSERT OR IGNORE) and is counted up and down by every row that names it.
+-- (an INSERT guarded by NOT EXISTS: INSERT OR IGNORE inside a trigger
+-- takes the outer statement's conflict mode, and an upsert's is ABORT) and is counted up and down by every row that names it.
 -- Foreign-key cascades fire these triggers too, so removing a share or a
 -- snapshot releases its references.
 CREATE TRIGGER base_object_insert AFTER INSERT ON base WHEN NEW.object IS NOT NULL
 BEGIN
-  INSERT OR IGNORE INTO objects (id, size, refcount) VALUES (NEW.object, NEW.size, 0);
+  INSERT INTO objects (id, size, refcount) SELECT NEW.object, NEW.size, 0
+    WHERE NOT EXISTS (SELECT 1 FROM objects WHERE id = NEW.object);
   UPDATE objects SET refcount = refcount + 1, size = coalesce(size, NEW.size)
     WHERE id = NEW.object;
 END;
@@ -141,8 +143,9 @@ CREATE TRIGGER base_object_update AFTER UPDATE OF object ON base
   WHEN OLD.object IS NOT NEW.object
 BEGIN
   UPDATE objects SET refcount = refcount - 1 WHERE id = OLD.object;
-  INSERT OR IGNORE INTO objects (id, size, refcount)
-    SELECT NEW.object, NEW.size, 0 WHERE NEW.object IS NOT NULL;
+  INSERT INTO objects (id, size, refcount)
+    SELECT NEW.object, NEW.size, 0 WHERE NEW.object IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM objects WHERE id = NEW.object);
   UPDATE objects SET refcount = refcount + 1, size = coalesce(size, NEW.size)
     WHERE id = NEW.object;
 END;
@@ -150,7 +153,8 @@ END;
 CREATE TRIGGER snapshot_entries_object_insert AFTER INSERT ON snapshot_entries
   WHEN NEW.object IS NOT NULL
 BEGIN
-  INSERT OR IGNORE INTO objects (id, size, refcount) VALUES (NEW.object, NEW.size, 0);
+  INSERT INTO objects (id, size, refcount) SELECT NEW.object, NEW.size, 0
+    WHERE NOT EXISTS (SELECT 1 FROM objects WHERE id = NEW.object);
   UPDATE objects SET refcount = refcount + 1, size = coalesce(size, NEW.size)
     WHERE id = NEW.object;
 END;
@@ -163,8 +167,9 @@ CREATE TRIGGER snapshot_entries_object_update AFTER UPDATE OF object ON snapshot
   WHEN OLD.object IS NOT NEW.object
 BEGIN
   UPDATE objects SET refcount = refcount - 1 WHERE id = OLD.object;
-  INSERT OR IGNORE INTO objects (id, size, refcount)
-    SELECT NEW.object, NEW.size, 0 WHERE NEW.object IS NOT NULL;
+  INSERT INTO objects (id, size, refcount)
+    SELECT NEW.object, NEW.size, 0 WHERE NEW.object IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM objects WHERE id = NEW.object);
   UPDATE objects SET refcount = refcount + 1, size = coalesce(size, NEW.size)
     WHERE id = NEW.object;
 END;
@@ -173,14 +178,17 @@ END;
 -- size is not known here, so the row gets NULL until a base row names it.
 CREATE TRIGGER conflicts_objects_insert AFTER INSERT ON conflicts
 BEGIN
-  INSERT OR IGNORE INTO objects (id, size, refcount)
-    SELECT NEW.local_object, NULL, 0 WHERE NEW.local_object IS NOT NULL;
+  INSERT INTO objects (id, size, refcount)
+    SELECT NEW.local_object, NULL, 0 WHERE NEW.local_object IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM objects WHERE id = NEW.local_object);
   UPDATE objects SET refcount = refcount + 1 WHERE id = NEW.local_object;
-  INSERT OR IGNORE INTO objects (id, size, refcount)
-    SELECT NEW.remote_object, NULL, 0 WHERE NEW.remote_object IS NOT NULL;
+  INSERT INTO objects (id, size, refcount)
+    SELECT NEW.remote_object, NULL, 0 WHERE NEW.remote_object IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM objects WHERE id = NEW.remote_object);
   UPDATE objects SET refcount = refcount + 1 WHERE id = NEW.remote_object;
-  INSERT OR IGNORE INTO objects (id, size, refcount)
-    SELECT NEW.base_object, NULL, 0 WHERE NEW.base_object IS NOT NULL;
+  INSERT INTO objects (id, size, refcount)
+    SELECT NEW.base_object, NULL, 0 WHERE NEW.base_object IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM objects WHERE id = NEW.base_object);
   UPDATE objects SET refcount = refcount + 1 WHERE id = NEW.base_object;
 END;
 CREATE TRIGGER conflicts_objects_delete AFTER DELETE ON conflicts
@@ -195,13 +203,16 @@ BEGIN
   UPDATE objects SET refcount = refcount - 1 WHERE id = OLD.local_object;
   UPDATE objects SET refcount = refcount - 1 WHERE id = OLD.remote_object;
   UPDATE objects SET refcount = refcount - 1 WHERE id = OLD.base_object;
-  INSERT OR IGNORE INTO objects (id, size, refcount)
-    SELECT NEW.local_object, NULL, 0 WHERE NEW.local_object IS NOT NULL;
+  INSERT INTO objects (id, size, refcount)
+    SELECT NEW.local_object, NULL, 0 WHERE NEW.local_object IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM objects WHERE id = NEW.local_object);
   UPDATE objects SET refcount = refcount + 1 WHERE id = NEW.local_object;
-  INSERT OR IGNORE INTO objects (id, size, refcount)
-    SELECT NEW.remote_object, NULL, 0 WHERE NEW.remote_object IS NOT NULL;
+  INSERT INTO objects (id, size, refcount)
+    SELECT NEW.remote_object, NULL, 0 WHERE NEW.remote_object IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM objects WHERE id = NEW.remote_object);
   UPDATE objects SET refcount = refcount + 1 WHERE id = NEW.remote_object;
-  INSERT OR IGNORE INTO objects (id, size, refcount)
-    SELECT NEW.base_object, NULL, 0 WHERE NEW.base_object IS NOT NULL;
+  INSERT INTO objects (id, size, refcount)
+    SELECT NEW.base_object, NULL, 0 WHERE NEW.base_object IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM objects WHERE id = NEW.base_object);
   UPDATE objects SET refcount = refcount + 1 WHERE id = NEW.base_object;
 END;

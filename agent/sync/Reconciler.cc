@@ -1,0 +1,958 @@
+// SPDX-License-Identifier: MIT
+#include "sync/Reconciler.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "StashName.h"
+#include "common/Hash.h"
+#include "common/UniqueFd.h"
+#include "sync/ThreeWay.h"
+
+namespace hoard::sync {
+
+namespace {
+
+using remote::Expect;
+using StatMap = std::map<RelPath, remote::Stat>;
+
+// Remote trouble that ends the pass (the state machine goes OFFLINE or
+// pauses): everything else is a failure of one path, retried next pass.
+bool stopsPass(const Error& e) {
+  switch (e.code()) {
+    case ErrorCode::kOffline:
+    case ErrorCode::kTimeout:
+    case ErrorCode::kAuthExpired:
+    case ErrorCode::kNoSpace:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// An unnamed temporary file in `dir` (same filesystem as the cache, so copies
+// into and out of it are cheap), gone when closed.
+Result<UniqueFd> anonTemp(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (fd) return fd;
+  std::string name = dir + "/.hoard-tmp-anon-XXXXXX";
+  int raw = ::mkostemp(name.data(), O_CLOEXEC);
+  if (raw < 0) return failErrno(errno, "create a temporary file in " + displayPath(dir));
+  ::unlink(name.c_str());
+  return UniqueFd(raw);
+}
+
+
+nlohmann::json describeSide(const remote::Stat* st, const std::optional<ContentHash>& hash) {
+  if (st == nullptr) return {{"type", "none"}};
+  nlohmann::json j = {{"type", std::string(fileTypeName(st->meta.type))},
+                      {"size", st->meta.size},
+                      {"mode", st->meta.mode},
+                      {"mtime_ns", st->meta.mtime_ns}};
+  if (hash) j["hash"] = hash->hex();
+  if (st->meta.type == FileType::kSymlink) j["target"] = displayPath(st->symlink_target);
+  return j;
+}
+
+}  // namespace
+
+std::string_view resolutionName(Resolution r) {
+  switch (r) {
+    case Resolution::kKeepLocal: return "keep-local";
+    case Resolution::kKeepRemote: return "keep-remote";
+    case Resolution::kStash: return "stash";
+  }
+  return "keep-local";
+}
+
+std::optional<Resolution> resolutionFromName(std::string_view name) {
+  for (Resolution r : {Resolution::kKeepLocal, Resolution::kKeepRemote, Resolution::kStash})
+    if (resolutionName(r) == name) return r;
+  return std::nullopt;
+}
+
+// The working state of one pass (or one resolution).
+struct Reconciler::Pass {
+  ShareSides& s;
+  const ReconcileOptions& opts;
+  ReconcileReport report;
+
+  std::map<RelPath, BaseEntry> base;
+  StatMap local;
+  StatMap remote;
+  std::vector<RelPath> held;  // open conflict paths: they and their subtrees wait
+  std::map<RelPath, ContentHash> local_hash;
+  std::map<RelPath, ContentHash> remote_hash;
+
+  template <class F>
+  auto journal(F&& f) {
+    std::lock_guard lock(s.journal_mu);
+    return f(s.journal);
+  }
+
+  const remote::Stat* find(const StatMap& m, const RelPath& p) const {
+    auto it = m.find(p);
+    return it == m.end() ? nullptr : &it->second;
+  }
+  const BaseEntry* baseAt(const RelPath& p) const {
+    auto it = base.find(p);
+    return it == base.end() ? nullptr : &it->second;
+  }
+  bool isHeld(const RelPath& p) const {
+    return std::any_of(held.begin(), held.end(), [&](const RelPath& h) { return isUnder(p, h); });
+  }
+
+  // Records a failure of one path, or stops the pass for remote trouble.
+  // Returns false if the pass must stop.
+  bool noteFailure(const RelPath& p, const Error& e) {
+    if (stopsPass(e)) {
+      report.stopped = e;
+      return false;
+    }
+    report.failed.emplace_back(p, e);
+    return true;
+  }
+
+  // ---- looking --------------------------------------------------------------
+
+  // Hash of the cache file at `p`, opened without following a final symlink
+  // and checked to be the inode the walk saw (so a swapped-in symlink in a
+  // directory component cannot make us read outside the root).
+  Result<ContentHash> hashLocal(const RelPath& p) {
+    if (auto it = local_hash.find(p); it != local_hash.end()) return it->second;
+    const remote::Stat* st = find(local, p);
+    std::string abs = s.cache_root + "/" + p;
+    UniqueFd fd(::open(abs.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+    if (!fd) return failErrno(errno, "open " + displayPath(p) + " in the cache");
+    struct stat now;
+    if (::fstat(fd.get(), &now) < 0) return failErrno(errno, "stat " + displayPath(p));
+    if (st == nullptr || now.st_ino != st->meta.inode)
+      return fail(ErrorCode::kConflict, displayPath(p) + " changed in the cache while syncing");
+    auto h = hashFd(fd.get(), p);
+    if (h) local_hash[p] = *h;
+    return h;
+  }
+
+  // Hash of the remote file at `p` (fetched into a temporary file).
+  Result<ContentHash> hashRemote(const RelPath& p) {
+    if (auto it = remote_hash.find(p); it != remote_hash.end()) return it->second;
+    auto tmp = anonTemp(s.cache_root);
+    if (!tmp) return tl::unexpected(tmp.error());
+    auto st = s.remote.fetchFile(p, tmp->get(), nullptr);
+    if (!st) return tl::unexpected(st.error());
+    auto h = hashFd(tmp->get(), p);
+    if (h) remote_hash[p] = *h;
+    return h;
+  }
+
+  // Fills one side's Version and whether it changed since the base.
+  Status look(const RelPath& p, const BaseEntry* b, const StatMap& side, bool is_local,
+              Version& v, SideChange& change) {
+    const remote::Stat* st = find(side, p);
+    if (st == nullptr) {
+      v = Version{};
+      change.content = b != nullptr;
+      return {};
+    }
+    v.type = st->meta.type;
+    v.mode = st->meta.mode;
+    v.symlink_target = st->symlink_target;
+    if (b == nullptr || b->local.type != v.type) {
+      change.content = true;
+      change.mode = false;
+      return {};
+    }
+    change.mode = v.type != FileType::kSymlink && v.mode != b->local.mode;
+    switch (v.type) {
+      case FileType::kDir:
+        change.content = false;
+        return {};
+      case FileType::kSymlink:
+        change.content = v.symlink_target != b->symlink_target;
+        return {};
+      default:
+        break;
+    }
+    bool moved = is_local ? !(st->meta.size == b->local.size &&
+                              st->meta.mtime_ns == b->local.mtime_ns &&
+                              st->meta.ctime_ns == b->local.ctime_ns &&
+                              st->meta.inode == b->local.inode)
+                          : st->data_version != b->data_version;
+    if (!moved) {
+      v.hash = b->hash;
+      change.content = false;
+      return {};
+    }
+    // Metadata moved: the content hash decides (a touch, a chmod or a copy
+    // back of the same bytes is not a content change).
+    if (is_local) {
+      auto h = hashLocal(p);
+      if (!h) return tl::unexpected(h.error());
+      v.hash = *h;
+      change.content = !b->hash || *b->hash != *h;
+    } else {
+      change.content = true;  // hashed below only when it matters
+    }
+    return {};
+  }
+
+  // ---- doing ----------------------------------------------------------------
+
+  Status putBase(const BaseEntry& e, std::optional<int64_t> intent) {
+    base[e.path] = e;
+    return journal([&](journal::Journal& j) {
+      return j.inTransaction([&]() -> Status {
+        if (auto st = j.putBase(s.share_id, e); !st) return st;
+        if (intent) return j.removeIntent(*intent);
+        return {};
+      });
+    });
+  }
+
+  Status dropBase(const RelPath& p, std::optional<int64_t> intent) {
+    for (auto it = base.lower_bound(p); it != base.end() && isUnder(it->first, p);)
+      it = base.erase(it);
+    return journal([&](journal::Journal& j) {
+      return j.inTransaction([&]() -> Status {
+        if (auto r = j.removeBaseUnder(s.share_id, p); !r) return tl::unexpected(r.error());
+        if (intent) return j.removeIntent(*intent);
+        return {};
+      });
+    });
+  }
+
+  Result<int64_t> intend(std::string op, const RelPath& p, std::optional<ContentHash> hash = {},
+                         const RelPath& to = {}) {
+    journal::Intent i;
+    i.share_id = s.share_id;
+    i.op = std::move(op);
+    i.path = p;
+    i.to_path = to;
+    i.new_hash = hash;
+    return journal([&](journal::Journal& j) { return j.addIntent(i); });
+  }
+  void forgetIntent(int64_t id) {
+    journal([&](journal::Journal& j) { return j.removeIntent(id); });
+  }
+
+  // Keeps the content of `fd` in the base store if the policy says so.
+  std::optional<ContentHash> keep(const RelPath& p, int fd, uint64_t size) {
+    auto d = s.policy.decideFd(p, fd);
+    if (!d || !d->keep || !s.store.wouldFit(size)) return std::nullopt;
+    auto put = s.store.put(fd, p);
+    if (!put) return std::nullopt;  // the base works without content; only merges need it
+    return put->hash;
+  }
+
+  BaseEntry entryFrom(const RelPath& p, const remote::Stat& l, const remote::Stat& r,
+                      std::optional<ContentHash> hash, std::optional<ContentHash> object) {
+    BaseEntry e;
+    e.path = p;
+    e.local = l.meta;
+    e.data_version = r.data_version;
+    e.symlink_target = l.meta.type == FileType::kSymlink ? l.symlink_target : std::string();
+    e.hash = l.meta.type == FileType::kSymlink ? std::optional(hashBytes(l.symlink_target))
+                                                : hash;
+    e.object = object;
+    return e;
+  }
+
+  // Makes the remote equal to the cache at `p` (which exists locally).
+  Status push(const RelPath& p, const BaseEntry* b, const remote::Stat& l) {
+    const remote::Stat* r = find(remote, p);
+    // The remote must still hold what this pass decided on (its content was
+    // checked against the base, or it is absent).
+    Expect expect = r == nullptr ? Expect::absent() : Expect::version(r->data_version);
+    (void)b;
+    remote::Stat newr;
+    std::optional<ContentHash> hash, object;
+    remote::Stat newl = l;
+    if (l.meta.type == FileType::kFile) {
+      auto tmp = anonTemp(s.cache_root);
+      if (!tmp) return tl::unexpected(tmp.error());
+      // A stable copy: the user may go on editing while it travels.
+      auto copied = s.local.fetchFile(p, tmp->get(), nullptr);
+      if (!copied) return tl::unexpected(copied.error());
+      newl = *copied;
+      auto h = hashFd(tmp->get(), p);
+      if (!h) return tl::unexpected(h.error());
+      hash = *h;
+      object = keep(p, tmp->get(), newl.meta.size);
+      auto intent = intend("replace", p, hash);
+      if (!intent) return tl::unexpected(intent.error());
+      remote::ReplaceOptions ro;
+      ro.mode = newl.meta.mode;
+      ro.mtime_ns = newl.meta.mtime_ns;
+      auto replaced = s.remote.replaceFile(p, tmp->get(), expect, ro, nullptr);
+      if (!replaced) {
+        forgetIntent(*intent);
+        return tl::unexpected(replaced.error());
+      }
+      remote[p] = *replaced;
+      ++report.pushed;
+      return putBase(entryFrom(p, newl, *replaced, hash, object), *intent);
+    }
+    if (l.meta.type == FileType::kDir) {
+      if (r == nullptr || r->meta.type != FileType::kDir) {
+        auto st = s.remote.mkdir(p, l.meta.mode);
+        if (!st && st.error().code() != ErrorCode::kExists) return st;
+      }
+    } else if (l.meta.type == FileType::kSymlink) {
+      auto intent = intend("symlink", p);
+      if (!intent) return tl::unexpected(intent.error());
+      auto st = s.remote.symlink(p, l.symlink_target, expect);
+      if (!st) {
+        forgetIntent(*intent);
+        return st;
+      }
+      forgetIntent(*intent);
+    } else {
+      return {};  // fifos, sockets, devices are not carried
+    }
+    auto rs = s.remote.lstat(p);
+    if (!rs) return tl::unexpected(rs.error());
+    remote[p] = *rs;
+    ++report.pushed;
+    return putBase(entryFrom(p, l, *rs, std::nullopt, std::nullopt), std::nullopt);
+  }
+
+  // Makes the cache equal to the remote at `p` (which exists remotely).
+  Status pull(const RelPath& p, const remote::Stat& r) {
+    const remote::Stat* l = find(local, p);
+    Expect expect = l == nullptr ? Expect::absent() : Expect::version(l->data_version);
+    if (r.meta.type == FileType::kFile) {
+      auto tmp = anonTemp(s.cache_root);
+      if (!tmp) return tl::unexpected(tmp.error());
+      auto fetched = s.remote.fetchFile(p, tmp->get(), nullptr);
+      if (!fetched) return tl::unexpected(fetched.error());
+      auto h = hashFd(tmp->get(), p);
+      if (!h) return tl::unexpected(h.error());
+      auto object = keep(p, tmp->get(), fetched->meta.size);
+      remote::ReplaceOptions ro;
+      ro.mode = fetched->meta.mode;
+      ro.mtime_ns = fetched->meta.mtime_ns;
+      auto installed = s.local.replaceFile(p, tmp->get(), expect, ro, nullptr);
+      if (!installed) return tl::unexpected(installed.error());
+      local[p] = *installed;
+      remote[p] = *fetched;
+      ++report.pulled;
+      return putBase(entryFrom(p, *installed, *fetched, *h, object), std::nullopt);
+    }
+    if (r.meta.type == FileType::kDir) {
+      if (l == nullptr || l->meta.type != FileType::kDir) {
+        auto st = s.local.mkdir(p, r.meta.mode);
+        if (!st && st.error().code() != ErrorCode::kExists) return st;
+      }
+    } else if (r.meta.type == FileType::kSymlink) {
+      auto st = s.local.symlink(p, r.symlink_target, expect);
+      if (!st) return st;
+    } else {
+      return {};
+    }
+    auto ls = s.local.lstat(p);
+    if (!ls) return tl::unexpected(ls.error());
+    local[p] = *ls;
+    ++report.pulled;
+    return putBase(entryFrom(p, *ls, r, std::nullopt, std::nullopt), std::nullopt);
+  }
+
+  // Removes `p` from one side. Directories go in a second, deepest-first step.
+  Status remove(remote::RemoteFs& fs, StatMap& side, const RelPath& p, const Expect& expect,
+                bool on_remote) {
+    const remote::Stat* st = find(side, p);
+    if (st == nullptr) return dropBase(p, std::nullopt);
+    std::optional<int64_t> intent;
+    if (on_remote) {
+      auto i = intend(st->meta.type == FileType::kDir ? "rmdir" : "unlink", p);
+      if (!i) return tl::unexpected(i.error());
+      intent = *i;
+    }
+    Status done = st->meta.type == FileType::kDir ? fs.rmdir(p, Expect::anything())
+                                                  : fs.unlink(p, expect);
+    if (!done && done.error().code() != ErrorCode::kNotFound) {
+      if (intent) forgetIntent(*intent);
+      return done;
+    }
+    side.erase(p);
+    ++(on_remote ? report.deleted_remote : report.deleted_local);
+    return dropBase(p, intent);
+  }
+
+  Status copyMode(remote::RemoteFs& fs, const RelPath& p, uint32_t mode) {
+    auto st = fs.chmod(p, mode);
+    if (!st) return st;
+    ++report.modes;
+    return {};
+  }
+
+  // After both sides hold the same thing at `p`: record it as the base.
+  Status agree(const RelPath& p) {
+    auto l = s.local.lstat(p);
+    auto r = s.remote.lstat(p);
+    if (!l && l.error().code() == ErrorCode::kNotFound && !r &&
+        r.error().code() == ErrorCode::kNotFound) {
+      local.erase(p);
+      remote.erase(p);
+      return dropBase(p, std::nullopt);
+    }
+    if (!l) return tl::unexpected(l.error());
+    if (!r) return tl::unexpected(r.error());
+    local[p] = *l;
+    remote[p] = *r;
+    std::optional<ContentHash> hash, object;
+    if (l->meta.type == FileType::kFile) {
+      local_hash.erase(p);
+      auto h = hashLocal(p);
+      if (!h) return tl::unexpected(h.error());
+      hash = *h;
+      const BaseEntry* b = baseAt(p);
+      if (b != nullptr && b->hash == hash) object = b->object;
+    }
+    return putBase(entryFrom(p, *l, *r, hash, object), std::nullopt);
+  }
+
+  Status recordConflict(const RelPath& p, ConflictKind kind, const Version& lv,
+                        const Version& rv) {
+    journal::ConflictRecord c;
+    c.share_id = s.share_id;
+    c.path = p;
+    c.kind = kind;
+    const BaseEntry* b = baseAt(p);
+    if (b != nullptr) c.base_object = b->object;
+    // Keep both versions' bytes so a resolver can open them later.
+    if (lv.type == FileType::kFile) {
+      auto tmp = anonTemp(s.cache_root);
+      if (tmp && s.local.fetchFile(p, tmp->get(), nullptr)) {
+        if (auto put = s.store.put(tmp->get(), p)) c.local_object = put->hash;
+      }
+    }
+    if (rv.type == FileType::kFile) {
+      auto tmp = anonTemp(s.cache_root);
+      if (tmp && s.remote.fetchFile(p, tmp->get(), nullptr)) {
+        if (auto put = s.store.put(tmp->get(), p)) c.remote_object = put->hash;
+      }
+    }
+    nlohmann::json detail = {
+        {"local", describeSide(find(local, p), lv.hash)},
+        {"remote", describeSide(find(remote, p), rv.hash)},
+        {"base", b == nullptr ? nlohmann::json{{"type", "none"}}
+                              : nlohmann::json{{"type", std::string(fileTypeName(b->local.type))},
+                                               {"size", b->local.size},
+                                               {"mode", b->local.mode},
+                                               {"mtime_ns", b->local.mtime_ns}}}};
+    c.detail = detail.dump();
+    auto id = journal([&](journal::Journal& j) { return j.addConflict(c); });
+    if (!id) return tl::unexpected(id.error());
+    report.new_conflicts.push_back(*id);
+    held.push_back(p);
+    return {};
+  }
+};
+
+Reconciler::Reconciler(ShareSides sides) : s_(std::move(sides)) {}
+
+Status Reconciler::recover() {
+  std::vector<journal::Intent> intents;
+  {
+    std::lock_guard lock(s_.journal_mu);
+    auto list = s_.journal.intents(s_.share_id);
+    if (!list) return tl::unexpected(list.error());
+    intents = std::move(*list);
+  }
+  ReconcileOptions opts;
+  Pass pass{s_, opts, {}, {}, {}, {}, {}, {}, {}};
+  for (const journal::Intent& i : intents) {
+    // A replace whose bytes reached the remote is done: record the remote's
+    // version as the base's, with the hash we meant, so a later local edit is
+    // pushed rather than seen as a conflict with our own write. The local
+    // metadata stays the old base's: the next pass hashes the cache file.
+    if (i.op == "replace" && i.new_hash) {
+      auto st = s_.remote.lstat(i.path);
+      if (st && st->meta.type == FileType::kFile) {
+        auto h = pass.hashRemote(i.path);
+        if (h && *h == *i.new_hash) {
+          std::lock_guard lock(s_.journal_mu);
+          auto old = s_.journal.getBase(s_.share_id, i.path);
+          if (!old) return tl::unexpected(old.error());
+          BaseEntry e = old->value_or(BaseEntry{});
+          e.path = i.path;
+          if (!old->has_value()) e.local.type = FileType::kFile;
+          e.data_version = st->data_version;
+          e.hash = *h;
+          if (e.object && *e.object != *h) e.object.reset();
+          Status done = s_.journal.inTransaction([&]() -> Status {
+            if (auto r = s_.journal.putBase(s_.share_id, e); !r) return r;
+            return s_.journal.removeIntent(i.id);
+          });
+          if (!done) return done;
+          continue;
+        }
+      } else if (!st && stopsPass(st.error())) {
+        return tl::unexpected(st.error());  // cannot tell yet: keep the intent
+      }
+    }
+    // Anything else is redone (or found already equal) by the next pass,
+    // which compares contents: drop the intent.
+    std::lock_guard lock(s_.journal_mu);
+    if (auto r = s_.journal.removeIntent(i.id); !r) return r;
+  }
+  auto removed = s_.remote.removeStaleTemps("");
+  if (!removed && stopsPass(removed.error())) return tl::unexpected(removed.error());
+  return {};
+}
+
+Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
+  Pass pass{s_, opts, {}, {}, {}, {}, {}, {}, {}};
+  ReconcileReport& report = pass.report;
+
+  if (s_.check_remote) {
+    if (Status ok = s_.check_remote(); !ok) {
+      report.stopped = ok.error();
+      return report;
+    }
+  }
+
+  // What the log says (renames), frozen so nothing we replay is rewritten.
+  int64_t frozen = 0;
+  std::vector<LoggedChange> log;
+  std::vector<journal::ConflictRecord> open;
+  {
+    std::lock_guard lock(s_.journal_mu);
+    auto f = s_.journal.freezeChanges(s_.share_id);
+    if (!f) return tl::unexpected(f.error());
+    frozen = *f;
+    auto l = s_.journal.changes(s_.share_id, 0);
+    if (!l) return tl::unexpected(l.error());
+    for (auto& c : *l)
+      if (c.seq <= frozen) log.push_back(std::move(c));
+    auto b = s_.journal.listBase(s_.share_id);
+    if (!b) return tl::unexpected(b.error());
+    for (auto& e : *b) pass.base.emplace(e.path, std::move(e));
+    auto c = s_.journal.conflicts(s_.share_id, true);
+    if (!c) return tl::unexpected(c.error());
+    open = std::move(*c);
+  }
+  for (const auto& c : open) pass.held.push_back(c.path);
+
+  auto lw = s_.local.walk("");
+  if (!lw) return tl::unexpected(lw.error().withContext("cache root " + s_.cache_root));
+  for (auto& e : *lw) pass.local.emplace(std::move(e.path), std::move(e.stat));
+  auto rw = s_.remote.walk("");
+  if (!rw) {
+    if (!stopsPass(rw.error())) return tl::unexpected(rw.error());
+    report.stopped = rw.error();
+    return report;
+  }
+  for (auto& e : *rw) pass.remote.emplace(std::move(e.path), std::move(e.stat));
+
+  // Renames first, as renames: the remote keeps its inode (and any edit a
+  // third party made meanwhile: "a rename on one side and a modify on the
+  // other is not a conflict, both apply").
+  for (const LoggedChange& lc : log) {
+    if (lc.change.op != ChangeOp::kRename) continue;
+    const RelPath& from = lc.change.path;
+    const RelPath& to = lc.change.to;
+    if (pass.isHeld(from) || pass.isHeld(to)) continue;
+    const remote::Stat* rf = pass.find(pass.remote, from);
+    const BaseEntry* bf = pass.baseAt(from);
+    if (bf == nullptr || rf == nullptr || rf->meta.type != bf->local.type) continue;
+    if (pass.find(pass.remote, to) != nullptr || pass.find(pass.local, from) != nullptr ||
+        pass.find(pass.local, to) == nullptr)
+      continue;  // not a clean rename any more: the per-path pass decides
+    auto intent = pass.intend("rename", from, std::nullopt, to);
+    if (!intent) return tl::unexpected(intent.error());
+    Status moved = s_.remote.rename(from, to, Expect::version(rf->data_version), Expect::absent());
+    if (!moved) {
+      pass.forgetIntent(*intent);
+      if (!pass.noteFailure(from, moved.error())) return report;
+      continue;
+    }
+    // Re-key the base and the remote listing of the whole subtree.
+    std::vector<BaseEntry> rekeyed;
+    for (auto it = pass.base.lower_bound(from); it != pass.base.end() && isUnder(it->first, from);) {
+      BaseEntry e = std::move(it->second);
+      e.path = rebase(e.path, from, to);
+      rekeyed.push_back(std::move(e));
+      it = pass.base.erase(it);
+    }
+    StatMap moved_remote;
+    for (auto it = pass.remote.lower_bound(from);
+         it != pass.remote.end() && isUnder(it->first, from);) {
+      moved_remote.emplace(rebase(it->first, from, to), std::move(it->second));
+      it = pass.remote.erase(it);
+    }
+    // A rename moves ctime on: take the renamed entry's new remote version
+    // when its content did not change, so it is not pulled back for nothing.
+    if (auto st = s_.remote.lstat(to)) {
+      for (auto& e : rekeyed)
+        if (e.path == to && moved_remote.count(to) &&
+            moved_remote[to].data_version == bf->data_version)
+          e.data_version = st->data_version;
+      moved_remote[to] = *st;
+    }
+    for (auto& [p, st] : moved_remote) pass.remote[p] = std::move(st);
+    Status saved = pass.journal([&](journal::Journal& j) {
+      return j.inTransaction([&]() -> Status {
+        if (auto r = j.removeBaseUnder(s_.share_id, from); !r) return tl::unexpected(r.error());
+        if (auto r = j.putBase(s_.share_id, rekeyed); !r) return r;
+        return j.removeIntent(*intent);
+      });
+    });
+    if (!saved) return tl::unexpected(saved.error());
+    for (auto& e : rekeyed) pass.base[e.path] = std::move(e);
+    ++report.renamed_remote;
+  }
+
+  // Every path either side or the base knows, parents before children.
+  std::set<RelPath> paths;
+  for (const auto& [p, e] : pass.base) paths.insert(p);
+  for (const auto& [p, e] : pass.local) paths.insert(p);
+  for (const auto& [p, e] : pass.remote) paths.insert(p);
+
+  struct Planned {
+    RelPath path;
+    PathState state;
+    Decision decision;
+  };
+  std::vector<Planned> plan;
+  std::set<RelPath> local_changed, remote_changed;
+  std::set<RelPath> held_reported;
+  for (const RelPath& p : paths) {
+    if (pass.isHeld(p)) {
+      ++report.waiting;
+      continue;
+    }
+    const BaseEntry* b = pass.baseAt(p);
+    PathState st;
+    if (b != nullptr) {
+      st.base = Version{b->local.type, b->hash, b->symlink_target, b->local.mode};
+    }
+    Status lk = pass.look(p, b, pass.local, true, st.local, st.local_change);
+    if (lk) lk = pass.look(p, b, pass.remote, false, st.remote, st.remote_change);
+    if (!lk) {
+      if (!pass.noteFailure(p, lk.error())) return report;
+      continue;
+    }
+    // Both sides moved: only contents can tell an agreement from a conflict.
+    if (st.local_change.any() && st.remote_change.content && st.remote.type == FileType::kFile) {
+      auto h = pass.hashRemote(p);
+      if (!h) {
+        if (!pass.noteFailure(p, h.error())) return report;
+        continue;
+      }
+      st.remote.hash = *h;
+      if (b != nullptr && b->local.type == FileType::kFile && b->hash == *h)
+        st.remote_change.content = false;  // only its metadata moved
+    }
+    if (st.local_change.any()) local_changed.insert(p);
+    if (st.remote_change.any()) remote_changed.insert(p);
+    plan.push_back({p, st, {}});
+  }
+  auto changedBeneath = [](const std::set<RelPath>& changed, const RelPath& dir) {
+    for (auto it = changed.upper_bound(dir); it != changed.end() && isUnder(*it, dir); ++it)
+      return true;
+    return false;
+  };
+  size_t local_files = 0, remote_files = 0, push_deletes = 0, pull_deletes = 0;
+  for (const auto& [p, st] : pass.local) local_files += st.meta.type != FileType::kDir;
+  for (const auto& [p, st] : pass.remote) remote_files += st.meta.type != FileType::kDir;
+  for (Planned& pl : plan) {
+    pl.state.local_subtree_changed = changedBeneath(local_changed, pl.path);
+    pl.state.remote_subtree_changed = changedBeneath(remote_changed, pl.path);
+    pl.decision = decide(pl.state);
+    bool is_file = pl.state.base && pl.state.base->type != FileType::kDir;
+    if (pl.decision.action == Action::kPush && !pl.state.local.exists() && is_file) ++push_deletes;
+    if (pl.decision.action == Action::kPull && !pl.state.remote.exists() && is_file) ++pull_deletes;
+  }
+
+  // An absent remote is not an empty remote, and a slip of `rm -r` is not a
+  // decision: a pass that would delete most of a side stops and asks.
+  auto tooMany = [&](size_t deletes, size_t total) {
+    return deletes > opts.mass_delete_floor &&
+           static_cast<double>(deletes) > opts.max_delete_fraction * static_cast<double>(total);
+  };
+  if (!opts.confirm_mass_delete) {
+    if (tooMany(push_deletes, remote_files)) {
+      report.stopped = Error(ErrorCode::kAborted,
+                             "this sync would delete " + std::to_string(push_deletes) + " of " +
+                                 std::to_string(remote_files) +
+                                 " files on the remote; nothing was changed. If that is what you "
+                                 "meant, confirm the deletion and sync again");
+      return report;
+    }
+    if (tooMany(pull_deletes, local_files)) {
+      report.stopped = Error(ErrorCode::kAborted,
+                             "this sync would delete " + std::to_string(pull_deletes) + " of " +
+                                 std::to_string(local_files) +
+                                 " files in the cache because they are gone from the remote; "
+                                 "nothing was changed. If that is what you meant, confirm the "
+                                 "deletion and sync again");
+      return report;
+    }
+  }
+
+  // Apply, parents first; directory removals afterwards, deepest first.
+  struct DirRemoval {
+    RelPath path;
+    bool on_remote;
+  };
+  std::vector<DirRemoval> dir_removals;
+  for (const Planned& pl : plan) {
+    const RelPath& p = pl.path;
+    if (pass.isHeld(p)) continue;  // beneath a conflict found earlier in this pass
+    const PathState& st = pl.state;
+    const Decision& d = pl.decision;
+    const BaseEntry* b = pass.baseAt(p);
+    const remote::Stat* l = pass.find(pass.local, p);
+    const remote::Stat* r = pass.find(pass.remote, p);
+    Status done;
+    switch (d.action) {
+      case Action::kNothing:
+        break;
+      case Action::kPush:
+        if (l != nullptr) {
+          if (r != nullptr && r->meta.type != l->meta.type) {
+            // A type change replaces the remote entry.
+            if (r->meta.type == FileType::kDir) {
+              done = fail(ErrorCode::kBusy, "replacing the remote directory " + displayPath(p) +
+                                                " by a " +
+                                                std::string(fileTypeName(l->meta.type)) +
+                                                " is not done automatically");
+              break;
+            }
+            done = s_.remote.unlink(p, Expect::version(r->data_version));
+            if (done) pass.remote.erase(p);
+            if (!done) break;
+          }
+          done = pass.push(p, b, *l);
+          if (done && d.merged_mode) done = pass.copyMode(s_.local, p, *d.merged_mode);
+          if (done && d.merged_mode) done = pass.copyMode(s_.remote, p, *d.merged_mode);
+        } else if (r != nullptr && r->meta.type == FileType::kDir) {
+          dir_removals.push_back({p, true});
+        } else {
+          done = pass.remove(s_.remote, pass.remote, p,
+                             b ? Expect::version(b->data_version) : Expect::anything(), true);
+        }
+        break;
+      case Action::kPull:
+        if (r != nullptr) {
+          if (l != nullptr && l->meta.type != r->meta.type) {
+            if (l->meta.type == FileType::kDir) {
+              done = fail(ErrorCode::kBusy, "replacing the cache directory " + displayPath(p) +
+                                                " by a " +
+                                                std::string(fileTypeName(r->meta.type)) +
+                                                " is not done automatically");
+              break;
+            }
+            done = s_.local.unlink(p, Expect::version(l->data_version));
+            if (done) pass.local.erase(p);
+            if (!done) break;
+          }
+          done = pass.pull(p, *r);
+          if (done && d.merged_mode) done = pass.copyMode(s_.remote, p, *d.merged_mode);
+          if (done && d.merged_mode) done = pass.copyMode(s_.local, p, *d.merged_mode);
+        } else if (l != nullptr && l->meta.type == FileType::kDir) {
+          dir_removals.push_back({p, false});
+        } else if (l != nullptr) {
+          done = pass.remove(s_.local, pass.local, p, Expect::version(l->data_version), false);
+        } else {
+          done = pass.dropBase(p, std::nullopt);
+        }
+        break;
+      case Action::kPushMode:
+        done = pass.copyMode(s_.remote, p, st.local.mode);
+        if (done) done = pass.agree(p);
+        break;
+      case Action::kPullMode:
+        done = pass.copyMode(s_.local, p, st.remote.mode);
+        if (done) done = pass.agree(p);
+        break;
+      case Action::kAgree:
+        done = pass.agree(p);
+        if (done) ++report.agreed;
+        break;
+      case Action::kConflict:
+        done = pass.recordConflict(p, *d.conflict, st.local, st.remote);
+        break;
+    }
+    if (!done) {
+      if (!pass.noteFailure(p, done.error())) return report;
+    }
+  }
+  std::sort(dir_removals.begin(), dir_removals.end(),
+            [](const DirRemoval& a, const DirRemoval& b) { return a.path > b.path; });
+  for (const DirRemoval& dr : dir_removals) {
+    Status done = dr.on_remote
+                      ? pass.remove(s_.remote, pass.remote, dr.path, Expect::anything(), true)
+                      : pass.remove(s_.local, pass.local, dr.path, Expect::anything(), false);
+    if (!done && !pass.noteFailure(dr.path, done.error())) return report;
+  }
+
+  // The frozen records are reintegrated: the base now speaks for them (a path
+  // that failed keeps its difference from the base, so the next pass retries
+  // it without the record).
+  {
+    std::lock_guard lock(s_.journal_mu);
+    if (Status dropped = s_.journal.dropChangesThrough(s_.share_id, frozen); !dropped)
+      return tl::unexpected(dropped.error());
+    // Base content no row refers to any more.
+    auto dead = s_.journal.unreferencedObjects();
+    if (dead) {
+      std::vector<ContentHash> ids;
+      for (const auto& o : *dead) ids.push_back(o.id);
+      if (auto gc = s_.store.collectGarbage(ids)) {
+        for (const ContentHash& id : gc->removed) (void)s_.journal.forgetObject(id);
+      }
+    }
+  }
+  return report;
+}
+
+namespace {
+
+// Entries of `m` at or beneath `p`, parents first.
+std::vector<RelPath> subtree(const StatMap& m, const RelPath& p) {
+  std::vector<RelPath> out;
+  for (auto it = m.lower_bound(p); it != m.end() && isUnder(it->first, p); ++it)
+    out.push_back(it->first);
+  return out;
+}
+
+}  // namespace
+
+Status Reconciler::resolve(int64_t conflict_id, Resolution resolution) {
+  journal::ConflictRecord c;
+  {
+    std::lock_guard lock(s_.journal_mu);
+    auto r = s_.journal.conflict(conflict_id);
+    if (!r) return tl::unexpected(r.error());
+    c = *r;
+  }
+  if (c.share_id != s_.share_id || !c.open)
+    return fail(ErrorCode::kNotFound, "conflict " + std::to_string(conflict_id) +
+                                          " is not an open conflict of this share");
+  const RelPath& p = c.path;
+  ReconcileOptions opts;
+  Pass pass{s_, opts, {}, {}, {}, {}, {}, {}, {}};
+
+  // The two sides as they are now, at the path and beneath it.
+  auto load = [&](remote::RemoteFs& fs, StatMap& side) -> Status {
+    auto st = fs.lstat(p);
+    if (!st) return st.error().code() == ErrorCode::kNotFound ? Status{} : Status(tl::unexpected(st.error()));
+    side[p] = *st;
+    if (st->meta.type == FileType::kDir) {
+      auto w = fs.walk(p);
+      if (!w) return tl::unexpected(w.error());
+      for (auto& e : *w) side.emplace(std::move(e.path), std::move(e.stat));
+    }
+    return {};
+  };
+  if (Status st = load(s_.local, pass.local); !st) return st;
+  if (Status st = load(s_.remote, pass.remote); !st) return st;
+  {
+    std::lock_guard lock(s_.journal_mu);
+    auto b = s_.journal.listBaseUnder(s_.share_id, p);
+    if (!b) return tl::unexpected(b.error());
+    for (auto& e : *b) pass.base.emplace(e.path, std::move(e));
+  }
+
+  // Makes side `to` equal to side `from` at p: copies every entry of `from`
+  // (parents first), then removes what `to` has that `from` has not (deepest
+  // first).
+  auto mirror = [&](bool to_remote) -> Status {
+    StatMap& from = to_remote ? pass.local : pass.remote;
+    StatMap& to = to_remote ? pass.remote : pass.local;
+    remote::RemoteFs& to_fs = to_remote ? s_.remote : s_.local;
+    for (const RelPath& q : subtree(from, p)) {
+      const remote::Stat src = from.at(q);
+      const remote::Stat* dst = pass.find(to, q);
+      if (dst != nullptr && dst->meta.type != src.meta.type) {
+        if (dst->meta.type == FileType::kDir) {
+          // Clear the directory that a file or symlink replaces, deepest first.
+          std::vector<RelPath> inner = subtree(to, q);
+          for (auto it = inner.rbegin(); it != inner.rend(); ++it) {
+            if (Status st = pass.remove(to_fs, to, *it, Expect::anything(), to_remote); !st)
+              return st;
+          }
+        } else if (Status st = pass.remove(to_fs, to, q, Expect::version(dst->data_version),
+                                           to_remote);
+                   !st) {
+          return st;
+        }
+      }
+      Status st = to_remote ? pass.push(q, nullptr, src) : pass.pull(q, src);
+      if (!st) return st;
+    }
+    std::vector<RelPath> extra;
+    for (const RelPath& q : subtree(to, p))
+      if (!from.count(q)) extra.push_back(q);
+    for (auto it = extra.rbegin(); it != extra.rend(); ++it) {
+      const remote::Stat* dst = pass.find(to, *it);
+      Expect e = dst != nullptr && dst->meta.type != FileType::kDir
+                     ? Expect::version(dst->data_version)
+                     : Expect::anything();
+      if (Status st = pass.remove(to_fs, to, *it, e, to_remote); !st) return st;
+    }
+    return {};
+  };
+
+  Status done;
+  switch (resolution) {
+    case Resolution::kKeepLocal:
+      done = mirror(/*to_remote=*/true);
+      break;
+    case Resolution::kKeepRemote:
+      done = mirror(/*to_remote=*/false);
+      break;
+    case Resolution::kStash: {
+      // The remote's version takes the path; the local one moves beside it
+      // under a conflict name, on both sides. Nothing is lost either way.
+      if (pass.find(pass.local, p) != nullptr) {
+        std::string dir(parentOf(p));
+        std::string name = resolvers::uniqueStashName(
+            baseName(p), s_.host, std::time(nullptr), [&](const std::string& n) {
+              RelPath q = joinPath(dir, n);
+              return pass.find(pass.local, q) != nullptr || s_.local.lstat(q).has_value() ||
+                     s_.remote.lstat(q).has_value();
+            });
+        RelPath stash = joinPath(dir, name);
+        const remote::Stat l = pass.local.at(p);
+        done = s_.local.rename(p, stash, Expect::version(l.data_version), Expect::absent());
+        if (!done) break;
+        // Move the local entries to their stashed names and push them.
+        StatMap moved;
+        for (const RelPath& q : subtree(pass.local, p)) moved[rebase(q, p, stash)] = pass.local.at(q);
+        for (auto it = pass.local.lower_bound(p);
+             it != pass.local.end() && isUnder(it->first, p);)
+          it = pass.local.erase(it);
+        for (auto& [q, st] : moved) {
+          auto now = s_.local.lstat(q);  // the rename moved ctime: take fresh metadata
+          if (!now) {
+            done = tl::unexpected(now.error());
+            break;
+          }
+          pass.local[q] = *now;
+          done = pass.push(q, nullptr, *now);
+          if (!done) break;
+        }
+        if (!done) break;
+      }
+      done = mirror(/*to_remote=*/false);
+      break;
+    }
+  }
+  if (!done) return done;
+  std::lock_guard lock(s_.journal_mu);
+  return s_.journal.resolveConflict(conflict_id, resolutionName(resolution));
+}
+
+}  // namespace hoard::sync

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// One reintegration pass over a share: replay what the user did in the cache
+// root, pull what others did on the remote, and turn real collisions into
+// conflict records (design.md, "Three-way decisions" and the invariants).
+//
+// The pass is state-based: for every path it compares the cache (L) and the
+// remote (R) with the base (B) and applies design.md's table (ThreeWay.h).
+// The change log contributes what state alone cannot tell: renames, replayed
+// as renames. Because "both sides hold the same content" is an agreement, not
+// a conflict, a pass cut short at any instant (crash, kill -9, the link
+// dropping) is simply run again: it converges without losing or duplicating
+// work. Intents (journal) close the one gap left: after a crash between a
+// remote write and its base update, the remote holding *our* bytes is
+// recognised, so a later local edit is pushed, not mistaken for a conflict.
+//
+// Every remote mutation is atomic and compare-and-swap (RemoteFs::replaceFile
+// & co. with the base's data version); every write into the cache goes the
+// same way with the cache file's version as seen when deciding, so a file the
+// user changed meanwhile is never clobbered (the next pass sees a conflict).
+// A path with an open conflict (and everything beneath it) is left alone:
+// the local version stays in place and the remote is untouched there.
+//
+// Threads: run() and resolve() do blocking I/O on both sides and must run on
+// one thread at a time per share (the engine strand). Journal calls are made
+// under ShareSides::journal_mu.
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/Error.h"
+#include "journal/Journal.h"
+#include "remote/RemoteFs.h"
+#include "store/BaseStore.h"
+#include "store/KeepPolicy.h"
+
+namespace hoard::sync {
+
+// What a pass works on. Everything referenced must outlive the Reconciler.
+struct ShareSides {
+  journal::Journal& journal;
+  std::mutex& journal_mu;
+  int64_t share_id = 0;
+  remote::RemoteFs& local;   // the cache root (a PosixRemoteFs over it)
+  remote::RemoteFs& remote;  // the remote root (deadline-wrapped in the daemon)
+  std::string cache_root;    // absolute; anonymous temp files are made here
+  store::BaseStore& store;
+  store::KeepPolicy policy;
+  std::string host;          // this machine's name, for stash names
+  // Checked before anything is decided: the remote is the share's filesystem
+  // (identity and marker), not an empty mountpoint. Null: not checked.
+  std::function<Status()> check_remote;
+};
+
+struct ReconcileOptions {
+  // Stop before deleting more than this fraction of a side's files...
+  double max_delete_fraction = 0.5;
+  // ...when that is more than this many files (deleting one or two files of a
+  // tiny share is not a mass deletion).
+  size_t mass_delete_floor = 2;
+  // The user confirmed a mass deletion that an earlier pass stopped for.
+  bool confirm_mass_delete = false;
+};
+
+struct ReconcileReport {
+  size_t pushed = 0;          // files, directories, symlinks created or replaced on the remote
+  size_t pulled = 0;          // ... in the cache
+  size_t deleted_remote = 0;
+  size_t deleted_local = 0;
+  size_t renamed_remote = 0;  // local renames replayed as renames
+  size_t modes = 0;           // permission changes carried across
+  size_t agreed = 0;          // both sides changed alike: new base, no conflict
+  std::vector<int64_t> new_conflicts;
+  size_t waiting = 0;         // paths held by conflicts still open
+  // Paths that could not be finished this pass (the next pass retries them).
+  std::vector<std::pair<RelPath, Error>> failed;
+  // Set when the pass stopped early: kOffline/kTimeout (the remote went away),
+  // kAuthExpired, or kAborted (a mass deletion waits for the user's word).
+  std::optional<Error> stopped;
+
+  bool clean() const { return !stopped && failed.empty() && new_conflicts.empty() && waiting == 0; }
+};
+
+enum class Resolution { kKeepLocal, kKeepRemote, kStash };
+std::string_view resolutionName(Resolution r);  // "keep-local", "keep-remote", "stash"
+std::optional<Resolution> resolutionFromName(std::string_view name);
+
+class Reconciler {
+ public:
+  explicit Reconciler(ShareSides sides);
+
+  // Call once before the first pass after a start: settles intents left by a
+  // crash against the real remote and removes stale `.hoard-tmp-*` files.
+  Status recover();
+
+  // One pass. Errors: the journal's, or the cache root's (unreadable). Remote
+  // trouble is not an error of the pass: it ends in report.stopped.
+  Result<ReconcileReport> run(const ReconcileOptions& options = {});
+
+  // Decides open conflict `conflict_id` of this share: keep-local pushes the
+  // cache's version over the remote's, keep-remote pulls the remote's over the
+  // cache's, stash keeps the remote's at the path on both sides and the local
+  // version beside it under NAME.conflict-HOST-YYYYMMDD-HHMMSS.EXT (on both
+  // sides too). Afterwards both sides are equal at the path(s) and the
+  // conflict is resolved in the journal. Errors: kNotFound (no such open
+  // conflict in this share), kConflict (a side changed again since; the
+  // conflict stays open and a new pass re-detects it), remote errors.
+  Status resolve(int64_t conflict_id, Resolution resolution);
+
+ private:
+  struct Pass;
+  ShareSides s_;
+};
+
+}  // namespace hoard::sync
