@@ -525,6 +525,7 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
   int64_t frozen = 0;
   std::vector<LoggedChange> log;
   std::vector<journal::ConflictRecord> open;
+  std::vector<journal::Pin> pins;
   {
     std::lock_guard lock(s_.journal_mu);
     auto f = s_.journal.freezeChanges(s_.share_id);
@@ -540,6 +541,9 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
     auto c = s_.journal.conflicts(s_.share_id, true);
     if (!c) return tl::unexpected(c.error());
     open = std::move(*c);
+    auto pn = s_.journal.pins(s_.share_id);
+    if (!pn) return tl::unexpected(pn.error());
+    pins = std::move(*pn);
   }
   for (const auto& c : open) pass.held.push_back(c.path);
 
@@ -626,12 +630,40 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
   std::vector<Planned> plan;
   std::set<RelPath> local_changed, remote_changed;
   std::set<RelPath> held_reported;
+  // Pin priority of a path not yet hoarded, or nullopt if no pin asks for it
+  // (a pin's ancestors are in scope as the directories leading to it).
+  auto hoardPriority = [&](const RelPath& p) -> std::optional<int> {
+    if (pins.empty()) return 0;
+    std::optional<int> best;
+    for (const journal::Pin& pin : pins) {
+      if (isUnder(p, pin.path)) best = std::max(best.value_or(pin.priority), pin.priority);
+      else if (isUnder(pin.path, p)) best = std::max(best.value_or(0), 0);
+    }
+    return best;
+  };
+  struct Hoard {
+    RelPath path;
+    int priority;
+  };
+  std::vector<Hoard> hoards;
   for (const RelPath& p : paths) {
     if (pass.isHeld(p)) {
       ++report.waiting;
       continue;
     }
     const BaseEntry* b = pass.baseAt(p);
+    if (b == nullptr && pass.find(pass.local, p) == nullptr) {
+      // Only on the remote: hoard it if a pin asks for it; regular files are
+      // fetched after everything else, in priority order, within the budget.
+      remote_changed.insert(p);  // new on the remote, hoarded or not (dir-delete needs it)
+      std::optional<int> prio = hoardPriority(p);
+      if (!prio) continue;
+      const remote::Stat* r = pass.find(pass.remote, p);
+      if (r != nullptr && r->meta.type == FileType::kFile) {
+        hoards.push_back({p, *prio});
+        continue;
+      }
+    }
     PathState st;
     if (b != nullptr) {
       st.base = Version{b->local.type, b->hash, b->symlink_target, b->local.mode};
@@ -797,6 +829,48 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
     if (!done && !pass.noteFailure(dr.path, done.error())) return report;
   }
 
+  // The hoard walk: new remote files, highest pin priority first, as long as
+  // they fit the cache budget.
+  std::stable_sort(hoards.begin(), hoards.end(),
+                   [](const Hoard& a, const Hoard& b) { return a.priority > b.priority; });
+  HoardProgress progress;
+  uint64_t cache_bytes = 0;
+  for (const auto& [p, st] : pass.local)
+    if (st.meta.type == FileType::kFile) cache_bytes += st.meta.size;
+  std::vector<const remote::Stat*> chosen;
+  for (const Hoard& h : hoards) {
+    const remote::Stat* r = pass.find(pass.remote, h.path);
+    if (pass.isHeld(h.path)) {  // beneath a conflict found in this pass
+      ++report.waiting;
+      chosen.push_back(nullptr);
+      continue;
+    }
+    if (opts.cache_budget_bytes != 0 &&
+        cache_bytes + progress.bytes_total + r->meta.size > opts.cache_budget_bytes) {
+      report.not_hoarded.push_back(h.path);
+      chosen.push_back(nullptr);
+      continue;
+    }
+    chosen.push_back(r);
+    progress.bytes_total += r->meta.size;
+    ++progress.files_total;
+  }
+  for (size_t i = 0; i < hoards.size(); ++i) {
+    if (chosen[i] == nullptr) continue;
+    const RelPath& p = hoards[i].path;
+    Status done = pass.pull(p, *chosen[i]);
+    if (!done) {
+      if (!pass.noteFailure(p, done.error())) return report;
+      continue;
+    }
+    --report.pulled;  // counted as hoarded instead
+    ++report.hoarded;
+    report.hoarded_bytes += chosen[i]->meta.size;
+    progress.bytes_done += chosen[i]->meta.size;
+    ++progress.files_done;
+    if (opts.progress) opts.progress(progress);
+  }
+
   // The frozen records are reintegrated: the base now speaks for them (a path
   // that failed keeps its difference from the base, so the next pass retries
   // it without the record).
@@ -953,6 +1027,83 @@ Status Reconciler::resolve(int64_t conflict_id, Resolution resolution) {
   if (!done) return done;
   std::lock_guard lock(s_.journal_mu);
   return s_.journal.resolveConflict(conflict_id, resolutionName(resolution));
+}
+
+Result<uint64_t> Reconciler::evict(const RelPath& path) {
+  if (Status ok = validateRelPath(path); !ok) return tl::unexpected(ok.error());
+  ReconcileOptions opts;
+  Pass pass{s_, opts, {}, {}, {}, {}, {}, {}, {}};
+  std::vector<LoggedChange> log;
+  {
+    std::lock_guard lock(s_.journal_mu);
+    auto pins = s_.journal.pins(s_.share_id);
+    if (!pins) return tl::unexpected(pins.error());
+    if (pins->empty())
+      return fail(ErrorCode::kBusy, "cannot evict " + displayPath(path) +
+                                        ": a share without pins keeps everything; pin what "
+                                        "you want to keep, then evict the rest");
+    for (const journal::Pin& pin : *pins)
+      if (isUnder(path, pin.path) || isUnder(pin.path, path))
+        return fail(ErrorCode::kBusy, "cannot evict " + displayPath(path) + ": " +
+                                          displayPath(pin.path) +
+                                          " is pinned (unpin it first, or it is fetched again)");
+    auto conflicts = s_.journal.conflicts(s_.share_id, true);
+    if (!conflicts) return tl::unexpected(conflicts.error());
+    for (const auto& c : *conflicts)
+      if (isUnder(c.path, path) || isUnder(path, c.path))
+        return fail(ErrorCode::kBusy, "cannot evict " + displayPath(path) + ": " +
+                                          displayPath(c.path) + " has an open conflict");
+    auto l = s_.journal.changes(s_.share_id, 0);
+    if (!l) return tl::unexpected(l.error());
+    log = std::move(*l);
+    auto b = s_.journal.listBaseUnder(s_.share_id, path);
+    if (!b) return tl::unexpected(b.error());
+    for (auto& e : *b) pass.base.emplace(e.path, std::move(e));
+  }
+  for (const LoggedChange& lc : log) {
+    for (const RelPath* q : {&lc.change.path, &lc.change.to}) {
+      if (!q->empty() && isUnder(*q, path))
+        return fail(ErrorCode::kBusy, "cannot evict " + displayPath(path) + ": " +
+                                          displayPath(*q) +
+                                          " has changes not yet written back to the remote");
+    }
+  }
+  auto top = s_.local.lstat(path);
+  if (!top) return tl::unexpected(top.error());
+  pass.local[path] = *top;
+  if (top->meta.type == FileType::kDir) {
+    auto w = s_.local.walk(path);
+    if (!w) return tl::unexpected(w.error());
+    for (auto& e : *w) pass.local.emplace(std::move(e.path), std::move(e.stat));
+  }
+  // Clean means: every entry is in the base and unchanged, and nothing in the
+  // base is missing from the cache.
+  for (const auto& [q, st] : pass.local) {
+    Version v;
+    SideChange change;
+    Status looked = pass.look(q, pass.baseAt(q), pass.local, true, v, change);
+    if (!looked) return tl::unexpected(looked.error());
+    if (change.any())
+      return fail(ErrorCode::kBusy, "cannot evict " + displayPath(path) + ": " + displayPath(q) +
+                                        " has changes not yet written back to the remote");
+  }
+  for (const auto& [q, e] : pass.base)
+    if (!pass.local.count(q))
+      return fail(ErrorCode::kBusy, "cannot evict " + displayPath(path) + ": " + displayPath(q) +
+                                        " was deleted here and the delete is not yet replayed");
+  uint64_t freed = 0;
+  std::vector<RelPath> order;
+  for (const auto& [q, st] : pass.local) order.push_back(q);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const remote::Stat& st = pass.local.at(*it);
+    Status gone = st.meta.type == FileType::kDir ? s_.local.rmdir(*it, Expect::anything())
+                                                 : s_.local.unlink(*it, Expect::version(st.data_version));
+    if (!gone) return tl::unexpected(gone.error());
+    if (st.meta.type == FileType::kFile) freed += st.meta.size;
+  }
+  Status dropped = pass.dropBase(path, std::nullopt);
+  if (!dropped) return tl::unexpected(dropped.error());
+  return freed;
 }
 
 }  // namespace hoard::sync

@@ -22,6 +22,13 @@
 // A path with an open conflict (and everything beneath it) is left alone:
 // the local version stays in place and the remote is untouched there.
 //
+// Pins decide what is hoarded: a remote file that is neither in the base nor
+// in the cache is fetched only if it lies beneath a pin (a share without pins
+// hoards everything), in pin priority order, within the cache budget. Paths
+// already in the cache or the base are kept in sync whether pinned or not. A
+// pass started again after a crash or a drop resumes the hoard walk where it
+// stopped: what was fetched is in the base.
+//
 // Threads: run() and resolve() do blocking I/O on both sides and must run on
 // one thread at a time per share (the engine strand). Journal calls are made
 // under ShareSides::journal_mu.
@@ -57,6 +64,14 @@ struct ShareSides {
   std::function<Status()> check_remote;
 };
 
+// Progress of the files a pass fetches for the first time (the hoard walk).
+struct HoardProgress {
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+  uint32_t files_done = 0;
+  uint32_t files_total = 0;
+};
+
 struct ReconcileOptions {
   // Stop before deleting more than this fraction of a side's files...
   double max_delete_fraction = 0.5;
@@ -65,6 +80,13 @@ struct ReconcileOptions {
   size_t mass_delete_floor = 2;
   // The user confirmed a mass deletion that an earlier pass stopped for.
   bool confirm_mass_delete = false;
+  // Bytes the cache may hold (0: no limit). New remote files are hoarded in
+  // pin priority order until the next one would not fit; the rest are left
+  // on the remote and listed in ReconcileReport::not_hoarded. Files already
+  // in the cache are kept in sync whatever their size.
+  uint64_t cache_budget_bytes = 0;
+  // Told after each file hoarded (on the calling thread). May be null.
+  std::function<void(const HoardProgress&)> progress;
 };
 
 struct ReconcileReport {
@@ -75,6 +97,9 @@ struct ReconcileReport {
   size_t renamed_remote = 0;  // local renames replayed as renames
   size_t modes = 0;           // permission changes carried across
   size_t agreed = 0;          // both sides changed alike: new base, no conflict
+  size_t hoarded = 0;           // files fetched for the first time (preload)
+  uint64_t hoarded_bytes = 0;
+  std::vector<RelPath> not_hoarded;  // pinned remote files the cache budget left out
   std::vector<int64_t> new_conflicts;
   size_t waiting = 0;         // paths held by conflicts still open
   // Paths that could not be finished this pass (the next pass retries them).
@@ -111,6 +136,14 @@ class Reconciler {
   // conflict in this share), kConflict (a side changed again since; the
   // conflict stays open and a new pass re-detects it), remote errors.
   Status resolve(int64_t conflict_id, Resolution resolution);
+
+  // Drops the cache's copy of `path` (a file or subtree) and its base rows,
+  // freeing local space; the remote is untouched. Refuses, naming the first
+  // such path, with kBusy if anything beneath `path` has unreplayed changes
+  // (it differs from the base, or the change log names it) or an open
+  // conflict, and with kBusy if `path` is pinned (a pinned path would be
+  // fetched again by the next pass: unpin it first). Returns bytes freed.
+  Result<uint64_t> evict(const RelPath& path);
 
  private:
   struct Pass;

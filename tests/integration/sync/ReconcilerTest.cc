@@ -423,5 +423,83 @@ TEST_F(ReconcilerTest, RecoverRecognisesOurOwnWriteAfterACrash) {
   EXPECT_EQ(remote("doc.txt"), "v3");
 }
 
+TEST_F(ReconcilerTest, PinsHoardInPriorityOrderWithinTheBudget) {
+  remote("important/a.txt", std::string(1000, 'a'));
+  remote("important/b.txt", std::string(1000, 'b'));
+  remote("nice/c.txt", std::string(1000, 'c'));
+  remote("nice/d.txt", std::string(1000, 'd'));
+  remote("unpinned/e.txt", "never fetched");
+  ASSERT_TRUE(journal_->pin(share_, "important", 900));
+  ASSERT_TRUE(journal_->pin(share_, "nice", 100));
+  ReconcileOptions o;
+  o.cache_budget_bytes = 3000;  // room for three of the four pinned files
+  std::vector<HoardProgress> seen;
+  o.progress = [&](const HoardProgress& p) { seen.push_back(p); };
+  auto r = sync(o);
+  EXPECT_EQ(r.hoarded, 3u);
+  EXPECT_EQ(r.hoarded_bytes, 3000u);
+  EXPECT_EQ(local("important/a.txt"), std::string(1000, 'a'));
+  EXPECT_EQ(local("important/b.txt"), std::string(1000, 'b'));
+  EXPECT_EQ(local("nice/c.txt"), std::string(1000, 'c'));
+  EXPECT_FALSE(localExists("nice/d.txt"));
+  EXPECT_EQ(r.not_hoarded, (std::vector<RelPath>{"nice/d.txt"}));
+  EXPECT_FALSE(localExists("unpinned/e.txt"));
+  EXPECT_FALSE(localExists("unpinned"));
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen.back().files_done, 3u);
+  EXPECT_EQ(seen.back().files_total, 3u);
+  EXPECT_EQ(seen.back().bytes_done, 3000u);
+  EXPECT_EQ(seen.back().bytes_total, 3000u);
+  // The remote is untouched by what the cache does not hold.
+  EXPECT_EQ(remote("nice/d.txt"), std::string(1000, 'd'));
+  // With more room, the next pass fetches the rest and nothing else.
+  o.cache_budget_bytes = 0;
+  seen.clear();
+  auto more = sync(o);
+  EXPECT_EQ(more.hoarded, 1u);
+  EXPECT_EQ(local("nice/d.txt"), std::string(1000, 'd'));
+  EXPECT_FALSE(localExists("unpinned/e.txt"));
+}
+
+TEST_F(ReconcilerTest, AHoardWalkCutShortResumesWhereItStopped) {
+  for (int i = 0; i < 6; ++i) remote("f" + std::to_string(i), std::string(100, 'x'));
+  ReconcileOptions o;
+  o.cache_budget_bytes = 300;  // stands in for a drop after three files
+  auto first = sync(o);
+  EXPECT_EQ(first.hoarded, 3u);
+  o.cache_budget_bytes = 0;
+  auto second = sync(o);
+  EXPECT_EQ(second.hoarded, 3u) << "only what was missing is fetched";
+  expectConverged();
+}
+
+TEST_F(ReconcilerTest, EvictDropsCleanUnpinnedDataAndRefusesDirtyOrPinned) {
+  seed({{"keep/a.txt", "a"}, {"old/b.txt", "b"}, {"old/c.txt", "c"}, {"dirty/d.txt", "d"}});
+  ASSERT_TRUE(journal_->pin(share_, "keep", 500));
+  auto pinned = reconciler_->evict("keep");
+  ASSERT_FALSE(pinned);
+  EXPECT_EQ(pinned.error().code(), ErrorCode::kBusy);
+  EXPECT_NE(pinned.error().message().find("is pinned"), std::string::npos);
+
+  local("dirty/d.txt", "edited, not yet synced");
+  auto dirty = reconciler_->evict("dirty");
+  ASSERT_FALSE(dirty);
+  EXPECT_EQ(dirty.error().code(), ErrorCode::kBusy);
+  EXPECT_NE(dirty.error().message().find("dirty/d.txt"), std::string::npos)
+      << dirty.error().message();
+  EXPECT_EQ(local("dirty/d.txt"), "edited, not yet synced");
+
+  auto freed = reconciler_->evict("old");
+  ASSERT_TRUE(freed) << freed.error().toString();
+  EXPECT_EQ(*freed, 2u);
+  EXPECT_FALSE(localExists("old"));
+  EXPECT_EQ(remote("old/b.txt"), "b") << "evicting never touches the remote";
+  // The next pass neither deletes it remotely nor fetches it back.
+  auto r = sync();
+  EXPECT_EQ(remote("old/c.txt"), "c");
+  EXPECT_FALSE(localExists("old/b.txt"));
+  EXPECT_EQ(remote("dirty/d.txt"), "edited, not yet synced");
+}
+
 }  // namespace
 }  // namespace hoard::sync
