@@ -172,7 +172,8 @@ Result<std::vector<BaseEntry>> readBases(Query& q, const std::string& journal) {
 
 constexpr const char* kShareCols =
     "id, name, remote_root, cache_root, remote_fsid, remote_mount_source, remote_fstype, "
-    "remote_marker_id, state, user_offline, frozen_through_seq, created_at_ns";
+    "remote_marker_id, state, user_offline, frozen_through_seq, created_at_ns, "
+    "remote_mount_point, remote_mount_root";
 
 Result<ShareRecord> readShare(const Query& q, const std::string& journal) {
   ShareRecord s;
@@ -184,6 +185,8 @@ Result<ShareRecord> readShare(const Query& q, const std::string& journal) {
   s.identity.mount_source = q.colText(5);
   s.identity.fstype = q.colText(6);
   s.identity.marker_id = q.colText(7);
+  s.identity.mount_point = q.colBlob(12);
+  s.identity.mount_root = q.colBlob(13);
   auto state = shareStateFromName(q.colText(8));
   if (!state) {
     return fail(ErrorCode::kCorrupt, "journal " + displayPath(journal) + ": share " + s.name +
@@ -405,8 +408,9 @@ Result<int64_t> Journal::addShare(const ShareSpec& spec) {
     HOARD_TRY_ASSIGN(q, db_->query("add share",
                                    "INSERT INTO shares (name, remote_root, cache_root, "
                                    "remote_fsid, remote_mount_source, remote_fstype, "
-                                   "remote_marker_id, created_at_ns) "
-                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+                                   "remote_marker_id, created_at_ns, remote_mount_point, "
+                                   "remote_mount_root) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
     q.bindText(1, spec.name)
         .bindBlob(2, spec.remote_root)
         .bindBlob(3, spec.cache_root)
@@ -414,7 +418,9 @@ Result<int64_t> Journal::addShare(const ShareSpec& spec) {
         .bindText(5, spec.identity.mount_source)
         .bindText(6, spec.identity.fstype)
         .bindText(7, spec.identity.marker_id)
-        .bindInt(8, nowNs());
+        .bindInt(8, nowNs())
+        .bindBlob(9, spec.identity.mount_point)
+        .bindBlob(10, spec.identity.mount_root);
     auto r = q.run();
     if (!r && r.error().code() == ErrorCode::kExists) {
       return fail(ErrorCode::kExists, "journal " + displayPath(path_) + ": a share named \"" +
@@ -506,12 +512,15 @@ Status Journal::setRemoteIdentity(int64_t share_id, const RemoteIdentity& identi
   return inTransaction([&]() -> Status {
     HOARD_TRY_ASSIGN(q, db_->query("set share remote identity",
                                    "UPDATE shares SET remote_fsid = ?2, remote_mount_source = ?3, "
-                                   "remote_fstype = ?4, remote_marker_id = ?5 WHERE id = ?1"));
+                                   "remote_fstype = ?4, remote_marker_id = ?5, "
+                                   "remote_mount_point = ?6, remote_mount_root = ?7 WHERE id = ?1"));
     q.bindInt(1, share_id)
         .bindText(2, identity.fsid)
         .bindText(3, identity.mount_source)
         .bindText(4, identity.fstype)
-        .bindText(5, identity.marker_id);
+        .bindText(5, identity.marker_id)
+        .bindBlob(6, identity.mount_point)
+        .bindBlob(7, identity.mount_root);
     return expectOneRow(*db_, q, path_, "no share with id " + std::to_string(share_id));
   });
 }

@@ -27,6 +27,8 @@ struct RemoteIdentity {
   std::string mount_source;  // mountinfo "mount source", e.g. "user@host:/export"
   std::string fstype;        // mountinfo filesystem type, e.g. "fuse.sshfs", "nfs4"
   std::string marker_id;     // id written in the marker file at the remote root
+  std::string mount_point;   // where that mount is attached (bytes)
+  std::string mount_root;    // the mount's root within its filesystem (differs for a bind mount)
 
   bool operator==(const RemoteIdentity&) const = default;
 };

@@ -23,6 +23,8 @@ CREATE TABLE shares (
   remote_mount_source TEXT NOT NULL DEFAULT '',
   remote_fstype       TEXT NOT NULL DEFAULT '',
   remote_marker_id    TEXT NOT NULL DEFAULT '',
+  remote_mount_point  BLOB NOT NULL DEFAULT x'',
+  remote_mount_root   BLOB NOT NULL DEFAULT x'',
   state               TEXT NOT NULL DEFAULT 'offline'
                       CHECK (state IN ('online', 'offline', 'reintegrating')),
   user_offline        INTEGER NOT NULL DEFAULT 0 CHECK (user_offline IN (0, 1)),

@@ -236,7 +236,7 @@ TEST(JournalTest, SharesRoundTrip) {
 
   ASSERT_TRUE(j->setShareState(*id, ShareState::kReintegrating));
   ASSERT_TRUE(j->setUserOffline(*id, true));
-  RemoteIdentity other{"fsid-2", "srv:/x", "cifs", "m2"};
+  RemoteIdentity other{"fsid-2", "srv:/x", "cifs", "m2", "/mnt/x\n\xff", "/x"};
   ASSERT_TRUE(j->setRemoteIdentity(*id, other));
   auto s2 = j->shareByName("work");
   ASSERT_TRUE(s2);
