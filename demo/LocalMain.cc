@@ -21,18 +21,25 @@
 #include "store/KeepPolicy.h"
 #include "sync/LocalRecorder.h"
 #include "track/FolderTracker.h"
+#include "Commands.h"
 
-namespace {
-
-using namespace hoard;
-
-std::atomic<bool> g_stop{false};
-void onSignal(int) { g_stop = true; }
+namespace hoard::demo {
 
 int failWith(const Error& e) {
   std::cerr << "hoard-local: " << e.toString() << "\n";
   return 1;
 }
+
+}  // namespace hoard::demo
+
+namespace {
+
+using namespace hoard;
+using namespace hoard::demo;
+
+std::atomic<bool> g_stop{false};
+void onSignal(int) { g_stop = true; }
+
 
 std::string describe(const Change& c) {
   std::string s(changeOpName(c.op));
@@ -56,22 +63,6 @@ void printRescan(const sync::RescanReport& r) {
   for (const auto& s : r.skipped)
     std::cout << "  could not read " << displayPath(s.path) << ": " << s.error.message() << "\n";
 }
-
-struct Context {
-  std::string journal_path;
-  std::string store_dir;
-  std::unique_ptr<journal::Journal> journal;
-
-  Status open() {
-    auto j = journal::Journal::open(journal_path);
-    if (!j) return tl::unexpected(j.error());
-    journal = std::move(*j);
-    return {};
-  }
-  Result<journal::ShareRecord> share(const std::string& name) {
-    return journal->shareByName(name);
-  }
-};
 
 int cmdInit(Context& ctx, const std::string& name, const std::string& root) {
   if (auto st = ctx.open(); !st) return failWith(st.error());
@@ -231,6 +222,45 @@ int main(int argc, char** argv) {
   auto* snaps = app.add_subcommand("snapshots", "list snapshots with their entries");
   snaps->add_option("name", name)->required();
   snaps->callback([&] { rc = cmdSnapshots(ctx, name); });
+
+  std::string remote_root, path, with;
+  int priority = 500;
+  uint64_t budget = 0;
+  bool confirm = false;
+  int64_t id = 0;
+
+  auto* add = app.add_subcommand("share-add", "record a share: a remote folder and a cache folder");
+  add->add_option("name", name)->required();
+  add->add_option("remote", remote_root, "the remote root (a mounted network folder)")->required();
+  add->add_option("cache", root, "the local cache root (absent or empty)")->required();
+  add->callback([&] { rc = cmdShareAdd(ctx, name, remote_root, root); });
+
+  auto* pin = app.add_subcommand("pin", "keep a path available offline");
+  pin->add_option("name", name)->required();
+  pin->add_option("path", path, "share-relative path")->required();
+  pin->add_option("--priority", priority, "0..1000, higher is kept longer");
+  pin->callback([&] { rc = cmdPin(ctx, name, path, priority); });
+
+  auto* syn = app.add_subcommand("sync", "reintegrate: push local changes, pull remote ones");
+  syn->add_option("name", name)->required();
+  syn->add_option("--budget", budget, "cache budget in bytes (0: none)");
+  syn->add_flag("--confirm-delete", confirm, "go ahead with a mass deletion");
+  syn->callback([&] { rc = cmdSync(ctx, name, budget, confirm); });
+
+  auto* con = app.add_subcommand("conflicts", "list open conflicts");
+  con->add_option("name", name)->required();
+  con->callback([&] { rc = cmdConflicts(ctx, name); });
+
+  auto* res = app.add_subcommand("resolve", "decide a conflict");
+  res->add_option("name", name)->required();
+  res->add_option("id", id)->required();
+  res->add_option("--with", with, "keep-local, keep-remote or stash")->required();
+  res->callback([&] { rc = cmdResolve(ctx, name, id, with); });
+
+  auto* ev = app.add_subcommand("evict", "drop the local copy of a clean, unpinned path");
+  ev->add_option("name", name)->required();
+  ev->add_option("path", path)->required();
+  ev->callback([&] { rc = cmdEvict(ctx, name, path); });
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+#include "sync/ShareSetup.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+namespace hoard::sync {
+
+journal::RemoteIdentity toJournal(const remote::RemoteIdentity& id) {
+  return {id.fsid, id.mount_source, id.fstype, id.marker_id, id.mount_point, id.mount_root};
+}
+
+remote::RemoteIdentity fromJournal(const journal::RemoteIdentity& id) {
+  return {id.fsid, id.mount_source, id.fstype, id.mount_point, id.mount_root, id.marker_id};
+}
+
+Result<int64_t> createShare(journal::Journal& journal, std::mutex& journal_mu,
+                            const std::string& name, const std::string& remote_root,
+                            const std::string& cache_root, remote::WorkerPool& pool) {
+  if (name.empty())
+    return fail(ErrorCode::kInvalidArgument, "a share needs a name (e.g. \"work\")");
+  for (const std::string* root : {&remote_root, &cache_root}) {
+    if (root->empty() || root->front() != '/')
+      return fail(ErrorCode::kInvalidArgument,
+                  "share \"" + name + "\": '" + displayPath(*root) + "' is not an absolute path");
+  }
+  struct stat st;
+  if (::stat(cache_root.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode))
+      return fail(ErrorCode::kInvalidArgument,
+                  "share \"" + name + "\": cache root " + displayPath(cache_root) +
+                      " is not a directory");
+    std::error_code ec;
+    if (!std::filesystem::is_empty(cache_root, ec) || ec)
+      return fail(ErrorCode::kInvalidArgument,
+                  "share \"" + name + "\": cache root " + displayPath(cache_root) +
+                      " is not empty; choose an empty or new directory (hoard fills it from "
+                      "the remote)");
+  } else if (errno != ENOENT) {
+    return failErrno(errno, "share \"" + name + "\": stat cache root " + displayPath(cache_root));
+  }
+  {
+    std::lock_guard lock(journal_mu);
+    if (journal.shareByName(name))
+      return fail(ErrorCode::kExists, "a share named \"" + name + "\" already exists");
+  }
+  remote::IdentityChecker::Options opts;
+  auto identity = remote::IdentityChecker::establish(remote_root, pool, opts);
+  if (!identity)
+    return tl::unexpected(identity.error().withContext("share \"" + name + "\": remote root"));
+  std::error_code ec;
+  std::filesystem::create_directories(cache_root, ec);
+  if (ec)
+    return fail(ErrorCode::kIo, "share \"" + name + "\": cannot create cache root " +
+                                    displayPath(cache_root) + ": " + ec.message());
+  std::lock_guard lock(journal_mu);
+  return journal.addShare({name, remote_root, cache_root, toJournal(*identity)});
+}
+
+Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
+    journal::Journal& journal, std::mutex& journal_mu, int64_t share_id, store::BaseStore& store,
+    std::shared_ptr<remote::WorkerPool> pool, remote::DeadlineRemoteFs::Deadlines deadlines,
+    std::string host) {
+  std::unique_ptr<ShareRuntime> rt(new ShareRuntime());
+  {
+    std::lock_guard lock(journal_mu);
+    auto share = journal.share(share_id);
+    if (!share) return tl::unexpected(share.error());
+    rt->share_ = std::move(*share);
+  }
+  rt->local_ = std::make_shared<remote::PosixRemoteFs>(rt->share_.cache_root);
+  rt->remote_posix_ = std::make_shared<remote::PosixRemoteFs>(rt->share_.remote_root);
+  rt->remote_ = std::make_shared<remote::DeadlineRemoteFs>(rt->remote_posix_, pool, deadlines);
+  rt->probe_pool_ = std::make_shared<remote::WorkerPool>(
+      remote::WorkerPool::Options{1, 4, "hoard-probe"});
+  remote::IdentityChecker::Options probe_opts;
+  probe_opts.deadline = deadlines.metadata;
+  rt->checker_ = std::make_unique<remote::IdentityChecker>(
+      rt->share_.remote_root, fromJournal(rt->share_.identity), rt->probe_pool_, probe_opts);
+  remote::IdentityChecker* checker = rt->checker_.get();
+  ShareSides sides{journal,      journal_mu, share_id, *rt->local_, *rt->remote_,
+                   rt->share_.cache_root, store, store::KeepPolicy{}, std::move(host),
+                   [checker]() -> Status {
+                     remote::ProbeResult p = checker->probe();
+                     if (p.state == remote::Reachability::kReachable) return {};
+                     ErrorCode code = p.state == remote::Reachability::kAuthExpired
+                                          ? ErrorCode::kAuthExpired
+                                          : ErrorCode::kOffline;
+                     return fail(code, p.reason);
+                   }};
+  rt->reconciler_ = std::make_unique<Reconciler>(std::move(sides));
+  return rt;
+}
+
+}  // namespace hoard::sync

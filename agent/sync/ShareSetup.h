@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// Creating a share and assembling what a pass needs for it: the pieces the
+// daemon (and the demo tool) share.
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/Error.h"
+#include "journal/Journal.h"
+#include "remote/DeadlineRemoteFs.h"
+#include "remote/Identity.h"
+#include "remote/PosixRemoteFs.h"
+#include "store/BaseStore.h"
+#include "sync/Reconciler.h"
+
+namespace hoard::sync {
+
+journal::RemoteIdentity toJournal(const remote::RemoteIdentity& id);
+remote::RemoteIdentity fromJournal(const journal::RemoteIdentity& id);
+
+// Records a new share: checks that `remote_root` is an absolute path to a
+// directory that exists now (its identity is observed and the marker file
+// written there) and that `cache_root` is absolute and absent or an empty
+// directory (created if absent). Errors name the path and say what to do:
+// kInvalidArgument (relative path, cache not empty), kNotFound (remote root
+// missing), kExists (name taken), kOffline/kTimeout (the remote did not
+// answer), kPermission. Nothing is stored unless everything succeeds.
+Result<int64_t> createShare(journal::Journal& journal, std::mutex& journal_mu,
+                            const std::string& name, const std::string& remote_root,
+                            const std::string& cache_root, remote::WorkerPool& pool);
+
+// The filesystems, identity checker and sides of one share, ready for a
+// Reconciler. Remote calls run on `pool` under `deadlines`; the identity
+// probe on its own small pool so a busy transfer pool cannot starve it.
+class ShareRuntime {
+ public:
+  static Result<std::unique_ptr<ShareRuntime>> open(
+      journal::Journal& journal, std::mutex& journal_mu, int64_t share_id,
+      store::BaseStore& store, std::shared_ptr<remote::WorkerPool> pool,
+      remote::DeadlineRemoteFs::Deadlines deadlines, std::string host);
+
+  Reconciler& reconciler() { return *reconciler_; }
+  remote::IdentityChecker& probe() { return *checker_; }
+  const journal::ShareRecord& share() const { return share_; }
+
+ private:
+  ShareRuntime() = default;
+  journal::ShareRecord share_;
+  std::shared_ptr<remote::PosixRemoteFs> local_;
+  std::shared_ptr<remote::PosixRemoteFs> remote_posix_;
+  std::shared_ptr<remote::DeadlineRemoteFs> remote_;
+  std::shared_ptr<remote::WorkerPool> probe_pool_;
+  std::unique_ptr<remote::IdentityChecker> checker_;
+  std::unique_ptr<Reconciler> reconciler_;
+};
+
+}  // namespace hoard::sync
