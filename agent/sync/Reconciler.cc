@@ -17,6 +17,7 @@
 #include "common/Hash.h"
 #include "common/UniqueFd.h"
 #include "sync/ThreeWay.h"
+#include "sync/Xattrs.h"
 
 namespace hoard::sync {
 
@@ -297,9 +298,19 @@ struct Reconciler::Pass {
         forgetIntent(*intent);
         return tl::unexpected(replaced.error());
       }
-      remote[p] = *replaced;
+      remote::Stat final_remote = *replaced;
+      auto carried = copyUserXattrs(s.local, s.remote, p);
+      if (!carried) {
+        forgetIntent(*intent);
+        return tl::unexpected(carried.error());
+      }
+      if (*carried) {  // setting xattrs moved the remote's ctime: take its new version
+        auto fresh = s.remote.lstat(p);
+        if (fresh) final_remote = *fresh;
+      }
+      remote[p] = final_remote;
       ++report.pushed;
-      return putBase(entryFrom(p, newl, *replaced, hash, object), *intent);
+      return putBase(entryFrom(p, newl, final_remote, hash, object), *intent);
     }
     if (l.meta.type == FileType::kDir) {
       if (r == nullptr || r->meta.type != FileType::kDir) {
@@ -342,6 +353,12 @@ struct Reconciler::Pass {
       ro.mtime_ns = fetched->meta.mtime_ns;
       auto installed = s.local.replaceFile(p, tmp->get(), expect, ro, nullptr);
       if (!installed) return tl::unexpected(installed.error());
+      auto carried = copyUserXattrs(s.remote, s.local, p);
+      if (!carried) return tl::unexpected(carried.error());
+      if (*carried) {  // the cache file's ctime moved with its xattrs
+        auto fresh = s.local.lstat(p);
+        if (fresh) *installed = *fresh;
+      }
       local[p] = *installed;
       remote[p] = *fetched;
       ++report.pulled;
@@ -500,6 +517,50 @@ Status Reconciler::recover() {
         return tl::unexpected(st.error());  // cannot tell yet: keep the intent
       }
     }
+    // A rename that reached the remote before the base followed it: re-key
+    // the base as the pass would have, or the next pass would see the new
+    // name as created on both sides, and a renamed-then-edited file as a
+    // create-create conflict with our own rename.
+    if (i.op == "rename" && !i.to_path.empty()) {
+      auto from = s_.remote.lstat(i.path);
+      auto to = s_.remote.lstat(i.to_path);
+      if (!from && stopsPass(from.error())) return tl::unexpected(from.error());
+      if (!to && stopsPass(to.error())) return tl::unexpected(to.error());
+      if (!from && from.error().code() == ErrorCode::kNotFound && to) {
+        std::vector<BaseEntry> moved;
+        {
+          std::lock_guard lock(s_.journal_mu);
+          auto under = s_.journal.listBaseUnder(s_.share_id, i.path);
+          if (!under) return tl::unexpected(under.error());
+          moved = std::move(*under);
+        }
+        for (BaseEntry& e : moved) {
+          bool top = e.path == i.path;
+          e.path = rebase(e.path, i.path, i.to_path);
+          if (!top || e.local.type != to->meta.type) continue;
+          // The rename moved the remote's ctime: take its new version when
+          // its content is still the base's, so it is not pulled for nothing.
+          bool same = e.local.type == FileType::kDir ||
+                      (e.local.type == FileType::kSymlink &&
+                       e.symlink_target == to->symlink_target);
+          if (e.local.type == FileType::kFile) {
+            auto h = pass.hashRemote(i.to_path);
+            if (!h && stopsPass(h.error())) return tl::unexpected(h.error());
+            same = h && e.hash && *h == *e.hash;
+          }
+          if (same) e.data_version = to->data_version;
+        }
+        std::lock_guard lock(s_.journal_mu);
+        Status done = s_.journal.inTransaction([&]() -> Status {
+          if (auto r = s_.journal.removeBaseUnder(s_.share_id, i.path); !r)
+            return tl::unexpected(r.error());
+          if (auto r = s_.journal.putBase(s_.share_id, moved); !r) return r;
+          return s_.journal.removeIntent(i.id);
+        });
+        if (!done) return done;
+        continue;
+      }
+    }
     // Anything else is redone (or found already equal) by the next pass,
     // which compares contents: drop the intent.
     std::lock_guard lock(s_.journal_mu);
@@ -507,6 +568,10 @@ Status Reconciler::recover() {
   }
   auto removed = s_.remote.removeStaleTemps("");
   if (!removed && stopsPass(removed.error())) return tl::unexpected(removed.error());
+  // A pull cut short leaves its temporary beside the file in the user's own
+  // folder (the cache walk hides it, the user does not see it hidden).
+  auto removed_local = s_.local.removeStaleTemps("");
+  if (!removed_local) return tl::unexpected(removed_local.error());
   return {};
 }
 
@@ -684,9 +749,23 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
       st.remote.hash = *h;
       if (b != nullptr && b->local.type == FileType::kFile && b->hash == *h)
         st.remote_change.content = false;  // only its metadata moved
+      // A file new on both sides (no base, or a type change) was not hashed
+      // by look(): the same bytes on both sides are an agreement, not a
+      // create-create conflict (e.g. a pass killed after a rename reached the
+      // remote but before the base followed it).
+      if (st.remote_change.content && st.local.type == FileType::kFile && !st.local.hash) {
+        auto lh = pass.hashLocal(p);
+        if (!lh) {
+          if (!pass.noteFailure(p, lh.error())) return report;
+          continue;
+        }
+        st.local.hash = *lh;
+      }
     }
-    if (st.local_change.any()) local_changed.insert(p);
-    if (st.remote_change.any()) remote_changed.insert(p);
+    // What a side holds beneath a directory the other deleted (dir-delete):
+    // its deletions agree with the other side's and do not count.
+    if (st.local_change.any() && st.local.exists()) local_changed.insert(p);
+    if (st.remote_change.any() && st.remote.exists()) remote_changed.insert(p);
     plan.push_back({p, st, {}});
   }
   auto changedBeneath = [](const std::set<RelPath>& changed, const RelPath& dir) {

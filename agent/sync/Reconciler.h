@@ -120,7 +120,8 @@ class Reconciler {
   explicit Reconciler(ShareSides sides);
 
   // Call once before the first pass after a start: settles intents left by a
-  // crash against the real remote and removes stale `.hoard-tmp-*` files.
+  // crash against the real remote and removes stale `.hoard-tmp-*` files on
+  // both sides (the remote's and the cache's).
   Status recover();
 
   // One pass. Errors: the journal's, or the cache root's (unreadable). Remote

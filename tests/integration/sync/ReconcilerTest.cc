@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -499,6 +500,26 @@ TEST_F(ReconcilerTest, EvictDropsCleanUnpinnedDataAndRefusesDirtyOrPinned) {
   EXPECT_EQ(remote("old/c.txt"), "c");
   EXPECT_FALSE(localExists("old/b.txt"));
   EXPECT_EQ(remote("dirty/d.txt"), "edited, not yet synced");
+}
+
+TEST_F(ReconcilerTest, UserXattrsTravelWithTheContent) {
+  seed({{"tagged.txt", "v1"}, {"theirs.txt", "t1"}});
+  local("tagged.txt", "v2");
+  ASSERT_EQ(setxattr((cache_ + "/tagged.txt").c_str(), "user.hoard-test", "blue", 4, 0), 0)
+      << "the test filesystem must support user xattrs";
+  remote("theirs.txt", "t2");
+  ASSERT_EQ(setxattr((remote_root_ + "/theirs.txt").c_str(), "user.origin", "server", 6, 0), 0);
+  auto r = sync();
+  EXPECT_TRUE(r.new_conflicts.empty());
+  char buf[32] = {};
+  ASSERT_EQ(getxattr((remote_root_ + "/tagged.txt").c_str(), "user.hoard-test", buf, sizeof buf),
+            4);
+  EXPECT_EQ(std::string(buf, 4), "blue");
+  ASSERT_EQ(getxattr((cache_ + "/theirs.txt").c_str(), "user.origin", buf, sizeof buf), 6);
+  EXPECT_EQ(std::string(buf, 6), "server");
+  // Carrying them is not itself a change the next pass has to undo.
+  auto again = sync();
+  EXPECT_EQ(again.pushed + again.pulled + again.agreed, 0u);
 }
 
 }  // namespace
