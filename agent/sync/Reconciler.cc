@@ -53,6 +53,39 @@ Result<UniqueFd> anonTemp(const std::string& dir) {
 }
 
 
+std::string toHex(std::string_view bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char ch : bytes) {
+    out.push_back(kHex[ch >> 4]);
+    out.push_back(kHex[ch & 0xF]);
+  }
+  return out;
+}
+
+std::string fromHex(std::string_view hex) {
+  auto nib = [](char ch) { return ch <= '9' ? ch - '0' : ch - 'a' + 10; };
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(nib(hex[i]) << 4 | nib(hex[i + 1])));
+  return out;
+}
+
+// The other paths a rename-rename conflict holds (paths are bytes, so they
+// travel hex-encoded in the JSON detail): the source and the remote's target.
+struct RenameRename {
+  RelPath from;
+  RelPath remote_to;
+};
+std::optional<RenameRename> renameRenameOf(const journal::ConflictRecord& c) {
+  if (c.kind != journal::ConflictKind::kRenameRename) return std::nullopt;
+  auto d = nlohmann::json::parse(c.detail, nullptr, false);
+  if (d.is_discarded() || !d.contains("from_hex") || !d.contains("remote_to_hex"))
+    return std::nullopt;
+  return RenameRename{fromHex(d["from_hex"].get<std::string>()),
+                      fromHex(d["remote_to_hex"].get<std::string>())};
+}
+
 nlohmann::json describeSide(const remote::Stat* st, const std::optional<ContentHash>& hash) {
   if (st == nullptr) return {{"type", "none"}};
   nlohmann::json j = {{"type", std::string(fileTypeName(st->meta.type))},
@@ -610,7 +643,13 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
     if (!pn) return tl::unexpected(pn.error());
     pins = std::move(*pn);
   }
-  for (const auto& c : open) pass.held.push_back(c.path);
+  for (const auto& c : open) {
+    pass.held.push_back(c.path);
+    if (auto rr = renameRenameOf(c)) {
+      pass.held.push_back(rr->from);
+      pass.held.push_back(rr->remote_to);
+    }
+  }
 
   auto lw = s_.local.walk("");
   if (!lw) return tl::unexpected(lw.error().withContext("cache root " + s_.cache_root));
@@ -633,6 +672,42 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
     if (pass.isHeld(from) || pass.isHeld(to)) continue;
     const remote::Stat* rf = pass.find(pass.remote, from);
     const BaseEntry* bf = pass.baseAt(from);
+    if (bf != nullptr && rf == nullptr && bf->local.type == FileType::kFile && bf->hash &&
+        pass.find(pass.local, from) == nullptr && pass.find(pass.local, to) != nullptr) {
+      // The remote's copy is gone too: if a third party renamed it, the
+      // same bytes sit at a new remote path that nothing here knows.
+      std::optional<RelPath> theirs;
+      for (const auto& [q, st] : pass.remote) {
+        if (st.meta.type != FileType::kFile || st.meta.size != bf->local.size ||
+            pass.baseAt(q) != nullptr || pass.find(pass.local, q) != nullptr || pass.isHeld(q))
+          continue;
+        auto h = pass.hashRemote(q);
+        if (h && *h == *bf->hash) {
+          theirs = q;
+          break;
+        }
+      }
+      if (theirs && *theirs != to) {
+        journal::ConflictRecord rr;
+        rr.share_id = s_.share_id;
+        rr.path = to;
+        rr.kind = journal::ConflictKind::kRenameRename;
+        rr.base_object = bf->object;
+        rr.detail = nlohmann::json{{"from", displayPath(from)},
+                                   {"local_to", displayPath(to)},
+                                   {"remote_to", displayPath(*theirs)},
+                                   {"from_hex", toHex(from)},
+                                   {"remote_to_hex", toHex(*theirs)}}
+                        .dump();
+        auto id = pass.journal([&](journal::Journal& j) { return j.addConflict(rr); });
+        if (!id) return tl::unexpected(id.error());
+        report.new_conflicts.push_back(*id);
+        pass.held.push_back(to);
+        pass.held.push_back(from);
+        pass.held.push_back(*theirs);
+      }
+      continue;  // renamed alike on both sides: the per-path pass agrees
+    }
     if (bf == nullptr || rf == nullptr || rf->meta.type != bf->local.type) continue;
     if (pass.find(pass.remote, to) != nullptr || pass.find(pass.local, from) != nullptr ||
         pass.find(pass.local, to) == nullptr)
@@ -996,6 +1071,39 @@ Status Reconciler::resolve(int64_t conflict_id, Resolution resolution) {
   const RelPath& p = c.path;
   ReconcileOptions opts;
   Pass pass{s_, opts, {}, {}, {}, {}, {}, {}, {}};
+
+  if (auto rr = renameRenameOf(c)) {
+    // The cache renamed `from` to p, the remote to rr->remote_to.
+    auto l = s_.local.lstat(p);
+    auto r = s_.remote.lstat(rr->remote_to);
+    if (!l) return tl::unexpected(l.error());
+    if (!r) return tl::unexpected(r.error());
+    pass.local[p] = *l;
+    pass.remote[rr->remote_to] = *r;
+    Status done;
+    switch (resolution) {
+      case Resolution::kKeepLocal:  // the remote takes the cache's name
+        done = s_.remote.rename(rr->remote_to, p, Expect::version(r->data_version),
+                                Expect::absent());
+        if (done) done = pass.agree(p);
+        if (done) done = pass.dropBase(rr->remote_to, std::nullopt);
+        break;
+      case Resolution::kKeepRemote:  // the cache takes the remote's name
+        done = s_.local.rename(p, rr->remote_to, Expect::version(l->data_version),
+                               Expect::absent());
+        if (done) done = pass.agree(rr->remote_to);
+        if (done) done = pass.dropBase(p, std::nullopt);
+        break;
+      case Resolution::kStash:  // keep both names on both sides
+        done = pass.push(p, nullptr, *l);
+        if (done) done = pass.pull(rr->remote_to, *r);
+        break;
+    }
+    if (done) done = pass.dropBase(rr->from, std::nullopt);
+    if (!done) return done;
+    std::lock_guard lock(s_.journal_mu);
+    return s_.journal.resolveConflict(conflict_id, resolutionName(resolution));
+  }
 
   // The two sides as they are now, at the path and beneath it.
   auto load = [&](remote::RemoteFs& fs, StatMap& side) -> Status {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -520,6 +521,66 @@ TEST_F(ReconcilerTest, UserXattrsTravelWithTheContent) {
   // Carrying them is not itself a change the next pass has to undo.
   auto again = sync();
   EXPECT_EQ(again.pushed + again.pulled + again.agreed, 0u);
+}
+
+TEST_F(ReconcilerTest, RenameRenameIsAConflictThatHoldsAllThreeNames) {
+  seed({{"draft.txt", "the draft"}, {"x", "x"}, {"y", "y"}, {"z", "z"}});
+  fs::rename(cache_ + "/draft.txt", cache_ + "/mine.txt");
+  logged({{ChangeOp::kRename, "draft.txt", "mine.txt", 0, ""}});
+  fs::rename(remote_root_ + "/draft.txt", remote_root_ + "/theirs.txt");
+  struct stat before;
+  ASSERT_EQ(stat((remote_root_ + "/theirs.txt").c_str(), &before), 0);
+  auto r = sync();
+  ASSERT_EQ(r.new_conflicts.size(), 1u);
+  auto open = openConflicts();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].kind, journal::ConflictKind::kRenameRename);
+  EXPECT_EQ(open[0].path, "mine.txt");
+  // Held: neither name crosses over while it waits.
+  auto again = sync();
+  EXPECT_TRUE(again.new_conflicts.empty());
+  EXPECT_FALSE(remoteExists("mine.txt"));
+  EXPECT_FALSE(localExists("theirs.txt"));
+  // keep-local: the remote takes our name, as a rename.
+  { auto st = reconciler_->resolve(open[0].id, Resolution::kKeepLocal); ASSERT_TRUE(st) << st.error().toString(); }
+  EXPECT_EQ(remote("mine.txt"), "the draft");
+  EXPECT_FALSE(remoteExists("theirs.txt"));
+  struct stat after;
+  ASSERT_EQ(stat((remote_root_ + "/mine.txt").c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  expectConverged();
+  EXPECT_TRUE(sync().clean());
+}
+
+TEST_F(ReconcilerTest, BothRenamedAlikeIsNoConflict) {
+  seed({{"draft.txt", "the draft"}, {"x", "x"}, {"y", "y"}, {"z", "z"}});
+  fs::rename(cache_ + "/draft.txt", cache_ + "/final.txt");
+  logged({{ChangeOp::kRename, "draft.txt", "final.txt", 0, ""}});
+  fs::rename(remote_root_ + "/draft.txt", remote_root_ + "/final.txt");
+  auto r = sync();
+  EXPECT_TRUE(r.new_conflicts.empty());
+  expectConverged();
+  EXPECT_TRUE(sync().clean());
+}
+
+TEST_F(ReconcilerTest, ARemoteSymlinkPointingOutsideNeverLeadsAWriteOutside) {
+  std::string outside = dir_ + "/outside";
+  fs::create_directories(outside);
+  seed({{"a.txt", "a"}});
+  ASSERT_EQ(symlink(outside.c_str(), (remote_root_ + "/evil").c_str()), 0);
+  sync();
+  EXPECT_EQ(fs::read_symlink(cache_ + "/evil"), outside) << "replicated as a symlink";
+  // Whatever arrives "through" it stays out of reach: writing into the cache
+  // through the link is refused.
+  remote::PosixRemoteFs cache_fs(cache_);
+  auto tmp = ::open(dir_.c_str(), O_TMPFILE | O_RDWR, 0600);
+  ASSERT_GE(tmp, 0);
+  ASSERT_EQ(::write(tmp, "x", 1), 1);
+  auto written = cache_fs.replaceFile("evil/planted", tmp, remote::Expect::absent(), {}, nullptr);
+  ::close(tmp);
+  ASSERT_FALSE(written);
+  EXPECT_EQ(written.error().code(), ErrorCode::kOutsideRoot);
+  EXPECT_TRUE(fs::is_empty(outside));
 }
 
 }  // namespace
