@@ -79,30 +79,51 @@ void ShareEngine::confirmMassDelete() {
   machine_->syncNow();
 }
 
-Result<PassOutcome> ShareEngine::pass(const PassRequest& request) {
-  std::lock_guard lock(pass_mu_);
-  if (request.stop.stop_requested()) return PassOutcome::paused("stopping");
+Result<ReconcileReport> ShareEngine::runLocked(
+    std::function<void(const HoardProgress&)> progress) {
   if (auto rescans = recorder_->runPendingRescans(); !rescans)
     return tl::unexpected(rescans.error());
   Reconciler& rec = runtime_->reconciler();
   if (!recovered_) {
     Status st = rec.recover();
-    if (!st) {
-      ErrorCode c = st.error().code();
-      if (c == ErrorCode::kOffline || c == ErrorCode::kTimeout)
-        return PassOutcome::offline(st.error().message());
-      return tl::unexpected(st.error());
-    }
+    if (!st) return tl::unexpected(st.error());
     recovered_ = true;
   }
   ReconcileOptions opts = options_.reconcile;
   opts.confirm_mass_delete = confirm_delete_;
+  if (progress) opts.progress = std::move(progress);
   auto report = rec.run(opts);
   if (!report) return tl::unexpected(report.error());
   confirm_delete_ = false;
   for (int64_t id : report->new_conflicts)
     if (hooks_.onConflictDetected) hooks_.onConflictDetected(id);
   if (hooks_.onPassFinished) hooks_.onPassFinished(*report);
+  return report;
+}
+
+Result<ReconcileReport> ShareEngine::syncOnce(std::function<void(const HoardProgress&)> progress) {
+  if (machine_->status().user_offline)
+    return fail(ErrorCode::kOffline, "share \"" + share().name +
+                                         "\" is offline by your request; bring it online first");
+  Result<ReconcileReport> r;
+  {
+    std::lock_guard lock(pass_mu_);
+    r = runLocked(std::move(progress));
+  }
+  machine_->probeNow();
+  return r;
+}
+
+Result<PassOutcome> ShareEngine::pass(const PassRequest& request) {
+  std::lock_guard lock(pass_mu_);
+  if (request.stop.stop_requested()) return PassOutcome::paused("stopping");
+  auto report = runLocked({});
+  if (!report) {
+    ErrorCode c = report.error().code();
+    if (c == ErrorCode::kOffline || c == ErrorCode::kTimeout)
+      return PassOutcome::offline(report.error().message());
+    return tl::unexpected(report.error());
+  }
   if (!report->stopped) return PassOutcome::done();
   const Error& e = *report->stopped;
   std::string why = share().name + ": " + e.message();

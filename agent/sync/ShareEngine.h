@@ -62,6 +62,13 @@ class ShareEngine {
   // The user confirms a mass deletion a pass stopped for; the next pass goes ahead.
   void confirmMassDelete();
 
+  // Runs one pass now, on the calling thread (waiting for a pass in
+  // progress), and returns its report; the state machine then probes to
+  // catch up with what the pass found. `progress` is told about hoarded
+  // files. kOffline without touching the remote if the user forced the
+  // share offline.
+  Result<ReconcileReport> syncOnce(std::function<void(const HoardProgress&)> progress = {});
+
   Status resolve(int64_t conflict_id, Resolution how);
   Result<uint64_t> evict(const RelPath& path);
 
@@ -71,6 +78,8 @@ class ShareEngine {
   class Sink;
   ShareEngine() = default;
   Result<PassOutcome> pass(const PassRequest& request);
+  // One pass under pass_mu_ (held by the caller).
+  Result<ReconcileReport> runLocked(std::function<void(const HoardProgress&)> progress);
 
   ShareEngineHooks hooks_;
   ShareEngineOptions options_;

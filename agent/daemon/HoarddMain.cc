@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+// hoardd: the hoard daemon on the D-Bus session bus.
+//
+// Threads: the main thread waits for SIGTERM/SIGINT (blocked everywhere
+// else); the bus connection runs its loop on its own thread; each share runs
+// its tracker and state machine threads; the Agent's strand does blocking
+// work for asynchronous methods. SIGTERM stops the shares (what the trackers
+// saw is made durable first) and exits 0 with the journal consistent.
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include <systemd/sd-daemon.h>
+
+#include <CLI/CLI.hpp>
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "daemon/Agent.h"
+
+namespace {
+
+constexpr const char* kBusName = "org.hoard.Agent1";
+
+void log(int priority, const std::string& message) {
+  std::cerr << "<" << priority << ">hoardd: " << message << std::endl;
+}
+
+// $XDG_STATE_HOME/hoard, or ~/.local/state/hoard.
+std::string defaultStateDir() {
+  if (const char* x = std::getenv("XDG_STATE_HOME"); x != nullptr && x[0] == '/')
+    return std::string(x) + "/hoard";
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : "/") + "/.local/state/hoard";
+}
+
+std::string hostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hoardd: keeps pinned network files available offline (the hoard daemon)"};
+  std::string state_dir = defaultStateDir();
+  app.add_option("--state-dir", state_dir, "where the journal and base store live")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  // Block the stop signals before any thread starts, so only sigwait sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    log(3, "cannot create the state directory " + state_dir + ": " + ec.message());
+    return 1;
+  }
+  ::chmod(state_dir.c_str(), 0700);
+  auto journal = hoard::journal::Journal::open(state_dir + "/journal.db");
+  if (!journal) {
+    log(3, journal.error().toString());
+    return 1;
+  }
+  auto store = hoard::store::BaseStore::open(state_dir + "/objects");
+  if (!store) {
+    log(3, store.error().toString());
+    return 1;
+  }
+
+  try {
+    auto connection = sdbus::createSessionBusConnection();
+    hoard::daemon::AgentOptions options;
+    options.host = hostName();
+    auto agent = std::make_unique<hoard::daemon::Agent>(*connection, **journal, *store, options);
+    try {
+      connection->requestName(kBusName);
+    } catch (const sdbus::Error& e) {
+      log(3, std::string("another hoardd already runs on this session bus (") + kBusName +
+                 " is taken: " + e.getMessage() + "); this one exits");
+      return 1;
+    }
+    connection->enterEventLoopAsync();
+    agent->startShares();
+    sd_notify(0, "READY=1\nSTATUS=serving org.hoard.Agent1");
+    log(6, "ready: journal " + state_dir + "/journal.db");
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    sd_notify(0, "STOPPING=1");
+    log(6, std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    agent.reset();
+    connection->releaseName(kBusName);
+    connection->leaveEventLoop();
+  } catch (const sdbus::Error& e) {
+    log(3, "D-Bus: " + e.getName() + ": " + e.getMessage());
+    return 1;
+  }
+  log(6, "stopped cleanly");
+  return 0;
+}
