@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: MIT
+// hoardd as a client sees it: a private session bus, the real daemon, calls
+// through the proxy generated from the contract. Checks what a desktop prompt
+// or a script relies on: the answers, the signals, the error names, the files.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "dbus/org.hoard.Agent1.proxy.h"
+
+namespace hoard {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::vector<uint8_t> b(const std::string& s) { return {s.begin(), s.end()}; }
+
+bool eventually(const std::function<bool()>& cond, std::chrono::seconds limit = 30s) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return cond();
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "<absent>";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void put(const std::string& path, const std::string& bytes) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+// Spawns argv with stdout+stderr to `log`; returns the pid.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log,
+            const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    for (auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int waitExit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+class AgentProxy final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> {
+ public:
+  explicit AgentProxy(sdbus::IConnection& c)
+      : ProxyInterfaces(c, "org.hoard.Agent1", "/org/hoard/Agent1") {
+    registerProxy();
+  }
+  ~AgentProxy() { unregisterProxy(); }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::tuple<uint64_t, std::string, std::string>> finished;  // job, error, message
+  std::vector<uint64_t> detected, resolved;
+  std::vector<std::string> states;
+
+  template <class P>
+  bool waitFor(P pred) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, 30s, pred);
+  }
+
+ private:
+  void onStateChanged(const std::string&, const std::string& state, const std::string&) override {
+    std::lock_guard lock(mu);
+    states.push_back(state);
+    cv.notify_all();
+  }
+  void onConflictDetected(const uint64_t& id, const std::string&, const std::vector<uint8_t>&,
+                          const std::string&) override {
+    std::lock_guard lock(mu);
+    detected.push_back(id);
+    cv.notify_all();
+  }
+  void onConflictResolved(const uint64_t& id, const std::string&, const std::vector<uint8_t>&,
+                          const std::string&) override {
+    std::lock_guard lock(mu);
+    resolved.push_back(id);
+    cv.notify_all();
+  }
+  void onProgress(const uint64_t&, const std::string&, const std::string&, const uint64_t&,
+                  const uint64_t&, const uint32_t&, const uint32_t&) override {}
+  void onJobFinished(const uint64_t& job, const std::string&, const std::string& error,
+                     const std::string& message) override {
+    std::lock_guard lock(mu);
+    finished.emplace_back(job, error, message);
+    cv.notify_all();
+  }
+  void onAuthenticationRequired(const std::string&, const std::string&) override {}
+};
+
+class AgentBusTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/hoard-bus-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    server_ = dir_ + "/server";
+    cache_ = dir_ + "/cache";
+    put(server_ + "/docs/report.txt", "report v1\n");
+    put(server_ + "/docs/notes.txt", "notes\n");
+    // A private session bus.
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    bus_pid_ = fork();
+    if (bus_pid_ == 0) {
+      dup2(fds[1], 1);
+      close(fds[0]);
+      execlp("dbus-daemon", "dbus-daemon", "--session", "--nofork", "--print-address=1",
+             nullptr);
+      _exit(127);
+    }
+    close(fds[1]);
+    std::string address;
+    char ch;
+    while (read(fds[0], &ch, 1) == 1 && ch != '\n') address.push_back(ch);
+    close(fds[0]);
+    ASSERT_FALSE(address.empty()) << "dbus-daemon did not start";
+    setenv("DBUS_SESSION_BUS_ADDRESS", address.c_str(), 1);
+    startDaemon();
+    connection_ = sdbus::createSessionBusConnection();
+    connection_->enterEventLoopAsync();
+    proxy_ = std::make_unique<AgentProxy>(*connection_);
+  }
+  void TearDown() override {
+    proxy_.reset();
+    if (connection_) connection_->leaveEventLoop();
+    connection_.reset();
+    if (daemon_pid_ > 0) {
+      kill(daemon_pid_, SIGTERM);
+      waitExit(daemon_pid_);
+    }
+    if (bus_pid_ > 0) {
+      kill(bus_pid_, SIGTERM);
+      waitExit(bus_pid_);
+    }
+    fs::remove_all(dir_);
+  }
+  void startDaemon() {
+    daemon_pid_ = spawn({HOARDD_PATH}, dir_ + "/hoardd.log", {{"XDG_STATE_HOME", dir_ + "/state"}});
+    ASSERT_TRUE(eventually([&] { return slurp(dir_ + "/hoardd.log").find("ready") != std::string::npos; }))
+        << slurp(dir_ + "/hoardd.log");
+  }
+  // The D-Bus error name of a failing call.
+  template <class F>
+  std::string errorOf(F f) {
+    try {
+      f();
+    } catch (const sdbus::Error& e) {
+      return e.getName();
+    }
+    return "<no error>";
+  }
+  std::string stateOf(const std::string& share) {
+    return proxy_->GetStatus(share).at("state").get<std::string>();
+  }
+  uint64_t syncAndWait(const std::string& share) {
+    uint64_t job = proxy_->SyncNow(share);
+    EXPECT_TRUE(proxy_->waitFor([&] {
+      for (auto& f : proxy_->finished)
+        if (std::get<0>(f) == job) return true;
+      return false;
+    })) << "job " << job << " never finished";
+    return job;
+  }
+  std::string jobError(uint64_t job) {
+    std::lock_guard lock(proxy_->mu);
+    for (auto& f : proxy_->finished)
+      if (std::get<0>(f) == job) return std::get<1>(f);
+    return "<unfinished>";
+  }
+
+  std::string dir_, server_, cache_;
+  pid_t bus_pid_ = -1, daemon_pid_ = -1;
+  std::unique_ptr<sdbus::IConnection> connection_;
+  std::unique_ptr<AgentProxy> proxy_;
+};
+
+TEST_F(AgentBusTest, ASecondDaemonOnTheSameBusExitsWithAClearMessage) {
+  std::string log = dir_ + "/second.log";
+  pid_t second = spawn({HOARDD_PATH}, log, {{"XDG_STATE_HOME", dir_ + "/state2"}});
+  EXPECT_EQ(waitExit(second), 1);
+  EXPECT_NE(slurp(log).find("another hoardd already runs on this session bus"), std::string::npos)
+      << slurp(log);
+}
+
+TEST_F(AgentBusTest, AddPinSyncAndStatus) {
+  proxy_->AddShare("docs", b(server_), b(cache_), {});
+  auto shares = proxy_->ListShares();
+  ASSERT_EQ(shares.size(), 1u);
+  EXPECT_EQ(std::get<0>(shares[0]), "docs");
+  EXPECT_EQ(std::get<1>(shares[0]), b(server_));
+  EXPECT_EQ(proxy_->Shares(), std::vector<std::string>{"docs"});
+  proxy_->Pin("docs", b("docs"), 800);
+  auto pins = proxy_->ListPins("docs");
+  ASSERT_EQ(pins.size(), 1u);
+  EXPECT_EQ(std::get<1>(pins[0]), 800u);
+  uint64_t job = syncAndWait("docs");
+  EXPECT_EQ(jobError(job), "");
+  EXPECT_EQ(slurp(cache_ + "/docs/report.txt"), "report v1\n");
+  EXPECT_TRUE(eventually([&] { return stateOf("docs") == "online"; }));
+  auto status = proxy_->GetStatus("docs");
+  EXPECT_EQ(status.at("open_conflicts").get<uint32_t>(), 0u);
+  EXPECT_GT(status.at("hoarded_bytes").get<uint64_t>(), 0u);
+}
+
+TEST_F(AgentBusTest, EveryErrorHasItsName) {
+  EXPECT_EQ(errorOf([&] { proxy_->GetStatus("nope"); }), "org.hoard.Error.UnknownShare");
+  proxy_->AddShare("docs", b(server_), b(cache_), {});
+  EXPECT_EQ(errorOf([&] { proxy_->AddShare("docs", b(server_), b(dir_ + "/c2"), {}); }),
+            "org.hoard.Error.Exists");
+  EXPECT_EQ(errorOf([&] { proxy_->AddShare("rel", b("relative/path"), b(dir_ + "/c3"), {}); }),
+            "org.hoard.Error.InvalidArgument");
+  EXPECT_EQ(errorOf([&] {
+              proxy_->AddShare("opt", b(server_), b(dir_ + "/c4"), {{"bogus", sdbus::Variant(1)}});
+            }),
+            "org.hoard.Error.InvalidArgument");
+  EXPECT_EQ(errorOf([&] { proxy_->Pin("docs", b("docs"), 2000); }),
+            "org.hoard.Error.InvalidArgument");
+  EXPECT_EQ(errorOf([&] { proxy_->Pin("docs", b("../etc"), 1); }),
+            "org.hoard.Error.InvalidArgument");
+  EXPECT_EQ(errorOf([&] { proxy_->Resolve({999}, "keep-local"); }),
+            "org.hoard.Error.UnknownConflict");
+  EXPECT_EQ(errorOf([&] { proxy_->GetConflict(999); }), "org.hoard.Error.UnknownConflict");
+  EXPECT_EQ(errorOf([&] { proxy_->Resolve({}, "merge-magic"); }),
+            "org.hoard.Error.InvalidArgument");
+  EXPECT_EQ(errorOf([&] { proxy_->ResolvePath(b("/etc/passwd")); }),
+            "org.hoard.Error.OutsideShare");
+  auto [share, rel] = proxy_->ResolvePath(b(cache_ + "/docs/report.txt"));
+  EXPECT_EQ(share, "docs");
+  EXPECT_EQ(rel, b("docs/report.txt"));
+  EXPECT_EQ(errorOf([&] { proxy_->Evict("docs", b("docs")); }), "org.hoard.Error.Busy")
+      << "a share without pins keeps everything";
+}
+
+TEST_F(AgentBusTest, OfflineEditsConflictVersionsAndResolution) {
+  proxy_->AddShare("docs", b(server_), b(cache_), {});
+  syncAndWait("docs");
+  ASSERT_EQ(slurp(cache_ + "/docs/report.txt"), "report v1\n");
+  proxy_->SetOffline("docs", true);
+  ASSERT_TRUE(eventually([&] { return stateOf("docs") == "offline"; }));
+  EXPECT_EQ(proxy_->ListSnapshots("docs").size(), 1u) << "pre-disconnection snapshot";
+  put(cache_ + "/docs/report.txt", "report: mine\n");
+  put(server_ + "/docs/report.txt", "report: theirs\n");
+  put(cache_ + "/docs/notes.txt", "notes, edited offline\n");
+  ASSERT_TRUE(eventually([&] { return proxy_->ListChanges("docs").size() >= 2; }));
+  uint64_t refused = proxy_->SyncNow("docs");
+  ASSERT_TRUE(proxy_->waitFor([&] {
+    for (auto& f : proxy_->finished)
+      if (std::get<0>(f) == refused) return true;
+    return false;
+  }));
+  EXPECT_EQ(jobError(refused), "org.hoard.Error.Offline") << "nothing touches the remote";
+  EXPECT_EQ(slurp(server_ + "/docs/notes.txt"), "notes\n");
+
+  proxy_->SetOffline("docs", false);
+  ASSERT_TRUE(proxy_->waitFor([&] { return !proxy_->detected.empty(); }));
+  EXPECT_TRUE(eventually([&] { return slurp(server_ + "/docs/notes.txt") == "notes, edited offline\n"; }));
+  auto conflicts = proxy_->ListConflicts("docs");
+  ASSERT_EQ(conflicts.size(), 1u);
+  uint64_t id = std::get<0>(conflicts[0]);
+  EXPECT_EQ(std::get<2>(conflicts[0]), b("docs/report.txt"));
+  EXPECT_EQ(std::get<3>(conflicts[0]), "content");
+  EXPECT_EQ(proxy_->OpenConflicts(), 1u);
+
+  auto [base, local, remote, present] = proxy_->OpenConflictVersions(id);
+  auto read = [](const sdbus::UnixFd& fd) {
+    std::string out;
+    char buf[256];
+    ssize_t n;
+    off_t off = 0;
+    while ((n = pread(fd.get(), buf, sizeof buf, off)) > 0) {
+      out.append(buf, static_cast<size_t>(n));
+      off += n;
+    }
+    return out;
+  };
+  EXPECT_EQ(read(base), "report v1\n");
+  EXPECT_EQ(read(local), "report: mine\n");
+  EXPECT_EQ(read(remote), "report: theirs\n");
+  EXPECT_TRUE(std::get<0>(present) && std::get<1>(present) && std::get<2>(present));
+  EXPECT_EQ(fcntl(local.get(), F_GETFL) & O_ACCMODE, O_RDONLY) << "versions are read-only";
+
+  auto done = proxy_->Resolve({id}, "keep-local");
+  EXPECT_EQ(done, std::vector<uint64_t>{id});
+  ASSERT_TRUE(proxy_->waitFor([&] { return !proxy_->resolved.empty(); }));
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "report: mine\n");
+  EXPECT_TRUE(proxy_->ListConflicts("docs").empty());
+}
+
+TEST_F(AgentBusTest, SigtermStopsCleanly) {
+  proxy_->AddShare("docs", b(server_), b(cache_), {});
+  kill(daemon_pid_, SIGTERM);
+  EXPECT_EQ(waitExit(daemon_pid_), 0);
+  daemon_pid_ = -1;
+  EXPECT_NE(slurp(dir_ + "/hoardd.log").find("stopped cleanly"), std::string::npos);
+  // It comes back with its shares.
+  startDaemon();
+  EXPECT_TRUE(eventually([&] {
+    try {
+      return proxy_->Shares() == std::vector<std::string>{"docs"};
+    } catch (const sdbus::Error&) {
+      return false;
+    }
+  }));
+}
+
+}  // namespace
+}  // namespace hoard
