@@ -267,6 +267,8 @@ void ShareStateMachine::runProbe() {
         noteAuthExpiredLocked(reason_);
         break;
     }
+  } else {
+    applyOverrideLocked();
   }
   next_probe_at_ = now + (state_ == ShareState::kOffline ? options_.probe_interval_offline
                                                          : options_.probe_interval_online);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
@@ -16,6 +17,10 @@
 #include <thread>
 
 #include "journal/Journal.h"
+#include "remote/FaultyRemoteFs.h"
+#include "remote/Identity.h"
+#include "remote/PosixRemoteFs.h"
+#include "remote/WorkerPool.h"
 #include "sync/ShareStateMachine.h"
 #include "sync/ShareStateStore.h"
 
@@ -272,6 +277,82 @@ TEST_F(ShareStateJournalTest, RunnerWritesBackChangesRecordedByAnotherThread) {
   EXPECT_EQ(s.state, ShareState::kOnline);
   EXPECT_GE(s.passes, 2u);  // the reintegration, then at least one write-back
   EXPECT_EQ(record().state, ShareState::kOnline);
+}
+
+}  // namespace
+}  // namespace hoard::sync
+
+namespace hoard::sync {
+namespace {
+
+// The real probe (IdentityChecker on a real directory, through a
+// fault-injecting RemoteFs) driving the machine: a hung mount ends in OFFLINE
+// by the probe's deadline, expired credentials ask for authentication once,
+// and the share comes back when the faults clear.
+TEST_F(ShareStateJournalTest, RealProbeHungMountAndExpiredCredentials) {
+  const std::string root = dir_ + "/remote";
+  ASSERT_TRUE(fs::create_directories(root));
+  auto pool = std::make_shared<remote::WorkerPool>(remote::WorkerPool::Options{2, 16, "sstest"});
+  auto faulty =
+      std::make_shared<remote::FaultyRemoteFs>(std::make_shared<remote::PosixRemoteFs>(root));
+  remote::IdentityChecker::Options o;
+  o.deadline = milliseconds(100);
+  o.fs = faulty;
+  remote::IdentityChecker::Options establish_options;
+  establish_options.deadline = seconds(60);
+  auto id = remote::IdentityChecker::establish(root, *pool, establish_options);
+  ASSERT_TRUE(id) << id.error().toString();
+  remote::IdentityChecker checker(root, *id, pool, o);
+
+  std::vector<std::string> auth_messages;
+  ShareStateHooks hooks;
+  hooks.reintegrate = [this](const PassRequest&) -> Result<PassOutcome> {
+    ++passes_;
+    return PassOutcome::done();
+  };
+  hooks.onAuthenticationRequired = [&](const std::string& m) { auth_messages.push_back(m); };
+  FakeClock clock;
+  auto m = ShareStateMachine::create(*store_, checker, clock, std::move(hooks));
+  ASSERT_TRUE(m) << m.error().toString();
+  machine_ = std::move(*m);
+  machine_->tick();
+  ASSERT_EQ(record().state, ShareState::kOnline) << machine_->status().reason;
+
+  remote::FaultRule hang;
+  hang.op = remote::RemoteOp::kStatfs;
+  hang.hang = true;
+  int hang_rule = faulty->addRule(hang);
+  machine_->probeNow();
+  machine_->tick();  // returns by the probe's deadline
+  EXPECT_EQ(record().state, ShareState::kOffline);
+  EXPECT_NE(machine_->status().reason.find("hung"), std::string::npos) << machine_->status().reason;
+  EXPECT_EQ(snapshots().size(), 1u);
+  faulty->removeRule(hang_rule);
+  for (int i = 0; i < 6000 && pool->stuckWorkers() > 0; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(pool->stuckWorkers(), 0u);
+
+  remote::FaultRule keys;
+  keys.op = remote::RemoteOp::kStatfs;
+  keys.err = EKEYEXPIRED;
+  int keys_rule = faulty->addRule(keys);
+  for (int i = 0; i < 3; ++i) {
+    clock.advance(seconds(10));
+    machine_->tick();
+  }
+  EXPECT_EQ(record().state, ShareState::kOffline);
+  ASSERT_EQ(auth_messages.size(), 1u);
+  EXPECT_NE(auth_messages[0].find(root), std::string::npos) << auth_messages[0];
+  EXPECT_EQ(snapshots().size(), 1u);  // still the same disconnection
+
+  faulty->removeRule(keys_rule);
+  clock.advance(seconds(10));
+  machine_->tick();
+  EXPECT_EQ(record().state, ShareState::kOnline);
+  EXPECT_EQ(passes_, 2);
+  EXPECT_EQ(auth_messages.size(), 1u);
+  machine_.reset();  // it refers to `checker`, which goes first
 }
 
 }  // namespace

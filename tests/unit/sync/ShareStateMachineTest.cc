@@ -754,6 +754,65 @@ TEST_F(ShareStateMachineTest, NamesAreStable) {
   EXPECT_EQ(passOutcomeName(PassOutcome::Kind::kAuthExpired), "auth-expired");
 }
 
+// A probe that blocks until released, as a slow mount does until the real
+// probe's deadline: nothing but tick() may wait for it.
+class GatedProbe final : public remote::ConnectivityProbe {
+ public:
+  remote::ProbeResult probe() override {
+    std::unique_lock lock(mu_);
+    inside_ = true;
+    cv_.notify_all();
+    cv_.wait_for(lock, std::chrono::minutes(1), [this] { return open_; });
+    inside_ = false;
+    return {remote::Reachability::kReachable, {}, std::nullopt};
+  }
+  bool waitInside() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::minutes(1), [this] { return inside_; });
+  }
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool inside_ = false;
+  bool open_ = false;
+};
+
+TEST_F(ShareStateMachineTest, CallersNeverWaitForAProbeAndTheOverrideWinsOverIt) {
+  MemoryShareStateStore store;
+  GatedProbe gated;
+  ShareStateHooks hooks;
+  int passes = 0;
+  hooks.reintegrate = [&passes](const PassRequest&) -> Result<PassOutcome> {
+    ++passes;
+    return PassOutcome::done();
+  };
+  auto m = ShareStateMachine::create(store, gated, clock_, std::move(hooks));
+  ASSERT_TRUE(m) << m.error().toString();
+  ShareStateMachine& machine = **m;
+  std::thread ticker([&machine] { machine.tick(); });
+  ASSERT_TRUE(gated.waitInside());
+  // The probe hangs; every other entry point still answers.
+  EXPECT_EQ(machine.status().state, ShareState::kOffline);
+  machine.probeNow();
+  machine.syncNow();
+  machine.localChangeNoted();
+  EXPECT_FALSE(machine.nextDue() == std::nullopt);
+  ASSERT_TRUE(machine.setUserOffline(true));
+  EXPECT_TRUE(store.persisted().user_offline);
+  gated.open();
+  ticker.join();
+  // The probe said reachable, but the user asked for OFFLINE meanwhile.
+  EXPECT_EQ(machine.status().state, ShareState::kOffline);
+  EXPECT_EQ(machine.status().reason, "set offline by the user");
+  EXPECT_EQ(passes, 0);
+}
+
 // --- the runner thread ---------------------------------------------------------
 
 TEST_F(ShareStateMachineTest, RunnerWakesOnEventsAndStopsCleanly) {
