@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "BusHarness.h"
 #include "dbus/org.hoard.Agent1.proxy.h"
 
 namespace hoard {
@@ -28,54 +29,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using namespace hoard::bustest;
 
 std::vector<uint8_t> b(const std::string& s) { return {s.begin(), s.end()}; }
-
-bool eventually(const std::function<bool()>& cond, std::chrono::seconds limit = 30s) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return cond();
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "<absent>";
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void put(const std::string& path, const std::string& bytes) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-// Spawns argv with stdout+stderr to `log`; returns the pid.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& log,
-            const std::vector<std::pair<std::string, std::string>>& env = {}) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    for (auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int waitExit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
 
 class AgentProxy final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> {
  public:
@@ -136,24 +92,8 @@ class AgentBusTest : public ::testing::Test {
     cache_ = dir_ + "/cache";
     put(server_ + "/docs/report.txt", "report v1\n");
     put(server_ + "/docs/notes.txt", "notes\n");
-    // A private session bus.
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    bus_pid_ = fork();
-    if (bus_pid_ == 0) {
-      dup2(fds[1], 1);
-      close(fds[0]);
-      execlp("dbus-daemon", "dbus-daemon", "--session", "--nofork", "--print-address=1",
-             nullptr);
-      _exit(127);
-    }
-    close(fds[1]);
-    std::string address;
-    char ch;
-    while (read(fds[0], &ch, 1) == 1 && ch != '\n') address.push_back(ch);
-    close(fds[0]);
-    ASSERT_FALSE(address.empty()) << "dbus-daemon did not start";
-    setenv("DBUS_SESSION_BUS_ADDRESS", address.c_str(), 1);
+    bus_ = std::make_unique<PrivateBus>();
+    ASSERT_TRUE(bus_->ok()) << "dbus-daemon did not start";
     startDaemon();
     connection_ = sdbus::createSessionBusConnection();
     connection_->enterEventLoopAsync();
@@ -163,20 +103,13 @@ class AgentBusTest : public ::testing::Test {
     proxy_.reset();
     if (connection_) connection_->leaveEventLoop();
     connection_.reset();
-    if (daemon_pid_ > 0) {
-      kill(daemon_pid_, SIGTERM);
-      waitExit(daemon_pid_);
-    }
-    if (bus_pid_ > 0) {
-      kill(bus_pid_, SIGTERM);
-      waitExit(bus_pid_);
-    }
+    daemon_.reset();
+    bus_.reset();
     fs::remove_all(dir_);
   }
   void startDaemon() {
-    daemon_pid_ = spawn({HOARDD_PATH}, dir_ + "/hoardd.log", {{"XDG_STATE_HOME", dir_ + "/state"}});
-    ASSERT_TRUE(eventually([&] { return slurp(dir_ + "/hoardd.log").find("ready") != std::string::npos; }))
-        << slurp(dir_ + "/hoardd.log");
+    daemon_ = std::make_unique<Daemon>(dir_ + "/state", dir_ + "/hoardd.log");
+    ASSERT_TRUE(daemon_->start()) << slurp(dir_ + "/hoardd.log");
   }
   // The D-Bus error name of a failing call.
   template <class F>
@@ -208,7 +141,8 @@ class AgentBusTest : public ::testing::Test {
   }
 
   std::string dir_, server_, cache_;
-  pid_t bus_pid_ = -1, daemon_pid_ = -1;
+  std::unique_ptr<PrivateBus> bus_;
+  std::unique_ptr<Daemon> daemon_;
   std::unique_ptr<sdbus::IConnection> connection_;
   std::unique_ptr<AgentProxy> proxy_;
 };
@@ -327,9 +261,7 @@ TEST_F(AgentBusTest, OfflineEditsConflictVersionsAndResolution) {
 
 TEST_F(AgentBusTest, SigtermStopsCleanly) {
   proxy_->AddShare("docs", b(server_), b(cache_), {});
-  kill(daemon_pid_, SIGTERM);
-  EXPECT_EQ(waitExit(daemon_pid_), 0);
-  daemon_pid_ = -1;
+  EXPECT_EQ(daemon_->stop(), 0);
   EXPECT_NE(slurp(dir_ + "/hoardd.log").find("stopped cleanly"), std::string::npos);
   // It comes back with its shares.
   startDaemon();

@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: MIT
+// hoard: the command line of hoard, a client of hoardd on the session bus.
+// Exit status: 0 ok, 1 failed, 2 usage error, 3 conflicts remain.
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "Client.h"
+#include "Output.h"
+#include "common/RelPath.h"
+
+namespace {
+
+using namespace hoard;
+using namespace hoard::cli;
+using nlohmann::json;
+
+struct Target {
+  std::string share;
+  std::string path;  // share-relative
+};
+
+// A path on the command line: share-relative with --share, else a local path
+// inside some cache root (the daemon says which share).
+Target target(Agent& agent, const std::string& arg, const std::string& share) {
+  if (!share.empty()) {
+    std::string p = arg == "." ? std::string() : arg;
+    while (!p.empty() && p.back() == '/') p.pop_back();
+    return {share, p};
+  }
+  std::string abs = std::filesystem::absolute(arg).lexically_normal().string();
+  while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
+  auto [s, rel] = agent.ResolvePath(bytes(abs));
+  return {s, str(rel)};
+}
+
+std::string stateLine(const std::map<std::string, sdbus::Variant>& st) {
+  std::string s = st.at("state").get<std::string>();
+  if (st.at("user_offline").get<bool>()) s += " (by your request)";
+  return s;
+}
+
+json statusJson(const std::string& name, const std::map<std::string, sdbus::Variant>& st) {
+  return {{"share", name},
+          {"state", st.at("state").get<std::string>()},
+          {"user_offline", st.at("user_offline").get<bool>()},
+          {"reason", st.at("reason").get<std::string>()},
+          {"pending_changes", st.at("pending_changes").get<uint32_t>()},
+          {"open_conflicts", st.at("open_conflicts").get<uint32_t>()},
+          {"last_sync_ns", st.at("last_sync_ns").get<int64_t>()},
+          {"hoarded_bytes", st.at("hoarded_bytes").get<uint64_t>()},
+          {"unavailable_offline", st.at("unavailable_offline").get<uint32_t>()}};
+}
+
+int runJob(Agent& agent, uint64_t job, const std::string& what, const std::string& share) {
+  JobResult r = agent.waitForJob(job, [&](uint64_t bd, uint64_t bt, uint32_t fd, uint32_t ft) {
+    showProgress(what, bd, bt, fd, ft);
+  });
+  endProgress();
+  if (!r.error.empty()) {
+    std::cerr << "hoard: " << what << " of " << share << " failed: " << r.message << "\n";
+    return r.error == "org.hoard.Error.InvalidArgument" ? kUsage : kFailed;
+  }
+  std::cout << what << " of " << share << ": " << r.message << "\n";
+  auto st = agent.GetStatus(share);
+  uint32_t open = st.at("open_conflicts").get<uint32_t>();
+  if (open > 0) {
+    std::cout << open << " conflict(s) wait for a decision: `hoard conflicts " << share << "`\n";
+    return kConflictsRemain;
+  }
+  return kOk;
+}
+
+int copyFd(int fd) {
+  char buf[1 << 16];
+  off_t off = 0;
+  ssize_t n;
+  while ((n = pread(fd, buf, sizeof buf, off)) > 0) {
+    if (write(STDOUT_FILENO, buf, static_cast<size_t>(n)) != n) return kFailed;
+    off += n;
+  }
+  return n < 0 ? kFailed : kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"hoard: keep network files available offline (a client of hoardd)"};
+  app.require_subcommand(1);
+  bool as_json = false;
+  std::string share, name, path, remote, cache, with, glob, under, kind;
+  uint32_t priority = 500;
+  bool force = false, want_base = false, want_local = false, want_remote = false;
+  std::vector<uint64_t> ids;
+  uint64_t id = 0;
+  std::function<int(Agent&)> action;
+
+  auto json_flag = [&](CLI::App* c) { c->add_flag("--json", as_json, "machine-readable output"); };
+
+  auto* sh = app.add_subcommand("share", "add, remove or list shares");
+  sh->require_subcommand(1);
+  auto* sh_add = sh->add_subcommand("add", "keep a network folder available offline");
+  sh_add->add_option("name", name, "a short name, e.g. work")->required();
+  sh_add->add_option("remote", remote, "the folder on the mounted network filesystem")->required();
+  sh_add->add_option("cache", cache, "the local folder you will work in (absent or empty)")
+      ->required();
+  sh_add->callback([&] {
+    action = [&](Agent& a) {
+      a.AddShare(name, bytes(std::filesystem::absolute(remote).lexically_normal().string()),
+                 bytes(std::filesystem::absolute(cache).lexically_normal().string()), {});
+      std::cout << "share " << name << " added; pin what you need offline (`hoard pin`) and "
+                << "`hoard preload " << name << "`\n";
+      return kOk;
+    };
+  });
+  auto* sh_rm = sh->add_subcommand("remove", "forget a share (its files stay where they are)");
+  sh_rm->add_option("name", name)->required();
+  sh_rm->add_flag("--force", force, "even with unreplayed changes or open conflicts");
+  sh_rm->callback([&] {
+    action = [&](Agent& a) {
+      std::map<std::string, sdbus::Variant> opts;
+      if (force) opts["force"] = sdbus::Variant(true);
+      a.RemoveShare(name, opts);
+      std::cout << "share " << name << " removed\n";
+      return kOk;
+    };
+  });
+  auto* sh_ls = sh->add_subcommand("list", "list shares");
+  json_flag(sh_ls);
+  sh_ls->callback([&] {
+    action = [&](Agent& a) {
+      json out = json::array();
+      for (const auto& s : a.ListShares()) {
+        json j = {{"name", std::get<0>(s)},
+                  {"state", std::get<3>(s)},
+                  {"pending_changes", std::get<4>(s)},
+                  {"open_conflicts", std::get<5>(s)}};
+        putPath(j, "remote_root", str(std::get<1>(s)));
+        putPath(j, "cache_root", str(std::get<2>(s)));
+        out.push_back(j);
+        if (!as_json)
+          std::cout << std::get<0>(s) << "  " << std::get<3>(s) << "  "
+                    << displayPath(str(std::get<2>(s))) << " <- "
+                    << displayPath(str(std::get<1>(s))) << "  (" << std::get<4>(s)
+                    << " pending, " << std::get<5>(s) << " conflicts)\n";
+      }
+      if (as_json) std::cout << out.dump(2) << "\n";
+      return kOk;
+    };
+  });
+
+  auto* pin = app.add_subcommand("pin", "keep a file or folder available offline");
+  pin->add_option("path", path, "a local path in a cache, or share-relative with --share")
+      ->required();
+  pin->add_option("--share", share, "the share PATH is relative to");
+  pin->add_option("--priority", priority, "0..1000; higher is kept longer (default 500)");
+  pin->callback([&] {
+    action = [&](Agent& a) {
+      Target t = target(a, path, share);
+      a.Pin(t.share, bytes(t.path), priority);
+      std::cout << "pinned " << (t.path.empty() ? "all of " + t.share : displayPath(t.path))
+                << " (priority " << priority << ")\n";
+      return kOk;
+    };
+  });
+  auto* unpin = app.add_subcommand("unpin", "stop keeping a path pinned");
+  unpin->add_option("path", path)->required();
+  unpin->add_option("--share", share);
+  unpin->callback([&] {
+    action = [&](Agent& a) {
+      Target t = target(a, path, share);
+      a.Unpin(t.share, bytes(t.path));
+      std::cout << "unpinned " << displayPath(t.path) << "\n";
+      return kOk;
+    };
+  });
+  auto* pins = app.add_subcommand("pins", "list a share's pins");
+  pins->add_option("share", share)->required();
+  json_flag(pins);
+  pins->callback([&] {
+    action = [&](Agent& a) {
+      json out = json::array();
+      for (const auto& p : a.ListPins(share)) {
+        json j = {{"priority", std::get<1>(p)}, {"hoarded", std::get<2>(p)}};
+        putPath(j, "path", str(std::get<0>(p)));
+        out.push_back(j);
+        if (!as_json)
+          std::cout << std::get<1>(p) << "  " << displayPath(str(std::get<0>(p)))
+                    << (std::get<2>(p) ? "" : "  (not all available offline: cache budget)")
+                    << "\n";
+      }
+      if (as_json) std::cout << out.dump(2) << "\n";
+      return kOk;
+    };
+  });
+
+  auto* preload = app.add_subcommand("preload", "fetch pinned data now (the hoard walk)");
+  preload->add_option("share", share)->required();
+  preload->callback([&] {
+    action = [&](Agent& a) { return runJob(a, a.Preload(share), "preload", share); };
+  });
+  auto* syn = app.add_subcommand("sync", "reintegrate now: send local changes, fetch remote ones");
+  syn->add_option("share", share)->required();
+  syn->callback([&] {
+    action = [&](Agent& a) { return runJob(a, a.SyncNow(share), "sync", share); };
+  });
+
+  auto* status = app.add_subcommand("status", "state of one share or of all");
+  status->add_option("share", share);
+  json_flag(status);
+  status->callback([&] {
+    action = [&](Agent& a) {
+      std::vector<std::string> names = share.empty() ? a.Shares() : std::vector{share};
+      json out = json::array();
+      bool conflicts = false;
+      for (const auto& n : names) {
+        auto st = a.GetStatus(n);
+        json j = statusJson(n, st);
+        conflicts = conflicts || j["open_conflicts"].get<uint32_t>() > 0;
+        out.push_back(j);
+        if (!as_json) {
+          std::cout << n << ": " << stateLine(st);
+          if (!j["reason"].get<std::string>().empty())
+            std::cout << " — " << j["reason"].get<std::string>();
+          std::cout << "\n  " << j["pending_changes"] << " change(s) to send, "
+                    << j["open_conflicts"] << " conflict(s), last sync "
+                    << timeText(j["last_sync_ns"].get<int64_t>()) << ", "
+                    << j["hoarded_bytes"] << " bytes kept offline";
+          if (j["unavailable_offline"].get<uint32_t>() > 0)
+            std::cout << ", " << j["unavailable_offline"] << " pinned file(s) not available offline";
+          std::cout << "\n";
+        }
+      }
+      if (as_json) std::cout << out.dump(2) << "\n";
+      return conflicts ? kConflictsRemain : kOk;
+    };
+  });
+
+  auto* off = app.add_subcommand("offline", "work offline: nothing touches the remote");
+  off->add_option("share", share)->required();
+  off->callback([&] {
+    action = [&](Agent& a) {
+      a.SetOffline(share, true);
+      std::cout << share << " is offline until `hoard online " << share << "`\n";
+      return kOk;
+    };
+  });
+  auto* on = app.add_subcommand("online", "lift `hoard offline`; reintegrate when reachable");
+  on->add_option("share", share)->required();
+  on->callback([&] {
+    action = [&](Agent& a) {
+      a.SetOffline(share, false);
+      std::cout << share << " goes online as soon as its remote answers\n";
+      return kOk;
+    };
+  });
+
+  auto* changes = app.add_subcommand("changes", "local changes not yet sent to the remote");
+  changes->add_option("share", share)->required();
+  json_flag(changes);
+  changes->callback([&] {
+    action = [&](Agent& a) {
+      json out = json::array();
+      for (const auto& c : a.ListChanges(share)) {
+        json j = {{"seq", std::get<0>(c)}, {"op", std::get<1>(c)}, {"logged_at_ns", std::get<4>(c)}};
+        putPath(j, "path", str(std::get<2>(c)));
+        if (!std::get<3>(c).empty()) putPath(j, "to", str(std::get<3>(c)));
+        out.push_back(j);
+        if (!as_json)
+          std::cout << std::get<1>(c) << "  " << displayPath(str(std::get<2>(c)))
+                    << (std::get<3>(c).empty() ? "" : " -> " + displayPath(str(std::get<3>(c))))
+                    << "\n";
+      }
+      if (as_json) std::cout << out.dump(2) << "\n";
+      return kOk;
+    };
+  });
+
+  auto* conflicts = app.add_subcommand("conflicts", "open conflicts (exit 3 if there are any)");
+  conflicts->add_option("share", share);
+  json_flag(conflicts);
+  conflicts->callback([&] {
+    action = [&](Agent& a) {
+      json out = json::array();
+      auto list = a.ListConflicts(share);
+      for (const auto& c : list) {
+        json j = {{"id", std::get<0>(c)},
+                  {"share", std::get<1>(c)},
+                  {"kind", std::get<3>(c)},
+                  {"created_at_ns", std::get<4>(c)}};
+        putPath(j, "path", str(std::get<2>(c)));
+        out.push_back(j);
+        if (!as_json)
+          std::cout << "#" << std::get<0>(c) << "  " << std::get<1>(c) << "  " << std::get<3>(c)
+                    << "  " << displayPath(str(std::get<2>(c))) << "\n";
+      }
+      if (as_json) std::cout << out.dump(2) << "\n";
+      else if (list.empty()) std::cout << "no open conflicts\n";
+      return list.empty() ? kOk : kConflictsRemain;
+    };
+  });
+
+  auto* show = app.add_subcommand("show", "print one version of a conflicted file");
+  show->add_option("id", id)->required();
+  auto* show_which = show->add_option_group("version")->require_option(1);
+  show_which->add_flag("--base", want_base);
+  show_which->add_flag("--local", want_local);
+  show_which->add_flag("--remote", want_remote);
+  show->callback([&] {
+    action = [&](Agent& a) {
+      auto [base, local, remote_fd, present] = a.OpenConflictVersions(id);
+      const sdbus::UnixFd& fd = want_base ? base : want_local ? local : remote_fd;
+      bool here = want_base ? std::get<0>(present) : want_local ? std::get<1>(present)
+                                                                  : std::get<2>(present);
+      if (!here) {
+        std::cerr << "hoard: conflict #" << id << " has no "
+                  << (want_base ? "base" : want_local ? "local" : "remote")
+                  << " version (deleted there, or its content was not kept)\n";
+        return kFailed;
+      }
+      return copyFd(fd.get());
+    };
+  });
+  auto* diff = app.add_subcommand("diff", "diff -u of the local and remote versions");
+  diff->add_option("id", id)->required();
+  diff->callback([&] {
+    action = [&](Agent& a) {
+      auto [base, local, remote_fd, present] = a.OpenConflictVersions(id);
+      (void)base;
+      std::string l = "/proc/self/fd/" + std::to_string(local.get());
+      std::string r = "/proc/self/fd/" + std::to_string(remote_fd.get());
+      std::cout.flush();
+      std::string cmd = "diff -u --label local --label remote " + l + " " + r;
+      int rc = std::system(cmd.c_str());
+      return WIFEXITED(rc) && WEXITSTATUS(rc) <= 1 ? kOk : kFailed;
+    };
+  });
+
+  auto* resolve = app.add_subcommand("resolve", "decide conflicts: by id, or all that match");
+  resolve->add_option("ids", ids, "conflict ids");
+  resolve->add_option("--share", share, "with --glob, --under or --kind");
+  resolve->add_option("--glob", glob, "paths matching this pattern (** crosses folders)");
+  resolve->add_option("--under", under, "paths in this folder");
+  resolve->add_option("--kind", kind, "content, modify-delete, delete-modify, create-create, ...");
+  resolve->add_option("--with", with, "keep-local, keep-remote or stash")->required();
+  resolve->callback([&] {
+    action = [&](Agent& a) {
+      std::vector<uint64_t> done;
+      bool by_filter = !glob.empty() || !under.empty() || !kind.empty();
+      if (by_filter == !ids.empty()) {
+        std::cerr << "hoard: give conflict ids, or --share with --glob/--under/--kind\n";
+        return kUsage;
+      }
+      if (by_filter) {
+        if (share.empty()) {
+          std::cerr << "hoard: --glob, --under and --kind need --share\n";
+          return kUsage;
+        }
+        std::map<std::string, sdbus::Variant> filter;
+        if (!glob.empty()) filter["glob"] = sdbus::Variant(bytes(glob));
+        if (!under.empty()) filter["under"] = sdbus::Variant(bytes(under));
+        if (!kind.empty()) filter["kind"] = sdbus::Variant(kind);
+        done = a.ResolveMatching(share, filter, with);
+      } else {
+        done = a.Resolve(ids, with);
+      }
+      std::cout << "resolved " << done.size() << " conflict(s) with " << with << "\n";
+      return a.OpenConflicts() > 0 ? kConflictsRemain : kOk;
+    };
+  });
+
+  auto* evict = app.add_subcommand("evict", "drop the local copy of a clean, unpinned path");
+  evict->add_option("path", path)->required();
+  evict->add_option("--share", share);
+  evict->callback([&] {
+    action = [&](Agent& a) {
+      Target t = target(a, path, share);
+      uint64_t freed = a.Evict(t.share, bytes(t.path));
+      std::cout << "evicted " << displayPath(t.path) << ": " << freed << " bytes freed\n";
+      return kOk;
+    };
+  });
+
+  auto* snap = app.add_subcommand("snapshot", "pre-disconnection snapshots");
+  snap->require_subcommand(1);
+  auto* snap_ls = snap->add_subcommand("list", "a share's snapshots");
+  snap_ls->add_option("share", share)->required();
+  json_flag(snap_ls);
+  snap_ls->callback([&] {
+    action = [&](Agent& a) {
+      json out = json::array();
+      for (const auto& s : a.ListSnapshots(share)) {
+        out.push_back({{"id", std::get<0>(s)},
+                       {"label", std::get<1>(s)},
+                       {"taken_at_ns", std::get<2>(s)},
+                       {"entries", std::get<3>(s)}});
+        if (!as_json)
+          std::cout << "#" << std::get<0>(s) << "  " << std::get<1>(s) << "  "
+                    << std::get<3>(s) << " entries\n";
+      }
+      if (as_json) std::cout << out.dump(2) << "\n";
+      return kOk;
+    };
+  });
+  auto* snap_show = snap->add_subcommand("show", "the entries of a snapshot");
+  snap_show->add_option("id", id)->required();
+  json_flag(snap_show);
+  snap_show->callback([&] {
+    action = [&](Agent& a) {
+      json out = json::array();
+      for (const auto& e : a.ReadSnapshot(id)) {
+        json j = {{"type", std::get<1>(e)},
+                  {"mode", std::get<2>(e)},
+                  {"size", std::get<3>(e)},
+                  {"mtime_ns", std::get<4>(e)},
+                  {"hash", std::get<5>(e)}};
+        putPath(j, "path", str(std::get<0>(e)));
+        out.push_back(j);
+        if (!as_json)
+          std::cout << std::get<1>(e) << "  " << std::get<3>(e) << "  "
+                    << displayPath(str(std::get<0>(e))) << "\n";
+      }
+      if (as_json) std::cout << out.dump(2) << "\n";
+      return kOk;
+    };
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? kOk : kUsage;
+  }
+  try {
+    auto agent = Agent::connect();
+    return action(*agent);
+  } catch (const sdbus::Error& e) {
+    return report(e);
+  }
+}

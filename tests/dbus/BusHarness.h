@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// What the tests/dbus suites share: a private session bus (a dbus-daemon of
+// the test's own), the real hoardd on it, and small file helpers.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hoard::bustest {
+
+// Polls `cond` until it holds or `limit` passes (a limit, not a timing check).
+bool eventually(const std::function<bool()>& cond,
+                std::chrono::seconds limit = std::chrono::seconds(30));
+std::string slurp(const std::string& path);  // "<absent>" if unreadable
+void put(const std::string& path, const std::string& bytes);
+
+// Runs argv with stdout and stderr appended to `log`; returns the pid.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log,
+            const std::vector<std::pair<std::string, std::string>>& env = {});
+int waitExit(pid_t pid);  // the exit status, or 128 + signal
+
+// A dbus-daemon --session of our own; sets DBUS_SESSION_BUS_ADDRESS for this
+// process (and so its children) while it lives.
+class PrivateBus {
+ public:
+  PrivateBus();
+  ~PrivateBus();
+  bool ok() const { return !address_.empty(); }
+
+ private:
+  pid_t pid_ = -1;
+  std::string address_;
+};
+
+// The real hoardd with XDG_STATE_HOME=`state_dir`, its log in `log`.
+class Daemon {
+ public:
+  Daemon(std::string state_dir, std::string log);
+  ~Daemon();  // SIGTERM and wait, if still running
+  // Starts it and waits for its "ready" line. False (with the log) if it did not come up.
+  bool start();
+  // SIGTERM; returns the exit status.
+  int stop();
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::string state_dir_, log_;
+  pid_t pid_ = -1;
+};
+
+// Runs a command, capturing stdout; returns {exit status, stdout}.
+std::pair<int, std::string> run(const std::string& command);
+
+}  // namespace hoard::bustest
