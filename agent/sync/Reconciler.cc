@@ -152,6 +152,16 @@ struct Reconciler::Pass {
       report.stopped = e;
       return false;
     }
+    // A failing path may be the first sign of the share going away under the
+    // pass (an unmounted share leaves its bare mountpoint, where every path
+    // is missing and new files would land): check it is still the share
+    // before going on, or the pass would write there and record it as synced.
+    if (s.check_remote) {
+      if (Status ok = s.check_remote(); !ok) {
+        report.stopped = ok.error();
+        return false;
+      }
+    }
     report.failed.emplace_back(p, e);
     return true;
   }
@@ -720,7 +730,9 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
       if (!pass.noteFailure(from, moved.error())) return report;
       continue;
     }
-    // Re-key the base and the remote listing of the whole subtree.
+    // Re-key the base and the remote listing of the whole subtree (bf and rf
+    // point into the maps being re-keyed: keep what is needed of them first).
+    const std::string from_base_version = bf->data_version;
     std::vector<BaseEntry> rekeyed;
     for (auto it = pass.base.lower_bound(from); it != pass.base.end() && isUnder(it->first, from);) {
       BaseEntry e = std::move(it->second);
@@ -739,7 +751,7 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
     if (auto st = s_.remote.lstat(to)) {
       for (auto& e : rekeyed)
         if (e.path == to && moved_remote.count(to) &&
-            moved_remote[to].data_version == bf->data_version)
+            moved_remote[to].data_version == from_base_version)
           e.data_version = st->data_version;
       moved_remote[to] = *st;
     }
@@ -856,8 +868,11 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
     pl.state.remote_subtree_changed = changedBeneath(remote_changed, pl.path);
     pl.decision = decide(pl.state);
     bool is_file = pl.state.base && pl.state.base->type != FileType::kDir;
-    if (pl.decision.action == Action::kPush && !pl.state.local.exists() && is_file) ++push_deletes;
-    if (pl.decision.action == Action::kPull && !pl.state.remote.exists() && is_file) ++pull_deletes;
+    // Files one side lost that the other still has, whether that becomes a
+    // deletion or a modify-delete conflict: a share emptied by an unmount
+    // looks like the remote deleting everything, however much the user edited.
+    if (is_file && !pl.state.local.exists() && pl.state.remote.exists()) ++push_deletes;
+    if (is_file && !pl.state.remote.exists() && pl.state.local.exists()) ++pull_deletes;
   }
 
   // An absent remote is not an empty remote, and a slip of `rm -r` is not a
