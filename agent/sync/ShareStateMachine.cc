@@ -56,6 +56,18 @@ Result<std::unique_ptr<ShareStateMachine>> ShareStateMachine::create(
     return fail(ErrorCode::kInvalidArgument,
                 "share state machine: the reintegrate hook is required");
   }
+  // A zero interval would make the runner spin; a cap below the quiet time
+  // would make the quiet time meaningless.
+  const std::chrono::milliseconds zero(0);
+  if (options.probe_interval_offline <= zero || options.probe_interval_online <= zero ||
+      options.poll_interval <= zero || options.retry_initial <= zero ||
+      options.paused_retry <= zero || options.write_back_quiet < zero ||
+      options.write_back_max_delay < options.write_back_quiet ||
+      options.retry_max < options.retry_initial) {
+    return fail(ErrorCode::kInvalidArgument,
+                "share state machine: intervals must be positive, write_back_max_delay >= "
+                "write_back_quiet and retry_max >= retry_initial");
+  }
   auto initial = store.load();
   if (!initial) return tl::unexpected(initial.error().withContext("share state machine"));
   return std::unique_ptr<ShareStateMachine>(

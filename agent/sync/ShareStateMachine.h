@@ -197,7 +197,9 @@ class ShareStateMachine {
  public:
   // Loads the stored state and override from `store`. `store`, `probe` and
   // `clock` must outlive the machine. Errors: the store's (e.g. kNotFound
-  // for a removed share); kInvalidArgument if hooks.reintegrate is empty.
+  // for a removed share); kInvalidArgument if hooks.reintegrate is empty, an
+  // interval is not positive, write_back_max_delay < write_back_quiet or
+  // retry_max < retry_initial.
   static Result<std::unique_ptr<ShareStateMachine>> create(ShareStateStore& store,
                                                            remote::ConnectivityProbe& probe,
                                                            Clock& clock, ShareStateHooks hooks,

@@ -179,6 +179,26 @@ TEST_F(ShareStateMachineTest, CreateNeedsTheReintegrateHook) {
   EXPECT_EQ(m.error().code(), ErrorCode::kInvalidArgument);
 }
 
+TEST_F(ShareStateMachineTest, CreateRefusesIntervalsThatWouldSpinOrContradict) {
+  MemoryShareStateStore store;
+  auto attempt = [&](auto change) {
+    ShareStateOptions o = defaultOptions();
+    change(o);
+    ShareStateHooks hooks;
+    hooks.reintegrate = [](const PassRequest&) -> Result<PassOutcome> {
+      return PassOutcome::done();
+    };
+    return ShareStateMachine::create(store, probe_, clock_, std::move(hooks), o);
+  };
+  EXPECT_TRUE(attempt([](ShareStateOptions&) {}));
+  auto zero_probe = attempt([](ShareStateOptions& o) { o.probe_interval_offline = {}; });
+  ASSERT_FALSE(zero_probe);
+  EXPECT_EQ(zero_probe.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(attempt([](ShareStateOptions& o) { o.poll_interval = milliseconds(-1); }));
+  EXPECT_FALSE(attempt([](ShareStateOptions& o) { o.write_back_max_delay = milliseconds(100); }));
+  EXPECT_FALSE(attempt([](ShareStateOptions& o) { o.retry_max = milliseconds(10); }));
+}
+
 TEST_F(ShareStateMachineTest, CreateReportsTheStoresError) {
   MemoryShareStateStore store;
   store.failWith(Error(ErrorCode::kNotFound, "share 7 not found"));
