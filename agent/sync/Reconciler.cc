@@ -288,6 +288,39 @@ struct Reconciler::Pass {
     journal([&](journal::Journal& j) { return j.removeIntent(id); });
   }
 
+  // A replace whose bytes reached the remote (before a crash, or late, from a
+  // call that timed out) is done: record the remote's version as the base's,
+  // with the hash we meant, so a later local edit is pushed rather than seen
+  // as a conflict with our own write. The local metadata stays the old
+  // base's: the next pass hashes the cache file. True if it was adopted (and
+  // the intent removed); false if the remote does not hold those bytes.
+  Result<bool> adoptReplace(const journal::Intent& i) {
+    if (i.op != "replace" || !i.new_hash) return false;
+    auto st = s.remote.lstat(i.path);
+    if (!st) {
+      if (stopsPass(st.error())) return tl::unexpected(st.error());  // cannot tell yet
+      return false;
+    }
+    if (st->meta.type != FileType::kFile) return false;
+    auto h = hashRemote(i.path);
+    if (!h || *h != *i.new_hash) return false;
+    std::lock_guard lock(s.journal_mu);
+    auto old = s.journal.getBase(s.share_id, i.path);
+    if (!old) return tl::unexpected(old.error());
+    BaseEntry e = old->value_or(BaseEntry{});
+    e.path = i.path;
+    if (!old->has_value()) e.local.type = FileType::kFile;
+    e.data_version = st->data_version;
+    e.hash = *h;
+    if (e.object && *e.object != *h) e.object.reset();
+    Status done = s.journal.inTransaction([&]() -> Status {
+      if (auto r = s.journal.putBase(s.share_id, e); !r) return r;
+      return s.journal.removeIntent(i.id);
+    });
+    if (!done) return tl::unexpected(done.error());
+    return true;
+  }
+
   // Keeps the content of `fd` in the base store if the policy says so.
   std::optional<ContentHash> keep(const RelPath& p, int fd, uint64_t size) {
     auto d = s.policy.decideFd(p, fd);
@@ -338,7 +371,10 @@ struct Reconciler::Pass {
       ro.mtime_ns = newl.meta.mtime_ns;
       auto replaced = s.remote.replaceFile(p, tmp->get(), expect, ro, nullptr);
       if (!replaced) {
-        forgetIntent(*intent);
+        // A timeout or a dropped link leaves the outcome unknown: the call
+        // may still land. Keep the intent so the next pass can recognise our
+        // own bytes (adoptReplace) instead of taking them for a third party's.
+        if (!stopsPass(replaced.error())) forgetIntent(*intent);
         return tl::unexpected(replaced.error());
       }
       remote::Stat final_remote = *replaced;
@@ -531,35 +567,9 @@ Status Reconciler::recover() {
   ReconcileOptions opts;
   Pass pass{s_, opts, {}, {}, {}, {}, {}, {}, {}};
   for (const journal::Intent& i : intents) {
-    // A replace whose bytes reached the remote is done: record the remote's
-    // version as the base's, with the hash we meant, so a later local edit is
-    // pushed rather than seen as a conflict with our own write. The local
-    // metadata stays the old base's: the next pass hashes the cache file.
-    if (i.op == "replace" && i.new_hash) {
-      auto st = s_.remote.lstat(i.path);
-      if (st && st->meta.type == FileType::kFile) {
-        auto h = pass.hashRemote(i.path);
-        if (h && *h == *i.new_hash) {
-          std::lock_guard lock(s_.journal_mu);
-          auto old = s_.journal.getBase(s_.share_id, i.path);
-          if (!old) return tl::unexpected(old.error());
-          BaseEntry e = old->value_or(BaseEntry{});
-          e.path = i.path;
-          if (!old->has_value()) e.local.type = FileType::kFile;
-          e.data_version = st->data_version;
-          e.hash = *h;
-          if (e.object && *e.object != *h) e.object.reset();
-          Status done = s_.journal.inTransaction([&]() -> Status {
-            if (auto r = s_.journal.putBase(s_.share_id, e); !r) return r;
-            return s_.journal.removeIntent(i.id);
-          });
-          if (!done) return done;
-          continue;
-        }
-      } else if (!st && stopsPass(st.error())) {
-        return tl::unexpected(st.error());  // cannot tell yet: keep the intent
-      }
-    }
+    auto adopted = pass.adoptReplace(i);
+    if (!adopted) return tl::unexpected(adopted.error());  // cannot tell yet: keep the intent
+    if (*adopted) continue;
     // A rename that reached the remote before the base followed it: re-key
     // the base as the pass would have, or the next pass would see the new
     // name as created on both sides, and a renamed-then-edited file as a
@@ -626,6 +636,28 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
     if (Status ok = s_.check_remote(); !ok) {
       report.stopped = ok.error();
       return report;
+    }
+  }
+
+  // Replaces an earlier pass gave up on (timeout, link dropped) that have
+  // landed since: our own bytes, not a third party's. The others wait for a
+  // later pass, or for recover() at the next start.
+  {
+    std::vector<journal::Intent> intents;
+    {
+      std::lock_guard lock(s_.journal_mu);
+      auto list = s_.journal.intents(s_.share_id);
+      if (!list) return tl::unexpected(list.error());
+      intents = std::move(*list);
+    }
+    Pass settle{s_, opts, {}, {}, {}, {}, {}, {}, {}};
+    for (const journal::Intent& i : intents) {
+      auto adopted = settle.adoptReplace(i);
+      if (!adopted) {
+        if (!stopsPass(adopted.error())) return tl::unexpected(adopted.error());
+        report.stopped = adopted.error();
+        return report;
+      }
     }
   }
 
