@@ -558,11 +558,26 @@ Status SshfsHarness::spawnSshd() {
 
 Status SshfsHarness::startServer() {
   if (sshd_pid_ > 0) return {};
+  if (link_cut_ && cut_mode_ == CutMode::kKillServer) return {};  // restoreLink() starts it
+  // sshd writes its pid file once it listens; with the link cut (blackhole)
+  // that is all we can see from here.
+  const std::string pid_file = dir_ + "/sshd.pid";
+  ::unlink(pid_file.c_str());
   if (auto st = spawnSshd(); !st) return st;
-  bool up =
-      waitFor([&] { return exited(sshd_pid_) || (!link_cut_ && canConnect(server_addr_, port_)); },
-              30s, 50ms);
-  if (!up || !processAlive(sshd_pid_)) {
+  bool gone = false;
+  bool up = waitFor(
+      [&] {
+        if (exited(sshd_pid_)) return gone = true;
+        if (link_cut_) return pathExists(pid_file);
+        return canConnect(server_addr_, port_);
+      },
+      30s, 50ms);
+  if (!up || gone) {
+    if (!gone) {
+      ::kill(sshd_pid_, SIGKILL);
+      reap(sshd_pid_, 10s);
+    }
+    sshd_pid_ = -1;
     return fail(ErrorCode::kIo, "sshd did not come up on " + server_addr_ + ":" +
                                     std::to_string(port_) + " (see its log)");
   }
@@ -845,6 +860,7 @@ void SshfsTest::TearDown() {
   if (!harness_) return;
   harness_->resumeServer();
   harness_->restoreLink();
+  harness_->startServer();  // a test may have killed it and stopped there
   if (!harness_->isMounted()) harness_->mount();
   EXPECT_TRUE(harness_->waitUntilReachable()) << "the mount did not come back\n"
                                               << harness_->logs();
