@@ -112,12 +112,22 @@ int main(int argc, char** argv) {
   sh_add->add_option("remote", remote, "the folder on the mounted network filesystem")->required();
   sh_add->add_option("cache", cache, "the local folder you will work in (absent or empty)")
       ->required();
+  std::vector<std::string> add_pins;
+  sh_add->add_option("--pin", add_pins,
+                     "share-relative path to keep offline (repeatable); none: the whole share");
   sh_add->callback([&] {
     action = [&](Agent& a) {
+      std::map<std::string, sdbus::Variant> opts;
+      if (!add_pins.empty()) {
+        std::vector<std::vector<uint8_t>> ps;
+        for (const auto& p : add_pins) ps.push_back(bytes(p));
+        opts["pins"] = sdbus::Variant(ps);
+      }
       a.AddShare(name, bytes(std::filesystem::absolute(remote).lexically_normal().string()),
-                 bytes(std::filesystem::absolute(cache).lexically_normal().string()), {});
-      std::cout << "share " << name << " added; pin what you need offline (`hoard pin`) and "
-                << "`hoard preload " << name << "`\n";
+                 bytes(std::filesystem::absolute(cache).lexically_normal().string()), opts);
+      std::cout << "share " << name << " added, keeping "
+                << (add_pins.empty() ? std::string("all of it") : std::to_string(add_pins.size()) + " pinned path(s)")
+                << " available offline; `hoard preload " << name << "` fetches it now\n";
       return kOk;
     };
   });

@@ -1,90 +1,103 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The hoard demo: installs missing Debian packages, builds, and tells the main
-# story end to end on an embedded default, a local folder standing in for the
-# network share: pin and preload, work offline (tracked live, durably), a
-# colleague edits the server meanwhile, reconnect and reintegrate, one
-# conflict, resolve it, both sides equal. Then the safety nets: a kill -9
-# mid-burst loses nothing, and an emptied share is not taken for deletions.
+# The hoard demo. Installs missing Debian packages, builds, starts a private
+# session bus and hoardd, and tells the main story with the hoard CLI on an
+# embedded default, a local folder standing in for the network share: pin and
+# preload, go offline, edit, rename and delete while a colleague edits the
+# server (one overlap), come back online, see the reintegration and the
+# conflict, resolve it, both sides equal. Then the safety nets: kill -9 of
+# hoardd mid-burst loses nothing, an absent share is not an empty one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/deps.sh
-echo "== building hoard =="
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target hoard-local -j "$(nproc)" >/dev/null
-H="$PWD/build/demo/hoard-local"
+if [ -z "${HOARD_DEMO_ON_BUS:-}" ]; then
+  bash scripts/deps.sh
+  echo "== building hoard =="
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build --target hoardd hoard -j "$(nproc)" >/dev/null
+  # A private session bus of our own for the story.
+  exec env HOARD_DEMO_ON_BUS=1 dbus-run-session -- bash "$0" "$@" 2> >(grep -v 'fd limit' >&2)
+fi
 
+export PATH="$PWD/build/agent/daemon:$PWD/build/cli:$PATH"
 WORK=$(mktemp -d /tmp/hoard-demo-XXXXXX)
-cleanup() { [ -n "${WATCH:-}" ] && kill "$WATCH" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
+export XDG_STATE_HOME="$WORK/state"
 SERVER="$WORK/server"      # stands in for the network share (NFS, SMB, sshfs...)
 CACHE="$WORK/Documents"    # where the user works
-STATE=(--journal "$WORK/state/journal.db" --store "$WORK/state/objects")
-hl() { "$H" "${STATE[@]}" "$@"; }
+HOARDD=
+cleanup() {
+  if [ -n "$HOARDD" ]; then kill "$HOARDD" 2>/dev/null; while kill -0 "$HOARDD" 2>/dev/null; do sleep 0.05; done; fi
+  [ -n "${HOARD_DEMO_KEEP:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
 step() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
 say() { printf '   %s\n' "$*"; }
-start_watch() {  # hoard-local watch in the background, as hoardd will run
-  "$H" "${STATE[@]}" watch docs > "$WORK/watch.log" 2>&1 &
-  WATCH=$!
-  disown "$WATCH"
-  for _ in $(seq 1 100); do grep -q '^watching' "$WORK/watch.log" && return 0; sleep 0.1; done
-  echo "demo: the tracker did not start" >&2; cat "$WORK/watch.log" >&2; return 1
+run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
+start_hoardd() {
+  hoardd 2>>"$WORK/hoardd.log" &
+  HOARDD=$!
+  disown "$HOARDD"
+  for _ in $(seq 1 100); do hoard share list >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "demo: hoardd did not start" >&2; cat "$WORK/hoardd.log" >&2; return 1
 }
-stop_watch() { kill -TERM "$WATCH"; while kill -0 "$WATCH" 2>/dev/null; do sleep 0.05; done; WATCH=; }
-wait_for_log() {  # the tracker is asynchronous: wait until the change log mentions $1
-  for _ in $(seq 1 100); do hl log docs | grep -qF -- "$1" && return 0; sleep 0.1; done
-  echo "demo: the tracker never logged '$1'" >&2; return 1
+until_true() {  # until_true DESCRIPTION COMMAND...: wait (at most 2 minutes) for a condition
+  local what=$1; shift
+  for _ in $(seq 1 1200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "demo: gave up waiting for $what" >&2; return 1
 }
 
 step "The network share: $SERVER"
-mkdir -p "$SERVER/thesis" "$SERVER/data" "$SERVER/archive" "$WORK/state"
+mkdir -p "$SERVER/thesis" "$SERVER/data" "$SERVER/archive"
 printf 'Chapter 1\nIt was a dark and stormy night.\n' > "$SERVER/thesis/ch1.md"
 printf 'Chapter 2\n' > "$SERVER/thesis/ch2.md"
 printf 'id,value\n1,42\n' > "$SERVER/data/results.csv"
 head -c 200000 /dev/urandom > "$SERVER/archive/old-scan.tiff"
 find "$SERVER" -type f -printf '   %P (%s bytes)\n' | sort
 
-step "Add it as share 'docs', pin what you need offline, preload"
-hl share-add docs "$SERVER" "$CACHE"
-hl pin docs thesis --priority 900
-hl pin docs data --priority 500
-hl sync docs
+step "hoardd starts on the session bus"
+start_hoardd
+say "hoardd is running (pid $HOARDD); its log: $WORK/hoardd.log"
+
+step "Add the share, pin what you need offline, preload"
+run hoard share add docs "$SERVER" "$CACHE" --pin thesis --pin data
+run hoard pin "$CACHE/thesis" --priority 900
+run hoard preload docs
 say "(archive/ is not pinned: it stays on the server)"
 find "$CACHE" -type f -printf '   cached: %P\n' | sort
+run hoard status docs
 
-step "The network goes away. You keep working; hoard records every change"
-start_watch
-say "edit thesis/ch1.md";                 printf 'More words, written on the train.\n' >> "$CACHE/thesis/ch1.md"
-say "rename thesis/ch2.md -> thesis/chapter2.md"; mv "$CACHE/thesis/ch2.md" "$CACHE/thesis/chapter2.md"
-say "delete data/results.csv";            rm "$CACHE/data/results.csv"
-say "add thesis/ideas.txt";               echo "call Bob about the proof" > "$CACHE/thesis/ideas.txt"
+step "The network goes away; you keep working"
+run hoard offline docs
+say "edit thesis/ch1.md";                          printf 'More words, written on the train.\n' >> "$CACHE/thesis/ch1.md"
+say "rename thesis/ch2.md -> thesis/chapter2.md";  mv "$CACHE/thesis/ch2.md" "$CACHE/thesis/chapter2.md"
+say "delete data/results.csv";                     rm "$CACHE/data/results.csv"
+say "add thesis/ideas.txt";                        echo "call Bob about the proof" > "$CACHE/thesis/ideas.txt"
 say "an editor's swap file comes and goes (it cancels out)"
 echo swap > "$CACHE/thesis/.ch1.md.swp"; rm "$CACHE/thesis/.ch1.md.swp"
-wait_for_log "thesis/ideas.txt"
-hl log docs
+until_true "the change log to hold ideas.txt" bash -c "hoard changes docs | grep -q ideas.txt"
+run hoard changes docs
 
 step "Meanwhile a colleague edits the server"
 say "appends to thesis/ch1.md too (the overlap)"; printf 'A colleague added this line.\n' >> "$SERVER/thesis/ch1.md"
-say "edits thesis/ch2.md (which you renamed)";   printf 'Chapter 2, revised by a colleague\n' > "$SERVER/thesis/ch2.md"
-say "adds data/new-results.csv";                 printf 'id,value\n2,43\n' > "$SERVER/data/new-results.csv"
+say "revises thesis/ch2.md (which you renamed)";   printf 'Chapter 2, revised by a colleague\n' > "$SERVER/thesis/ch2.md"
+say "adds data/new-results.csv";                   printf 'id,value\n2,43\n' > "$SERVER/data/new-results.csv"
 
-step "The network is back: reintegrate"
-stop_watch
-set +e; hl sync docs; rc=$?; set -e
-say "(exit status $rc: 3 means conflicts wait for you; everything else went through)"
-say "thesis/chapter2.md now holds the colleague's revision under your new name:"
+step "The network is back: reintegration"
+run hoard online docs
+set +e; run hoard sync docs; rc=$?; set -e
+say "(exit status $rc: 3 means a conflict waits for you; everything else went through)"
+say "thesis/chapter2.md holds the colleague's revision under your new name:"
 sed 's/^/      /' "$CACHE/thesis/chapter2.md"
 
 step "The conflict"
-set +e; hl conflicts docs; set -e
-say "local thesis/ch1.md:";  sed 's/^/      /' "$CACHE/thesis/ch1.md"
-say "server thesis/ch1.md:"; sed 's/^/      /' "$SERVER/thesis/ch1.md"
+set +e; run hoard conflicts docs; set -e
+id=$( (hoard conflicts docs --json || true) | sed -n 's/.*"id": \([0-9]*\).*/\1/p' | head -n 1)
+set +e; run hoard diff "$id"; set -e
 
 step "Resolve it: keep both (the colleague's version keeps the name, yours sits beside it)"
-id=$( (hl conflicts docs || true) | awk '/#[0-9]+/ {sub("#", "", $1); print $1; exit}')
-hl resolve docs "$id" --with stash
-hl sync docs
+run hoard resolve "$id" --with stash
+until_true "the share to be clean" bash -c "hoard status docs --json | grep -q '\"pending_changes\": 0'"
+run hoard status docs
 
 step "Both sides are equal"
 (cd "$CACHE" && find thesis data -type f | sort | while read -r f; do
@@ -92,30 +105,27 @@ step "Both sides are equal"
 done)
 [ ! -e "$SERVER/data/results.csv" ] && say "data/results.csv is gone from the server too (you deleted it)"
 
-step "Safety net: kill -9 in the middle of a burst of 2,000 new files"
-start_watch
+step "Safety net: kill -9 of hoardd in the middle of a burst of 500 new files"
 mkdir -p "$CACHE/thesis/figures"
-for i in $(seq 1 2000); do
+for i in $(seq 1 500); do
   echo "$i" > "$CACHE/thesis/figures/f$i.txt"
-  if [ "$i" = 1000 ]; then kill -KILL "$WATCH"; fi   # hoard dies half-way; you go on
+  if [ "$i" = 250 ]; then kill -KILL "$HOARDD"; HOARDD=; fi   # hoardd dies half-way; you go on
 done
-while kill -0 "$WATCH" 2>/dev/null; do sleep 0.05; done; WATCH=
-say "killed at file 1000: the log holds $(hl log docs | grep -c 'create  thesis/figures/f' || true) creates; restarting..."
-"$H" "${STATE[@]}" watch docs --seconds 0.5 | sed 's/^/   /'
-logged=$(hl log docs | grep -c 'create  thesis/figures/f' || true)
-say "the log now holds $logged of 2000 creates"
-[ "$logged" = 2000 ] || { echo "demo: expected 2000 creates in the log, found $logged" >&2; exit 1; }
-hl sync docs
-say "on the server: $(find "$SERVER/thesis/figures" -type f | wc -l) files in thesis/figures"
+say "hoardd was killed at file 250; $(find "$SERVER/thesis/figures" -type f 2>/dev/null | wc -l) figures had reached the server"
+say "starting hoardd again: it scans for what happened while it was down, and syncs"
+start_hoardd
+until_true "all 500 figures on the server" bash -c "[ \$(find '$SERVER/thesis/figures' -type f | wc -l) = 500 ]"
+say "on the server: $(find "$SERVER/thesis/figures" -type f | wc -l) of 500 figures, none lost"
 
 step "Safety net: an absent share is not an empty share"
-say "the server folder is emptied (as an unmounted share looks: an empty mountpoint)"
+say "the server folder disappears (as an unmounted share looks: an empty mountpoint)"
 mv "$SERVER" "$WORK/server-away"; mkdir "$SERVER"
-set +e; hl sync docs; set -e
+until_true "hoard to notice" bash -c "hoard status docs --json | grep -q '\"state\": \"offline\"'"
+run hoard status docs || true
 say "your files are all still here: $(find "$CACHE" -type f | wc -l) files"
 rmdir "$SERVER"; mv "$WORK/server-away" "$SERVER"
-hl sync docs
+until_true "the share to come back" bash -c "hoard status docs --json | grep -q '\"state\": \"online\"'"
+run hoard status docs
 
 step "Done"
-say "Everything above is in the journal ($WORK/state/journal.db, SQLite, WAL) and the base store."
-say "Next: hoardd on the session bus and the hoard CLI drive the same engine."
+say "hoardd stops cleanly on SIGTERM; its journal is SQLite in WAL mode ($XDG_STATE_HOME/hoard/journal.db)."

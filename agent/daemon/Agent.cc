@@ -197,10 +197,20 @@ uint64_t Agent::newJob(const std::string& share, std::string kind) {
 void Agent::AddShare(const std::string& name, const std::vector<uint8_t>& remote_root,
                      const std::vector<uint8_t>& cache_root,
                      const std::map<std::string, sdbus::Variant>& options) {
-  onlyKeys(options, {}, "AddShare");
+  onlyKeys(options, {"pins"}, "AddShare");
+  std::vector<RelPath> pins;
+  if (options.count("pins")) {
+    for (const auto& p : options.at("pins").get<std::vector<std::vector<uint8_t>>>())
+      pins.push_back(relPath(p, "AddShare pin"));
+  }
   auto id = sync::createShare(journal_, journal_mu_, name, str(remote_root), str(cache_root),
                               *pool_);
   if (!id) raise(id.error());
+  {
+    // Before the engine starts, so its first pass hoards only what is pinned.
+    std::lock_guard lock(journal_mu_);
+    for (const RelPath& p : pins) orRaise(journal_.pin(*id, p, 500));
+  }
   journal::ShareRecord rec = shareRecord(name);
   startEngine(rec);
   log(5, "share " + name + " added: " + displayPath(rec.remote_root) + " -> " +

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include <systemd/sd-daemon.h>
 
@@ -94,7 +95,16 @@ int main(int argc, char** argv) {
                  " is taken: " + e.getMessage() + "); this one exits");
       return 1;
     }
-    connection->enterEventLoopAsync();
+    // The bus loop on a thread of ours: if the bus goes away (the session
+    // ends), log it and stop like on SIGTERM instead of dying in sdbus-c++.
+    std::thread loop([&connection] {
+      try {
+        connection->enterEventLoop();
+      } catch (const sdbus::Error& e) {
+        log(4, "lost the session bus (" + e.getMessage() + "); stopping");
+        ::kill(::getpid(), SIGTERM);
+      }
+    });
     agent->startShares();
     sd_notify(0, "READY=1\nSTATUS=serving org.hoard.Agent1");
     log(6, "ready: journal " + state_dir + "/journal.db");
@@ -104,8 +114,13 @@ int main(int argc, char** argv) {
     sd_notify(0, "STOPPING=1");
     log(6, std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
     agent.reset();
-    connection->releaseName(kBusName);
+    try {
+      connection->releaseName(kBusName);
+    } catch (const sdbus::Error&) {
+      // the bus is already gone: nothing to release
+    }
     connection->leaveEventLoop();
+    loop.join();
   } catch (const sdbus::Error& e) {
     log(3, "D-Bus: " + e.getName() + ": " + e.getMessage());
     return 1;
