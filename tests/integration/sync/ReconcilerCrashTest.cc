@@ -612,7 +612,7 @@ TEST_F(ReconcilerCrashTest, KilledAtRandomPointsLosesNothingAndConverges) {
     for (;;) {
       ASSERT_LT(++rounds, kMaxRounds) << "the pass makes no progress across restarts";
       KillPlan plan;
-      plan.at_op = 1 + rng_() % 36;
+      plan.at_op = 1 + rng_() % 28;
       plan.when = static_cast<KillPlan::When>(rng_() % 3);
       std::optional<std::chrono::microseconds> delay;
       if (rng_() % 2 == 0 && last.count() > 0)
