@@ -22,6 +22,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "daemon/Agent.h"
+#include "daemon/Config.h"
 
 namespace {
 
@@ -50,12 +51,26 @@ std::string hostName() {
 int main(int argc, char** argv) {
   CLI::App app{"hoardd: keeps pinned network files available offline (the hoard daemon)"};
   std::string state_dir = defaultStateDir();
+  std::string config_path = hoard::daemon::defaultConfigPath();
+  bool print_schema = false;
   app.add_option("--state-dir", state_dir, "where the journal and base store live")
       ->capture_default_str();
+  app.add_option("--config", config_path, "the configuration file (JSON)")->capture_default_str();
+  app.add_flag("--print-config-schema", print_schema, "print the configuration's JSON Schema");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (print_schema) {
+    std::cout << hoard::daemon::configSchema();
+    return 0;
+  }
+  auto config = hoard::daemon::loadConfig(config_path);
+  if (!config) {
+    log(3, config.error().message() + " (see hoardd --print-config-schema); not starting");
+    return 1;
   }
 
   // Block the stop signals before any thread starts, so only sigwait sees them.
@@ -85,7 +100,7 @@ int main(int argc, char** argv) {
 
   try {
     auto connection = sdbus::createSessionBusConnection();
-    hoard::daemon::AgentOptions options;
+    hoard::daemon::AgentOptions options = *config;
     options.host = hostName();
     auto agent = std::make_unique<hoard::daemon::Agent>(*connection, **journal, *store, options);
     try {
