@@ -181,5 +181,39 @@ TEST_F(CliTest, TheWholeStoryThroughTheCliOnly) {
   EXPECT_GE(entries.size(), 3u);
 }
 
+TEST_F(CliTest, UnpinEvictDiffAndRemove) {
+  startDaemon();
+  put(server_ + "/old/scan.txt", "an old scan\n");
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_ + " --pin docs --pin old").first, 0)
+      << last_err_;
+  ASSERT_EQ(hoard("preload docs").first, 0) << last_err_;
+  ASSERT_EQ(slurp(cache_ + "/old/scan.txt"), "an old scan\n");
+
+  // Evicting a pinned path is refused, naming the pin; after unpin it works.
+  auto refused = hoard("evict " + cache_ + "/old");
+  EXPECT_EQ(refused.first, 1);
+  EXPECT_NE(last_err_.find("is pinned"), std::string::npos) << last_err_;
+  ASSERT_EQ(hoard("unpin old --share docs").first, 0) << last_err_;
+  EXPECT_EQ(listing("pins docs", "pins").size(), 1u);
+  ASSERT_EQ(hoard("evict old --share docs").first, 0) << last_err_;
+  EXPECT_FALSE(fs::exists(cache_ + "/old/scan.txt"));
+  EXPECT_EQ(slurp(server_ + "/old/scan.txt"), "an old scan\n") << "the remote keeps it";
+
+  // diff shows the two sides of a conflict.
+  uint64_t id = makeConflict("report.txt");
+  auto [rc, out] = hoard("diff " + std::to_string(id));
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(out.find("-mine"), std::string::npos) << out;
+  EXPECT_NE(out.find("+theirs"), std::string::npos) << out;
+
+  // Removing a share with an open conflict needs --force; the files stay.
+  EXPECT_EQ(hoard("share remove docs").first, 1);
+  EXPECT_NE(last_err_.find("open conflict"), std::string::npos) << last_err_;
+  ASSERT_EQ(hoard("share remove docs --force").first, 0) << last_err_;
+  EXPECT_TRUE(listing("share list", "shares").empty());
+  EXPECT_EQ(slurp(cache_ + "/docs/report.txt"), "mine\n");
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "theirs\n");
+}
+
 }  // namespace
 }  // namespace hoard
