@@ -858,6 +858,25 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
       if (!pass.noteFailure(p, lk.error())) return report;
       continue;
     }
+    // A remote whose timestamps are whole seconds (sshfs: no ctime, mtime in
+    // seconds) can change without its data version moving: a same-size edit
+    // within the same second. Before pushing over such a file, its bytes must
+    // still be the base's, or a colleague's edit would be overwritten.
+    if (st.local_change.content && !st.remote_change.content && b != nullptr && b->hash &&
+        st.remote.type == FileType::kFile && st.local.type == FileType::kFile) {
+      const remote::Stat* r = pass.find(pass.remote, p);
+      if (r != nullptr && r->meta.mtime_ns % 1000000000 == 0) {
+        auto h = pass.hashRemote(p);
+        if (!h) {
+          if (!pass.noteFailure(p, h.error())) return report;
+          continue;
+        }
+        if (*h != *b->hash) {
+          st.remote_change.content = true;
+          st.remote.hash = *h;
+        }
+      }
+    }
     // Both sides moved: only contents can tell an agreement from a conflict.
     if (st.local_change.any() && st.remote_change.content && st.remote.type == FileType::kFile) {
       auto h = pass.hashRemote(p);

@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "remote/DataVersion.h"
 #include "remote/PosixRemoteFs.h"
 
 namespace hoard::sync {
@@ -581,6 +582,40 @@ TEST_F(ReconcilerTest, ARemoteSymlinkPointingOutsideNeverLeadsAWriteOutside) {
   ASSERT_FALSE(written);
   EXPECT_EQ(written.error().code(), ErrorCode::kOutsideRoot);
   EXPECT_TRUE(fs::is_empty(outside));
+}
+
+// What sshfs offers: mtime in whole seconds, no ctime, made-up inodes. Only
+// the size and the second are left to tell a change by.
+class CoarseProbe final : public remote::DataVersionProbe {
+ public:
+  Result<std::string> version(int, const std::string&, const struct stat& st) override {
+    return "coarse:" + std::to_string(st.st_mtim.tv_sec) + ":" + std::to_string(st.st_size);
+  }
+};
+
+TEST_F(ReconcilerTest, ASameSecondSameSizeRemoteEditOnCoarseTimestampsIsNotOverwritten) {
+  remote::PosixRemoteFs::Options o;
+  o.probe = std::make_shared<CoarseProbe>();
+  remote::PosixRemoteFs coarse_remote(remote_root_, o);
+  Reconciler rec(ShareSides{*journal_, mu_, share_, *local_fs_, coarse_remote, cache_, *store_,
+                            store::KeepPolicy{}, "laptop", nullptr});
+  remote("report.txt", "version A");
+  // Whole-second timestamps, as sshfs reports them.
+  struct timespec t[2] = {{1700000000, 0}, {1700000000, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, (remote_root_ + "/report.txt").c_str(), t, 0), 0);
+  auto first = rec.run();
+  ASSERT_TRUE(first && !first->stopped);
+  ASSERT_EQ(local("report.txt"), "version A");
+  // A colleague rewrites it, same size, within the same second.
+  remote("report.txt", "version B");
+  ASSERT_EQ(utimensat(AT_FDCWD, (remote_root_ + "/report.txt").c_str(), t, 0), 0);
+  local("report.txt", "my edit!!");
+  auto r = rec.run();
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_EQ(remote("report.txt"), "version B") << "the colleague's edit survives";
+  EXPECT_EQ(local("report.txt"), "my edit!!");
+  ASSERT_EQ(r->new_conflicts.size(), 1u);
+  EXPECT_EQ(openConflicts()[0].kind, journal::ConflictKind::kContent);
 }
 
 }  // namespace
