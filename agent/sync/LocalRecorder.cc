@@ -23,7 +23,26 @@ LocalRecorder::LocalRecorder(journal::Journal& journal, std::mutex& journal_mu, 
 Status LocalRecorder::recordChanges(const std::vector<Change>& changes) {
   if (changes.empty()) return {};
   std::lock_guard lock(journal_mu_);
-  auto r = journal_.recordChanges(share_id_, changes);
+  // hoard's own writes into the cache (a pull, a resolution) come back as
+  // events. A create/write/chmod/xattr whose file is, right now, exactly what
+  // the base records is one of those: any real edit moves ctime, so it can
+  // never match. Dropping them saves a journal write and a pass per file.
+  std::vector<Change> kept;
+  kept.reserve(changes.size());
+  for (const Change& c : changes) {
+    bool content = c.op == ChangeOp::kCreate || c.op == ChangeOp::kWrite ||
+                   c.op == ChangeOp::kChmod || c.op == ChangeOp::kXattr;
+    if (content) {
+      struct stat st;
+      if (::lstat((cache_root_ + "/" + c.path).c_str(), &st) == 0) {
+        auto base = journal_.getBase(share_id_, c.path);
+        if (base && *base && (*base)->local == FileMeta::fromStat(st)) continue;
+      }
+    }
+    kept.push_back(c);
+  }
+  if (kept.empty()) return {};
+  auto r = journal_.recordChanges(share_id_, kept);
   if (!r) return tl::unexpected(r.error());
   return {};
 }

@@ -234,5 +234,19 @@ TEST_F(LocalRecorderTest, LiveTrackingThenRestartLosesNothing) {
                                            "create proj/src/helpers.c", "create proj/README"}));
 }
 
+TEST_F(LocalRecorderTest, EventsOfHoardsOwnWritesAreNotLoggedButRealEditsAre) {
+  write("pulled.txt", "as hoard wrote it");
+  adopt();  // the base now records exactly what is on disk, as after a pull
+  LocalRecorder rec(*journal_, mu_, share_, root_);
+  // The tracker reports the pull's create and attribute events.
+  ASSERT_TRUE(rec.recordChanges({ch(ChangeOp::kCreate, "pulled.txt"),
+                                 ch(ChangeOp::kXattr, "pulled.txt")}));
+  EXPECT_TRUE(log().empty()) << "a file identical to its base is not a local change";
+  // The user then edits it: that is one.
+  write("pulled.txt", "edited by the user");
+  ASSERT_TRUE(rec.recordChanges({ch(ChangeOp::kWrite, "pulled.txt")}));
+  EXPECT_EQ(render(log()), (std::vector<std::string>{"write pulled.txt"}));
+}
+
 }  // namespace
 }  // namespace hoard::sync
