@@ -21,19 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 
 class SshfsDaemonTest : public SshfsTest {
- public:
-  static void SetUpTestSuite() {
-    setup_error_.clear();
-    SshfsHarness::Options o;
-    o.extra_mount_options = {"dir_cache=no", "attr_timeout=0", "entry_timeout=0"};
-    auto h = SshfsHarness::start(o);
-    if (!h) {
-      setup_error_ = h.error().toString();
-      return;
-    }
-    harness_ = std::move(*h);
-  }
-
  protected:
   void SetUp() override {
     SshfsTest::SetUp();

@@ -22,23 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 
 class SshfsReintegrationTest : public SshfsTest {
- public:
-  // sshfs keeps directory contents and attributes for 20 s by default
-  // (dcache_timeout), so a third party's edit would only show after that;
-  // the README tells users of sshfs shares to mount without those caches, as here.
-  // (Compare-and-swap protects the third party's bytes either way.)
-  static void SetUpTestSuite() {
-    setup_error_.clear();
-    SshfsHarness::Options o;
-    o.extra_mount_options = {"dir_cache=no", "attr_timeout=0", "entry_timeout=0"};
-    auto h = SshfsHarness::start(o);
-    if (!h) {
-      setup_error_ = h.error().toString();
-      return;
-    }
-    harness_ = std::move(*h);
-  }
-
  protected:
   void SetUp() override {
     SshfsTest::SetUp();
