@@ -190,6 +190,7 @@ TEST_F(AgentBusTest, EveryErrorHasItsName) {
             "org.hoard.Error.InvalidArgument");
   EXPECT_EQ(errorOf([&] { proxy_->Pin("docs", b("../etc"), 1); }),
             "org.hoard.Error.InvalidArgument");
+  EXPECT_EQ(errorOf([&] { proxy_->Unpin("docs", b("never/pinned")); }), "org.hoard.Error.NotFound");
   EXPECT_EQ(errorOf([&] { proxy_->Resolve({999}, "keep-local"); }),
             "org.hoard.Error.UnknownConflict");
   EXPECT_EQ(errorOf([&] { proxy_->GetConflict(999); }), "org.hoard.Error.UnknownConflict");
