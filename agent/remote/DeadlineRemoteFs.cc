@@ -158,4 +158,8 @@ Result<uint64_t> DeadlineRemoteFs::removeStaleTemps(const RelPath& dir) {
       [inner = inner_, dir](const ProgressFn&) { return inner->removeStaleTemps(dir); });
 }
 
+Status DeadlineRemoteFs::pinRoot() {
+  return meta<void>("pin the remote root", [](RemoteFs& fs) { return fs.pinRoot(); });
+}
+
 }  // namespace hoard::remote

@@ -55,6 +55,7 @@ class DeadlineRemoteFs final : public RemoteFs {
   Result<FsStats> statfs() override;
   Result<std::string> dataVersion(const RelPath& path) override;
   Result<uint64_t> removeStaleTemps(const RelPath& dir) override;
+  Status pinRoot() override;
 
  private:
   template <class T, class F>

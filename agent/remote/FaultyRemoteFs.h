@@ -114,6 +114,7 @@ class FaultyRemoteFs final : public RemoteFs {
   Result<FsStats> statfs() override;
   Result<std::string> dataVersion(const RelPath& path) override;
   Result<uint64_t> removeStaleTemps(const RelPath& dir) override;
+  Status pinRoot() override { return inner_->pinRoot(); }
 
  private:
   struct ActiveRule {

@@ -108,12 +108,42 @@ std::string PosixRemoteFs::describe(std::string_view op, const RelPath& path) co
   return s;
 }
 
+namespace {
+// The device the open root sits on, from cached attributes: st_dev comes
+// from the superblock, so no request goes to a network server for it.
+Result<uint64_t> rootDevice(int fd) {
+  struct statx sx;
+  if (::statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &sx) != 0)
+    return failErrno(errno, "statx remote root");
+  return (static_cast<uint64_t>(sx.stx_dev_major) << 32) | sx.stx_dev_minor;
+}
+}  // namespace
+
 Result<UniqueFd> PosixRemoteFs::openRoot(std::string_view op) const {
   int fd = ::open(root_.c_str(), kDirPath);
   if (fd < 0) {
     return failErrno(errno, std::string(op) + ": open remote root '" + displayPath(root_) + "'");
   }
-  return UniqueFd(fd);
+  UniqueFd root(fd);
+  if (uint64_t pinned = pinned_dev_.load(); pinned != 0) {
+    auto dev = rootDevice(root.get());
+    if (!dev) return tl::unexpected(dev.error().withContext(std::string(op)));
+    if (*dev != pinned)
+      return fail(ErrorCode::kOffline, std::string(op) + ": remote root '" + displayPath(root_) +
+                                           "' is no longer on the share's filesystem "
+                                           "(unmounted?); nothing was read or written there");
+  }
+  return root;
+}
+
+Status PosixRemoteFs::pinRoot() {
+  pinned_dev_.store(0);
+  auto root = openRoot("pin root");
+  if (!root) return tl::unexpected(root.error());
+  auto dev = rootDevice(root->get());
+  if (!dev) return tl::unexpected(dev.error());
+  pinned_dev_.store(*dev);
+  return {};
 }
 
 Result<UniqueFd> PosixRemoteFs::openDirComponentwise(int root_fd, const RelPath& rel, int flags,

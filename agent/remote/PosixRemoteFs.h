@@ -62,6 +62,7 @@ class PosixRemoteFs final : public RemoteFs {
   Result<FsStats> statfs() override;
   Result<std::string> dataVersion(const RelPath& path) override;
   Result<uint64_t> removeStaleTemps(const RelPath& dir) override;
+  Status pinRoot() override;
 
  private:
   // The directory that holds a path's final component, resolved beneath the
@@ -73,6 +74,9 @@ class PosixRemoteFs final : public RemoteFs {
 
   std::string describe(std::string_view op, const RelPath& path) const;
   Result<UniqueFd> openRoot(std::string_view op) const;
+  // Device of the root as pinned by pinRoot(); 0 while unpinned. Compared on
+  // every openRoot() from cached attributes (no round trip to the server).
+  std::atomic<uint64_t> pinned_dev_{0};
   // Opens directory `rel` beneath `root_fd` with `flags` (O_PATH or O_RDONLY).
   Result<UniqueFd> openDirBeneath(int root_fd, const RelPath& rel, int flags,
                                   std::string_view op) const;

@@ -187,6 +187,14 @@ class RemoteFs {
   // abandoned on a hung mount) and returns how many were removed. Call only
   // when no replace of this share can still be running.
   virtual Result<uint64_t> removeStaleTemps(const RelPath& dir) = 0;
+
+  // "The filesystem at the root right now is the share's" (call it just after
+  // the identity check passed): from then on, a call that finds the root on
+  // another filesystem (the share was unmounted, leaving the bare mountpoint)
+  // fails with kOffline instead of reading or writing there. A later pinRoot()
+  // re-pins (after a legitimate remount). The default does nothing, for
+  // filesystems where the root cannot move.
+  virtual Status pinRoot() { return {}; }
 };
 
 }  // namespace hoard::remote

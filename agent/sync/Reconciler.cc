@@ -637,6 +637,13 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
       report.stopped = ok.error();
       return report;
     }
+    // The filesystem at the remote root is the share's: any later call that
+    // finds another one there (unmounted mid-pass) fails as offline instead
+    // of writing into the bare mountpoint.
+    if (Status pinned = s_.remote.pinRoot(); !pinned) {
+      report.stopped = pinned.error();
+      return report;
+    }
   }
 
   // Replaces an earlier pass gave up on (timeout, link dropped) that have
