@@ -58,14 +58,14 @@ bool LocalRecorder::rescanPending() const {
 }
 
 Result<std::vector<RescanReport>> LocalRecorder::runPendingRescans() {
-  std::set<RelPath> todo;
+  std::set<RelPath> queued;
   {
     std::lock_guard lock(pending_mu_);
-    todo.swap(pending_rescans_);
+    queued.swap(pending_rescans_);
   }
   // A pending parent covers its children: scan each subtree once.
   std::vector<RelPath> roots;
-  for (const RelPath& p : todo) {
+  for (const RelPath& p : queued) {
     bool covered = false;
     for (const RelPath& r : roots) covered = covered || isUnder(p, r);
     if (!covered) roots.push_back(p);
