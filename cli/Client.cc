@@ -44,7 +44,17 @@ JobResult Agent::waitForJob(
   std::unique_lock lock(mu_);
   std::optional<Progress> shown;
   for (;;) {
-    if (auto it = finished_.find(job); it != finished_.end()) return it->second;
+    if (auto it = finished_.find(job); it != finished_.end()) {
+      // Show where it got to, even if the last Progress came with the end.
+      auto p = progress_.find(job);
+      JobResult done = it->second;
+      if (p != progress_.end() && progress && (!shown || shown->files_done != p->second.files_done)) {
+        Progress last = p->second;
+        lock.unlock();
+        progress(last.bytes_done, last.bytes_total, last.files_done, last.files_total);
+      }
+      return done;
+    }
     if (auto it = progress_.find(job); it != progress_.end() && progress) {
       Progress p = it->second;
       if (!shown || shown->files_done != p.files_done) {

@@ -215,5 +215,31 @@ TEST_F(CliTest, UnpinEvictDiffAndRemove) {
   EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "theirs\n");
 }
 
+TEST_F(CliTest, PreloadShowsAProgressBarOnATerminalAndPlainLinesOtherwise) {
+  startDaemon();
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_ + " --pin many").first, 0)
+      << last_err_;
+  ASSERT_TRUE(eventually([&] {
+    json st = listing("status docs", "status");
+    return st[0]["state"] == "online";
+  }));
+  // New files on the server, fetched by the preload job itself (the next
+  // poll is 30 s away): the job reports progress as it hoards them.
+  for (int i = 0; i < 5; ++i) put(server_ + "/many/f" + std::to_string(i) + ".txt", "data\n");
+  // On a terminal (script(1) gives the CLI a pty): a bar, drawn in place.
+  auto [rc, tty] = run("script -qec '" + std::string(HOARD_CLI_PATH) +
+                       " preload docs' /dev/null");
+  EXPECT_EQ(rc, 0) << tty;
+  EXPECT_NE(tty.find("preload ["), std::string::npos) << tty;
+  EXPECT_NE(tty.find("5/5 files"), std::string::npos) << tty;
+  EXPECT_NE(tty.find('\r'), std::string::npos) << "the bar is redrawn in place: " << tty;
+  // Not a terminal: plain lines, no carriage returns.
+  for (int i = 5; i < 8; ++i) put(server_ + "/many/f" + std::to_string(i) + ".txt", "data\n");
+  auto [rc2, plain] = run(std::string(HOARD_CLI_PATH) + " preload docs 2>&1");
+  EXPECT_EQ(rc2, 0) << plain;
+  EXPECT_EQ(plain.find('\r'), std::string::npos) << plain;
+  EXPECT_NE(plain.find("preload: 3/3 files"), std::string::npos) << plain;
+}
+
 }  // namespace
 }  // namespace hoard
