@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 
 namespace hoard::sync {
@@ -60,6 +61,17 @@ Result<int64_t> createShare(journal::Journal& journal, std::mutex& journal_mu,
   return journal.addShare({name, remote_root, cache_root, toJournal(*identity)});
 }
 
+std::optional<int> testFaultFromEnvironment() {
+  const char* name = std::getenv("HOARD_FAULT_INJECT_REMOTE");
+  if (name == nullptr) return std::nullopt;
+  static const std::pair<const char*, int> kErrnos[] = {
+      {"EKEYEXPIRED", EKEYEXPIRED}, {"ENOSPC", ENOSPC}, {"EACCES", EACCES},
+      {"EIO", EIO},                 {"ETIMEDOUT", ETIMEDOUT}, {"ENOTCONN", ENOTCONN}};
+  for (const auto& [n, e] : kErrnos)
+    if (std::string_view(name) == n) return e;
+  return std::nullopt;
+}
+
 Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
     journal::Journal& journal, std::mutex& journal_mu, int64_t share_id, store::BaseStore& store,
     std::shared_ptr<remote::WorkerPool> pool, remote::DeadlineRemoteFs::Deadlines deadlines,
@@ -73,7 +85,16 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
   }
   rt->local_ = std::make_shared<remote::PosixRemoteFs>(rt->share_.cache_root);
   rt->remote_posix_ = std::make_shared<remote::PosixRemoteFs>(rt->share_.remote_root);
-  rt->remote_ = std::make_shared<remote::DeadlineRemoteFs>(rt->remote_posix_, pool, deadlines);
+  std::shared_ptr<remote::RemoteFs> inner = rt->remote_posix_;
+  if (auto fault = testFaultFromEnvironment()) {
+    auto faulty = std::make_shared<remote::FaultyRemoteFs>(inner);
+    remote::FaultRule rule;
+    rule.op = remote::RemoteOp::kReplaceFile;
+    rule.err = *fault;
+    faulty->addRule(rule);
+    inner = faulty;
+  }
+  rt->remote_ = std::make_shared<remote::DeadlineRemoteFs>(inner, pool, deadlines);
   rt->probe_pool_ = std::make_shared<remote::WorkerPool>(
       remote::WorkerPool::Options{1, 4, "hoard-probe"});
   remote::IdentityChecker::Options probe_opts;

@@ -11,6 +11,7 @@
 #include "common/Error.h"
 #include "journal/Journal.h"
 #include "remote/DeadlineRemoteFs.h"
+#include "remote/FaultyRemoteFs.h"
 #include "remote/Identity.h"
 #include "remote/PosixRemoteFs.h"
 #include "store/BaseStore.h"
@@ -31,6 +32,13 @@ remote::RemoteIdentity fromJournal(const journal::RemoteIdentity& id);
 Result<int64_t> createShare(journal::Journal& journal, std::mutex& journal_mu,
                             const std::string& name, const std::string& remote_root,
                             const std::string& cache_root, remote::WorkerPool& pool);
+
+// Test hook: HOARD_FAULT_INJECT_REMOTE=EKEYEXPIRED (or ENOSPC, EACCES, EIO,
+// ETIMEDOUT, ENOTCONN) makes every remote file replacement of every share
+// fail with that errno, so tests of the daemon can show how such faults reach
+// the bus; the kernel cannot be made to answer EKEYEXPIRED on demand. Unset
+// (always, outside tests): nothing changes.
+std::optional<int> testFaultFromEnvironment();
 
 // The filesystems, identity checker and sides of one share, ready for a
 // Reconciler. Remote calls run on `pool` under `deadlines`; the identity

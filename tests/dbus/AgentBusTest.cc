@@ -45,6 +45,7 @@ class AgentProxy final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy>
   std::condition_variable cv;
   std::vector<std::tuple<uint64_t, std::string, std::string>> finished;  // job, error, message
   std::vector<uint64_t> detected, resolved;
+  std::vector<std::string> auth;  // AuthenticationRequired messages
   std::vector<std::string> states;
 
   template <class P>
@@ -79,7 +80,11 @@ class AgentProxy final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy>
     finished.emplace_back(job, error, message);
     cv.notify_all();
   }
-  void onAuthenticationRequired(const std::string&, const std::string&) override {}
+  void onAuthenticationRequired(const std::string&, const std::string& message) override {
+    std::lock_guard lock(mu);
+    auth.push_back(message);
+    cv.notify_all();
+  }
 };
 
 class AgentBusTest : public ::testing::Test {
@@ -273,6 +278,70 @@ TEST_F(AgentBusTest, SigtermStopsCleanly) {
       return false;
     }
   }));
+}
+
+// Faults the kernel cannot produce on demand, injected into the daemon's
+// remote (HOARD_FAULT_INJECT_REMOTE): each reaches the bus under its name.
+class AgentFaultBusTest : public AgentBusTest {
+ protected:
+  void restartWith(const std::string& fault) {
+    daemon_.reset();
+    daemon_ = std::make_unique<Daemon>(dir_ + "/state", dir_ + "/hoardd.log",
+                                       std::vector<std::pair<std::string, std::string>>{
+                                           {"HOARD_FAULT_INJECT_REMOTE", fault}});
+    ASSERT_TRUE(daemon_->start()) << slurp(dir_ + "/hoardd.log");
+  }
+  // A local edit, then a sync job: its error name.
+  std::string failingSync() {
+    put(cache_ + "/docs/report.txt", "an edit the remote refuses\n");
+    uint64_t job = syncAndWait("docs");
+    return jobError(job);
+  }
+};
+
+TEST_F(AgentFaultBusTest, ExpiredCredentialsAskForAuthentication) {
+  restartWith("EKEYEXPIRED");
+  proxy_->AddShare("docs", b(server_), b(cache_), {});
+  ASSERT_TRUE(eventually([&] { return slurp(cache_ + "/docs/report.txt") == "report v1\n"; }));
+  EXPECT_EQ(failingSync(), "org.hoard.Error.AuthenticationRequired");
+  ASSERT_TRUE(proxy_->waitFor([&] { return !proxy_->auth.empty(); }))
+      << "the AuthenticationRequired signal";
+  EXPECT_NE(proxy_->auth[0].find("report.txt"), std::string::npos) << proxy_->auth[0];
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "report v1\n");
+  EXPECT_EQ(slurp(cache_ + "/docs/report.txt"), "an edit the remote refuses\n") << "nothing lost";
+}
+
+TEST_F(AgentFaultBusTest, AFullRemoteIsNoSpace) {
+  restartWith("ENOSPC");
+  proxy_->AddShare("docs", b(server_), b(cache_), {});
+  ASSERT_TRUE(eventually([&] { return slurp(cache_ + "/docs/report.txt") == "report v1\n"; }));
+  EXPECT_EQ(failingSync(), "org.hoard.Error.NoSpace");
+}
+
+TEST_F(AgentFaultBusTest, ATimedOutRemoteIsTimeout) {
+  restartWith("ETIMEDOUT");
+  proxy_->AddShare("docs", b(server_), b(cache_), {});
+  ASSERT_TRUE(eventually([&] { return slurp(cache_ + "/docs/report.txt") == "report v1\n"; }));
+  EXPECT_EQ(failingSync(), "org.hoard.Error.Timeout");
+}
+
+TEST_F(AgentFaultBusTest, AMassDeletionIsAbortedUntilConfirmed) {
+  put(server_ + "/docs/a.txt", "a\n");
+  put(server_ + "/docs/b.txt", "b\n");
+  proxy_->AddShare("docs", b(server_), b(cache_), {});
+  syncAndWait("docs");
+  ASSERT_EQ(slurp(cache_ + "/docs/a.txt"), "a\n");
+  // Everything vanishes from the server at once (the next poll is 30 s away).
+  for (const char* f : {"report.txt", "notes.txt", "a.txt", "b.txt"})
+    fs::remove(server_ + "/docs/" + f);
+  uint64_t job = proxy_->SyncNow("docs");
+  ASSERT_TRUE(proxy_->waitFor([&] {
+    for (auto& f : proxy_->finished)
+      if (std::get<0>(f) == job) return true;
+    return false;
+  }));
+  EXPECT_EQ(jobError(job), "org.hoard.Error.Aborted");
+  EXPECT_EQ(slurp(cache_ + "/docs/a.txt"), "a\n") << "nothing deleted until confirmed";
 }
 
 }  // namespace

@@ -84,8 +84,11 @@ PrivateBus::~PrivateBus() {
   }
 }
 
-Daemon::Daemon(std::string state_dir, std::string log)
-    : state_dir_(std::move(state_dir)), log_(std::move(log)) {}
+Daemon::Daemon(std::string state_dir, std::string log,
+               std::vector<std::pair<std::string, std::string>> env)
+    : state_dir_(std::move(state_dir)), log_(std::move(log)), env_(std::move(env)) {
+  env_.emplace_back("XDG_STATE_HOME", state_dir_);
+}
 
 Daemon::~Daemon() {
   if (pid_ > 0) stop();
@@ -94,7 +97,7 @@ Daemon::~Daemon() {
 bool Daemon::start() {
   size_t before = slurp(log_).size();
   if (slurp(log_) == "<absent>") before = 0;
-  pid_ = spawn({HOARDD_PATH}, log_, {{"XDG_STATE_HOME", state_dir_}});
+  pid_ = spawn({HOARDD_PATH}, log_, env_);
   return eventually([&] {
     std::string l = slurp(log_);
     return l != "<absent>" && l.find("ready", before) != std::string::npos;

@@ -41,7 +41,8 @@ class PrivateBus {
 // The real hoardd with XDG_STATE_HOME=`state_dir`, its log in `log`.
 class Daemon {
  public:
-  Daemon(std::string state_dir, std::string log);
+  Daemon(std::string state_dir, std::string log,
+         std::vector<std::pair<std::string, std::string>> env = {});
   ~Daemon();  // SIGTERM and wait, if still running
   // Starts it and waits for its "ready" line. False (with the log) if it did not come up.
   bool start();
@@ -51,6 +52,7 @@ class Daemon {
 
  private:
   std::string state_dir_, log_;
+  std::vector<std::pair<std::string, std::string>> env_;
   pid_t pid_ = -1;
 };
 
