@@ -340,6 +340,16 @@ void Agent::SyncNow(sdbus::Result<uint64_t>&& result, std::string share) {
                       report->stopped->message());
       return;
     }
+    if (!report->failed.empty()) {
+      // Not a success: say so, by the first failure's name (the rest are
+      // retried by the next pass as well).
+      const auto& [path, err] = report->failed.front();
+      emitJobFinished(job, e->name, dbus::errorName(err.code()),
+                      std::to_string(report->failed.size()) +
+                          " path(s) could not be synced and will be retried; first: " +
+                          displayPath(path) + ": " + err.message());
+      return;
+    }
     std::string summary = std::to_string(report->pushed) + " sent, " +
                           std::to_string(report->pulled + report->hoarded) + " received, " +
                           std::to_string(report->deleted_remote + report->deleted_local) +

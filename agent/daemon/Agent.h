@@ -12,6 +12,7 @@
 // on each share's own thread and only emit signals.
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -111,7 +112,12 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
 
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Engine>> engines_;  // GUARDED_BY(mu_)
-  std::atomic<uint64_t> next_job_{1};
+  // Job ids never repeat across restarts (a client may still wait on one):
+  // they start from the wall clock in milliseconds.
+  std::atomic<uint64_t> next_job_{static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count())};
   // Reset first in the destructor: no task may outlive the state it uses.
   std::unique_ptr<Strand> strand_ = std::make_unique<Strand>();
 };

@@ -325,6 +325,17 @@ TEST_F(AgentFaultBusTest, ATimedOutRemoteIsTimeout) {
   EXPECT_EQ(failingSync(), "org.hoard.Error.Timeout");
 }
 
+TEST_F(AgentFaultBusTest, ARefusedWriteIsPermissionDeniedAndAnIoErrorIsIoError) {
+  restartWith("EACCES");
+  proxy_->AddShare("docs", b(server_), b(cache_), {});
+  ASSERT_TRUE(eventually([&] { return slurp(cache_ + "/docs/report.txt") == "report v1\n"; }));
+  EXPECT_EQ(failingSync(), "org.hoard.Error.PermissionDenied");
+  restartWith("EIO");
+  put(cache_ + "/docs/notes.txt", "another refused edit\n");
+  EXPECT_EQ(failingSync(), "org.hoard.Error.IoError");
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "report v1\n");
+}
+
 TEST_F(AgentFaultBusTest, AMassDeletionIsAbortedUntilConfirmed) {
   put(server_ + "/docs/a.txt", "a\n");
   put(server_ + "/docs/b.txt", "b\n");
