@@ -399,8 +399,9 @@ Result<std::vector<WalkEntry>> PosixRemoteFs::walk(const RelPath& dir) {
   return out;
 }
 
-Result<Stat> PosixRemoteFs::fetchFile(const RelPath& path, int out_fd, const ProgressFn& progress) {
-  auto p = openParent(path, "fetch");
+Result<PosixRemoteFs::OpenFile> PosixRemoteFs::openRegularFile(const RelPath& path,
+                                                               std::string_view op) const {
+  auto p = openParent(path, op);
   if (!p) return tl::unexpected(p.error());
   // O_NONBLOCK: a FIFO planted on the remote must not block the open.
   UniqueFd in(::openat(p->dir.get(), p->name.c_str(),
@@ -409,15 +410,23 @@ Result<Stat> PosixRemoteFs::fetchFile(const RelPath& path, int out_fd, const Pro
     int err = errno;
     if (err == ELOOP) {
       return fail(ErrorCode::kInvalidArgument,
-                  describe("fetch", path) + ": is a symlink (not followed)", err);
+                  describe(op, path) + ": is a symlink (not followed)", err);
     }
-    return failErrno(err, describe("fetch", path));
+    return failErrno(err, describe(op, path));
   }
-  struct stat before;
-  if (::fstat(in.get(), &before) != 0) return failErrno(errno, describe("fetch", path));
-  if (!S_ISREG(before.st_mode)) {
-    return fail(ErrorCode::kInvalidArgument, describe("fetch", path) + ": not a regular file");
+  OpenFile f{std::move(*p), std::move(in), {}};
+  if (::fstat(f.fd.get(), &f.st) != 0) return failErrno(errno, describe(op, path));
+  if (!S_ISREG(f.st.st_mode)) {
+    return fail(ErrorCode::kInvalidArgument, describe(op, path) + ": not a regular file");
   }
+  return f;
+}
+
+Result<Stat> PosixRemoteFs::fetchFile(const RelPath& path, int out_fd, const ProgressFn& progress) {
+  auto f = openRegularFile(path, "fetch");
+  if (!f) return tl::unexpected(f.error());
+  UniqueFd& in = f->fd;
+  const struct stat before = f->st;
   auto copied = detail::copyFd(in.get(), out_fd, progress, describe("fetch", path));
   if (!copied) return tl::unexpected(copied.error());
   struct stat after;
@@ -428,30 +437,16 @@ Result<Stat> PosixRemoteFs::fetchFile(const RelPath& path, int out_fd, const Pro
   }
   Stat out;
   out.meta = FileMeta::fromStat(before);
-  auto v = probe_->version(p->dir.get(), p->name, before);
+  auto v = probe_->version(f->parent.dir.get(), f->parent.name, before);
   if (!v) return tl::unexpected(v.error().withContext(describe("fetch", path)));
   out.data_version = std::move(*v);
   return out;
 }
 
 Result<std::string> PosixRemoteFs::readSmallFile(const RelPath& path, size_t max_bytes) {
-  auto p = openParent(path, "read");
-  if (!p) return tl::unexpected(p.error());
-  UniqueFd in(::openat(p->dir.get(), p->name.c_str(),
-                       O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
-  if (!in) {
-    int err = errno;
-    if (err == ELOOP) {
-      return fail(ErrorCode::kInvalidArgument,
-                  describe("read", path) + ": is a symlink (not followed)", err);
-    }
-    return failErrno(err, describe("read", path));
-  }
-  struct stat st;
-  if (::fstat(in.get(), &st) != 0) return failErrno(errno, describe("read", path));
-  if (!S_ISREG(st.st_mode)) {
-    return fail(ErrorCode::kInvalidArgument, describe("read", path) + ": not a regular file");
-  }
+  auto f = openRegularFile(path, "read");
+  if (!f) return tl::unexpected(f.error());
+  UniqueFd& in = f->fd;
   std::string out;
   char buf[8192];
   for (;;) {

@@ -72,6 +72,15 @@ class PosixRemoteFs final : public RemoteFs {
     std::string name;
   };
 
+  // A regular file beneath the root, opened for reading without following a
+  // symlink (kInvalidArgument for a symlink or anything not a regular file).
+  struct OpenFile {
+    Parent parent;
+    UniqueFd fd;
+    struct stat st;
+  };
+  Result<OpenFile> openRegularFile(const RelPath& path, std::string_view op) const;
+
   std::string describe(std::string_view op, const RelPath& path) const;
   Result<UniqueFd> openRoot(std::string_view op) const;
   // Device of the root as pinned by pinRoot(); 0 while unpinned. Compared on
