@@ -23,4 +23,4 @@ ninja -C build-bench -j"${HOARD_JOBS:-$(nproc)}" hoardd hoard >/dev/null
 
 export PATH="$repo/build-bench/agent/daemon:$repo/build-bench/cli:$PATH"
 export HOARD_BENCH_COMMAND="bash tests/bench/run-bench.sh${*:+ $*}"
-exec dbus-run-session -- /usr/bin/python3 tests/bench/bench.py "$@"
+exec dbus-run-session -- /usr/bin/python3 tests/bench/bench.py "$@" 2> >(grep -v "fd limit" >&2)
