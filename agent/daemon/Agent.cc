@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <iostream>
 
 #include "Glob.h"
@@ -326,7 +327,15 @@ void Agent::SyncNow(sdbus::Result<uint64_t>&& result, std::string share) {
   uint64_t job = newJob(share, "sync");
   result.returnResults(job);
   strand_->post([this, e, job] {
-    auto report = e->engine->syncOnce([this, e, job](const sync::HoardProgress& p) {
+    // A signal per file would cost more than small files do: the first, then
+    // at most ten a second, and always the last.
+    std::chrono::steady_clock::time_point last{};
+    auto report = e->engine->syncOnce([this, e, job, &last](const sync::HoardProgress& p) {
+      auto now = std::chrono::steady_clock::now();
+      if (p.files_done != 1 && p.files_done != p.files_total &&
+          now - last < std::chrono::milliseconds(100))
+        return;
+      last = now;
       emitProgress(job, e->name, "sync", p.bytes_done, p.bytes_total, p.files_done,
                    p.files_total);
     });

@@ -517,7 +517,8 @@ Result<Stat> PosixRemoteFs::replaceFile(const RelPath& path, int src_fd, const E
       return failErrno(errno, describe("replace (set mtime of temporary)", path));
     }
   }
-  if (::fsync(out.get()) != 0) return failErrno(errno, describe("replace (fsync temporary)", path));
+  if (options.sync && ::fsync(out.get()) != 0)
+    return failErrno(errno, describe("replace (fsync temporary)", path));
 
   if (auto ok = checkExpect(dir, p->name, expect, path, "replace"); !ok)
     return tl::unexpected(ok.error());
@@ -541,7 +542,7 @@ Result<Stat> PosixRemoteFs::replaceFile(const RelPath& path, int src_fd, const E
     return failErrno(err, describe("replace (rename into place)", path));
   }
   renamed = true;
-  syncDir(dir);
+  if (options.sync) syncDir(dir);
   struct stat st;
   if (::fstat(out.get(), &st) != 0)
     return failErrno(errno, describe("replace (stat result)", path));

@@ -214,7 +214,8 @@ Result<PutResult> BaseStore::putAt(int dirfd, const std::string& name) {
   return put(fd.get(), name);
 }
 
-Result<PutResult> BaseStore::put(int fd, std::string_view what) {
+Result<PutResult> BaseStore::put(int fd, std::string_view what, Sync sync) {
+  const bool durable = options_.durable && sync == Sync::kNow;
   const std::string shown = displayPath(what);
   struct stat src_st;
   if (::fstat(fd, &src_st) != 0) return failErrno(errno, "stat " + shown);
@@ -279,7 +280,7 @@ Result<PutResult> BaseStore::put(int fd, std::string_view what) {
   };
 
   ::fchmod(tmp.get(), 0444);
-  if (options_.durable && ::fsync(tmp.get()) != 0) {
+  if (durable && ::fsync(tmp.get()) != 0) {
     int err = errno;
     unreserve();
     return failErrno(err, "fsync store copy of " + shown);
@@ -309,12 +310,19 @@ Result<PutResult> BaseStore::put(int fd, std::string_view what) {
                               displayPath(dir_ + "/" + objectPath(r.hash)));
   }
   guard.armed = false;
-  if (options_.durable) {
+  if (durable) {
     UniqueFd fan_fd(::openat(objects_fd_.get(), fan.c_str(), kOpenDirFlags));
     if (fan_fd) ::fsync(fan_fd.get());
     if (new_fan) ::fsync(objects_fd_.get());
   }
   return r;
+}
+
+Status BaseStore::syncAll() {
+  if (!options_.durable) return {};
+  if (::syncfs(objects_fd_.get()) != 0)
+    return failErrno(errno, "sync the base store " + displayPath(dir_));
+  return {};
 }
 
 Result<UniqueFd> BaseStore::open(const ContentHash& id) const {

@@ -98,7 +98,15 @@ class BaseStore {
   // same bytes twice give the same id and one object. `what` names the source
   // in error messages. Errors: kIo, kNoSpace (disk full or the budget would be
   // exceeded), kInvalidArgument if `fd` is not a regular file.
-  Result<PutResult> put(int fd, std::string_view what);
+  // With Sync::kLater the object is not fsynced: the caller calls syncAll()
+  // before anything durable (a journal row) refers to it, so many puts share
+  // one flush.
+  enum class Sync { kNow, kLater };
+  Result<PutResult> put(int fd, std::string_view what, Sync sync = Sync::kNow);
+
+  // Makes every object put so far durable (syncfs of the store's filesystem).
+  // Errors: kIo.
+  Status syncAll();
 
   // As put(fd), opening `name` relative to `dirfd` with O_NOFOLLOW (a symlink
   // is refused with kInvalidArgument; its target is not store content).

@@ -14,11 +14,12 @@
 namespace hoard::sync {
 
 LocalRecorder::LocalRecorder(journal::Journal& journal, std::mutex& journal_mu, int64_t share_id,
-                             std::string cache_root)
+                             std::string cache_root, std::shared_ptr<OwnWrites> own)
     : journal_(journal),
       journal_mu_(journal_mu),
       share_id_(share_id),
-      cache_root_(std::move(cache_root)) {}
+      cache_root_(std::move(cache_root)),
+      own_(std::move(own)) {}
 
 Status LocalRecorder::recordChanges(const std::vector<Change>& changes) {
   if (changes.empty()) return {};
@@ -35,6 +36,10 @@ Status LocalRecorder::recordChanges(const std::vector<Change>& changes) {
     if (content) {
       struct stat st;
       if (::lstat((cache_root_ + "/" + c.path).c_str(), &st) == 0) {
+        if (own_) {
+          auto it = own_->pending.find(c.path);
+          if (it != own_->pending.end() && it->second == FileMeta::fromStat(st)) continue;
+        }
         auto base = journal_.getBase(share_id_, c.path);
         if (base && *base && (*base)->local == FileMeta::fromStat(st)) continue;
       }

@@ -18,6 +18,7 @@
 // owns and must also hold for its own uses of that journal.
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -28,6 +29,7 @@
 #include "journal/Journal.h"
 #include "store/BaseStore.h"
 #include "store/KeepPolicy.h"
+#include "sync/OwnWrites.h"
 #include "track/Scanner.h"
 #include "track/Tracker.h"
 
@@ -44,9 +46,10 @@ struct RescanReport {
 class LocalRecorder final : public track::ChangeSink {
  public:
   // `journal` and `journal_mu` must outlive this object. `cache_root` is the
-  // share's absolute cache root.
+  // share's absolute cache root. `own` (may be null) lists what a running
+  // pass wrote into the cache and has not recorded in the base yet.
   LocalRecorder(journal::Journal& journal, std::mutex& journal_mu, int64_t share_id,
-                std::string cache_root);
+                std::string cache_root, std::shared_ptr<OwnWrites> own = nullptr);
 
   // ChangeSink: appends to the change log in one transaction; durable on return.
   Status recordChanges(const std::vector<Change>& changes) override;
@@ -70,6 +73,7 @@ class LocalRecorder final : public track::ChangeSink {
   std::mutex& journal_mu_;
   const int64_t share_id_;
   const std::string cache_root_;
+  const std::shared_ptr<OwnWrites> own_;  // GUARDED_BY(journal_mu_)
 
   mutable std::mutex pending_mu_;
   std::set<RelPath> pending_rescans_;  // GUARDED_BY(pending_mu_)

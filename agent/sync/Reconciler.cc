@@ -116,6 +116,8 @@ std::optional<Resolution> resolutionFromName(std::string_view name) {
 
 // The working state of one pass (or one resolution).
 struct Reconciler::Pass {
+  Pass(ShareSides& sides, const ReconcileOptions& options) : s(sides), opts(options) {}
+
   ShareSides& s;
   const ReconcileOptions& opts;
   ReconcileReport report;
@@ -126,6 +128,26 @@ struct Reconciler::Pass {
   std::vector<RelPath> held;  // open conflict paths: they and their subtrees wait
   std::map<RelPath, ContentHash> local_hash;
   std::map<RelPath, ContentHash> remote_hash;
+
+  // With `batching` (a whole pass), base rows and the intents they settle are
+  // committed kBatch at a time: one transaction, one syncfs of the cache and
+  // one of the store per batch instead of several fsyncs per file. What the
+  // batch wrote into the cache is unsynced until then, and listed in
+  // s.own_writes so the recorder does not take it for the user's edits.
+  // Crash safety holds because nothing durable refers to unsynced data: a
+  // pull's base row is committed after the syncfs; a push's intent was
+  // committed before the remote write (a crash leaves the intent, and the
+  // next pass adopts the remote's bytes as ours).
+  static constexpr size_t kBatch = 256;
+  struct PendingRow {
+    bool drop = false;  // drop the base under entry.path instead of putting entry
+    BaseEntry entry;
+    std::optional<int64_t> intent;
+  };
+  bool batching = false;
+  std::vector<PendingRow> pending;
+  bool cache_unsynced = false;
+  bool store_unsynced = false;
 
   template <class F>
   auto journal(F&& f) {
@@ -253,25 +275,62 @@ struct Reconciler::Pass {
 
   Status putBase(const BaseEntry& e, std::optional<int64_t> intent) {
     base[e.path] = e;
-    return journal([&](journal::Journal& j) {
-      return j.inTransaction([&]() -> Status {
-        if (auto st = j.putBase(s.share_id, e); !st) return st;
-        if (intent) return j.removeIntent(*intent);
-        return {};
-      });
-    });
+    pending.push_back({false, e, intent});
+    return pending.size() >= (batching ? kBatch : 1) ? flush() : Status{};
   }
 
   Status dropBase(const RelPath& p, std::optional<int64_t> intent) {
     for (auto it = base.lower_bound(p); it != base.end() && isUnder(it->first, p);)
       it = base.erase(it);
-    return journal([&](journal::Journal& j) {
-      return j.inTransaction([&]() -> Status {
-        if (auto r = j.removeBaseUnder(s.share_id, p); !r) return tl::unexpected(r.error());
-        if (intent) return j.removeIntent(*intent);
-        return {};
-      });
+    BaseEntry e;
+    e.path = p;
+    pending.push_back({true, std::move(e), intent});
+    return pending.size() >= (batching ? kBatch : 1) ? flush() : Status{};
+  }
+
+  // Notes that `p` in the cache was written by this pass as `meta`, not yet
+  // synced nor in the base.
+  void wroteLocally(const RelPath& p, const FileMeta& meta) {
+    if (!batching) return;  // synced and committed right away
+    cache_unsynced = true;
+    if (!s.own_writes) return;
+    std::lock_guard lock(s.journal_mu);
+    s.own_writes->pending[p] = meta;
+  }
+
+  // Makes what the pending rows speak of durable, then commits them in order.
+  Status flush() {
+    if (pending.empty()) return {};
+    if (cache_unsynced) {
+      UniqueFd root(::open(s.cache_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!root || ::syncfs(root.get()) != 0)
+        return failErrno(errno, "sync the cache " + displayPath(s.cache_root));
+      cache_unsynced = false;
+    }
+    if (store_unsynced) {
+      if (Status st = s.store.syncAll(); !st) return st;
+      store_unsynced = false;
+    }
+    std::lock_guard lock(s.journal_mu);
+    Status done = s.journal.inTransaction([&]() -> Status {
+      for (const PendingRow& row : pending) {
+        if (row.drop) {
+          if (auto r = s.journal.removeBaseUnder(s.share_id, row.entry.path); !r)
+            return tl::unexpected(r.error());
+        } else if (auto st = s.journal.putBase(s.share_id, row.entry); !st) {
+          return st;
+        }
+        if (row.intent) {
+          if (auto st = s.journal.removeIntent(*row.intent); !st) return st;
+        }
+      }
+      return {};
     });
+    if (s.own_writes) {
+      for (const PendingRow& row : pending) s.own_writes->pending.erase(row.entry.path);
+    }
+    pending.clear();
+    return done;
   }
 
   Result<int64_t> intend(std::string op, const RelPath& p, std::optional<ContentHash> hash = {},
@@ -325,8 +384,10 @@ struct Reconciler::Pass {
   std::optional<ContentHash> keep(const RelPath& p, int fd, uint64_t size) {
     auto d = s.policy.decideFd(p, fd);
     if (!d || !d->keep || !s.store.wouldFit(size)) return std::nullopt;
-    auto put = s.store.put(fd, p);
+    auto put = s.store.put(fd, p, batching ? store::BaseStore::Sync::kLater
+                                           : store::BaseStore::Sync::kNow);
     if (!put) return std::nullopt;  // the base works without content; only merges need it
+    if (batching) store_unsynced = true;
     return put->hash;
   }
 
@@ -430,6 +491,7 @@ struct Reconciler::Pass {
       remote::ReplaceOptions ro;
       ro.mode = fetched->meta.mode;
       ro.mtime_ns = fetched->meta.mtime_ns;
+      ro.sync = !batching;  // flush() syncs the cache before the base row
       auto installed = s.local.replaceFile(p, tmp->get(), expect, ro, nullptr);
       if (!installed) return tl::unexpected(installed.error());
       auto carried = copyUserXattrs(s.remote, s.local, p);
@@ -440,6 +502,7 @@ struct Reconciler::Pass {
       }
       local[p] = *installed;
       remote[p] = *fetched;
+      wroteLocally(p, installed->meta);
       ++report.pulled;
       return putBase(entryFrom(p, *installed, *fetched, *h, object), std::nullopt);
     }
@@ -457,6 +520,7 @@ struct Reconciler::Pass {
     auto ls = s.local.lstat(p);
     if (!ls) return tl::unexpected(ls.error());
     local[p] = *ls;
+    wroteLocally(p, ls->meta);
     ++report.pulled;
     return putBase(entryFrom(p, *ls, r, std::nullopt, std::nullopt), std::nullopt);
   }
@@ -565,7 +629,7 @@ Status Reconciler::recover() {
     intents = std::move(*list);
   }
   ReconcileOptions opts;
-  Pass pass{s_, opts, {}, {}, {}, {}, {}, {}, {}};
+  Pass pass(s_, opts);
   for (const journal::Intent& i : intents) {
     auto adopted = pass.adoptReplace(i);
     if (!adopted) return tl::unexpected(adopted.error());  // cannot tell yet: keep the intent
@@ -629,7 +693,16 @@ Status Reconciler::recover() {
 }
 
 Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
-  Pass pass{s_, opts, {}, {}, {}, {}, {}, {}, {}};
+  Pass pass(s_, opts);
+  pass.batching = true;
+  auto report = runPass(pass);
+  // A pass that stopped early still commits what it did.
+  if (Status flushed = pass.flush(); !flushed) return tl::unexpected(flushed.error());
+  return report;
+}
+
+Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
+  const ReconcileOptions& opts = pass.opts;
   ReconcileReport& report = pass.report;
 
   if (s_.check_remote) {
@@ -657,7 +730,7 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
       if (!list) return tl::unexpected(list.error());
       intents = std::move(*list);
     }
-    Pass settle{s_, opts, {}, {}, {}, {}, {}, {}, {}};
+    Pass settle(s_, opts);
     for (const journal::Intent& i : intents) {
       auto adopted = settle.adoptReplace(i);
       if (!adopted) {
@@ -761,6 +834,7 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
     if (pass.find(pass.remote, to) != nullptr || pass.find(pass.local, from) != nullptr ||
         pass.find(pass.local, to) == nullptr)
       continue;  // not a clean rename any more: the per-path pass decides
+    if (Status flushed = pass.flush(); !flushed) return tl::unexpected(flushed.error());
     auto intent = pass.intend("rename", from, std::nullopt, to);
     if (!intent) return tl::unexpected(intent.error());
     Status moved = s_.remote.rename(from, to, Expect::version(rf->data_version), Expect::absent());
@@ -1098,6 +1172,7 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
     if (opts.progress) opts.progress(progress);
   }
 
+  if (Status flushed = pass.flush(); !flushed) return tl::unexpected(flushed.error());
   // The frozen records are reintegrated: the base now speaks for them (a path
   // that failed keeps its difference from the base, so the next pass retries
   // it without the record).
@@ -1143,7 +1218,7 @@ Status Reconciler::resolve(int64_t conflict_id, Resolution resolution) {
                                           " is not an open conflict of this share");
   const RelPath& p = c.path;
   ReconcileOptions opts;
-  Pass pass{s_, opts, {}, {}, {}, {}, {}, {}, {}};
+  Pass pass(s_, opts);
 
   if (auto rr = renameRenameOf(c)) {
     // The cache renamed `from` to p, the remote to rr->remote_to.
@@ -1292,7 +1367,7 @@ Status Reconciler::resolve(int64_t conflict_id, Resolution resolution) {
 Result<uint64_t> Reconciler::evict(const RelPath& path) {
   if (Status ok = validateRelPath(path); !ok) return tl::unexpected(ok.error());
   ReconcileOptions opts;
-  Pass pass{s_, opts, {}, {}, {}, {}, {}, {}, {}};
+  Pass pass(s_, opts);
   std::vector<LoggedChange> log;
   {
     std::lock_guard lock(s_.journal_mu);

@@ -35,6 +35,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -45,6 +46,7 @@
 #include "remote/RemoteFs.h"
 #include "store/BaseStore.h"
 #include "store/KeepPolicy.h"
+#include "sync/OwnWrites.h"
 
 namespace hoard::sync {
 
@@ -62,6 +64,9 @@ struct ShareSides {
   // Checked before anything is decided: the remote is the share's filesystem
   // (identity and marker), not an empty mountpoint. Null: not checked.
   std::function<Status()> check_remote;
+  // Where a pass lists the cache entries it wrote until their base rows are
+  // committed (shared with the share's LocalRecorder). Null: not listed.
+  std::shared_ptr<OwnWrites> own_writes;
 };
 
 // Progress of the files a pass fetches for the first time (the hoard walk).
@@ -148,6 +153,7 @@ class Reconciler {
 
  private:
   struct Pass;
+  Result<ReconcileReport> runPass(Pass& pass);
   ShareSides s_;
 };
 

@@ -36,7 +36,8 @@ Result<std::unique_ptr<ShareEngine>> ShareEngine::start(
   if (!rt) return tl::unexpected(rt.error());
   e->runtime_ = std::move(*rt);
   const std::string& cache = e->runtime_->share().cache_root;
-  e->recorder_ = std::make_unique<LocalRecorder>(journal, journal_mu, share_id, cache);
+  e->recorder_ = std::make_unique<LocalRecorder>(journal, journal_mu, share_id, cache,
+                                                 e->runtime_->ownWrites());
 
   e->state_store_ = std::make_unique<JournalShareStateStore>(journal, journal_mu, share_id);
   ShareEngine* self = e.get();

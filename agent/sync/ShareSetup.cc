@@ -111,7 +111,8 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
                                           ? ErrorCode::kAuthExpired
                                           : ErrorCode::kOffline;
                      return fail(code, p.reason);
-                   }};
+                   },
+                   rt->own_writes_};
   rt->reconciler_ = std::make_unique<Reconciler>(std::move(sides));
   return rt;
 }

@@ -53,6 +53,7 @@ class ShareRuntime {
   Reconciler& reconciler() { return *reconciler_; }
   remote::IdentityChecker& probe() { return *checker_; }
   const journal::ShareRecord& share() const { return share_; }
+  const std::shared_ptr<OwnWrites>& ownWrites() const { return own_writes_; }
 
  private:
   ShareRuntime() = default;
@@ -62,6 +63,7 @@ class ShareRuntime {
   std::shared_ptr<remote::DeadlineRemoteFs> remote_;
   std::shared_ptr<remote::WorkerPool> probe_pool_;
   std::unique_ptr<remote::IdentityChecker> checker_;
+  std::shared_ptr<OwnWrites> own_writes_ = std::make_shared<OwnWrites>();
   std::unique_ptr<Reconciler> reconciler_;
 };
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "track/Scanner.h"
+
 namespace hoard::track {
 
 namespace {
@@ -163,6 +165,15 @@ void Tracker::ingest(const std::vector<WatchEvent>& batch) {
       continue;
     }
     if (e.path.empty()) continue;  // the root itself
+    // hoard's own temporaries (a pull writes one, then renames it into
+    // place) are not the user's: only where they land counts, as a create.
+    if (isOwnTemp(e.path)) {
+      if (e.kind == WatchEventKind::kMovedFrom && partner[i] >= 0) {
+        const WatchEvent& to = batch[static_cast<size_t>(partner[i])];
+        if (!isOwnTemp(to.path)) appendCreate(to);
+      }
+      continue;
+    }
     switch (e.kind) {
       case WatchEventKind::kCreated:
         appendCreate(e);
@@ -206,6 +217,12 @@ void Tracker::ingest(const std::vector<WatchEvent>& batch) {
     last = r;
     have_last = true;
   }
+}
+
+bool Tracker::isOwnTemp(const RelPath& p) {
+  auto slash = p.rfind('/');
+  return isHoardTempName(slash == RelPath::npos ? std::string_view(p)
+                                                : std::string_view(p).substr(slash + 1));
 }
 
 void Tracker::appendCreate(const WatchEvent& e) {

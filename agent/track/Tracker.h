@@ -139,6 +139,8 @@ class Tracker {
   void ingest(const std::vector<WatchEvent>& batch);
   void append(Change c);
   void appendCreate(const WatchEvent& e);
+  // True if the last component of `p` is one of hoard's temporary names.
+  static bool isOwnTemp(const RelPath& p);
   void appendAttrib(const WatchEvent& e);
   void forgetSubtree(const RelPath& p);
   void noteModes(const Change& c);

@@ -233,7 +233,7 @@ class ReconcilerCrashTest : public ::testing::Test {
     s->remote_kill = std::make_unique<KillingFs>(*s->remote_posix, s->plan, s->ops);
     s->reconciler = std::make_unique<Reconciler>(
         ShareSides{*s->journal, s->mu, share_, *s->local_kill, *s->remote_kill, cache_, *s->store,
-                   store::KeepPolicy{}, "laptop", nullptr});
+                   store::KeepPolicy{}, "laptop", nullptr, std::make_shared<OwnWrites>()});
     return s;
   }
 

@@ -145,7 +145,7 @@ class ReconcilerFaultTest : public ::testing::Test {
   void makeReconciler(remote::RemoteFs& remote, std::function<Status()> check = nullptr) {
     reconciler_ = std::make_unique<Reconciler>(ShareSides{*journal_, mu_, share_, *local_fs_,
                                                           remote, cache_, *store_,
-                                                          store::KeepPolicy{}, "laptop", check});
+                                                          store::KeepPolicy{}, "laptop", check, nullptr});
   }
 
   ReconcileReport pass(ReconcileOptions o = {}) {

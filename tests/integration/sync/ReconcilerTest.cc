@@ -49,7 +49,7 @@ class ReconcilerTest : public ::testing::Test {
     remote_fs_ = std::make_unique<remote::PosixRemoteFs>(remote_root_);
     reconciler_ = std::make_unique<Reconciler>(ShareSides{
         *journal_, mu_, share_, *local_fs_, *remote_fs_, cache_, *store_, store::KeepPolicy{},
-        "laptop", nullptr});
+        "laptop", nullptr, nullptr});
   }
   void TearDown() override { fs::remove_all(dir_); }
 
@@ -598,7 +598,7 @@ TEST_F(ReconcilerTest, ASameSecondSameSizeRemoteEditOnCoarseTimestampsIsNotOverw
   o.probe = std::make_shared<CoarseProbe>();
   remote::PosixRemoteFs coarse_remote(remote_root_, o);
   Reconciler rec(ShareSides{*journal_, mu_, share_, *local_fs_, coarse_remote, cache_, *store_,
-                            store::KeepPolicy{}, "laptop", nullptr});
+                            store::KeepPolicy{}, "laptop", nullptr, nullptr});
   remote("report.txt", "version A");
   // Whole-second timestamps, as sshfs reports them.
   struct timespec t[2] = {{1700000000, 0}, {1700000000, 0}};
