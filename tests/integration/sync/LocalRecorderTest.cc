@@ -248,5 +248,26 @@ TEST_F(LocalRecorderTest, EventsOfHoardsOwnWritesAreNotLoggedButRealEditsAre) {
   EXPECT_EQ(render(log()), (std::vector<std::string>{"write pulled.txt"}));
 }
 
+TEST_F(LocalRecorderTest, WritesOfARunningPassListedAsItsOwnAreNotLoggedUntilTheFileChanges) {
+  // A pass pulled these files; their base rows wait for the batch commit, so
+  // only the own-writes list knows them.
+  write("a.txt", "pulled a");
+  write("b.txt", "pulled b");
+  auto own = std::make_shared<OwnWrites>();
+  struct stat st;
+  ASSERT_EQ(::lstat((root_ + "/a.txt").c_str(), &st), 0);
+  own->pending["a.txt"] = FileMeta::fromStat(st);
+  ASSERT_EQ(::lstat((root_ + "/b.txt").c_str(), &st), 0);
+  own->pending["b.txt"] = FileMeta::fromStat(st);
+  LocalRecorder rec(*journal_, mu_, share_, root_, own);
+  ASSERT_TRUE(rec.recordChanges({ch(ChangeOp::kCreate, "a.txt"), ch(ChangeOp::kCreate, "b.txt")}));
+  EXPECT_TRUE(log().empty()) << "the pass's own files are not local changes";
+  // The user edits b.txt before the batch is committed (another size, so
+  // other metadata however coarse the clock): that is a change.
+  write("b.txt", "the user's own words");
+  ASSERT_TRUE(rec.recordChanges({ch(ChangeOp::kWrite, "b.txt")}));
+  EXPECT_EQ(render(log()), (std::vector<std::string>{"write b.txt"}));
+}
+
 }  // namespace
 }  // namespace hoard::sync

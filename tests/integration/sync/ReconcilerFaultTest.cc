@@ -299,6 +299,50 @@ TEST_F(ReconcilerFaultTest, RemoteDisconnectedMidPassStopsOfflineAndResumes) {
   stopsAndResumes(ENOTCONN, ErrorCode::kOffline, "injected fault in replaceFile");
 }
 
+// Base rows are committed in batches; a pass the link drops under still
+// commits every file it fetched, and nothing else.
+TEST_F(ReconcilerFaultTest, HoardWalkCutMidBatchKeepsEveryFetchedFileAndResumes) {
+  const int kFiles = 700;
+  for (int i = 0; i < kFiles; ++i) {
+    std::string p = "d" + std::to_string(i % 7) + "/f" + std::to_string(i) + ".txt";
+    old_[p] = "remote bytes of " + p + std::string(static_cast<size_t>(i % 50), 'x');
+    writeAll(remote_root_ + "/" + p, old_[p]);
+  }
+  remote::FaultRule cut;
+  cut.op = remote::RemoteOp::kFetchFile;
+  cut.err = ENOTCONN;
+  cut.skip_first = 400;  // one whole batch of 256 and part of the next
+  faulty_->addRule(cut);
+  ReconcileReport first = pass();
+  ASSERT_TRUE(first.stopped);
+  EXPECT_EQ(first.stopped->code(), ErrorCode::kOffline);
+  EXPECT_EQ(first.hoarded, 400u);
+
+  auto rows = journal_->listBase(share_);
+  ASSERT_TRUE(rows) << rows.error().toString();
+  size_t files_in_base = 0;
+  for (const BaseEntry& e : *rows) {
+    if (e.local.type != FileType::kFile) continue;
+    ++files_in_base;
+    EXPECT_EQ(readAll(cache_ + "/" + e.path), old_.at(e.path)) << e.path;
+  }
+  EXPECT_EQ(files_in_base, 400u) << "every fetched file has its base row, committed";
+  size_t files_in_cache = 0;
+  for (auto& entry : fs::recursive_directory_iterator(cache_))
+    files_in_cache += entry.is_regular_file();
+  EXPECT_EQ(files_in_cache, 400u) << "and nothing is in the cache without one";
+
+  faulty_->clearRules();
+  ReconcileReport second = pass();
+  EXPECT_TRUE(second.clean()) << (second.stopped ? second.stopped->toString() : "not clean");
+  EXPECT_EQ(second.hoarded, static_cast<uint64_t>(kFiles - 400));
+  EXPECT_TRUE(second.new_conflicts.empty());
+  for (auto& [p, b] : old_) EXPECT_EQ(readAll(cache_ + "/" + p), b) << p;
+  auto intents = journal_->intents(share_);
+  ASSERT_TRUE(intents);
+  EXPECT_TRUE(intents->empty());
+}
+
 TEST_F(ReconcilerFaultTest, ExpiredCredentialsMidPassPauseAndResume) {
   stopsAndResumes(EKEYEXPIRED, ErrorCode::kAuthExpired, "injected fault in replaceFile");
 }

@@ -72,6 +72,26 @@ TEST_F(TrackerTest, FifosAndSocketsAreNotTracked) {
   EXPECT_THAT(sink_.changes(), ElementsAre(create("f", 0644)));
 }
 
+TEST_F(TrackerTest, HoardsOwnTemporariesAreNotRecordedOnlyWhereTheyLand) {
+  // A pull writes .hoard-tmp-*, sets its mode and mtime, renames it into place.
+  ASSERT_TRUE(feed({W::created("d/.hoard-tmp-0a1b2c3d", FileType::kFile, 0600),
+                    W::modified("d/.hoard-tmp-0a1b2c3d"),
+                    W::attrib("d/.hoard-tmp-0a1b2c3d", FileType::kFile, 0644),
+                    W::movedFrom("d/.hoard-tmp-0a1b2c3d", 5),
+                    W::movedTo("d/report.txt", 5, FileType::kFile, 0644),
+                    W::created(".hoard-tmp-ffff0000", FileType::kFile, 0600),
+                    W::deleted(".hoard-tmp-ffff0000")}));
+  EXPECT_THAT(sink_.changes(), ElementsAre(create("d/report.txt", 0644)));
+}
+
+TEST_F(TrackerTest, ANameThatOnlyContainsTheTemporaryPrefixIsTheUsers) {
+  ASSERT_TRUE(feed({W::created("notes.hoard-tmp-1", FileType::kFile, 0644),
+                    W::created(".hoard-tmp-dir/f", FileType::kFile, 0644)}));
+  // The second is beneath a directory with a temporary's name: still the user's file.
+  EXPECT_THAT(sink_.changes(),
+              ElementsAre(create("notes.hoard-tmp-1", 0644), create(".hoard-tmp-dir/f", 0644)));
+}
+
 TEST_F(TrackerTest, ModifiedBecomesWrite) {
   ASSERT_TRUE(feed({W::modified("f")}));
   EXPECT_THAT(sink_.changes(), ElementsAre(write("f")));
