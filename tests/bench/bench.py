@@ -193,8 +193,10 @@ def warm(*trees):
     os.sync()
 
 
-def copy_tree(src, dst):
-    subprocess.run(["cp", "-a", src, dst], check=True)
+def copy_tree(src, dst, link=False):
+    """A copy of src at dst; with link, hard links (for runs that never write
+    into the copy's files: it saves a tree's worth of disk at 100,000 files)."""
+    subprocess.run(["cp", "-al" if link else "-a", src, dst], check=True)
 
 
 def rmtree(p):
@@ -339,7 +341,7 @@ def hoard_run(args, run, src, src_files, plans, items, res):
     run_dir = os.path.join(args.work, f"run{run}")
     remote, cache = os.path.join(run_dir, "remote"), os.path.join(run_dir, "cache")
     os.makedirs(run_dir)
-    copy_tree(src, remote)
+    copy_tree(src, remote, link=args.link_copies)
     h = Hoardd(os.path.join(run_dir, "hoard"))
     res["errors"] = []
     try:
@@ -511,8 +513,8 @@ def reference_run(args, run, src, plans, items, res):
             u = os.path.join(run_dir, "unison")
             a, b = os.path.join(u, "a"), os.path.join(u, "b")
             os.makedirs(u)
-            copy_tree(src, a)
-            copy_tree(src, b)
+            copy_tree(src, a, link=args.link_copies)
+            copy_tree(src, b, link=args.link_copies)
             env = dict(os.environ, UNISON=os.path.join(u, "archive"), HOME=u)
             warm(a, b)
             w, rss, _ = run_measured(unison_cmd(a, b), env=env,
@@ -589,8 +591,11 @@ def machine(work):
             return "?"
     commit = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
                             capture_output=True, text=True).stdout.strip()
+    binary = shutil.which("hoardd")
+    built = datetime.datetime.fromtimestamp(os.stat(binary).st_mtime, datetime.timezone.utc)
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(mem_kib / 1024 / 1024, 1),
             "kernel": platform.release(), "filesystem": fs, "hoard_commit": commit,
+            "hoardd": f"{binary}, built {built:%Y-%m-%d %H:%M} UTC",
             "rsync": first_line(["rsync", "--version"]), "unison": first_line(["unison", "-version"]),
             "python": platform.python_version()}
 
@@ -702,10 +707,36 @@ def render(args, s, hruns, rruns, tree_info, mach, command):
         if "unison_reint_exit" in r_:
             lines.append(f"- run {i + 1}: unison exit {r_['unison_reint_exit']} (1 = conflicts skipped), "
                          f"{r_['unison_reint_left_different']} paths left different.")
+    lines += ["", "## Every run", "", "| value | " + " | ".join(f"run {i + 1}" for i in range(len(hruns)))
+              + " |", "| --- |" + " --- |" * len(hruns)]
+    for label, runs, key in (("hoard preload", hruns, "preload_s"), ("cp -a", rruns, "cp_s"),
+                             ("rsync -a", rruns, "rsync_s"),
+                             ("hoard reintegration", hruns, "reintegration_s"),
+                             ("rsync --files-from", rruns, "rsync_floor_s"),
+                             ("unison reintegration", rruns, "unison_reint_s"),
+                             ("hoard no-change sync", hruns, "reconnect_s"), ("find", hruns, "find_s"),
+                             ("unison no-change", rruns, "unison_nochange_s"),
+                             ("unison initial (untimed setup)", rruns, "unison_initial_s")):
+        if any(key in r for r in runs):
+            lines.append(f"| {label} | " + " | ".join(fmt_s(r.get(key)) for r in runs) + " |")
+    for label, key in (("hoardd VmRSS settled", "hoardd_steady_kib"),
+                       ("hoardd VmHWM after preload", "hoardd_hwm_after_preload_kib"),
+                       ("hoardd VmHWM at the end", "hoardd_hwm_end_kib")):
+        if any(key in r for r in hruns):
+            lines.append(f"| {label} | " + " | ".join(
+                "—" if key not in r else f"{r[key] / 1024:.1f} MiB" for r in hruns) + " |")
+    if any("writeback_s" in r for r in hruns):
+        lines.append("| write-back median / p95 | " + " | ".join(
+            f"{fmt_s(statistics.median(r['writeback_s']))} / {fmt_s(pct(r['writeback_s'], 0.95))}"
+            if r.get("writeback_s") else "—" for r in hruns) + " |")
+    if args.link_copies:
+        lines += ["", "The remote and unison's replicas were hard-linked copies of the generated "
+                  "tree (`cp -al`; no selected item writes into them)."]
     lines += ["", "## Machine", "",
               f"- CPU: {mach['cpu']}, {mach['cores']} cores; RAM {mach['ram_gib']} GiB; "
               f"kernel {mach['kernel']}; filesystem {mach['filesystem']}",
-              f"- hoard {mach['hoard_commit']} (Release); {mach['rsync']}; {mach['unison']}",
+              f"- hoard {mach['hoard_commit']} (the working tree when the run started; Release "
+              f"{mach.get('hoardd', '')}); {mach['rsync']}; {mach['unison']}",
               f"- command: `{command}`", "",
               "Notes: hoard's preload and reintegration make their writes durable (fsync) and "
               "journal them; cp -a and rsync do not fsync (the `+ sync` figure is cp -a followed "
@@ -747,6 +778,22 @@ def chart(path, s, n):
 # ---------------------------------------------------------------- main
 
 
+def rerender(out):
+    with open(os.path.join(out, "results.json")) as f:
+        j = json.load(f)
+    args = argparse.Namespace(**j["args"])
+    args.link_copies = getattr(args, "link_copies", False)
+    hruns, rruns = j["hoard_runs"], j["reference_runs"]
+    s = summarize(args, hruns, rruns, j["tree"])
+    command = j.get("command") or f"bash tests/bench/run-bench.sh --files {args.files}"
+    md = render(args, s, hruns, rruns, j["tree"], j["machine"], command)
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(md)
+    chart(os.path.join(out, "chart.png"), s, args.files)
+    print(md)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=20000)
@@ -757,7 +804,11 @@ def main():
     ap.add_argument("--out")
     ap.add_argument("--only", help=f"comma-separated items of {','.join(ITEMS)}")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--render", metavar="DIR",
+                    help="only rewrite DIR/results.md and chart.png from DIR/results.json")
     args = ap.parse_args()
+    if args.render:
+        return rerender(args.render)
     if args.full:
         args.files = 100000
     if args.runs < 1 or args.files < 100:
@@ -777,9 +828,12 @@ def main():
     out = args.out or os.path.join(HERE, "results", f"{date}-{args.files}files")
     os.makedirs(out, exist_ok=True)
     command = os.environ.get("HOARD_BENCH_COMMAND") or " ".join([sys.executable] + sys.argv)
+    # Copies of the tree need not be real copies when nothing writes into them.
+    args.link_copies = not ({"reintegration", "writeback"} & set(items))
 
     rmtree(args.work)
     os.makedirs(args.work)
+    mach = machine(args.work)
     src = os.path.join(args.work, "src")
     log(f"generating {args.files:,} files (seed {args.seed}) in {src}")
     lst = treegen.generate(src, args.files, args.seed)
@@ -805,13 +859,13 @@ def main():
         rruns.append(r)
     if not args.keep:
         rmtree(args.work)
-    mach = machine(args.work if os.path.exists(args.work) else os.path.dirname(args.work))
     s = summarize(args, hruns, rruns, tree_info)
     md = render(args, s, hruns, rruns, tree_info, mach, command)
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write(md)
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump({"args": vars(args), "items": items, "tree": tree_info, "machine": mach,
+                   "command": command,
                    "summary": s, "hoard_runs": hruns, "reference_runs": rruns,
                    "plans": {"local": plans[0], "remote": plans[1]}}, f, indent=1)
     try:
