@@ -23,6 +23,7 @@ arranges both). Writes results.md, results.json and chart.png to --out.
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -591,13 +592,29 @@ def machine(work):
             return "?"
     commit = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"],
                             capture_output=True, text=True).stdout.strip()
-    binary = shutil.which("hoardd")
-    built = datetime.datetime.fromtimestamp(os.stat(binary).st_mtime, datetime.timezone.utc)
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(mem_kib / 1024 / 1024, 1),
             "kernel": platform.release(), "filesystem": fs, "hoard_commit": commit,
-            "hoardd": f"{binary}, built {built:%Y-%m-%d %H:%M} UTC",
             "rsync": first_line(["rsync", "--version"]), "unison": first_line(["unison", "-version"]),
             "python": platform.python_version()}
+
+
+def snapshot_binaries(work):
+    """Copies hoardd and hoard into WORK/bin and puts that first on PATH, so
+    every run uses the same build even if build-bench is rebuilt meanwhile;
+    returns where each came from."""
+    bindir = os.path.join(work, "bin")
+    os.makedirs(bindir)
+    info = {}
+    for tool in ("hoardd", "hoard"):
+        src = shutil.which(tool)
+        dst = os.path.join(bindir, tool)
+        shutil.copy2(src, dst)
+        with open(dst, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:16]
+        built = datetime.datetime.fromtimestamp(os.stat(src).st_mtime, datetime.timezone.utc)
+        info[tool] = f"{tool}: {src}, built {built:%Y-%m-%d %H:%M:%S} UTC, sha256 {digest}"
+    os.environ["PATH"] = bindir + os.pathsep + os.environ["PATH"]
+    return info
 
 
 def fmt_s(v):
@@ -735,8 +752,9 @@ def render(args, s, hruns, rruns, tree_info, mach, command):
     lines += ["", "## Machine", "",
               f"- CPU: {mach['cpu']}, {mach['cores']} cores; RAM {mach['ram_gib']} GiB; "
               f"kernel {mach['kernel']}; filesystem {mach['filesystem']}",
-              f"- hoard {mach['hoard_commit']} (the working tree when the run started; Release "
-              f"{mach.get('hoardd', '')}); {mach['rsync']}; {mach['unison']}",
+              f"- hoard {mach['hoard_commit']} (the working tree when the run started); Release "
+              f"binaries {mach.get('hoardd', '')}; {mach.get('hoard', '')}",
+              f"- {mach['rsync']}; {mach['unison']}",
               f"- command: `{command}`", "",
               "Notes: hoard's preload and reintegration make their writes durable (fsync) and "
               "journal them; cp -a and rsync do not fsync (the `+ sync` figure is cp -a followed "
@@ -834,6 +852,7 @@ def main():
     rmtree(args.work)
     os.makedirs(args.work)
     mach = machine(args.work)
+    mach.update(snapshot_binaries(args.work))
     src = os.path.join(args.work, "src")
     log(f"generating {args.files:,} files (seed {args.seed}) in {src}")
     lst = treegen.generate(src, args.files, args.seed)
