@@ -31,6 +31,11 @@ Status LocalRecorder::recordChanges(const std::vector<Change>& changes) {
   std::vector<Change> kept;
   kept.reserve(changes.size());
   for (const Change& c : changes) {
+    // A directory or symlink a running pass is creating: its own (the pass
+    // checks, before committing, that it is still what it made).
+    if ((c.op == ChangeOp::kMkdir || c.op == ChangeOp::kSymlink) && own_ &&
+        own_->pending.count(c.path))
+      continue;
     bool content = c.op == ChangeOp::kCreate || c.op == ChangeOp::kWrite ||
                    c.op == ChangeOp::kChmod || c.op == ChangeOp::kXattr;
     if (content) {
@@ -38,7 +43,9 @@ Status LocalRecorder::recordChanges(const std::vector<Change>& changes) {
       if (::lstat((cache_root_ + "/" + c.path).c_str(), &st) == 0) {
         if (own_) {
           auto it = own_->pending.find(c.path);
-          if (it != own_->pending.end() && it->second == FileMeta::fromStat(st)) continue;
+          if (it != own_->pending.end() &&
+              (!it->second || *it->second == FileMeta::fromStat(st)))
+            continue;
         }
         auto base = journal_.getBase(share_id_, c.path);
         if (base && *base && (*base)->local == FileMeta::fromStat(st)) continue;

@@ -5,14 +5,19 @@
 // batch, not several fsyncs per file). Until a batch is committed, the events
 // inotify reports for the files the pass put into the cache would look like
 // the user's own edits to the recorder, which recognises hoard's writes by
-// comparing with the base. The pass lists them here; the recorder treats an
-// event whose entry is, right now, exactly what is listed as hoard's own.
+// comparing with the base. The pass lists a path before it writes there (no
+// metadata yet: in flight) and its metadata once written; the recorder treats
+// an event for an in-flight path, or for one that is, right now, exactly what
+// is listed, as hoard's own. What the user did to such a path meanwhile is not
+// lost: before the batch commits, the pass compares each listed path with what
+// it wrote and logs the difference itself.
 //
 // Threads: guarded by the share's journal mutex (ShareSides::journal_mu),
 // which both the Reconciler and the LocalRecorder hold when they touch it.
 #pragma once
 
 #include <map>
+#include <optional>
 
 #include "common/FileMeta.h"
 #include "common/RelPath.h"
@@ -20,7 +25,8 @@
 namespace hoard::sync {
 
 struct OwnWrites {
-  std::map<RelPath, FileMeta> pending;  // what the pass wrote, as it stat'ed it
+  // What the pass wrote, as it stat'ed it; nullopt while being written.
+  std::map<RelPath, std::optional<FileMeta>> pending;
 };
 
 }  // namespace hoard::sync

@@ -288,19 +288,56 @@ struct Reconciler::Pass {
     return pending.size() >= (batching ? kBatch : 1) ? flush() : Status{};
   }
 
-  // Notes that `p` in the cache was written by this pass as `meta`, not yet
-  // synced nor in the base.
+  // Notes that this pass is about to write `p` in the cache (the recorder
+  // takes its events for hoard's own from now on), then what it wrote.
+  void writingLocally(const RelPath& p) {
+    if (!batching || !s.own_writes) return;  // synced and committed right away
+    std::lock_guard lock(s.journal_mu);
+    s.own_writes->pending[p] = std::nullopt;
+  }
   void wroteLocally(const RelPath& p, const FileMeta& meta) {
-    if (!batching) return;  // synced and committed right away
+    if (!batching) return;
     cache_unsynced = true;
     if (!s.own_writes) return;
     std::lock_guard lock(s.journal_mu);
     s.own_writes->pending[p] = meta;
   }
 
+  // What the user did to the paths this pass wrote since the last commit,
+  // while the recorder took their events for hoard's own: each one whose
+  // cache entry is no longer what the pass wrote. Called with journal_mu held.
+  std::vector<Change> editsOfOwnWrites() const {
+    std::vector<Change> edits;
+    if (!s.own_writes) return edits;
+    for (const auto& [path, wrote] : s.own_writes->pending) {
+      if (!wrote) continue;  // the write failed; the next pass compares it with the base
+      struct stat now;
+      Change c;
+      c.path = path;
+      if (::lstat((s.cache_root + "/" + path).c_str(), &now) != 0) {
+        c.op = wrote->type == FileType::kDir ? ChangeOp::kRmdir : ChangeOp::kUnlink;
+      } else if (FileMeta::fromStat(now) == *wrote) {
+        continue;
+      } else if (S_ISDIR(now.st_mode) && wrote->type == FileType::kDir) {
+        continue;  // a directory's times move as the pass fills it
+      } else {
+        c.op = S_ISDIR(now.st_mode) ? ChangeOp::kMkdir : ChangeOp::kWrite;
+        c.mode = now.st_mode & 07777;
+      }
+      edits.push_back(std::move(c));
+    }
+    return edits;
+  }
+
   // Makes what the pending rows speak of durable, then commits them in order.
   Status flush() {
-    if (pending.empty()) return {};
+    if (pending.empty()) {
+      if (s.own_writes) {
+        std::lock_guard lock(s.journal_mu);
+        s.own_writes->pending.clear();  // writes that failed before their row
+      }
+      return {};
+    }
     if (cache_unsynced) {
       UniqueFd root(::open(s.cache_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!root || ::syncfs(root.get()) != 0)
@@ -312,7 +349,12 @@ struct Reconciler::Pass {
       store_unsynced = false;
     }
     std::lock_guard lock(s.journal_mu);
+    const std::vector<Change> edits = editsOfOwnWrites();
     Status done = s.journal.inTransaction([&]() -> Status {
+      if (!edits.empty()) {
+        if (auto r = s.journal.recordChanges(s.share_id, edits); !r)
+          return tl::unexpected(r.error());
+      }
       for (const PendingRow& row : pending) {
         if (row.drop) {
           if (auto r = s.journal.removeBaseUnder(s.share_id, row.entry.path); !r)
@@ -326,9 +368,7 @@ struct Reconciler::Pass {
       }
       return {};
     });
-    if (s.own_writes) {
-      for (const PendingRow& row : pending) s.own_writes->pending.erase(row.entry.path);
-    }
+    if (s.own_writes) s.own_writes->pending.clear();
     pending.clear();
     return done;
   }
@@ -492,6 +532,7 @@ struct Reconciler::Pass {
       ro.mode = fetched->meta.mode;
       ro.mtime_ns = fetched->meta.mtime_ns;
       ro.sync = !batching;  // flush() syncs the cache before the base row
+      writingLocally(p);
       auto installed = s.local.replaceFile(p, tmp->get(), expect, ro, nullptr);
       if (!installed) return tl::unexpected(installed.error());
       auto carried = copyUserXattrs(s.remote, s.local, p);
@@ -506,6 +547,7 @@ struct Reconciler::Pass {
       ++report.pulled;
       return putBase(entryFrom(p, *installed, *fetched, *h, object), std::nullopt);
     }
+    if (r.meta.type != FileType::kFile) writingLocally(p);
     if (r.meta.type == FileType::kDir) {
       if (l == nullptr || l->meta.type != FileType::kDir) {
         auto st = s.local.mkdir(p, r.meta.mode);
@@ -985,6 +1027,9 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
     // its deletions agree with the other side's and do not count.
     if (st.local_change.any() && st.local.exists()) local_changed.insert(p);
     if (st.remote_change.any() && st.remote.exists()) remote_changed.insert(p);
+    // Unchanged on both sides: nothing to decide (most of a share, most of
+    // the time; not keeping them keeps a pass's memory to what changed).
+    if (!st.local_change.any() && !st.remote_change.any()) continue;
     plan.push_back({p, st, {}});
   }
   auto changedBeneath = [](const std::set<RelPath>& changed, const RelPath& dir) {

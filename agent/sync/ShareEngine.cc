@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "sync/ShareEngine.h"
 
+#include <malloc.h>
+
 namespace hoard::sync {
 
 // Records what the tracker saw, then tells the state machine there is
@@ -94,6 +96,9 @@ Result<ReconcileReport> ShareEngine::runLocked(
   opts.confirm_mass_delete = confirm_delete_;
   if (progress) opts.progress = std::move(progress);
   auto report = rec.run(opts);
+  // A pass builds listings of both sides and frees them at the end: give
+  // that memory back, or an idle daemon keeps a pass's peak as its RSS.
+  ::malloc_trim(0);
   if (!report) return tl::unexpected(report.error());
   confirm_delete_ = false;
   for (int64_t id : report->new_conflicts)

@@ -342,9 +342,11 @@ TEST_F(AgentFaultBusTest, AMassDeletionIsAbortedUntilConfirmed) {
   proxy_->AddShare("docs", b(server_), b(cache_), {});
   syncAndWait("docs");
   ASSERT_EQ(slurp(cache_ + "/docs/a.txt"), "a\n");
-  // Everything vanishes from the server at once (the next poll is 30 s away).
-  for (const char* f : {"report.txt", "notes.txt", "a.txt", "b.txt"})
-    fs::remove(server_ + "/docs/" + f);
+  // Everything vanishes from the server at once: the folder is swapped for an
+  // empty one, so no pass (the state machine may be running one now) can see
+  // the files go one by one, each deletion too small to stop for.
+  fs::rename(server_ + "/docs", dir_ + "/docs-gone");
+  fs::create_directory(server_ + "/docs");
   uint64_t job = proxy_->SyncNow("docs");
   ASSERT_TRUE(proxy_->waitFor([&] {
     for (auto& f : proxy_->finished)
