@@ -55,6 +55,7 @@ class HookFs final : public remote::RemoteFs {
  public:
   explicit HookFs(std::shared_ptr<remote::RemoteFs> inner) : inner_(std::move(inner)) {}
   std::function<void(const RelPath&)> before_replace;
+  std::function<void(const RelPath&)> after_replace;
 
   Result<remote::Stat> lstat(const RelPath& p) override { return inner_->lstat(p); }
   Result<std::vector<remote::DirEntry>> listDir(const RelPath& d) override {
@@ -71,7 +72,9 @@ class HookFs final : public remote::RemoteFs {
                                    const remote::ReplaceOptions& o,
                                    const remote::ProgressFn& pr) override {
     if (before_replace) before_replace(p);
-    return inner_->replaceFile(p, fd, e, o, pr);
+    auto r = inner_->replaceFile(p, fd, e, o, pr);
+    if (after_replace) after_replace(p);
+    return r;
   }
   Status mkdir(const RelPath& p, uint32_t m) override { return inner_->mkdir(p, m); }
   Status rmdir(const RelPath& p, const remote::Expect& e) override { return inner_->rmdir(p, e); }
@@ -341,6 +344,41 @@ TEST_F(ReconcilerFaultTest, HoardWalkCutMidBatchKeepsEveryFetchedFileAndResumes)
   auto intents = journal_->intents(share_);
   ASSERT_TRUE(intents);
   EXPECT_TRUE(intents->empty());
+}
+
+// While a pass's batch is uncommitted, the recorder takes events for the files
+// it wrote as hoard's own. A user who saves over one in that window is not
+// lost: the pass logs the edit itself, and the next pass sends it.
+TEST_F(ReconcilerFaultTest, AnEditToAFileThePassJustFetchedIsLoggedAndSent) {
+  writeAll(remote_root_ + "/notes.txt", "the server's notes\n");
+  writeAll(remote_root_ + "/other.txt", "untouched\n");
+  auto posix_cache = std::make_shared<remote::PosixRemoteFs>(cache_);
+  HookFs cache_side(posix_cache);
+  cache_side.after_replace = [&](const RelPath& p) {
+    if (p == "notes.txt")
+      writeAll(cache_ + "/notes.txt", "the server's notes\nand the user's line, saved at once\n");
+  };
+  auto own = std::make_shared<OwnWrites>();
+  Reconciler rec(ShareSides{*journal_, mu_, share_, cache_side, *posix_, cache_, *store_,
+                            store::KeepPolicy{}, "laptop", nullptr, own});
+  auto first = rec.run({});
+  ASSERT_TRUE(first) << first.error().toString();
+  EXPECT_EQ(first->hoarded, 2u);
+  EXPECT_TRUE(own->pending.empty()) << "nothing stays listed after the pass";
+  auto log = journal_->changes(share_, 0);
+  ASSERT_TRUE(log) << log.error().toString();
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].change.op, ChangeOp::kWrite);
+  EXPECT_EQ((*log)[0].change.path, "notes.txt");
+
+  cache_side.after_replace = nullptr;
+  auto second = rec.run({});
+  ASSERT_TRUE(second) << second.error().toString();
+  EXPECT_TRUE(second->clean());
+  EXPECT_EQ(second->pushed, 1u);
+  EXPECT_EQ(readAll(remote_root_ + "/notes.txt"),
+            "the server's notes\nand the user's line, saved at once\n");
+  EXPECT_EQ(readAll(remote_root_ + "/other.txt"), "untouched\n");
 }
 
 TEST_F(ReconcilerFaultTest, ExpiredCredentialsMidPassPauseAndResume) {
