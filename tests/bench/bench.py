@@ -701,6 +701,11 @@ def render(args, s, hruns, rruns, tree_info, mach, command):
     lines.append(f"| write-back latency ({w['samples']} saves) | median {fmt_s(w['median'])}, "
                  f"p95 {fmt_s(w['p95'])} | — | — | median < 0.5 s | "
                  f"{verdict(None if w['median'] is None else w['median'] < 0.5)} |")
+    selected = ITEMS if not getattr(args, "only", None) else args.only.split(",")
+    prefixes = {"preload": "| preload", "reintegration": "| reintegration",
+                "reconnect": "| no-change", "memory": "| memory", "writeback": "| write-back"}
+    lines = [ln for ln in lines if not any(ln.startswith(prefixes[i]) for i in ITEMS
+                                           if i not in selected)]
     lines += ["", "## Correctness", ""]
     for i, h in enumerate(hruns):
         pc = "cache equals the remote, byte for byte" if h.get("preload_ok") else \
