@@ -6,10 +6,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <ctime>
+#include <deque>
+#include <future>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -115,6 +121,9 @@ std::optional<Resolution> resolutionFromName(std::string_view name) {
 }
 
 // The working state of one pass (or one resolution).
+// Files the hoard walk fetches at once.
+constexpr size_t kHoardThreads = 4;
+
 struct Reconciler::Pass {
   Pass(ShareSides& sides, const ReconcileOptions& options) : s(sides), opts(options) {}
 
@@ -146,8 +155,8 @@ struct Reconciler::Pass {
   };
   bool batching = false;
   std::vector<PendingRow> pending;
-  bool cache_unsynced = false;
-  bool store_unsynced = false;
+  std::atomic<bool> cache_unsynced = false;  // set by hoard walk workers too
+  std::atomic<bool> store_unsynced = false;
 
   template <class F>
   auto journal(F&& f) {
@@ -303,22 +312,25 @@ struct Reconciler::Pass {
     s.own_writes->pending[p] = meta;
   }
 
-  // What the user did to the paths this pass wrote since the last commit,
-  // while the recorder took their events for hoard's own: each one whose
-  // cache entry is no longer what the pass wrote. Called with journal_mu held.
+  // What the user did to the paths this batch wrote, while the recorder took
+  // their events for hoard's own: each one whose cache entry is no longer
+  // what the pass wrote. Called with journal_mu held.
   std::vector<Change> editsOfOwnWrites() const {
     std::vector<Change> edits;
     if (!s.own_writes) return edits;
-    for (const auto& [path, wrote] : s.own_writes->pending) {
-      if (!wrote) continue;  // the write failed; the next pass compares it with the base
+    for (const PendingRow& row : pending) {
+      if (row.drop) continue;
+      auto it = s.own_writes->pending.find(row.entry.path);
+      if (it == s.own_writes->pending.end() || !it->second) continue;
+      const FileMeta& wrote = *it->second;
       struct stat now;
       Change c;
-      c.path = path;
-      if (::lstat((s.cache_root + "/" + path).c_str(), &now) != 0) {
-        c.op = wrote->type == FileType::kDir ? ChangeOp::kRmdir : ChangeOp::kUnlink;
-      } else if (FileMeta::fromStat(now) == *wrote) {
+      c.path = row.entry.path;
+      if (::lstat((s.cache_root + "/" + c.path).c_str(), &now) != 0) {
+        c.op = wrote.type == FileType::kDir ? ChangeOp::kRmdir : ChangeOp::kUnlink;
+      } else if (FileMeta::fromStat(now) == wrote) {
         continue;
-      } else if (S_ISDIR(now.st_mode) && wrote->type == FileType::kDir) {
+      } else if (S_ISDIR(now.st_mode) && wrote.type == FileType::kDir) {
         continue;  // a directory's times move as the pass fills it
       } else {
         c.op = S_ISDIR(now.st_mode) ? ChangeOp::kMkdir : ChangeOp::kWrite;
@@ -329,15 +341,17 @@ struct Reconciler::Pass {
     return edits;
   }
 
+  // At the end of a pass: nothing it wrote is pending any more (a write that
+  // failed before its row leaves a cache entry the next pass compares).
+  void forgetOwnWrites() {
+    if (!s.own_writes) return;
+    std::lock_guard lock(s.journal_mu);
+    s.own_writes->pending.clear();
+  }
+
   // Makes what the pending rows speak of durable, then commits them in order.
   Status flush() {
-    if (pending.empty()) {
-      if (s.own_writes) {
-        std::lock_guard lock(s.journal_mu);
-        s.own_writes->pending.clear();  // writes that failed before their row
-      }
-      return {};
-    }
+    if (pending.empty()) return {};
     if (cache_unsynced) {
       UniqueFd root(::open(s.cache_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!root || ::syncfs(root.get()) != 0)
@@ -368,7 +382,9 @@ struct Reconciler::Pass {
       }
       return {};
     });
-    if (s.own_writes) s.own_writes->pending.clear();
+    if (s.own_writes) {
+      for (const PendingRow& row : pending) s.own_writes->pending.erase(row.entry.path);
+    }
     pending.clear();
     return done;
   }
@@ -516,36 +532,59 @@ struct Reconciler::Pass {
     return putBase(entryFrom(p, l, *rs, std::nullopt, std::nullopt), std::nullopt);
   }
 
+  // A remote file installed in the cache, not yet recorded by the pass.
+  struct Fetched {
+    remote::Stat installed;  // the cache file
+    remote::Stat fetched;    // the remote file it came from
+    ContentHash hash;
+    std::optional<ContentHash> object;
+  };
+
+  // The first half of pulling a regular file: fetch, hash, keep, install
+  // (unsynced when batching), carry xattrs. It touches nothing of the pass
+  // but the own-writes list and the unsynced flags, so the hoard walk runs it
+  // on several threads at once.
+  Result<Fetched> fetchInto(const RelPath& p, const Expect& expect) {
+    auto tmp = anonTemp(s.cache_root);
+    if (!tmp) return tl::unexpected(tmp.error());
+    auto fetched = s.remote.fetchFile(p, tmp->get(), nullptr);
+    if (!fetched) return tl::unexpected(fetched.error());
+    auto h = hashFd(tmp->get(), p);
+    if (!h) return tl::unexpected(h.error());
+    auto object = keep(p, tmp->get(), fetched->meta.size);
+    remote::ReplaceOptions ro;
+    ro.mode = fetched->meta.mode;
+    ro.mtime_ns = fetched->meta.mtime_ns;
+    ro.sync = !batching;  // flush() syncs the cache before the base row
+    writingLocally(p);
+    auto installed = s.local.replaceFile(p, tmp->get(), expect, ro, nullptr);
+    if (!installed) return tl::unexpected(installed.error());
+    auto carried = copyUserXattrs(s.remote, s.local, p);
+    if (!carried) return tl::unexpected(carried.error());
+    if (*carried) {  // the cache file's ctime moved with its xattrs
+      auto fresh = s.local.lstat(p);
+      if (fresh) *installed = *fresh;
+    }
+    wroteLocally(p, installed->meta);
+    return Fetched{*installed, *fetched, *h, object};
+  }
+
+  // The second half, on the pass's thread.
+  Status recordFetched(const RelPath& p, Fetched f) {
+    local[p] = f.installed;
+    remote[p] = f.fetched;
+    ++report.pulled;
+    return putBase(entryFrom(p, f.installed, f.fetched, f.hash, f.object), std::nullopt);
+  }
+
   // Makes the cache equal to the remote at `p` (which exists remotely).
   Status pull(const RelPath& p, const remote::Stat& r) {
     const remote::Stat* l = find(local, p);
     Expect expect = l == nullptr ? Expect::absent() : Expect::version(l->data_version);
     if (r.meta.type == FileType::kFile) {
-      auto tmp = anonTemp(s.cache_root);
-      if (!tmp) return tl::unexpected(tmp.error());
-      auto fetched = s.remote.fetchFile(p, tmp->get(), nullptr);
-      if (!fetched) return tl::unexpected(fetched.error());
-      auto h = hashFd(tmp->get(), p);
-      if (!h) return tl::unexpected(h.error());
-      auto object = keep(p, tmp->get(), fetched->meta.size);
-      remote::ReplaceOptions ro;
-      ro.mode = fetched->meta.mode;
-      ro.mtime_ns = fetched->meta.mtime_ns;
-      ro.sync = !batching;  // flush() syncs the cache before the base row
-      writingLocally(p);
-      auto installed = s.local.replaceFile(p, tmp->get(), expect, ro, nullptr);
-      if (!installed) return tl::unexpected(installed.error());
-      auto carried = copyUserXattrs(s.remote, s.local, p);
-      if (!carried) return tl::unexpected(carried.error());
-      if (*carried) {  // the cache file's ctime moved with its xattrs
-        auto fresh = s.local.lstat(p);
-        if (fresh) *installed = *fresh;
-      }
-      local[p] = *installed;
-      remote[p] = *fetched;
-      wroteLocally(p, installed->meta);
-      ++report.pulled;
-      return putBase(entryFrom(p, *installed, *fetched, *h, object), std::nullopt);
+      auto f = fetchInto(p, expect);
+      if (!f) return tl::unexpected(f.error());
+      return recordFetched(p, std::move(*f));
     }
     if (r.meta.type != FileType::kFile) writingLocally(p);
     if (r.meta.type == FileType::kDir) {
@@ -739,7 +778,9 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
   pass.batching = true;
   auto report = runPass(pass);
   // A pass that stopped early still commits what it did.
-  if (Status flushed = pass.flush(); !flushed) return tl::unexpected(flushed.error());
+  Status flushed = pass.flush();
+  pass.forgetOwnWrites();
+  if (!flushed) return tl::unexpected(flushed.error());
   return report;
 }
 
@@ -783,6 +824,12 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
     }
   }
 
+  // Both sides are listed on their own threads while the journal is read: a
+  // reconnect costs the slowest of the three, not their sum. (The futures'
+  // destructors wait for them on every early return.)
+  auto remote_listing = std::async(std::launch::async, [this] { return s_.remote.walk(""); });
+  auto local_listing = std::async(std::launch::async, [this] { return s_.local.walk(""); });
+
   // What the log says (renames), frozen so nothing we replay is rewritten.
   int64_t frozen = 0;
   std::vector<LoggedChange> log;
@@ -815,10 +862,10 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
     }
   }
 
-  auto lw = s_.local.walk("");
+  auto lw = local_listing.get();
   if (!lw) return tl::unexpected(lw.error().withContext("cache root " + s_.cache_root));
   for (auto& e : *lw) pass.local.emplace(std::move(e.path), std::move(e.stat));
-  auto rw = s_.remote.walk("");
+  auto rw = remote_listing.get();
   if (!rw) {
     if (!stopsPass(rw.error())) return tl::unexpected(rw.error());
     report.stopped = rw.error();
@@ -1201,20 +1248,61 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
     progress.bytes_total += r->meta.size;
     ++progress.files_total;
   }
-  for (size_t i = 0; i < hoards.size(); ++i) {
-    if (chosen[i] == nullptr) continue;
-    const RelPath& p = hoards[i].path;
-    Status done = pass.pull(p, *chosen[i]);
-    if (!done) {
-      if (!pass.noteFailure(p, done.error())) return report;
-      continue;
+  // Fetched on several threads (a network share is slow per request and
+  // answers several at once; a local disk has cores to fill), recorded here
+  // on the pass's thread as they arrive.
+  {
+    struct Arrival {
+      size_t index;
+      Result<Pass::Fetched> fetched;
+    };
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Arrival> arrivals;  // GUARDED_BY(mu)
+    std::atomic<size_t> next{0};
+    std::atomic<bool> stop{false};
+    const size_t threads = std::min<size_t>(kHoardThreads, progress.files_total);
+    size_t live = threads;  // GUARDED_BY(mu)
+    std::vector<std::thread> workers;
+    for (size_t w = 0; w < threads; ++w) {
+      workers.emplace_back([&] {
+        for (size_t i = next++; i < hoards.size() && !stop; i = next++) {
+          if (chosen[i] == nullptr) continue;
+          auto fetched = pass.fetchInto(hoards[i].path, Expect::absent());
+          std::lock_guard lock(mu);
+          arrivals.push_back({i, std::move(fetched)});
+          cv.notify_one();
+        }
+        std::lock_guard lock(mu);
+        --live;
+        cv.notify_one();
+      });
     }
-    --report.pulled;  // counted as hoarded instead
-    ++report.hoarded;
-    report.hoarded_bytes += chosen[i]->meta.size;
-    progress.bytes_done += chosen[i]->meta.size;
-    ++progress.files_done;
-    if (opts.progress) opts.progress(progress);
+    for (;;) {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return !arrivals.empty() || live == 0; });
+      if (arrivals.empty()) break;
+      Arrival a = std::move(arrivals.front());
+      arrivals.pop_front();
+      lock.unlock();
+      const RelPath& p = hoards[a.index].path;
+      Status done = a.fetched ? pass.recordFetched(p, std::move(*a.fetched))
+                              : Status(tl::unexpected(a.fetched.error()));
+      if (!done) {
+        // Once the pass stops, what is still arriving is recorded (it is in
+        // the cache) and further failures add nothing.
+        if (!stop && !pass.noteFailure(p, done.error())) stop = true;
+        continue;
+      }
+      --report.pulled;  // counted as hoarded instead
+      ++report.hoarded;
+      report.hoarded_bytes += chosen[a.index]->meta.size;
+      progress.bytes_done += chosen[a.index]->meta.size;
+      ++progress.files_done;
+      if (opts.progress) opts.progress(progress);
+    }
+    for (std::thread& t : workers) t.join();
+    if (stop) return report;
   }
 
   if (Status flushed = pass.flush(); !flushed) return tl::unexpected(flushed.error());
