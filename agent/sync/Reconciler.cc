@@ -121,8 +121,22 @@ std::optional<Resolution> resolutionFromName(std::string_view name) {
 }
 
 // The working state of one pass (or one resolution).
-// Files the hoard walk fetches at once.
-constexpr size_t kHoardThreads = 4;
+// File pushes are staged, intended (one transaction) and sent this many at a
+// time.
+constexpr size_t kPushChunk = 128;
+
+// Runs fn(0..n-1) on up to `width` threads; returns when all are done.
+template <class F>
+void parallelFor(size_t width, size_t n, F&& fn) {
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < n; i = next++) fn(i);
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < std::min(width, n); ++t) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+}
 
 struct Reconciler::Pass {
   Pass(ShareSides& sides, const ReconcileOptions& options) : s(sides), opts(options) {}
@@ -575,6 +589,136 @@ struct Reconciler::Pass {
     remote[p] = f.fetched;
     ++report.pulled;
     return putBase(entryFrom(p, f.installed, f.fetched, f.hash, f.object), std::nullopt);
+  }
+
+  // A regular file push the plan deferred so that many go together: their
+  // intents in one transaction, their transfers on several threads.
+  struct FilePush {
+    RelPath path;
+    Expect expect;  // what the remote must still hold
+  };
+  struct StagedPush {
+    Result<UniqueFd> tmp = fail(ErrorCode::kInternal, "not staged");
+    remote::Stat local;
+    ContentHash hash;
+    std::optional<ContentHash> object;
+    std::optional<int64_t> intent;
+    Result<remote::Stat> sent = fail(ErrorCode::kInternal, "not sent");
+    bool attempted = false;  // replaceFile was called (not skipped for a stop)
+    bool replaced = false;   // the bytes reached the remote (xattrs may have failed)
+  };
+
+  // Sends `todo` (regular files, present in the cache). Failures are noted per
+  // path; returns false if the pass must stop.
+  Result<bool> pushFiles(const std::vector<FilePush>& todo) {
+    std::atomic<bool> stop{false};
+    const size_t width = std::max<size_t>(1, opts.transfer_threads);
+    // A failing send may be the first sign of the share going away (an
+    // unmount leaves a bare mountpoint where new files would land): as in
+    // noteFailure, look before sending more.
+    std::mutex check_mu;
+    bool gone = false;  // GUARDED_BY(check_mu)
+    auto shareGone = [&](const Error& e) {
+      if (stopsPass(e)) return true;
+      if (!s.check_remote) return false;
+      std::lock_guard lock(check_mu);
+      if (!gone) gone = !s.check_remote();
+      return gone;
+    };
+    for (size_t at = 0; at < todo.size() && !stop; at += kPushChunk) {
+      const size_t n = std::min(kPushChunk, todo.size() - at);
+      std::vector<StagedPush> st(n);
+      // A stable copy of each (the user may go on editing), hashed and kept.
+      parallelFor(width, n, [&](size_t i) {
+        const RelPath& p = todo[at + i].path;
+        StagedPush& x = st[i];
+        x.tmp = anonTemp(s.cache_root);
+        if (!x.tmp) return;
+        auto copied = s.local.fetchFile(p, x.tmp->get(), nullptr);
+        if (!copied) {
+          x.tmp = tl::unexpected(copied.error());
+          return;
+        }
+        x.local = *copied;
+        auto h = hashFd(x.tmp->get(), p);
+        if (!h) {
+          x.tmp = tl::unexpected(h.error());
+          return;
+        }
+        x.hash = *h;
+        x.object = keep(p, x.tmp->get(), x.local.meta.size);
+      });
+      // Every replace is intended before it is sent, in one commit.
+      Status intended = journal([&](journal::Journal& j) {
+        return j.inTransaction([&]() -> Status {
+          for (size_t i = 0; i < n; ++i) {
+            if (!st[i].tmp) continue;
+            journal::Intent in;
+            in.share_id = s.share_id;
+            in.op = "replace";
+            in.path = todo[at + i].path;
+            in.new_hash = st[i].hash;
+            auto id = j.addIntent(in);
+            if (!id) return tl::unexpected(id.error());
+            st[i].intent = *id;
+          }
+          return {};
+        });
+      });
+      if (!intended) return tl::unexpected(intended.error());
+      // Sent on several threads; the first sign of the remote going away
+      // stops the rest (each would wait out its own deadline).
+      parallelFor(width, n, [&](size_t i) {
+        StagedPush& x = st[i];
+        if (!x.intent || stop) return;
+        const RelPath& p = todo[at + i].path;
+        remote::ReplaceOptions ro;
+        ro.mode = x.local.meta.mode;
+        ro.mtime_ns = x.local.meta.mtime_ns;
+        x.attempted = true;
+        auto replaced = s.remote.replaceFile(p, x.tmp->get(), todo[at + i].expect, ro, nullptr);
+        if (!replaced) {
+          if (shareGone(replaced.error())) stop = true;
+          x.sent = tl::unexpected(replaced.error());
+          return;
+        }
+        x.replaced = true;
+        x.sent = *replaced;
+        auto carried = copyUserXattrs(s.local, s.remote, p);
+        if (!carried) {
+          x.sent = tl::unexpected(carried.error());
+        } else if (*carried) {  // setting xattrs moved the remote's ctime
+          if (auto fresh = s.remote.lstat(p)) x.sent = *fresh;
+        }
+      });
+      for (size_t i = 0; i < n; ++i) {
+        const RelPath& p = todo[at + i].path;
+        StagedPush& x = st[i];
+        if (!x.tmp) {
+          if (!noteFailure(p, x.tmp.error())) stop = true;
+          continue;
+        }
+        if (!x.attempted) {  // skipped: the pass is stopping; the next one sends it
+          forgetIntent(*x.intent);
+          continue;
+        }
+        if (!x.sent) {
+          // A replace that timed out or lost the link may still land: its
+          // intent stays so the next pass recognises our own bytes. One that
+          // failed for good is forgotten.
+          const Error& e = x.sent.error();
+          if (x.replaced || !stopsPass(e)) forgetIntent(*x.intent);
+          if (!noteFailure(p, e)) stop = true;
+          continue;
+        }
+        remote[p] = *x.sent;
+        ++report.pushed;
+        if (Status saved = putBase(entryFrom(p, x.local, *x.sent, x.hash, x.object), x.intent);
+            !saved)
+          return tl::unexpected(saved.error());
+      }
+    }
+    return !stop;
   }
 
   // Makes the cache equal to the remote at `p` (which exists remotely).
@@ -1131,6 +1275,7 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
     bool on_remote;
   };
   std::vector<DirRemoval> dir_removals;
+  std::vector<Pass::FilePush> file_pushes;
   for (const Planned& pl : plan) {
     const RelPath& p = pl.path;
     if (pass.isHeld(p)) continue;  // beneath a conflict found earlier in this pass
@@ -1144,6 +1289,14 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
       case Action::kNothing:
         break;
       case Action::kPush:
+        if (l != nullptr && l->meta.type == FileType::kFile && !d.merged_mode &&
+            (r == nullptr || r->meta.type == FileType::kFile)) {
+          // Sent with the others after this loop (directories are made by
+          // then: the plan runs parents first).
+          file_pushes.push_back(
+              {p, r == nullptr ? Expect::absent() : Expect::version(r->data_version)});
+          break;
+        }
         if (l != nullptr) {
           if (r != nullptr && r->meta.type != l->meta.type) {
             // A type change replaces the remote entry.
@@ -1213,6 +1366,11 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
       if (!pass.noteFailure(p, done.error())) return report;
     }
   }
+  {
+    auto pushed = pass.pushFiles(file_pushes);
+    if (!pushed) return tl::unexpected(pushed.error());
+    if (!*pushed) return report;
+  }
   std::sort(dir_removals.begin(), dir_removals.end(),
             [](const DirRemoval& a, const DirRemoval& b) { return a.path > b.path; });
   for (const DirRemoval& dr : dir_removals) {
@@ -1261,7 +1419,8 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
     std::deque<Arrival> arrivals;  // GUARDED_BY(mu)
     std::atomic<size_t> next{0};
     std::atomic<bool> stop{false};
-    const size_t threads = std::min<size_t>(kHoardThreads, progress.files_total);
+    const size_t threads =
+        std::min<size_t>(std::max<size_t>(1, opts.transfer_threads), progress.files_total);
     size_t live = threads;  // GUARDED_BY(mu)
     std::vector<std::thread> workers;
     for (size_t w = 0; w < threads; ++w) {

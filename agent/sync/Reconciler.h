@@ -92,6 +92,10 @@ struct ReconcileOptions {
   uint64_t cache_budget_bytes = 0;
   // Told after each file hoarded (on the calling thread). May be null.
   std::function<void(const HoardProgress&)> progress;
+  // Files fetched by the hoard walk, and file pushes sent, at once (at least
+  // 1). A network filesystem answers several requests at a time much faster
+  // than one after the other.
+  size_t transfer_threads = 4;
 };
 
 struct ReconcileReport {
