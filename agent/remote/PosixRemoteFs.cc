@@ -517,8 +517,7 @@ Result<Stat> PosixRemoteFs::replaceFile(const RelPath& path, int src_fd, const E
       return failErrno(errno, describe("replace (set mtime of temporary)", path));
     }
   }
-  if (options.sync && ::fsync(out.get()) != 0)
-    return failErrno(errno, describe("replace (fsync temporary)", path));
+  if (::fsync(out.get()) != 0) return failErrno(errno, describe("replace (fsync temporary)", path));
 
   if (auto ok = checkExpect(dir, p->name, expect, path, "replace"); !ok)
     return tl::unexpected(ok.error());
@@ -542,7 +541,7 @@ Result<Stat> PosixRemoteFs::replaceFile(const RelPath& path, int src_fd, const E
     return failErrno(err, describe("replace (rename into place)", path));
   }
   renamed = true;
-  if (options.sync) syncDir(dir);
+  if (options.sync_dir) syncDir(dir);
   struct stat st;
   if (::fstat(out.get(), &st) != 0)
     return failErrno(errno, describe("replace (stat result)", path));

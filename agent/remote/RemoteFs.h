@@ -99,10 +99,11 @@ using ProgressFn = std::function<void(uint64_t bytes_done)>;
 struct ReplaceOptions {
   uint32_t mode = 0644;             // permission bits of the new file
   std::optional<int64_t> mtime_ns;  // set on the new file before the rename
-  // fsync the new file before the rename and its directory after. Only the
-  // cache side turns it off, when the caller syncs the whole filesystem once
-  // for a batch before recording what it wrote; a remote is always synced.
-  bool sync = true;
+  // fsync the directory after the rename (the new file itself is always
+  // synced before it). Only the cache side turns it off, when the caller
+  // syncs the whole filesystem once for a batch before recording what it
+  // wrote; a remote is always synced.
+  bool sync_dir = true;
 };
 
 class RemoteFs {

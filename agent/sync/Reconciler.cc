@@ -152,15 +152,17 @@ struct Reconciler::Pass {
   std::map<RelPath, ContentHash> local_hash;
   std::map<RelPath, ContentHash> remote_hash;
 
-  // With `batching` (a whole pass), base rows and the intents they settle are
-  // committed kBatch at a time: one transaction, one syncfs of the cache and
-  // one of the store per batch instead of several fsyncs per file. What the
-  // batch wrote into the cache is unsynced until then, and listed in
-  // s.own_writes so the recorder does not take it for the user's edits.
-  // Crash safety holds because nothing durable refers to unsynced data: a
-  // pull's base row is committed after the syncfs; a push's intent was
-  // committed before the remote write (a crash leaves the intent, and the
-  // next pass adopts the remote's bytes as ours).
+  // With `batching` (a whole pass), base rows, the intents they settle and
+  // new conflicts are committed kBatch at a time: one transaction, one syncfs
+  // of the cache and one of the store per batch instead of several fsyncs per
+  // file. Every file is still synced before it is renamed into place (cache
+  // and remote alike); what waits for the batch's syncfs is the directory
+  // entries of the cache and the store's objects. Until the batch commits,
+  // what it wrote into the cache is listed in s.own_writes so the recorder
+  // does not take it for the user's edits. Crash safety holds because nothing
+  // durable refers to unsynced data: rows are committed after the syncfs; a
+  // push's intent was committed before the remote write (a crash leaves the
+  // intent, and the next pass adopts the remote's bytes as ours).
   static constexpr size_t kBatch = 256;
   struct PendingRow {
     bool drop = false;  // drop the base under entry.path instead of putting entry
@@ -169,6 +171,7 @@ struct Reconciler::Pass {
   };
   bool batching = false;
   std::vector<PendingRow> pending;
+  std::vector<journal::ConflictRecord> pending_conflicts;  // recorded with the batch
   std::atomic<bool> cache_unsynced = false;  // set by hoard walk workers too
   std::atomic<bool> store_unsynced = false;
 
@@ -299,7 +302,11 @@ struct Reconciler::Pass {
   Status putBase(const BaseEntry& e, std::optional<int64_t> intent) {
     base[e.path] = e;
     pending.push_back({false, e, intent});
-    return pending.size() >= (batching ? kBatch : 1) ? flush() : Status{};
+    return flushIfFull();
+  }
+  Status flushIfFull() {
+    size_t queued = pending.size() + pending_conflicts.size();
+    return queued >= (batching ? kBatch : 1) ? flush() : Status{};
   }
 
   Status dropBase(const RelPath& p, std::optional<int64_t> intent) {
@@ -308,7 +315,7 @@ struct Reconciler::Pass {
     BaseEntry e;
     e.path = p;
     pending.push_back({true, std::move(e), intent});
-    return pending.size() >= (batching ? kBatch : 1) ? flush() : Status{};
+    return flushIfFull();
   }
 
   // Notes that this pass is about to write `p` in the cache (the recorder
@@ -365,7 +372,7 @@ struct Reconciler::Pass {
 
   // Makes what the pending rows speak of durable, then commits them in order.
   Status flush() {
-    if (pending.empty()) return {};
+    if (pending.empty() && pending_conflicts.empty()) return {};
     if (cache_unsynced) {
       UniqueFd root(::open(s.cache_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!root || ::syncfs(root.get()) != 0)
@@ -378,7 +385,13 @@ struct Reconciler::Pass {
     }
     std::lock_guard lock(s.journal_mu);
     const std::vector<Change> edits = editsOfOwnWrites();
+    std::vector<int64_t> conflict_ids;
     Status done = s.journal.inTransaction([&]() -> Status {
+      for (const journal::ConflictRecord& c : pending_conflicts) {
+        auto id = s.journal.addConflict(c);
+        if (!id) return tl::unexpected(id.error());
+        conflict_ids.push_back(*id);
+      }
       if (!edits.empty()) {
         if (auto r = s.journal.recordChanges(s.share_id, edits); !r)
           return tl::unexpected(r.error());
@@ -400,6 +413,9 @@ struct Reconciler::Pass {
       for (const PendingRow& row : pending) s.own_writes->pending.erase(row.entry.path);
     }
     pending.clear();
+    pending_conflicts.clear();
+    if (done) report.new_conflicts.insert(report.new_conflicts.end(), conflict_ids.begin(),
+                                          conflict_ids.end());
     return done;
   }
 
@@ -569,7 +585,7 @@ struct Reconciler::Pass {
     remote::ReplaceOptions ro;
     ro.mode = fetched->meta.mode;
     ro.mtime_ns = fetched->meta.mtime_ns;
-    ro.sync = !batching;  // flush() syncs the cache before the base row
+    ro.sync_dir = !batching;  // flush() syncs the cache before the base row
     writingLocally(p);
     auto installed = s.local.replaceFile(p, tmp->get(), expect, ro, nullptr);
     if (!installed) return tl::unexpected(installed.error());
@@ -813,19 +829,22 @@ struct Reconciler::Pass {
     c.kind = kind;
     const BaseEntry* b = baseAt(p);
     if (b != nullptr) c.base_object = b->object;
-    // Keep both versions' bytes so a resolver can open them later.
+    // Keep both versions' bytes so a resolver can open them later (synced
+    // with the batch, before the conflict row that names them).
+    const auto sync = batching ? store::BaseStore::Sync::kLater : store::BaseStore::Sync::kNow;
     if (lv.type == FileType::kFile) {
       auto tmp = anonTemp(s.cache_root);
       if (tmp && s.local.fetchFile(p, tmp->get(), nullptr)) {
-        if (auto put = s.store.put(tmp->get(), p)) c.local_object = put->hash;
+        if (auto put = s.store.put(tmp->get(), p, sync)) c.local_object = put->hash;
       }
     }
     if (rv.type == FileType::kFile) {
       auto tmp = anonTemp(s.cache_root);
       if (tmp && s.remote.fetchFile(p, tmp->get(), nullptr)) {
-        if (auto put = s.store.put(tmp->get(), p)) c.remote_object = put->hash;
+        if (auto put = s.store.put(tmp->get(), p, sync)) c.remote_object = put->hash;
       }
     }
+    if (batching) store_unsynced = true;
     nlohmann::json detail = {
         {"local", describeSide(find(local, p), lv.hash)},
         {"remote", describeSide(find(remote, p), rv.hash)},
@@ -835,11 +854,9 @@ struct Reconciler::Pass {
                                                {"mode", b->local.mode},
                                                {"mtime_ns", b->local.mtime_ns}}}};
     c.detail = detail.dump();
-    auto id = journal([&](journal::Journal& j) { return j.addConflict(c); });
-    if (!id) return tl::unexpected(id.error());
-    report.new_conflicts.push_back(*id);
     held.push_back(p);
-    return {};
+    pending_conflicts.push_back(std::move(c));
+    return flushIfFull();
   }
 };
 
