@@ -406,7 +406,7 @@ def hoard_run(args, run, src, src_files, plans, items, res):
             res["sync_exit"] = rc
             log(f"  hoard reintegration {res['reintegration_s']:.2f} s (sync exit {rc})")
             res["reintegration_check"] = check_reintegration(
-                cache, remote, src_files, local_m, remote_m, ino_before)
+                cache, remote, src_files, local_m, remote_m, ino_before, "writeback" in items)
             for line in res["reintegration_check"]["problems"]:
                 res["errors"].append(f"reintegration: {line}")
         res["hoardd_hwm_end_kib"] = h.mem()[0]
@@ -423,7 +423,7 @@ def hoard_run(args, run, src, src_files, plans, items, res):
             rmtree(run_dir)
 
 
-def check_reintegration(cache, remote, src_files, local_m, remote_m, ino_before):
+def check_reintegration(cache, remote, src_files, local_m, remote_m, ino_before, saved_latency):
     """What a user would check after coming back online."""
     problems = []
     conflicts = hoard_json("conflicts", SHARE)
@@ -435,7 +435,8 @@ def check_reintegration(cache, remote, src_files, local_m, remote_m, ino_before)
                         f"{short(sorted(overlap - cpaths))}, unexpected {short(sorted(cpaths - overlap))}")
     expected = (set(src_files) - set(local_m["delete"]) - {o for o, _ in local_m["rename"]}
                 | {n for _, n in local_m["rename"]} | set(local_m["create"])
-                | {f"{LATENCY_DIR}/save-{i}.txt" for i in range(LATENCY_FILES)})
+                | ({f"{LATENCY_DIR}/save-{i}.txt" for i in range(LATENCY_FILES)}
+                   if saved_latency else set()))
     cmpres = compare_trees(cache, remote, skip=cpaths)
     fc, fr = files_of(cache), files_of(remote)
     # Files present in a tree that should not be (not conflicts' own versions).
