@@ -464,6 +464,50 @@ Result<std::string> PosixRemoteFs::readSmallFile(const RelPath& path, size_t max
   }
 }
 
+Result<Stat> PosixRemoteFs::linkNewFile(const RelPath& path, int tmp_fd,
+                                        const ReplaceOptions& options) {
+  if (path.empty()) {
+    return fail(ErrorCode::kInvalidArgument, describe("create", path) + ": the root is a dir");
+  }
+  auto copy = [&] { return replaceFile(path, tmp_fd, Expect::absent(), options, nullptr); };
+  auto p = openParent(path, "create");
+  if (!p) return tl::unexpected(p.error());
+  const int dir = p->dir.get();
+  if (::fchmod(tmp_fd, options.mode & 07777) != 0) return copy();
+  if (options.mtime_ns) {
+    struct timespec ts[2];
+    ts[0].tv_sec = 0;
+    ts[0].tv_nsec = UTIME_OMIT;
+    ts[1].tv_sec = *options.mtime_ns / 1000000000;
+    ts[1].tv_nsec = *options.mtime_ns % 1000000000;
+    if (ts[1].tv_nsec < 0) {
+      ts[1].tv_nsec += 1000000000;
+      ts[1].tv_sec -= 1;
+    }
+    if (::futimens(tmp_fd, ts) != 0) return copy();
+  }
+  // An O_TMPFILE file is linked through its /proc/self/fd entry (linkat
+  // with AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH).
+  const std::string proc = "/proc/self/fd/" + std::to_string(tmp_fd);
+  if (::linkat(AT_FDCWD, proc.c_str(), dir, p->name.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    if (errno == EEXIST) {
+      return fail(ErrorCode::kConflict,
+                  describe("create", path) + ": expected nothing there but it was created",
+                  EEXIST);
+    }
+    return copy();  // not an O_TMPFILE, another filesystem, no /proc: copy it
+  }
+  if (options.sync_dir) syncDir(dir);
+  struct stat st;
+  if (::fstat(tmp_fd, &st) != 0) return failErrno(errno, describe("create (stat result)", path));
+  Stat result;
+  result.meta = FileMeta::fromStat(st);
+  auto v = probe_->version(dir, p->name, st);
+  if (!v) return tl::unexpected(v.error().withContext(describe("create", path)));
+  result.data_version = std::move(*v);
+  return result;
+}
+
 Result<Stat> PosixRemoteFs::replaceFile(const RelPath& path, int src_fd, const Expect& expect,
                                         const ReplaceOptions& options, const ProgressFn& progress) {
   if (path.empty()) {

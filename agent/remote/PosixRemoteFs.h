@@ -47,6 +47,7 @@ class PosixRemoteFs final : public RemoteFs {
   Result<std::string> readSmallFile(const RelPath& path, size_t max_bytes) override;
   Result<Stat> replaceFile(const RelPath& path, int src_fd, const Expect& expect,
                            const ReplaceOptions& options, const ProgressFn& progress) override;
+  Result<Stat> linkNewFile(const RelPath& path, int tmp_fd, const ReplaceOptions& options) override;
   Status mkdir(const RelPath& path, uint32_t mode) override;
   Status rmdir(const RelPath& path, const Expect& expect) override;
   Status unlink(const RelPath& path, const Expect& expect) override;

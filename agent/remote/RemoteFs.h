@@ -146,6 +146,17 @@ class RemoteFs {
   virtual Result<Stat> replaceFile(const RelPath& path, int src_fd, const Expect& expect,
                                    const ReplaceOptions& options, const ProgressFn& progress) = 0;
 
+  // Gives `path`, which must be absent (kConflict if anything is there), the
+  // content of `tmp_fd`: an unnamed temporary file (O_TMPFILE) on the same
+  // filesystem, written and synced by the caller. Sets options.mode and
+  // mtime first; copies no data where the file can be linked. The default,
+  // and any case where linking is not possible, is
+  // replaceFile(path, tmp_fd, Expect::absent(), options).
+  virtual Result<Stat> linkNewFile(const RelPath& path, int tmp_fd,
+                                   const ReplaceOptions& options) {
+    return replaceFile(path, tmp_fd, Expect::absent(), options, nullptr);
+  }
+
   // Creates directory `path`. kExists if something is already there.
   virtual Status mkdir(const RelPath& path, uint32_t mode) = 0;
 

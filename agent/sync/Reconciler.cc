@@ -599,6 +599,45 @@ struct Reconciler::Pass {
     return Fetched{*installed, *fetched, *h, object};
   }
 
+  // A new remote file (the hoard walk) fetched into an unnamed temporary on
+  // the cache's filesystem, hashed and kept; named by installNew. Any thread.
+  struct StagedNew {
+    UniqueFd tmp;
+    remote::Stat fetched;
+    ContentHash hash;
+    std::optional<ContentHash> object;
+  };
+  Result<StagedNew> stageNew(const RelPath& p) {
+    auto tmp = anonTemp(s.cache_root);
+    if (!tmp) return tl::unexpected(tmp.error());
+    auto fetched = s.remote.fetchFile(p, tmp->get(), nullptr);
+    if (!fetched) return tl::unexpected(fetched.error());
+    auto h = hashFd(tmp->get(), p);
+    if (!h) return tl::unexpected(h.error());
+    auto object = keep(p, tmp->get(), fetched->meta.size);
+    return StagedNew{std::move(*tmp), *fetched, *h, object};
+  }
+
+  // Names a staged file in the cache (the caller synced its bytes first: a
+  // name never points at unsynced data) and records it. The pass's thread.
+  Status installNew(const RelPath& p, StagedNew& n) {
+    remote::ReplaceOptions ro;
+    ro.mode = n.fetched.meta.mode;
+    ro.mtime_ns = n.fetched.meta.mtime_ns;
+    ro.sync_dir = !batching;  // flush() syncs the cache before the base row
+    writingLocally(p);
+    auto installed = s.local.linkNewFile(p, n.tmp.get(), ro);
+    if (!installed) return tl::unexpected(installed.error());
+    auto carried = copyUserXattrs(s.remote, s.local, p);
+    if (!carried) return tl::unexpected(carried.error());
+    if (*carried) {  // the cache file's ctime moved with its xattrs
+      auto fresh = s.local.lstat(p);
+      if (fresh) *installed = *fresh;
+    }
+    wroteLocally(p, installed->meta);
+    return recordFetched(p, Fetched{*installed, n.fetched, n.hash, n.object});
+  }
+
   // The second half, on the pass's thread.
   Status recordFetched(const RelPath& p, Fetched f) {
     local[p] = f.installed;
@@ -1424,13 +1463,16 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
     ++progress.files_total;
   }
   // Fetched on several threads (a network share is slow per request and
-  // answers several at once; a local disk has cores to fill), recorded here
-  // on the pass's thread as they arrive.
+  // answers several at once; a local disk has cores to fill) into unnamed
+  // temporaries; then, a group at a time on the pass's thread, one syncfs
+  // makes the group's bytes durable and each gets its name (a link: no
+  // second copy) and its record.
   {
     struct Arrival {
       size_t index;
-      Result<Pass::Fetched> fetched;
+      Result<Pass::StagedNew> staged;
     };
+    constexpr size_t kLinkGroup = 64;
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Arrival> arrivals;  // GUARDED_BY(mu)
@@ -1444,9 +1486,9 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
       workers.emplace_back([&] {
         for (size_t i = next++; i < hoards.size() && !stop; i = next++) {
           if (chosen[i] == nullptr) continue;
-          auto fetched = pass.fetchInto(hoards[i].path, Expect::absent());
+          auto staged = pass.stageNew(hoards[i].path);
           std::lock_guard lock(mu);
-          arrivals.push_back({i, std::move(fetched)});
+          arrivals.push_back({i, std::move(staged)});
           cv.notify_one();
         }
         std::lock_guard lock(mu);
@@ -1454,28 +1496,43 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
         cv.notify_one();
       });
     }
+    std::vector<Arrival> group;
+    auto installGroup = [&] {
+      Status synced;
+      UniqueFd root(::open(s_.cache_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!root || ::syncfs(root.get()) != 0)
+        synced = failErrno(errno, "sync the cache " + displayPath(s_.cache_root));
+      for (Arrival& a : group) {
+        const RelPath& p = hoards[a.index].path;
+        Status done = !a.staged ? Status(tl::unexpected(a.staged.error()))
+                      : !synced ? synced
+                                : pass.installNew(p, *a.staged);
+        if (!done) {
+          // Once the pass stops, what is still arriving is recorded (it is
+          // whole) and further failures add nothing.
+          if (!stop && !pass.noteFailure(p, done.error())) stop = true;
+          continue;
+        }
+        --report.pulled;  // counted as hoarded instead
+        ++report.hoarded;
+        report.hoarded_bytes += chosen[a.index]->meta.size;
+        progress.bytes_done += chosen[a.index]->meta.size;
+        ++progress.files_done;
+        if (opts.progress) opts.progress(progress);
+      }
+      group.clear();
+    };
     for (;;) {
       std::unique_lock lock(mu);
       cv.wait(lock, [&] { return !arrivals.empty() || live == 0; });
-      if (arrivals.empty()) break;
-      Arrival a = std::move(arrivals.front());
-      arrivals.pop_front();
-      lock.unlock();
-      const RelPath& p = hoards[a.index].path;
-      Status done = a.fetched ? pass.recordFetched(p, std::move(*a.fetched))
-                              : Status(tl::unexpected(a.fetched.error()));
-      if (!done) {
-        // Once the pass stops, what is still arriving is recorded (it is in
-        // the cache) and further failures add nothing.
-        if (!stop && !pass.noteFailure(p, done.error())) stop = true;
-        continue;
+      while (!arrivals.empty()) {
+        group.push_back(std::move(arrivals.front()));
+        arrivals.pop_front();
       }
-      --report.pulled;  // counted as hoarded instead
-      ++report.hoarded;
-      report.hoarded_bytes += chosen[a.index]->meta.size;
-      progress.bytes_done += chosen[a.index]->meta.size;
-      ++progress.files_done;
-      if (opts.progress) opts.progress(progress);
+      const bool last = live == 0;
+      lock.unlock();
+      if (group.size() >= kLinkGroup || (last && !group.empty())) installGroup();
+      if (last) break;
     }
     for (std::thread& t : workers) t.join();
     if (stop) return report;

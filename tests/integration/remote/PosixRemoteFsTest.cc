@@ -3,6 +3,7 @@
 #include <sys/xattr.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <thread>
 
@@ -190,6 +191,50 @@ TEST_P(PosixRemoteFsTest, ReplaceCreatesAndReplacesWithModeMtimeAndVersion) {
   ASSERT_TRUE(replaced) << replaced.error().toString();
   EXPECT_EQ(readFile(r("f")), "second, longer");
   EXPECT_NE(replaced->data_version, created->data_version);
+  EXPECT_EQ(countTemps(root_.path()), 0u);
+}
+
+// An unnamed temporary written (and synced) by the caller gets its name
+// without a copy; a name already taken is a conflict and stays untouched.
+TEST_P(PosixRemoteFsTest, LinkNewFileNamesAnUnnamedTemporaryOrRefusesATakenName) {
+  ASSERT_EQ(::mkdir(r("d").c_str(), 0755), 0);
+  UniqueFd tmp(::open(root_.path().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  ASSERT_TRUE(tmp) << std::strerror(errno);
+  const std::string bytes = "fetched from the server\n";
+  ASSERT_EQ(::write(tmp.get(), bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  ASSERT_EQ(::fsync(tmp.get()), 0);
+  struct stat tmp_st;
+  ASSERT_EQ(::fstat(tmp.get(), &tmp_st), 0);
+  ReplaceOptions o;
+  o.mode = 0640;
+  o.mtime_ns = 1'600'000'000'000'000'007;
+  auto linked = fs_->linkNewFile("d/new.txt", tmp.get(), o);
+  ASSERT_TRUE(linked) << linked.error().toString();
+  EXPECT_EQ(readFile(r("d/new.txt")), bytes);
+  struct stat st;
+  ASSERT_EQ(::stat(r("d/new.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_ino, tmp_st.st_ino) << "linked, not copied";
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1'600'000'000);
+  EXPECT_EQ(st.st_mtim.tv_nsec, 7);
+  auto now = fs_->lstat("d/new.txt");
+  ASSERT_TRUE(now);
+  EXPECT_EQ(linked->data_version, now->data_version);
+
+  ASSERT_TRUE(writeFile(r("d/taken.txt"), "the user's own file"));
+  UniqueFd other(::open(root_.path().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  ASSERT_TRUE(other);
+  ASSERT_EQ(::write(other.get(), "x", 1), 1);
+  auto refused = fs_->linkNewFile("d/taken.txt", other.get(), o);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kConflict) << refused.error().toString();
+  EXPECT_EQ(readFile(r("d/taken.txt")), "the user's own file");
+
+  // A file that cannot be linked (an ordinary one) is copied instead.
+  LocalFile plain(local_, "copied, not linked");
+  auto copied = fs_->linkNewFile("d/copied.txt", plain.fd(), o);
+  ASSERT_TRUE(copied) << copied.error().toString();
+  EXPECT_EQ(readFile(r("d/copied.txt")), "copied, not linked");
   EXPECT_EQ(countTemps(root_.path()), 0u);
 }
 
@@ -458,6 +503,7 @@ TEST_P(PosixRemoteFsTest, SymlinkedDirectoryComponentIsOutsideRootAndNothingLeak
   expectOutside(fs_->listDir("evil"), "list");
   expectOutside(fs_->walk("evil"), "walk");
   expectOutside(fs_->replaceFile("evil/new", src.fd(), Expect::anything(), {}, {}), "replace");
+  expectOutside(fs_->linkNewFile("evil/new", src.fd(), {}), "link");
   expectOutside(fs_->replaceFile("evil/secret", src.fd(), Expect::anything(), {}, {}),
                 "replace existing");
   expectOutside(fs_->replaceFile("real/hop/new", src.fd(), Expect::anything(), {}, {}),
