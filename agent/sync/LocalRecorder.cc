@@ -49,6 +49,12 @@ Status LocalRecorder::recordChanges(const std::vector<Change>& changes) {
         }
         auto base = journal_.getBase(share_id_, c.path);
         if (base && *base && (*base)->local == FileMeta::fromStat(st)) continue;
+      } else if (errno == ENOENT && c.op != ChangeOp::kCreate) {
+        // A write or attribute change to a name that is gone: whatever
+        // removed or renamed it is logged on its own, and the content is
+        // compared with the base anyway. (Unnamed O_TMPFILE files, hoard's
+        // own temporaries among them, report writes as "#<inode>".)
+        continue;
       }
     }
     kept.push_back(c);

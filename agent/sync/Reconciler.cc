@@ -1472,7 +1472,7 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
       size_t index;
       Result<Pass::StagedNew> staged;
     };
-    constexpr size_t kLinkGroup = 64;
+    constexpr size_t kLinkGroup = 256;
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Arrival> arrivals;  // GUARDED_BY(mu)

@@ -269,5 +269,20 @@ TEST_F(LocalRecorderTest, WritesOfARunningPassListedAsItsOwnAreNotLoggedUntilThe
   EXPECT_EQ(render(log()), (std::vector<std::string>{"write b.txt"}));
 }
 
+TEST_F(LocalRecorderTest, WritesToANameThatIsGoneAreNotLoggedWhatRemovedItIs) {
+  LocalRecorder rec(*journal_, mu_, share_, root_);
+  // An unnamed temporary (O_TMPFILE) reports its writes as "#<inode>".
+  ASSERT_TRUE(rec.recordChanges({ch(ChangeOp::kWrite, "#2884594"),
+                                 ch(ChangeOp::kChmod, "#2884594")}));
+  EXPECT_TRUE(log().empty());
+  // A file written and then renamed before the events were read: the rename
+  // is logged (and the new name's content is compared with the base later).
+  write("draft.txt", "text");
+  ASSERT_EQ(::rename((root_ + "/draft.txt").c_str(), (root_ + "/final.txt").c_str()), 0);
+  ASSERT_TRUE(rec.recordChanges({ch(ChangeOp::kWrite, "draft.txt"),
+                                 ch(ChangeOp::kRename, "draft.txt", "final.txt")}));
+  EXPECT_EQ(render(log()), (std::vector<std::string>{"rename draft.txt -> final.txt"}));
+}
+
 }  // namespace
 }  // namespace hoard::sync
