@@ -80,6 +80,18 @@ int renameNoReplace(int dirfd_from, const char* from, int dirfd_to, const char* 
       ::syscall(SYS_renameat2, dirfd_from, from, dirfd_to, to, RENAME_NOREPLACE));
 }
 
+// futimens(2) arguments that set the mtime to `ns` and leave the atime.
+void mtimeOnly(int64_t ns, struct timespec ts[2]) {
+  ts[0].tv_sec = 0;
+  ts[0].tv_nsec = UTIME_OMIT;
+  ts[1].tv_sec = ns / 1000000000;
+  ts[1].tv_nsec = ns % 1000000000;
+  if (ts[1].tv_nsec < 0) {
+    ts[1].tv_nsec += 1000000000;
+    ts[1].tv_sec -= 1;
+  }
+}
+
 bool noReplaceUnsupported(int err) { return err == EINVAL || err == ENOSYS || err == EOPNOTSUPP; }
 
 // Best-effort fsync of a directory so a rename in it is durable; many network
@@ -476,14 +488,7 @@ Result<Stat> PosixRemoteFs::linkNewFile(const RelPath& path, int tmp_fd,
   if (::fchmod(tmp_fd, options.mode & 07777) != 0) return copy();
   if (options.mtime_ns) {
     struct timespec ts[2];
-    ts[0].tv_sec = 0;
-    ts[0].tv_nsec = UTIME_OMIT;
-    ts[1].tv_sec = *options.mtime_ns / 1000000000;
-    ts[1].tv_nsec = *options.mtime_ns % 1000000000;
-    if (ts[1].tv_nsec < 0) {
-      ts[1].tv_nsec += 1000000000;
-      ts[1].tv_sec -= 1;
-    }
+    mtimeOnly(*options.mtime_ns, ts);
     if (::futimens(tmp_fd, ts) != 0) return copy();
   }
   // An O_TMPFILE file is linked through its /proc/self/fd entry (linkat
@@ -549,14 +554,7 @@ Result<Stat> PosixRemoteFs::replaceFile(const RelPath& path, int src_fd, const E
   }
   if (options.mtime_ns) {
     struct timespec ts[2];
-    ts[0].tv_sec = 0;
-    ts[0].tv_nsec = UTIME_OMIT;
-    ts[1].tv_sec = *options.mtime_ns / 1000000000;
-    ts[1].tv_nsec = *options.mtime_ns % 1000000000;
-    if (ts[1].tv_nsec < 0) {
-      ts[1].tv_nsec += 1000000000;
-      ts[1].tv_sec -= 1;
-    }
+    mtimeOnly(*options.mtime_ns, ts);
     if (::futimens(out.get(), ts) != 0) {
       return failErrno(errno, describe("replace (set mtime of temporary)", path));
     }

@@ -589,14 +589,22 @@ struct Reconciler::Pass {
     writingLocally(p);
     auto installed = s.local.replaceFile(p, tmp->get(), expect, ro, nullptr);
     if (!installed) return tl::unexpected(installed.error());
+    if (Status done = carryXattrsInto(p, *installed); !done) return tl::unexpected(done.error());
+    return Fetched{*installed, *fetched, *h, object};
+  }
+
+  // After a remote file was installed in the cache at `p`: its user.* xattrs
+  // follow (moving the cache file's ctime, so `installed` is refreshed) and
+  // the recorder learns what the pass wrote.
+  Status carryXattrsInto(const RelPath& p, remote::Stat& installed) {
     auto carried = copyUserXattrs(s.remote, s.local, p);
     if (!carried) return tl::unexpected(carried.error());
-    if (*carried) {  // the cache file's ctime moved with its xattrs
+    if (*carried) {
       auto fresh = s.local.lstat(p);
-      if (fresh) *installed = *fresh;
+      if (fresh) installed = *fresh;
     }
-    wroteLocally(p, installed->meta);
-    return Fetched{*installed, *fetched, *h, object};
+    wroteLocally(p, installed.meta);
+    return {};
   }
 
   // A new remote file (the hoard walk) fetched into an unnamed temporary on
@@ -628,13 +636,7 @@ struct Reconciler::Pass {
     writingLocally(p);
     auto installed = s.local.linkNewFile(p, n.tmp.get(), ro);
     if (!installed) return tl::unexpected(installed.error());
-    auto carried = copyUserXattrs(s.remote, s.local, p);
-    if (!carried) return tl::unexpected(carried.error());
-    if (*carried) {  // the cache file's ctime moved with its xattrs
-      auto fresh = s.local.lstat(p);
-      if (fresh) *installed = *fresh;
-    }
-    wroteLocally(p, installed->meta);
+    if (Status done = carryXattrsInto(p, *installed); !done) return tl::unexpected(done.error());
     return recordFetched(p, Fetched{*installed, n.fetched, n.hash, n.object});
   }
 
