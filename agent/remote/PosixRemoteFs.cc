@@ -780,14 +780,7 @@ Status PosixRemoteFs::setMtime(const RelPath& path, int64_t mtime_ns) {
   auto p = openParent(path, "set mtime");
   if (!p) return tl::unexpected(p.error());
   struct timespec ts[2];
-  ts[0].tv_sec = 0;
-  ts[0].tv_nsec = UTIME_OMIT;
-  ts[1].tv_sec = mtime_ns / 1000000000;
-  ts[1].tv_nsec = mtime_ns % 1000000000;
-  if (ts[1].tv_nsec < 0) {
-    ts[1].tv_nsec += 1000000000;
-    ts[1].tv_sec -= 1;
-  }
+  mtimeOnly(mtime_ns, ts);
   if (::utimensat(p->dir.get(), p->name.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0) {
     return failErrno(errno, describe("set mtime", path));
   }

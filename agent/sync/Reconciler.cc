@@ -570,43 +570,6 @@ struct Reconciler::Pass {
     std::optional<ContentHash> object;
   };
 
-  // The first half of pulling a regular file: fetch, hash, keep, install
-  // (unsynced when batching), carry xattrs. It touches nothing of the pass
-  // but the own-writes list and the unsynced flags, so the hoard walk runs it
-  // on several threads at once.
-  Result<Fetched> fetchInto(const RelPath& p, const Expect& expect) {
-    auto tmp = anonTemp(s.cache_root);
-    if (!tmp) return tl::unexpected(tmp.error());
-    auto fetched = s.remote.fetchFile(p, tmp->get(), nullptr);
-    if (!fetched) return tl::unexpected(fetched.error());
-    auto h = hashFd(tmp->get(), p);
-    if (!h) return tl::unexpected(h.error());
-    auto object = keep(p, tmp->get(), fetched->meta.size);
-    remote::ReplaceOptions ro;
-    ro.mode = fetched->meta.mode;
-    ro.mtime_ns = fetched->meta.mtime_ns;
-    ro.sync_dir = !batching;  // flush() syncs the cache before the base row
-    writingLocally(p);
-    auto installed = s.local.replaceFile(p, tmp->get(), expect, ro, nullptr);
-    if (!installed) return tl::unexpected(installed.error());
-    if (Status done = carryXattrsInto(p, *installed); !done) return tl::unexpected(done.error());
-    return Fetched{*installed, *fetched, *h, object};
-  }
-
-  // After a remote file was installed in the cache at `p`: its user.* xattrs
-  // follow (moving the cache file's ctime, so `installed` is refreshed) and
-  // the recorder learns what the pass wrote.
-  Status carryXattrsInto(const RelPath& p, remote::Stat& installed) {
-    auto carried = copyUserXattrs(s.remote, s.local, p);
-    if (!carried) return tl::unexpected(carried.error());
-    if (*carried) {
-      auto fresh = s.local.lstat(p);
-      if (fresh) installed = *fresh;
-    }
-    wroteLocally(p, installed.meta);
-    return {};
-  }
-
   // A new remote file (the hoard walk) fetched into an unnamed temporary on
   // the cache's filesystem, hashed and kept; named by installNew. Any thread.
   struct StagedNew {
@@ -624,6 +587,38 @@ struct Reconciler::Pass {
     if (!h) return tl::unexpected(h.error());
     auto object = keep(p, tmp->get(), fetched->meta.size);
     return StagedNew{std::move(*tmp), *fetched, *h, object};
+  }
+
+  // The first half of pulling a regular file: fetch, hash, keep, install
+  // (unsynced when batching), carry xattrs. It touches nothing of the pass
+  // but the own-writes list and the unsynced flags, so the hoard walk runs it
+  // on several threads at once.
+  Result<Fetched> fetchInto(const RelPath& p, const Expect& expect) {
+    auto n = stageNew(p);
+    if (!n) return tl::unexpected(n.error());
+    remote::ReplaceOptions ro;
+    ro.mode = n->fetched.meta.mode;
+    ro.mtime_ns = n->fetched.meta.mtime_ns;
+    ro.sync_dir = !batching;  // flush() syncs the cache before the base row
+    writingLocally(p);
+    auto installed = s.local.replaceFile(p, n->tmp.get(), expect, ro, nullptr);
+    if (!installed) return tl::unexpected(installed.error());
+    if (Status done = carryXattrsInto(p, *installed); !done) return tl::unexpected(done.error());
+    return Fetched{*installed, n->fetched, n->hash, n->object};
+  }
+
+  // After a remote file was installed in the cache at `p`: its user.* xattrs
+  // follow (moving the cache file's ctime, so `installed` is refreshed) and
+  // the recorder learns what the pass wrote.
+  Status carryXattrsInto(const RelPath& p, remote::Stat& installed) {
+    auto carried = copyUserXattrs(s.remote, s.local, p);
+    if (!carried) return tl::unexpected(carried.error());
+    if (*carried) {
+      auto fresh = s.local.lstat(p);
+      if (fresh) installed = *fresh;
+    }
+    wroteLocally(p, installed.meta);
+    return {};
   }
 
   // Names a staged file in the cache (the caller synced its bytes first: a
