@@ -660,9 +660,9 @@ struct Reconciler::Pass {
     bool replaced = false;   // the bytes reached the remote (xattrs may have failed)
   };
 
-  // Sends `todo` (regular files, present in the cache). Failures are noted per
+  // Sends `pushes` (regular files, present in the cache). Failures are noted per
   // path; returns false if the pass must stop.
-  Result<bool> pushFiles(const std::vector<FilePush>& todo) {
+  Result<bool> pushFiles(const std::vector<FilePush>& pushes) {
     std::atomic<bool> stop{false};
     const size_t width = std::max<size_t>(1, opts.transfer_threads);
     // A failing send may be the first sign of the share going away (an
@@ -677,12 +677,12 @@ struct Reconciler::Pass {
       if (!gone) gone = !s.check_remote();
       return gone;
     };
-    for (size_t at = 0; at < todo.size() && !stop; at += kPushChunk) {
-      const size_t n = std::min(kPushChunk, todo.size() - at);
+    for (size_t at = 0; at < pushes.size() && !stop; at += kPushChunk) {
+      const size_t n = std::min(kPushChunk, pushes.size() - at);
       std::vector<StagedPush> st(n);
       // A stable copy of each (the user may go on editing), hashed and kept.
       parallelFor(width, n, [&](size_t i) {
-        const RelPath& p = todo[at + i].path;
+        const RelPath& p = pushes[at + i].path;
         StagedPush& x = st[i];
         x.tmp = anonTemp(s.cache_root);
         if (!x.tmp) return;
@@ -708,7 +708,7 @@ struct Reconciler::Pass {
             journal::Intent in;
             in.share_id = s.share_id;
             in.op = "replace";
-            in.path = todo[at + i].path;
+            in.path = pushes[at + i].path;
             in.new_hash = st[i].hash;
             auto id = j.addIntent(in);
             if (!id) return tl::unexpected(id.error());
@@ -723,12 +723,13 @@ struct Reconciler::Pass {
       parallelFor(width, n, [&](size_t i) {
         StagedPush& x = st[i];
         if (!x.intent || stop) return;
-        const RelPath& p = todo[at + i].path;
+        const RelPath& p = pushes[at + i].path;
         remote::ReplaceOptions ro;
         ro.mode = x.local.meta.mode;
         ro.mtime_ns = x.local.meta.mtime_ns;
         x.attempted = true;
-        auto replaced = s.remote.replaceFile(p, x.tmp->get(), todo[at + i].expect, ro, nullptr);
+        auto replaced =
+            s.remote.replaceFile(p, x.tmp->get(), pushes[at + i].expect, ro, nullptr);
         if (!replaced) {
           if (shareGone(replaced.error())) stop = true;
           x.sent = tl::unexpected(replaced.error());
@@ -744,7 +745,7 @@ struct Reconciler::Pass {
         }
       });
       for (size_t i = 0; i < n; ++i) {
-        const RelPath& p = todo[at + i].path;
+        const RelPath& p = pushes[at + i].path;
         StagedPush& x = st[i];
         if (!x.tmp) {
           if (!noteFailure(p, x.tmp.error())) stop = true;
