@@ -119,6 +119,10 @@ void Agent::startShares() {
   }
 }
 
+void Agent::signalFailed(const sdbus::Error& e) {
+  log(4, "could not emit a signal: " + e.getName() + ": " + e.getMessage());
+}
+
 void Agent::stopShares() {
   std::map<std::string, std::shared_ptr<Engine>> engines;
   {
@@ -136,7 +140,7 @@ void Agent::startEngine(const journal::ShareRecord& share) {
   hooks.onStateChanged = [this, raw](journal::ShareState s, const std::string& reason) {
     log(5, "share " + raw->name + " is " + std::string(journal::shareStateName(s)) +
                (reason.empty() ? "" : ": " + reason));
-    emitStateChanged(raw->name, std::string(journal::shareStateName(s)), reason);
+    signal([&] { emitStateChanged(raw->name, std::string(journal::shareStateName(s)), reason); });
   };
   hooks.onConflictDetected = [this, raw](int64_t id) {
     std::optional<journal::ConflictRecord> c;
@@ -147,12 +151,12 @@ void Agent::startEngine(const journal::ShareRecord& share) {
     if (!c) return;
     log(4, "share " + raw->name + ": conflict #" + std::to_string(id) + " (" +
                std::string(journal::conflictKindName(c->kind)) + ") at " + displayPath(c->path));
-    emitConflictDetected(static_cast<uint64_t>(id), raw->name, bytes(c->path),
-                         std::string(journal::conflictKindName(c->kind)));
+    signal([&] { emitConflictDetected(static_cast<uint64_t>(id), raw->name, bytes(c->path),
+                         std::string(journal::conflictKindName(c->kind))); });
   };
   hooks.onAuthenticationRequired = [this, raw](const std::string& m) {
     log(4, "share " + raw->name + ": authentication required: " + m);
-    emitAuthenticationRequired(raw->name, m);
+    signal([&] { emitAuthenticationRequired(raw->name, m); });
   };
   hooks.onPassFinished = [raw](const sync::ReconcileReport& r) {
     std::lock_guard lock(raw->mu);
@@ -336,27 +340,27 @@ void Agent::SyncNow(sdbus::Result<uint64_t>&& result, std::string share) {
           now - last < std::chrono::milliseconds(100))
         return;
       last = now;
-      emitProgress(job, e->name, "sync", p.bytes_done, p.bytes_total, p.files_done,
-                   p.files_total);
+      signal([&] { emitProgress(job, e->name, "sync", p.bytes_done, p.bytes_total, p.files_done,
+                   p.files_total); });
     });
     if (!report) {
-      emitJobFinished(job, e->name, dbus::errorName(report.error().code()),
-                      report.error().message());
+      signal([&] { emitJobFinished(job, e->name, dbus::errorName(report.error().code()),
+                      report.error().message()); });
       return;
     }
     if (report->stopped) {
-      emitJobFinished(job, e->name, dbus::errorName(report->stopped->code()),
-                      report->stopped->message());
+      signal([&] { emitJobFinished(job, e->name, dbus::errorName(report->stopped->code()),
+                      report->stopped->message()); });
       return;
     }
     if (!report->failed.empty()) {
       // Not a success: say so, by the first failure's name (the rest are
       // retried by the next pass as well).
       const auto& [path, err] = report->failed.front();
-      emitJobFinished(job, e->name, dbus::errorName(err.code()),
+      signal([&] { emitJobFinished(job, e->name, dbus::errorName(err.code()),
                       std::to_string(report->failed.size()) +
                           " path(s) could not be synced and will be retried; first: " +
-                          displayPath(path) + ": " + err.message());
+                          displayPath(path) + ": " + err.message()); });
       return;
     }
     std::string summary = std::to_string(report->pushed) + " sent, " +
@@ -365,7 +369,7 @@ void Agent::SyncNow(sdbus::Result<uint64_t>&& result, std::string share) {
                           " deleted, " + std::to_string(report->new_conflicts.size()) +
                           " new conflict(s), " + std::to_string(report->waiting) +
                           " path(s) waiting on conflicts";
-    emitJobFinished(job, e->name, "", summary);
+    signal([&] { emitJobFinished(job, e->name, "", summary); });
   });
 }
 
@@ -551,8 +555,8 @@ Result<std::vector<uint64_t>> Agent::resolveIds(const std::vector<int64_t>& ids,
     Status st = e->engine->resolve(id, how);
     if (!st) return tl::unexpected(st.error().withContext("conflict #" + std::to_string(id)));
     done.push_back(static_cast<uint64_t>(id));
-    emitConflictResolved(static_cast<uint64_t>(id), share, bytes(c.path),
-                         std::string(sync::resolutionName(how)));
+    signal([&] { emitConflictResolved(static_cast<uint64_t>(id), share, bytes(c.path),
+                         std::string(sync::resolutionName(how))); });
   }
   return done;
 }

@@ -49,6 +49,18 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   void stopShares();
 
  private:
+  // Emits a signal. A bus that went away (hoardd is about to stop) is logged,
+  // never thrown into the pass or job that emits.
+  template <class F>
+  void signal(F&& emit) {
+    try {
+      emit();
+    } catch (const sdbus::Error& e) {
+      signalFailed(e);
+    }
+  }
+  void signalFailed(const sdbus::Error& e);
+
   // org.hoard.Agent1 (see dbus/org.hoard.Agent1.xml for each contract).
   void AddShare(const std::string& name, const std::vector<uint8_t>& remote_root,
                 const std::vector<uint8_t>& cache_root,

@@ -1470,10 +1470,14 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
       size_t index;
       Result<Pass::StagedNew> staged;
     };
-    constexpr size_t kLinkGroup = 256;
+    constexpr size_t kLinkGroup = 128;
+    // Each staged file holds an open temporary until it is installed: the
+    // workers wait rather than run the daemon out of file descriptors.
+    constexpr size_t kMaxStaged = 2 * kLinkGroup;
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Arrival> arrivals;  // GUARDED_BY(mu)
+    size_t staged_open = 0;        // GUARDED_BY(mu)
     std::atomic<size_t> next{0};
     std::atomic<bool> stop{false};
     const size_t threads =
@@ -1484,14 +1488,20 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
       workers.emplace_back([&] {
         for (size_t i = next++; i < hoards.size() && !stop; i = next++) {
           if (chosen[i] == nullptr) continue;
+          {
+            std::unique_lock lock(mu);
+            cv.wait(lock, [&] { return staged_open < kMaxStaged || stop; });
+            if (stop) break;
+            ++staged_open;
+          }
           auto staged = pass.stageNew(hoards[i].path);
           std::lock_guard lock(mu);
           arrivals.push_back({i, std::move(staged)});
-          cv.notify_one();
+          cv.notify_all();
         }
         std::lock_guard lock(mu);
         --live;
-        cv.notify_one();
+        cv.notify_all();
       });
     }
     std::vector<Arrival> group;
@@ -1518,7 +1528,10 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
         ++progress.files_done;
         if (opts.progress) opts.progress(progress);
       }
+      std::lock_guard lock(mu);
+      staged_open -= group.size();
       group.clear();
+      cv.notify_all();
     };
     for (;;) {
       std::unique_lock lock(mu);

@@ -8,6 +8,7 @@
 // clears, converges.
 
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -383,6 +384,33 @@ TEST_F(ReconcilerFaultTest, AnEditToAFileThePassJustFetchedIsLoggedAndSent) {
   EXPECT_EQ(readAll(remote_root_ + "/notes.txt"),
             "the server's notes\nand the user's line, saved at once\n");
   EXPECT_EQ(readAll(remote_root_ + "/other.txt"), "untouched\n");
+}
+
+// The hoard walk holds an open temporary per staged file: however far the
+// fetching threads run ahead, a pass never runs out of file descriptors.
+TEST_F(ReconcilerFaultTest, AHoardWalkOfManySmallFilesStaysWithinTheFileDescriptorLimit) {
+  const int kFiles = 1500;
+  for (int i = 0; i < kFiles; ++i)
+    writeAll(remote_root_ + "/d" + std::to_string(i % 10) + "/f" + std::to_string(i), "x");
+  // Installing is slow (a busy disk): the fetching threads run far ahead.
+  HookFs cache_side(std::make_shared<remote::PosixRemoteFs>(cache_));
+  cache_side.before_replace = [](const RelPath&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  Reconciler rec(ShareSides{*journal_, mu_, share_, cache_side, *posix_, cache_, *store_,
+                            store::KeepPolicy{}, "laptop", nullptr, nullptr});
+  struct rlimit before;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &before), 0);
+  struct rlimit low = before;
+  low.rlim_cur = 400;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  auto r = rec.run({});
+  ::setrlimit(RLIMIT_NOFILE, &before);
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_TRUE(r->clean()) << (r->stopped ? r->stopped->toString()
+                                         : r->failed.empty() ? "" : r->failed[0].second.toString());
+  EXPECT_EQ(r->hoarded, static_cast<uint64_t>(kFiles));
+  EXPECT_EQ(readAll(cache_ + "/d7/f1497"), "x");
 }
 
 TEST_F(ReconcilerFaultTest, ExpiredCredentialsMidPassPauseAndResume) {
