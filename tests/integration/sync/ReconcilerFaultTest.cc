@@ -24,6 +24,7 @@
 
 #include <gtest/gtest.h>
 
+#include "integration/sync/ShareFixture.h"
 #include "remote/DeadlineRemoteFs.h"
 #include "remote/FaultyRemoteFs.h"
 #include "remote/Identity.h"
@@ -111,25 +112,11 @@ class HookFs final : public remote::RemoteFs {
   std::shared_ptr<remote::RemoteFs> inner_;
 };
 
-class ReconcilerFaultTest : public ::testing::Test {
+class ReconcilerFaultTest : public ShareFixture {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/hoard-fault-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    cache_ = dir_ + "/cache";
-    remote_root_ = dir_ + "/remote";
-    fs::create_directories(cache_);
-    fs::create_directories(remote_root_);
-    auto j = journal::Journal::open(dir_ + "/journal.db");
-    ASSERT_TRUE(j) << j.error().toString();
-    journal_ = std::move(*j);
-    auto s = store::BaseStore::open(dir_ + "/store");
-    ASSERT_TRUE(s) << s.error().toString();
-    store_.emplace(std::move(*s));
-    auto id = journal_->addShare({"docs", remote_root_, cache_, {}});
-    ASSERT_TRUE(id) << id.error().toString();
-    share_ = *id;
+    openShare("/tmp/hoard-fault-XXXXXX");
+    if (HasFatalFailure()) return;
     local_fs_ = std::make_unique<remote::PosixRemoteFs>(cache_);
     posix_ = std::make_shared<remote::PosixRemoteFs>(remote_root_);
     faulty_ = std::make_shared<remote::FaultyRemoteFs>(posix_, 7);
@@ -142,7 +129,7 @@ class ReconcilerFaultTest : public ::testing::Test {
     pool_.reset();
     if (bound_) ::umount2(remote_root_.c_str(), MNT_DETACH);
     if (backing_mounted_) ::umount2(backing_.c_str(), MNT_DETACH);
-    fs::remove_all(dir_);
+    ShareFixture::TearDown();
   }
 
   // The reconciler over `remote` (the faulty fs, or a decorator over it).
@@ -287,12 +274,8 @@ class ReconcilerFaultTest : public ::testing::Test {
     expectConverged();
   }
 
-  std::string dir_, cache_, remote_root_, backing_;
+  std::string backing_;
   bool bound_ = false, backing_mounted_ = false;
-  std::unique_ptr<journal::Journal> journal_;
-  std::optional<store::BaseStore> store_;
-  int64_t share_ = 0;
-  std::mutex mu_;
   std::unique_ptr<remote::PosixRemoteFs> local_fs_;
   std::shared_ptr<remote::PosixRemoteFs> posix_;
   std::shared_ptr<remote::FaultyRemoteFs> faulty_;

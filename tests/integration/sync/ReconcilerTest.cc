@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "integration/sync/ShareFixture.h"
 #include "remote/DataVersion.h"
 #include "remote/PosixRemoteFs.h"
 
@@ -26,33 +27,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class ReconcilerTest : public ::testing::Test {
+class ReconcilerTest : public ShareFixture {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/hoard-reconcile-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    cache_ = dir_ + "/cache";
-    remote_root_ = dir_ + "/remote";
-    fs::create_directories(cache_);
-    fs::create_directories(remote_root_);
-    auto j = journal::Journal::open(dir_ + "/journal.db");
-    ASSERT_TRUE(j) << j.error().toString();
-    journal_ = std::move(*j);
-    auto s = store::BaseStore::open(dir_ + "/store");
-    ASSERT_TRUE(s) << s.error().toString();
-    store_.emplace(std::move(*s));
-    auto id = journal_->addShare({"docs", remote_root_, cache_, {}});
-    ASSERT_TRUE(id) << id.error().toString();
-    share_ = *id;
+    openShare("/tmp/hoard-reconcile-XXXXXX");
+    if (HasFatalFailure()) return;
     local_fs_ = std::make_unique<remote::PosixRemoteFs>(cache_);
     remote_fs_ = std::make_unique<remote::PosixRemoteFs>(remote_root_);
     reconciler_ = std::make_unique<Reconciler>(ShareSides{
         *journal_, mu_, share_, *local_fs_, *remote_fs_, cache_, *store_, store::KeepPolicy{},
         "laptop", nullptr, nullptr});
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   static void put(const std::string& abs, const std::string& bytes) {
     fs::create_directories(fs::path(abs).parent_path());
     std::ofstream(abs, std::ios::binary | std::ios::trunc) << bytes;
@@ -111,11 +96,6 @@ class ReconcilerTest : public ::testing::Test {
     EXPECT_EQ(a, b);
   }
 
-  std::string dir_, cache_, remote_root_;
-  std::unique_ptr<journal::Journal> journal_;
-  std::optional<store::BaseStore> store_;
-  int64_t share_ = 0;
-  std::mutex mu_;
   std::unique_ptr<remote::PosixRemoteFs> local_fs_, remote_fs_;
   std::unique_ptr<Reconciler> reconciler_;
 };
