@@ -1303,8 +1303,25 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
     return deletes > opts.mass_delete_floor &&
            static_cast<double>(deletes) > opts.max_delete_fraction * static_cast<double>(total);
   };
+  // What a confirmation would be asked for: the count and the first paths.
+  auto massDelete = [&](bool on_remote, size_t count, size_t total) {
+    MassDelete md;
+    md.on_remote = on_remote;
+    md.count = count;
+    md.total = total;
+    for (const Planned& pl : plan) {
+      if (md.first.size() >= 20) break;
+      bool is_file = pl.state.base && pl.state.base->type != FileType::kDir;
+      if (!is_file) continue;
+      bool lost = on_remote ? !pl.state.local.exists() && pl.state.remote.exists()
+                            : !pl.state.remote.exists() && pl.state.local.exists();
+      if (lost) md.first.push_back(pl.path);
+    }
+    report.mass_delete = std::move(md);
+  };
   if (!opts.confirm_mass_delete) {
     if (tooMany(push_deletes, remote_files)) {
+      massDelete(true, push_deletes, remote_files);
       report.stopped = Error(ErrorCode::kAborted,
                              "this sync would delete " + std::to_string(push_deletes) + " of " +
                                  std::to_string(remote_files) +
@@ -1313,6 +1330,7 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
       return report;
     }
     if (tooMany(pull_deletes, local_files)) {
+      massDelete(false, pull_deletes, local_files);
       report.stopped = Error(ErrorCode::kAborted,
                              "this sync would delete " + std::to_string(pull_deletes) + " of " +
                                  std::to_string(local_files) +

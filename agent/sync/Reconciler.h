@@ -33,6 +33,7 @@
 // one thread at a time per share (the engine strand). Journal calls are made
 // under ShareSides::journal_mu.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -96,6 +97,19 @@ struct ReconcileOptions {
   // 1). A network filesystem answers several requests at a time much faster
   // than one after the other.
   size_t transfer_threads = 4;
+  // Set (by another thread: `hoard offline`, SIGTERM, share removal) to make
+  // the pass stop touching the remote as soon as the file at hand is done; it
+  // ends with report.stopped = kAborted ("stopped on request"). Null: never.
+  std::shared_ptr<const std::atomic<bool>> stop;
+};
+
+// A pass that stopped before a mass deletion (ReconcileReport::mass_delete):
+// what it would have deleted, for the user to confirm.
+struct MassDelete {
+  bool on_remote = false;      // the deletions would happen on the remote (else in the cache)
+  size_t count = 0;            // files that would be deleted
+  size_t total = 0;            // files on that side
+  std::vector<RelPath> first;  // the first of them in path order (at most 20)
 };
 
 struct ReconcileReport {
@@ -116,6 +130,8 @@ struct ReconcileReport {
   // Set when the pass stopped early: kOffline/kTimeout (the remote went away),
   // kAuthExpired, or kAborted (a mass deletion waits for the user's word).
   std::optional<Error> stopped;
+  // Set with stopped = kAborted when a mass deletion waits for confirmation.
+  std::optional<MassDelete> mass_delete;
 
   bool clean() const { return !stopped && failed.empty() && new_conflicts.empty() && waiting == 0; }
 };
