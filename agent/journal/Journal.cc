@@ -1084,6 +1084,26 @@ Status Journal::resolveConflict(int64_t conflict_id, std::string_view resolution
   });
 }
 
+Status Journal::refreshConflict(int64_t conflict_id, std::string_view detail,
+                                const std::optional<ContentHash>& local_object,
+                                const std::optional<ContentHash>& remote_object) {
+  return inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(c, conflict(conflict_id));
+    if (!c.open) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "journal " + displayPath(path_) + ": conflict " + std::to_string(conflict_id) +
+                      " at " + displayPath(c.path) + " is already resolved (" + c.resolution + ")");
+    }
+    HOARD_TRY_ASSIGN(q, db_->query("refresh conflict",
+                                   "UPDATE conflicts SET detail = ?2, local_object = ?3, "
+                                   "remote_object = ?4 WHERE id = ?1"));
+    q.bindInt(1, conflict_id).bindText(2, detail.empty() ? std::string_view("{}") : detail);
+    bindOptHash(q, 3, local_object);
+    bindOptHash(q, 4, remote_object);
+    return q.run();
+  });
+}
+
 Result<int64_t> Journal::purgeResolvedConflicts(int64_t share_id) {
   int64_t n = 0;
   Status s = inTransaction([&]() -> Status {

@@ -197,6 +197,12 @@ class Journal {
   // "keep-local"). kNotFound if absent; kInvalidArgument if already resolved
   // or `resolution` is empty.
   Status resolveConflict(int64_t conflict_id, std::string_view resolution);
+  // Replaces an open conflict's detail and its local and remote objects (a
+  // side changed since it was detected: the conflict now speaks of the new
+  // versions). kNotFound if absent; kInvalidArgument if resolved.
+  Status refreshConflict(int64_t conflict_id, std::string_view detail,
+                         const std::optional<ContentHash>& local_object,
+                         const std::optional<ContentHash>& remote_object);
   // Deletes the share's resolved conflicts (releasing their objects);
   // returns how many went.
   Result<int64_t> purgeResolvedConflicts(int64_t share_id);
