@@ -495,7 +495,15 @@ Status Journal::setShareState(int64_t share_id, ShareState state) {
     HOARD_TRY_ASSIGN(q,
                      db_->query("set share state", "UPDATE shares SET state = ?2 WHERE id = ?1"));
     q.bindInt(1, share_id).bindText(2, shareStateName(state));
-    return expectOneRow(*db_, q, path_, "no share with id " + std::to_string(share_id));
+    HOARD_TRY(expectOneRow(*db_, q, path_, "no share with id " + std::to_string(share_id)));
+    if (state == ShareState::kOffline) return {};
+    // The disconnection is over: what was made during it is at or below now's mark.
+    HOARD_TRY_ASSIGN(hw, highWater());
+    HOARD_TRY_ASSIGN(e, db_->query("end the disconnection's snapshots",
+                                   "UPDATE snapshots SET ended_through_seq = ?2 "
+                                   "WHERE share_id = ?1 AND ended_through_seq IS NULL"));
+    e.bindInt(1, share_id).bindInt(2, hw);
+    return e.run();
   });
 }
 
@@ -947,15 +955,48 @@ Result<int64_t> Journal::takeSnapshot(int64_t share_id, std::string_view label) 
 
 Result<std::vector<SnapshotInfo>> Journal::snapshots(int64_t share_id) {
   HOARD_TRY_ASSIGN(q, db_->query("list snapshots",
-                                 "SELECT id, share_id, label, taken_at_ns, through_seq "
-                                 "FROM snapshots WHERE share_id = ?1 ORDER BY id"));
+                                 "SELECT id, share_id, label, taken_at_ns, through_seq, "
+                                 "ended_through_seq FROM snapshots WHERE share_id = ?1 "
+                                 "ORDER BY id"));
   q.bindInt(1, share_id);
   std::vector<SnapshotInfo> out;
   for (;;) {
     HOARD_TRY_ASSIGN(row, q.step());
     if (!row) return out;
-    out.push_back(SnapshotInfo{q.colInt(0), q.colInt(1), q.colText(2), q.colInt(3), q.colInt(4)});
+    SnapshotInfo info{q.colInt(0), q.colInt(1), q.colText(2), q.colInt(3), q.colInt(4), {}};
+    if (!q.isNull(5)) info.ended_through_seq = q.colInt(5);
+    out.push_back(std::move(info));
   }
+}
+
+Result<std::vector<int64_t>> Journal::dropReintegratedSnapshots(int64_t share_id) {
+  std::vector<int64_t> dropped;
+  Status s = inTransaction([&]() -> Status {
+    // Rules 1-3 of Journal.h, one snapshot at a time so the ids can be told.
+    HOARD_TRY_ASSIGN(q, db_->query("find reintegrated snapshots",
+                                   "SELECT s.id FROM snapshots AS s WHERE s.share_id = ?1 "
+                                   "AND s.ended_through_seq IS NOT NULL "
+                                   "AND NOT EXISTS (SELECT 1 FROM change_log AS c "
+                                   "  WHERE c.share_id = ?1 AND c.seq <= s.ended_through_seq) "
+                                   "AND NOT EXISTS (SELECT 1 FROM conflicts AS k "
+                                   "  WHERE k.share_id = ?1 AND k.state = 'open') "
+                                   "ORDER BY s.id"));
+    q.bindInt(1, share_id);
+    for (;;) {
+      HOARD_TRY_ASSIGN(row, q.step());
+      if (!row) break;
+      dropped.push_back(q.colInt(0));
+    }
+    for (int64_t id : dropped) {
+      HOARD_TRY_ASSIGN(d, db_->query("drop reintegrated snapshot",
+                                     "DELETE FROM snapshots WHERE id = ?1"));
+      d.bindInt(1, id);
+      HOARD_TRY(d.run());
+    }
+    return {};
+  });
+  if (!s) return tl::unexpected(s.error());
+  return dropped;
 }
 
 Result<std::vector<BaseEntry>> Journal::snapshotEntries(int64_t snapshot_id) {
@@ -1091,6 +1132,23 @@ Result<int64_t> Journal::purgeResolvedConflicts(int64_t share_id) {
                                    "DELETE FROM conflicts WHERE share_id = ?1 "
                                    "AND state = 'resolved'"));
     q.bindInt(1, share_id);
+    HOARD_TRY(q.run());
+    n = sqlite3_changes64(db_->handle());
+    return {};
+  });
+  if (!s) return tl::unexpected(s.error());
+  return n;
+}
+
+Result<int64_t> Journal::purgeResolvedConflictsBefore(int64_t share_id,
+                                                      int64_t resolved_before_ns) {
+  int64_t n = 0;
+  Status s = inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(q, db_->query("purge conflicts resolved before the retention bound",
+                                   "DELETE FROM conflicts WHERE share_id = ?1 "
+                                   "AND state = 'resolved' "
+                                   "AND coalesce(resolved_at_ns, created_at_ns) < ?2"));
+    q.bindInt(1, share_id).bindInt(2, resolved_before_ns);
     HOARD_TRY(q.run());
     n = sqlite3_changes64(db_->handle());
     return {};

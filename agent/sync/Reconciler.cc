@@ -1575,15 +1575,14 @@ Result<ReconcileReport> Reconciler::runPass(Pass& pass) {
     std::lock_guard lock(s_.journal_mu);
     if (Status dropped = s_.journal.dropChangesThrough(s_.share_id, frozen); !dropped)
       return tl::unexpected(dropped.error());
-    // Base content no row refers to any more.
-    auto dead = s_.journal.unreferencedObjects();
-    if (dead) {
-      std::vector<ContentHash> ids;
-      for (const auto& o : *dead) ids.push_back(o.id);
-      if (auto gc = s_.store.collectGarbage(ids)) {
-        for (const ContentHash& id : gc->removed) (void)s_.journal.forgetObject(id);
-      }
-    }
+    // Snapshots, resolved conflicts past their retention, store objects no
+    // row refers to any more (Retention.h). Best effort: what it keeps now
+    // the next pass collects.
+    RetentionOptions retention;
+    retention.resolved_retention = opts.resolved_retention;
+    (void)applyRetention(s_.journal, s_.store, s_.share_id,
+                         !report.stopped && report.failed.empty(), SystemClock::instance(),
+                         retention);
   }
   return report;
 }
