@@ -745,6 +745,16 @@ Result<int64_t> Journal::recordChanges(int64_t share_id, std::span<const Change>
   static const std::string to_beneath = std::string("SELECT ") + kChangeCols +
                                         " FROM change_log WHERE share_id = ?1 AND seq > ?2 "
                                         "AND to_path >= ?3 AND to_path < ?4";
+  static constexpr const char* frozen_by_path =
+      "SELECT 1 FROM change_log WHERE share_id = ?1 AND seq <= ?2 AND path = ?3 LIMIT 1";
+  static constexpr const char* frozen_by_to =
+      "SELECT 1 FROM change_log WHERE share_id = ?1 AND seq <= ?2 AND to_path = ?3 LIMIT 1";
+  static constexpr const char* frozen_path_beneath =
+      "SELECT 1 FROM change_log WHERE share_id = ?1 AND seq <= ?2 "
+      "AND path >= ?3 AND path < ?4 LIMIT 1";
+  static constexpr const char* frozen_to_beneath =
+      "SELECT 1 FROM change_log WHERE share_id = ?1 AND seq <= ?2 "
+      "AND to_path >= ?3 AND to_path < ?4 LIMIT 1";
   int64_t last = 0;
   Status s = inTransaction([&]() -> Status {
     HOARD_TRY_ASSIGN(frozen, frozenThrough(share_id));
@@ -784,7 +794,42 @@ Result<int64_t> Journal::recordChanges(int64_t share_id, std::span<const Change>
       }
       return out;
     };
-    ChangeLogOptimizer opt(fetch);
+    // What stood at `p` before the unfrozen log: the base's row, unless a
+    // frozen record (being replayed, the base not yet updated) relates to p.
+    auto exists = [&](std::string_view p) -> std::optional<bool> {
+      if (fetch_error) return std::nullopt;
+      auto run = [&]() -> Result<std::optional<bool>> {
+        for (size_t end = 0; end != std::string_view::npos;) {
+          end = p.find('/', end + 1);
+          std::string_view prefix = p.substr(0, end);
+          for (const char* sql : {frozen_by_path, frozen_by_to}) {
+            HOARD_TRY_ASSIGN(q, db_->query("look up frozen change-log records", sql));
+            q.bindInt(1, share_id).bindInt(2, frozen).bindBlob(3, prefix);
+            HOARD_TRY_ASSIGN(row, q.step());
+            if (row) return std::optional<bool>();
+          }
+        }
+        auto [lo, hi] = beneathRange(std::string(p));
+        for (const char* sql : {frozen_path_beneath, frozen_to_beneath}) {
+          HOARD_TRY_ASSIGN(q, db_->query("look up frozen change-log records beneath", sql));
+          q.bindInt(1, share_id).bindInt(2, frozen).bindBlob(3, lo).bindBlob(4, hi);
+          HOARD_TRY_ASSIGN(row, q.step());
+          if (row) return std::optional<bool>();
+        }
+        HOARD_TRY_ASSIGN(q, db_->query("look up base row",
+                                       "SELECT 1 FROM base WHERE share_id = ?1 AND path = ?2"));
+        q.bindInt(1, share_id).bindBlob(2, p);
+        HOARD_TRY_ASSIGN(row, q.step());
+        return std::optional<bool>(row);
+      };
+      auto r = run();
+      if (!r) {
+        fetch_error = r.error();
+        return std::nullopt;
+      }
+      return *r;
+    };
+    ChangeLogOptimizer opt(fetch, exists);
     for (const Change& c : changes) opt.add(c);
     if (fetch_error) return tl::unexpected(*fetch_error);
     ChangeLogOptimizer::Plan plan = opt.plan();
