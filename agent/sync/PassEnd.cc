@@ -2,7 +2,9 @@
 // The end of a pass: what it did committed, the replayed log dropped, the
 // store's unreferenced objects collected.
 
+#include "common/Clock.h"
 #include "sync/Phases.h"
+#include "sync/Retention.h"
 
 namespace hoard::sync {
 
@@ -15,15 +17,14 @@ Status finishPass(PassState& pass) {
   std::lock_guard lock(s.journal_mu);
   if (Status dropped = s.journal.dropChangesThrough(s.share_id, pass.frozen); !dropped)
     return dropped;
-  // Base content no row refers to any more.
-  auto dead = s.journal.unreferencedObjects();
-  if (dead) {
-    std::vector<ContentHash> ids;
-    for (const auto& o : *dead) ids.push_back(o.id);
-    if (auto gc = s.store.collectGarbage(ids)) {
-      for (const ContentHash& id : gc->removed) (void)s.journal.forgetObject(id);
-    }
-  }
+  // Snapshots, resolved conflicts past their retention, store objects no
+  // row refers to any more (Retention.h). Best effort: what it keeps now
+  // the next pass collects.
+  RetentionOptions retention;
+  retention.resolved_retention = pass.opts.resolved_retention;
+  (void)applyRetention(s.journal, s.store, s.share_id,
+                       !pass.report.stopped && pass.report.failed.empty(),
+                       SystemClock::instance(), retention);
   return {};
 }
 

@@ -48,6 +48,7 @@
 #include "store/BaseStore.h"
 #include "store/KeepPolicy.h"
 #include "sync/OwnWrites.h"
+#include "sync/Retention.h"
 
 namespace hoard::sync {
 
@@ -101,6 +102,9 @@ struct ReconcileOptions {
   // the pass stop touching the remote as soon as the file at hand is done; it
   // ends with report.stopped = kAborted ("stopped on request"). Null: never.
   std::shared_ptr<const std::atomic<bool>> stop;
+  // Resolved conflicts (and their versions' store objects) are kept this long
+  // after their resolution, then dropped at the end of a pass (Retention.h).
+  std::chrono::seconds resolved_retention = kDefaultResolvedRetention;
 };
 
 // A pass that stopped before a mass deletion (ReconcileReport::mass_delete):
