@@ -201,7 +201,7 @@ Result<ShareRecord> readShare(const Query& q, const std::string& journal) {
 
 constexpr const char* kConflictCols =
     "id, share_id, path, kind, state, resolution, detail, local_object, remote_object, "
-    "base_object, created_at_ns, resolved_at_ns";
+    "base_object, created_at_ns, resolved_at_ns, refreshed_at_ns";
 
 Result<ConflictRecord> readConflict(const Query& q, const std::string& journal) {
   ConflictRecord c;
@@ -226,6 +226,7 @@ Result<ConflictRecord> readConflict(const Query& q, const std::string& journal) 
   c.base_object = base;
   c.created_at_ns = q.colInt(10);
   c.resolved_at_ns = q.isNull(11) ? 0 : q.colInt(11);
+  c.refreshed_at_ns = q.isNull(12) ? 0 : q.colInt(12);
   return c;
 }
 
@@ -1182,10 +1183,11 @@ Status Journal::refreshConflict(int64_t conflict_id, std::string_view detail,
     }
     HOARD_TRY_ASSIGN(q, db_->query("refresh conflict",
                                    "UPDATE conflicts SET detail = ?2, local_object = ?3, "
-                                   "remote_object = ?4 WHERE id = ?1"));
+                                   "remote_object = ?4, refreshed_at_ns = ?5 WHERE id = ?1"));
     q.bindInt(1, conflict_id).bindText(2, detail.empty() ? std::string_view("{}") : detail);
     bindOptHash(q, 3, local_object);
     bindOptHash(q, 4, remote_object);
+    q.bindInt(5, nowNs());
     return q.run();
   });
 }

@@ -105,6 +105,7 @@ struct ConflictRecord {
   std::optional<ContentHash> base_object;
   int64_t created_at_ns = 0;
   int64_t resolved_at_ns = 0;  // 0 while open
+  int64_t refreshed_at_ns = 0;  // last time a side's change refreshed it (0: never)
 
   bool operator==(const ConflictRecord&) const = default;
 };

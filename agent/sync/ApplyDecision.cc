@@ -38,11 +38,24 @@ std::optional<Resolution> resolutionOfIntent(std::string_view op) {
   return resolutionFromName(op.substr(kIntentPrefix.size()));
 }
 
+Result<const remote::Stat*> FileApply::entry(bool on_remote, const RelPath& q) {
+  StatMap& side = on_remote ? pass.remote : pass.local;
+  if (const remote::Stat* st = pass.find(side, q)) return st;
+  // A name outside the listing (the stash name): looked at now.
+  auto st = (on_remote ? pass.s.remote : pass.s.local).lstat(q);
+  if (!st) {
+    if (st.error().code() == ErrorCode::kNotFound) return nullptr;
+    return tl::unexpected(st.error());
+  }
+  return &(side[q] = *st);
+}
+
 Result<bool> FileApply::holds(remote::RemoteFs& fs, const RelPath& q,
                               const std::optional<ContentHash>& want) {
   const bool is_local = &fs == &pass.s.local;
-  StatMap& side = is_local ? pass.local : pass.remote;
-  const remote::Stat* st = pass.find(side, q);
+  auto looked = entry(!is_local, q);
+  if (!looked) return tl::unexpected(looked.error());
+  const remote::Stat* st = *looked;
   if (!want) return st == nullptr;
   if (st == nullptr || st->meta.type != FileType::kFile) return false;
   auto h = is_local ? pass.hashLocal(q) : pass.hashRemote(q);
@@ -74,6 +87,13 @@ Status FileApply::check(bool resuming) {
                         result ? std::optional(result->hash) : std::nullopt);
       if (!done) return tl::unexpected(done.error());
       if (*done) continue;
+      // Between the two cache steps of a stash: the cache's file already
+      // moved to the stash name, the remote's not yet in place.
+      if (local_side && stash_bytes && pass.find(pass.local, c.path) == nullptr) {
+        auto moved = holds(pass.s.local, stash, stash_bytes->hash);
+        if (!moved) return tl::unexpected(moved.error());
+        if (*moved) continue;
+      }
     }
     return tl::unexpected(drift(c.path, local_side, c.id));
   }
@@ -155,7 +175,7 @@ Status FileApply::place(bool on_remote, const RelPath& q, const std::optional<By
   auto done = holds(fs, q, b ? std::optional(b->hash) : std::nullopt);
   if (!done) return tl::unexpected(done.error());
   if (*done) return {};
-  const remote::Stat* st = pass.find(side, q);
+  const remote::Stat* st = pass.find(side, q);  // looked at by holds()
   Expect expect = st == nullptr ? Expect::absent() : Expect::version(st->data_version);
   if (!on_remote) pass.writingLocally(q);
   if (!b) {

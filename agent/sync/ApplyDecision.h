@@ -55,6 +55,7 @@ struct FileApply {
 
  private:
   Result<bool> asSeen(bool local_side);
+  Result<const remote::Stat*> entry(bool on_remote, const RelPath& q);
   Result<bool> holds(remote::RemoteFs& fs, const RelPath& q, const std::optional<ContentHash>& want);
   Status place(bool on_remote, const RelPath& q, const std::optional<Bytes>& b);
   Status copyAll(int from, int to);

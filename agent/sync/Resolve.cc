@@ -266,7 +266,7 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
   auto isFileOrNone = [](FileType t) { return t == FileType::kFile || t == FileType::kNone; };
   Status done;
   if (isFileOrNone(d.local.type) && isFileOrNone(d.remote.type)) {
-    FileApply fa{pass, c, d, decision, {}, {}, {}, {}};
+    FileApply fa{pass, c, d, decision, {}, {}, {}};
     done = fa.check(false);
     if (!done) return refresh(pass, c, d, done.error());
     done = fa.prepare();

@@ -1,26 +1,34 @@
 -- SPDX-License-Identifier: MIT
--- 0004: a conflict can be refreshed. A resolution applies only against what
--- each side held when the conflict was detected (recorded in its detail); a
--- side that changed since refreshes the open conflict with the new versions
--- (detail and kept objects are updated in place). This trigger keeps the
--- objects' reference counts right across such an update, as the insert and
--- delete triggers of 0001 do.
-CREATE TRIGGER conflicts_objects_update
-AFTER UPDATE OF local_object, remote_object, base_object ON conflicts
-BEGIN
-  UPDATE objects SET refcount = refcount - 1 WHERE id = OLD.local_object;
-  UPDATE objects SET refcount = refcount - 1 WHERE id = OLD.remote_object;
-  UPDATE objects SET refcount = refcount - 1 WHERE id = OLD.base_object;
-  INSERT INTO objects (id, size, refcount)
-    SELECT NEW.local_object, NULL, 0 WHERE NEW.local_object IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM objects WHERE id = NEW.local_object);
-  UPDATE objects SET refcount = refcount + 1 WHERE id = NEW.local_object;
-  INSERT INTO objects (id, size, refcount)
-    SELECT NEW.remote_object, NULL, 0 WHERE NEW.remote_object IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM objects WHERE id = NEW.remote_object);
-  UPDATE objects SET refcount = refcount + 1 WHERE id = NEW.remote_object;
-  INSERT INTO objects (id, size, refcount)
-    SELECT NEW.base_object, NULL, 0 WHERE NEW.base_object IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM objects WHERE id = NEW.base_object);
-  UPDATE objects SET refcount = refcount + 1 WHERE id = NEW.base_object;
-END;
+-- 0004: a resolution applies only against what each side held when its
+-- conflict was detected (recorded in the conflict's detail). When a side has
+-- changed since, the open conflict is refreshed in place with the new
+-- versions (detail and kept objects; the update trigger of 0001 keeps the
+-- objects' reference counts) and stamped here, so a listing can say the
+-- conflict now speaks of newer versions than when it was first shown.
+-- NULL: never refreshed (every conflict recorded before this migration).
+ALTER TABLE conflicts ADD COLUMN refreshed_at_ns INTEGER;
+
+-- An apply (a decision on a conflict: keep-local, keep-remote, stash, a
+-- merged result) is one intent: recorded before the remote is touched,
+-- removed in the transaction that closes the conflict. path is the
+-- conflict's, to_path the stash name (stash only), new_hash the content the
+-- path ends with on both sides (NULL: absent). At start-up an apply whose
+-- result reached the remote is finished; any other is dropped, leaving the
+-- conflict open as it was detected. SQLite cannot widen a CHECK in place, so
+-- the table is rebuilt with its rows.
+CREATE TABLE intents_new (
+  id            INTEGER PRIMARY KEY,
+  share_id      INTEGER NOT NULL REFERENCES shares (id) ON DELETE CASCADE,
+  op            TEXT NOT NULL CHECK (op IN ('replace', 'mkdir', 'symlink', 'unlink', 'rmdir',
+                                            'rename', 'chmod', 'resolve-keep-local',
+                                            'resolve-keep-remote', 'resolve-stash',
+                                            'resolve-merged')),
+  path          BLOB NOT NULL,
+  to_path       BLOB,
+  new_hash      BLOB,
+  created_at_ns INTEGER NOT NULL
+) STRICT;
+INSERT INTO intents_new SELECT id, share_id, op, path, to_path, new_hash, created_at_ns FROM intents;
+DROP TABLE intents;
+ALTER TABLE intents_new RENAME TO intents;
+CREATE INDEX intents_by_share ON intents (share_id, id);

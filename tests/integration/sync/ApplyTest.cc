@@ -6,6 +6,7 @@
 // detected, or resolved with both sides equal.
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,12 @@ namespace hoard::sync {
 namespace {
 
 namespace fs = std::filesystem;
+
+#define ASSERT_OK(expr)                                 \
+  do {                                                  \
+    Status ok_ = (expr);                                \
+    ASSERT_TRUE(ok_) << ok_.error().toString();         \
+  } while (0)
 
 class ApplyTest : public ReconcilerTest {
  protected:
@@ -64,7 +71,7 @@ TEST_F(ApplyTest, KeepLocalRefusesToOverwriteAColleaguesLaterEdit) {
   EXPECT_EQ(decodeDetail(fresh.detail).remote.hash, hashBytes("R2, saved again by the colleague"));
   EXPECT_EQ(fresh.remote_object, hashBytes("R2, saved again by the colleague"));
   // Decided again on what is there now: it applies.
-  ASSERT_TRUE(reconciler_->resolve(c.id, Resolution::kKeepLocal));
+  ASSERT_OK(reconciler_->resolve(c.id, Resolution::kKeepLocal));
   EXPECT_EQ(remote("doc.txt"), "L");
   EXPECT_FALSE(reread(c.id).open);
   expectConverged();
@@ -86,14 +93,14 @@ TEST_F(ApplyTest, ATouchSinceDetectionIsNotADrift) {
   auto c = contentConflict();
   struct timespec ts[2] = {{1500000000, 0}, {1500000000, 0}};
   ASSERT_EQ(::utimensat(AT_FDCWD, (remote_root_ + "/doc.txt").c_str(), ts, 0), 0);
-  ASSERT_TRUE(reconciler_->resolve(c.id, Resolution::kKeepLocal));
+  ASSERT_OK(reconciler_->resolve(c.id, Resolution::kKeepLocal));
   EXPECT_EQ(remote("doc.txt"), "L");
 }
 
 TEST_F(ApplyTest, AMergedResultReachesBothSidesAndBecomesTheBase) {
   auto c = contentConflict();
   UniqueFd merged = bytesFd("L and R, merged");
-  ASSERT_TRUE(reconciler_->apply(c.id, ConflictDecision{Resolution::kMerged, merged.get(),
+  ASSERT_OK(reconciler_->apply(c.id, ConflictDecision{Resolution::kMerged, merged.get(),
                                                         "git-merge (rule 1)"}));
   EXPECT_EQ(local("doc.txt"), "L and R, merged");
   EXPECT_EQ(remote("doc.txt"), "L and R, merged");
@@ -111,7 +118,7 @@ TEST_F(ApplyTest, AMergedResultReachesBothSidesAndBecomesTheBase) {
 
 TEST_F(ApplyTest, StashKeepsTheRemoteAtTheNameAndTheCachesBytesBesideIt) {
   auto c = contentConflict();
-  ASSERT_TRUE(reconciler_->resolve(c.id, Resolution::kStash));
+  ASSERT_OK(reconciler_->resolve(c.id, Resolution::kStash));
   EXPECT_EQ(local("doc.txt"), "R");
   EXPECT_EQ(remote("doc.txt"), "R");
   std::string stash;
@@ -135,7 +142,7 @@ TEST_F(ApplyTest, AConflictRecordedByAnOlderHoardIsRefreshedBeforeItIsApplied) {
   ASSERT_FALSE(done);
   EXPECT_EQ(done.error().code(), ErrorCode::kConflict);
   EXPECT_EQ(remote("doc.txt"), "R");
-  ASSERT_TRUE(reconciler_->resolve(c.id, Resolution::kKeepLocal));
+  ASSERT_OK(reconciler_->resolve(c.id, Resolution::kKeepLocal));
   EXPECT_EQ(remote("doc.txt"), "L");
 }
 
@@ -197,7 +204,7 @@ TEST_F(ApplyCrashTest, KilledAtEveryStepTheConflictIsOpenAsDetectedOrResolvedAnd
         reconciler_ = std::make_unique<Reconciler>(ShareSides{
             *journal_, mu_, share_, *local_fs_, *remote_fs_, cache_, *store_,
             store::KeepPolicy{}, "laptop", nullptr, nullptr});
-        ASSERT_TRUE(reconciler_->recover());
+        ASSERT_OK(reconciler_->recover());
         auto now = reread(c.id);
         SCOPED_TRACE(std::string(resolutionName(k.kind)) + " killed at op " +
                      std::to_string(at) + (when == KillPlan::When::kBefore ? " before" : " after"));
