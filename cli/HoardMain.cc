@@ -600,13 +600,17 @@ int main(int argc, char** argv) {
     };
   });
 
-  if (argc > 1 && argv[1][0] != '-') {
-    std::string cmd = argv[1];
+  if (argc == 1 || argv[1][0] != '-') {
+    std::string cmd = argc > 1 ? argv[1] : "";
     bool known = false;
     std::string names;
     for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
       known = known || sub->get_name() == cmd;
       names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (cmd.empty()) {
+      std::cerr << "hoard: give a command: " << names << " (`hoard --help` says more)\n";
+      return kUsage;
     }
     if (!known) {
       std::cerr << "hoard: unknown command '" << cmd << "'; the commands are: " << names

@@ -362,6 +362,8 @@ TEST_F(CliTest, MistakesGetUsableAnswers) {
   EXPECT_EQ(rc, 2);
   EXPECT_NE(last_err_.find("unknown command 'bogus'"), std::string::npos) << last_err_;
   EXPECT_NE(last_err_.find("share, pin"), std::string::npos) << "lists the commands: " << last_err_;
+  EXPECT_EQ(hoard("").first, 2);
+  EXPECT_NE(last_err_.find("give a command: share, pin"), std::string::npos) << last_err_;
   EXPECT_EQ(hoard("resolve -1 --with keep-local").first, 2) << last_err_;
   EXPECT_NE(last_err_.find("'-1' is not a conflict id"), std::string::npos) << last_err_;
   ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_ + " --pin docs").first, 0)
@@ -441,6 +443,25 @@ TEST_F(CliTest, APreloadRightAfterShareAddSaysWhatTheAutomaticPassDid) {
   ASSERT_EQ(rc, 0) << last_err_;
   EXPECT_EQ(filesIn(cache_ + "/many"), 60u);
   bool own_work = out.find("63 received") != std::string::npos;
+  bool told = out.find("already did the work") != std::string::npos ||
+              out.find("the automatic pass had done") != std::string::npos;
+  EXPECT_TRUE(own_work || told) << out;
+  EXPECT_FALSE(out.find("0 sent, 0 received") != std::string::npos && !told) << out;
+}
+
+// Issue 9, point 13: `hoard sync` right after `hoard online` finds that the
+// automatic reintegration did the work, and says what it did.
+TEST_F(CliTest, ASyncRightAfterOnlineSaysWhatTheReintegrationDid) {
+  startDaemon({{"HOARD_FAULT_SLOW_REMOTE_MS", "20"}});
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload docs").first, 0) << last_err_;
+  ASSERT_EQ(hoard("offline docs").first, 0) << last_err_;
+  manyOnServer(60);  // a colleague's new files, fetched on reconnection
+  ASSERT_EQ(hoard("online docs").first, 0) << last_err_;
+  auto [rc, out] = hoard("sync docs");
+  ASSERT_EQ(rc, 0) << last_err_;
+  EXPECT_EQ(filesIn(cache_ + "/many"), 60u);
+  bool own_work = out.find("60 received") != std::string::npos;
   bool told = out.find("already did the work") != std::string::npos ||
               out.find("the automatic pass had done") != std::string::npos;
   EXPECT_TRUE(own_work || told) << out;
