@@ -74,6 +74,9 @@ void addProblems(json& j, const std::map<std::string, sdbus::Variant>& st) {
   j["failed"] = failed;
   if (auto it = st.find("waiting_for_user"); it != st.end())
     j["waiting_for_user"] = it->second.get<bool>();
+  if (auto it = st.find("stopped_error"); it != st.end())
+    j["stopped"] = {{"error", it->second.get<std::string>()},
+                    {"message", st.at("stopped_message").get<std::string>()}};
   if (auto it = st.find("mass_delete_count"); it != st.end()) {
     json md = {{"count", it->second.get<uint32_t>()},
                {"total", st.at("mass_delete_total").get<uint32_t>()},
@@ -370,6 +373,10 @@ int main(int argc, char** argv) {
             std::cout << "  nothing is deleted until you run `hoard sync " << n
                       << " --confirm-delete`\n";
           }
+          if (j.contains("stopped"))
+            std::cout << "  the last sync stopped early: "
+                      << j["stopped"]["message"].get<std::string>() << " ("
+                      << j["stopped"]["error"].get<std::string>() << "); the next one retries\n";
           if (!j["failed"].empty()) {
             std::cout << "  " << j["failed"].size()
                       << " path(s) could not be synced (retried by every pass):\n";

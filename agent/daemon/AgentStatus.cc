@@ -41,6 +41,12 @@ std::map<std::string, sdbus::Variant> Agent::GetStatus(const std::string& share)
         {"hoarded_bytes", sdbus::Variant(n.hoarded_bytes)},
         {"unavailable_offline", sdbus::Variant(unavailable)},
         {"failed", sdbus::Variant(failed)}};
+    if (last && last->stopped && !last->mass_delete) {
+      // Why the last pass stopped early (ENOSPC, the remote gone...); gone
+      // with the next pass that gets through.
+      out["stopped_error"] = sdbus::Variant(dbus::errorName(last->stopped->code()));
+      out["stopped_message"] = sdbus::Variant(last->stopped->message());
+    }
     if (last && last->mass_delete) {
       const sync::MassDelete& md = *last->mass_delete;
       std::vector<std::vector<uint8_t>> first;

@@ -486,10 +486,19 @@ TEST_F(CliTest, FailingPathsAreListedInStatusUntilTheyGoThrough) {
   EXPECT_NE(text.find("docs/report.txt"), std::string::npos) << text;
   EXPECT_NE(slurp(dir_ + "/hoardd.log").find("docs/report.txt could not be synced"),
             std::string::npos);
+  // A full remote stops the pass: status says so, and not once space is back.
+  startDaemon({{"HOARD_FAULT_INJECT_REMOTE", "ENOSPC"}});
+  put(cache_ + "/docs/report.txt", "an edit the failing remote refuses\n");
+  EXPECT_EQ(hoard("sync docs").first, 1) << last_err_;
+  st = listing("status docs", "status");
+  ASSERT_TRUE(st[0].contains("stopped")) << st.dump(2);
+  EXPECT_EQ(st[0]["stopped"]["error"], "org.hoard.Error.NoSpace");
+  EXPECT_NE(hoard("status docs").second.find("No space left on device"), std::string::npos);
   startDaemon();  // the remote works again
   EXPECT_EQ(hoard("sync docs").first, 0) << last_err_;
   st = listing("status docs", "status");
   EXPECT_TRUE(st[0]["failed"].empty()) << st.dump(2);
+  EXPECT_FALSE(st[0].contains("stopped")) << st.dump(2);
   EXPECT_EQ(st[0]["reason"], "") << st.dump(2);
   EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "an edit the failing remote refuses\n");
 }
