@@ -12,14 +12,47 @@ std::unique_ptr<Agent> Agent::connect() {
   return std::unique_ptr<Agent>(new Agent(std::move(c)));
 }
 
+namespace {
+constexpr const char* kAgentName = "org.hoard.Agent1";
+}
+
 Agent::Agent(std::unique_ptr<sdbus::IConnection> connection)
-    : ProxyInterfaces(*connection, "org.hoard.Agent1", "/org/hoard/Agent1"),
+    : ProxyInterfaces(*connection, kAgentName, "/org/hoard/Agent1"),
       connection_(std::move(connection)) {
   registerProxy();
+  // Watch hoardd's name before any job starts, so its end cannot slip by.
+  bus_ = sdbus::createProxy(*connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+  bus_->uponSignal("NameOwnerChanged")
+      .onInterface("org.freedesktop.DBus")
+      .call([this](const std::string& name, const std::string&, const std::string& new_owner) {
+        onNameOwnerChanged(name, new_owner);
+      });
+  bus_->finishRegistration();
   connection_->enterEventLoopAsync();  // signals (Progress, JobFinished) need a loop
+  try {
+    std::string owner;
+    bus_->callMethod("GetNameOwner").onInterface("org.freedesktop.DBus").withArguments(
+        std::string(kAgentName)).storeResultsTo(owner);
+    std::lock_guard lock(mu_);
+    owner_ = owner;
+  } catch (const sdbus::Error&) {
+    // Not running (yet): the first call activates it or says it is not running.
+  }
+}
+
+void Agent::onNameOwnerChanged(const std::string& name, const std::string& new_owner) {
+  if (name != kAgentName) return;
+  std::lock_guard lock(mu_);
+  if (owner_.empty() && !new_owner.empty()) {
+    owner_ = new_owner;  // started by activation after we connected
+  } else if (!owner_.empty() && new_owner != owner_) {
+    gone_ = true;
+    cv_.notify_all();
+  }
 }
 
 Agent::~Agent() {
+  bus_.reset();
   unregisterProxy();
   connection_->leaveEventLoop();
 }
@@ -65,6 +98,10 @@ JobResult Agent::waitForJob(
         continue;
       }
     }
+    if (gone_)
+      return {kDaemonGone,
+              "hoardd left the session bus before the job finished (it stopped or crashed; "
+              "its log says why). What it did so far is kept; start it again and retry"};
     cv_.wait_for(lock, std::chrono::milliseconds(200));
   }
 }

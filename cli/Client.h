@@ -26,9 +26,13 @@ inline constexpr int kUsage = 2;
 inline constexpr int kConflictsRemain = 3;
 
 struct JobResult {
-  std::string error;    // "" on success, else an org.hoard.Error.* name
+  std::string error;    // "" on success, else an org.hoard.Error.* name or kDaemonGone
   std::string message;
 };
+
+// JobResult::error when hoardd left the bus (stopped, crashed, killed)
+// before the job finished.
+inline constexpr const char* kDaemonGone = "hoard.DaemonGone";
 
 class Agent final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> {
  public:
@@ -37,6 +41,8 @@ class Agent final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> {
   ~Agent();
 
   // Waits for JobFinished of `job`, telling `progress` about Progress signals.
+  // Returns kDaemonGone at once if hoardd leaves the bus meanwhile (the
+  // daemon's name is watched through NameOwnerChanged): never waits forever.
   JobResult waitForJob(uint64_t job,
                        const std::function<void(uint64_t, uint64_t, uint32_t, uint32_t)>& progress);
 
@@ -54,8 +60,13 @@ class Agent final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> {
                      const std::string& message) override;
   void onAuthenticationRequired(const std::string&, const std::string&) override {}
 
+  void onNameOwnerChanged(const std::string& name, const std::string& new_owner);
+
   std::unique_ptr<sdbus::IConnection> connection_;
+  std::unique_ptr<sdbus::IProxy> bus_;  // org.freedesktop.DBus, for NameOwnerChanged
   std::mutex mu_;
+  std::string owner_;   // GUARDED_BY(mu_): hoardd's unique name when we connected
+  bool gone_ = false;   // GUARDED_BY(mu_): that owner left the bus
   std::condition_variable cv_;
   std::map<uint64_t, JobResult> finished_;  // GUARDED_BY(mu_)
   struct Progress {

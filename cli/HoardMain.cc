@@ -60,23 +60,114 @@ json statusJson(const std::string& name, const std::map<std::string, sdbus::Vari
           {"unavailable_offline", st.at("unavailable_offline").get<uint32_t>()}};
 }
 
-int runJob(Agent& agent, uint64_t job, const std::string& what, const std::string& share) {
+// The failing paths and a waiting mass deletion of a GetStatus answer, into
+// the status's JSON (older daemons send neither).
+void addProblems(json& j, const std::map<std::string, sdbus::Variant>& st) {
+  json failed = json::array();
+  if (auto it = st.find("failed"); it != st.end())
+    for (const auto& f :
+         it->second.get<std::vector<sdbus::Struct<std::vector<uint8_t>, std::string, std::string>>>()) {
+      json one = {{"error", std::get<1>(f)}, {"message", std::get<2>(f)}};
+      putPath(one, "path", str(std::get<0>(f)));
+      failed.push_back(one);
+    }
+  j["failed"] = failed;
+  if (auto it = st.find("waiting_for_user"); it != st.end())
+    j["waiting_for_user"] = it->second.get<bool>();
+  if (auto it = st.find("stopped_error"); it != st.end())
+    j["stopped"] = {{"error", it->second.get<std::string>()},
+                    {"message", st.at("stopped_message").get<std::string>()}};
+  if (auto it = st.find("mass_delete_count"); it != st.end()) {
+    json md = {{"count", it->second.get<uint32_t>()},
+               {"total", st.at("mass_delete_total").get<uint32_t>()},
+               {"side", st.at("mass_delete_side").get<std::string>()}};
+    json paths = json::array();
+    for (const auto& p : st.at("mass_delete_paths").get<std::vector<std::vector<uint8_t>>>()) {
+      json one;
+      putPath(one, "path", str(p));
+      paths.push_back(one);
+    }
+    md["paths"] = paths;
+    j["mass_delete"] = md;
+  }
+}
+
+// "12 files in the cache (of 40)" and the first paths, for a person.
+void showMassDelete(const std::string& share, const json& md) {
+  std::cout << share << ": a sync would delete " << md["count"].get<uint32_t>() << " of "
+            << md["total"].get<uint32_t>() << " files "
+            << (md["side"] == "remote" ? "on the remote" : "in the cache") << ", first:\n";
+  for (const auto& p : md["paths"]) std::cout << "  " << p["path"].get<std::string>() << "\n";
+  if (md["paths"].size() < md["count"].get<uint32_t>())
+    std::cout << "  ... and " << md["count"].get<uint32_t>() - md["paths"].size() << " more\n";
+}
+
+// Waits for `job`; prints its outcome (on stdout unless `quiet`, for --json).
+int runJob(Agent& agent, uint64_t job, const std::string& what, const std::string& share,
+           bool quiet = false) {
   JobResult r = agent.waitForJob(job, [&](uint64_t bd, uint64_t bt, uint32_t fd, uint32_t ft) {
     showProgress(what, bd, bt, fd, ft);
   });
   endProgress();
+  if (r.error == kDaemonGone) {
+    std::cerr << "hoard: " << what << " of " << share << " did not finish: " << r.message << "\n";
+    return kFailed;
+  }
   if (!r.error.empty()) {
     std::cerr << "hoard: " << what << " of " << share << " failed: " << r.message << "\n";
     return r.error == "org.hoard.Error.InvalidArgument" ? kUsage : kFailed;
   }
-  std::cout << what << " of " << share << ": " << r.message << "\n";
+  if (!quiet) std::cout << what << " of " << share << ": " << r.message << "\n";
   auto st = agent.GetStatus(share);
   uint32_t open = st.at("open_conflicts").get<uint32_t>();
   if (open > 0) {
-    std::cout << open << " conflict(s) wait for a decision: `hoard conflicts " << share << "`\n";
+    (quiet ? std::cerr : std::cout) << open << " conflict(s) wait for a decision: `hoard conflicts " << share << "`\n";
     return kConflictsRemain;
   }
   return kOk;
+}
+
+// What a conflict's detail says of each side, for a person: used where
+// there are no file versions to show (a dir-delete, a type conflict...).
+void describeConflict(Agent& a, uint64_t id) {
+  auto c = a.GetConflict(id);
+  std::string kind = c.at("kind").get<std::string>();
+  std::cout << "conflict #" << id << " (" << kind << ") at "
+            << displayPath(str(c.at("path").get<std::vector<uint8_t>>())) << "\n";
+  json d = json::parse(c.at("detail").get<std::string>(), nullptr, false);
+  if (d.is_discarded() || !d.is_object()) return;
+  auto show = [](const json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    return v.dump();
+  };
+  for (const char* side : {"local", "remote", "base"}) {
+    if (!d.contains(side)) continue;
+    const json& s = d[side];
+    std::cout << "  " << side << ":";
+    if (s.is_object()) {
+      if (s.contains("type")) std::cout << " " << show(s["type"]);
+      for (const auto& [k, v] : s.items()) {
+        if (k == "type") continue;
+        if (v.is_array()) {
+          std::cout << "\n    " << k << ":";
+          for (const auto& e : v) std::cout << "\n      " << show(e);
+        } else {
+          std::cout << ", " << k << " " << show(v);
+        }
+      }
+    } else {
+      std::cout << " " << show(s);
+    }
+    std::cout << "\n";
+  }
+  for (const auto& [k, v] : d.items()) {
+    if (k == "local" || k == "remote" || k == "base") continue;
+    std::cout << "  " << k << ": " << show(v) << "\n";
+  }
+  if (kind == "dir-delete")
+    std::cout << "  one side deleted the directory, the other changed what is beneath it; "
+                 "`hoard resolve "
+              << id << " --with keep-local` or `--with keep-remote` decides\n";
 }
 
 int copyFd(int fd) {
@@ -219,8 +310,37 @@ int main(int argc, char** argv) {
   });
   auto* syn = app.add_subcommand("sync", "reintegrate now: send local changes, fetch remote ones");
   syn->add_option("share", share)->required();
+  bool confirm_delete = false;
+  syn->add_flag("--confirm-delete", confirm_delete,
+                "carry out the mass deletion a sync stopped for (shows it first)");
+  json_flag(syn);
   syn->callback([&] {
-    action = [&](Agent& a) { return runJob(a, a.SyncNow(share), "sync", share); };
+    action = [&](Agent& a) {
+      if (!confirm_delete) {
+        if (as_json) {
+          std::cerr << "hoard: sync takes --json only with --confirm-delete\n";
+          return kUsage;
+        }
+        return runJob(a, a.SyncNow(share), "sync", share);
+      }
+      json j;
+      addProblems(j, a.GetStatus(share));
+      if (!j.contains("mass_delete")) {
+        std::cerr << "hoard: no deletion of " << share << " waits for confirmation\n";
+        return kFailed;
+      }
+      json md = j["mass_delete"];
+      md["share"] = share;
+      if (!as_json) showMassDelete(share, md);
+      std::cout.flush();
+      int rc = runJob(a, a.ConfirmMassDelete(share, md["count"].get<uint32_t>()),
+                      "sync", share, as_json);
+      if (as_json) {
+        md["deleted"] = rc == kOk || rc == kConflictsRemain;
+        std::cout << md.dump(2) << "\n";
+      }
+      return rc;
+    };
   });
 
   auto* status = app.add_subcommand("status", "state of one share or of all");
@@ -234,6 +354,7 @@ int main(int argc, char** argv) {
       for (const auto& n : names) {
         auto st = a.GetStatus(n);
         json j = statusJson(n, st);
+        addProblems(j, st);
         conflicts = conflicts || j["open_conflicts"].get<uint32_t>() > 0;
         out.push_back(j);
         if (!as_json) {
@@ -247,6 +368,23 @@ int main(int argc, char** argv) {
           if (j["unavailable_offline"].get<uint32_t>() > 0)
             std::cout << ", " << j["unavailable_offline"] << " pinned file(s) not available offline";
           std::cout << "\n";
+          if (j.contains("mass_delete")) {
+            showMassDelete(n, j["mass_delete"]);
+            std::cout << "  nothing is deleted until you run `hoard sync " << n
+                      << " --confirm-delete`\n";
+          }
+          if (j.contains("stopped"))
+            std::cout << "  the last sync stopped early: "
+                      << j["stopped"]["message"].get<std::string>() << " ("
+                      << j["stopped"]["error"].get<std::string>() << "); the next one retries\n";
+          if (!j["failed"].empty()) {
+            std::cout << "  " << j["failed"].size()
+                      << " path(s) could not be synced (retried by every pass):\n";
+            for (const auto& f : j["failed"])
+              std::cout << "    " << f["path"].get<std::string>() << ": "
+                        << f["message"].get<std::string>() << " ("
+                        << f["error"].get<std::string>() << ")\n";
+          }
         }
       }
       if (as_json) std::cout << out.dump(2) << "\n";
@@ -330,6 +468,10 @@ int main(int argc, char** argv) {
       const sdbus::UnixFd& fd = want_base ? base : want_local ? local : remote_fd;
       bool here = want_base ? std::get<0>(present) : want_local ? std::get<1>(present)
                                                                   : std::get<2>(present);
+      if (!std::get<0>(present) && !std::get<1>(present) && !std::get<2>(present)) {
+        describeConflict(a, id);  // not a file conflict: say what each side did
+        return kOk;
+      }
       if (!here) {
         std::cerr << "hoard: conflict #" << id << " has no "
                   << (want_base ? "base" : want_local ? "local" : "remote")
@@ -345,6 +487,10 @@ int main(int argc, char** argv) {
     action = [&](Agent& a) {
       auto [base, local, remote_fd, present] = a.OpenConflictVersions(id);
       (void)base;
+      if (!std::get<1>(present) && !std::get<2>(present)) {
+        describeConflict(a, id);  // no file versions to compare: say what each side did
+        return kOk;
+      }
       std::string l = "/proc/self/fd/" + std::to_string(local.get());
       std::string r = "/proc/self/fd/" + std::to_string(remote_fd.get());
       std::cout.flush();
@@ -355,7 +501,8 @@ int main(int argc, char** argv) {
   });
 
   auto* resolve = app.add_subcommand("resolve", "decide conflicts: by id, or all that match");
-  resolve->add_option("ids", ids, "conflict ids");
+  std::vector<std::string> id_args;  // checked by hand: CLI11 wraps "-1" to 2^64-1
+  resolve->add_option("ids", id_args, "conflict ids");
   resolve->add_option("--share", share, "with --glob, --under or --kind");
   resolve->add_option("--glob", glob, "paths matching this pattern (** crosses folders)");
   resolve->add_option("--under", under, "paths in this folder");
@@ -364,6 +511,18 @@ int main(int argc, char** argv) {
   resolve->callback([&] {
     action = [&](Agent& a) {
       std::vector<uint64_t> done;
+      for (const auto& arg : id_args) {
+        bool digits = !arg.empty() && arg.size() <= 19 &&
+                      arg.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits || std::stoull(arg) == 0) {
+          std::cerr << "hoard: '" << arg
+                    << "' is not a conflict id (ids are the positive numbers `hoard conflicts` "
+                       "shows)\n";
+          return kUsage;
+        }
+        ids.push_back(std::stoull(arg));
+      }
+      while (under.size() > 1 && under.back() == '/') under.pop_back();
       bool by_filter = !glob.empty() || !under.empty() || !kind.empty();
       if (by_filter == !ids.empty()) {
         std::cerr << "hoard: give conflict ids, or --share with --glob/--under/--kind\n";
@@ -393,6 +552,11 @@ int main(int argc, char** argv) {
   evict->callback([&] {
     action = [&](Agent& a) {
       Target t = target(a, path, share);
+      if (t.path.empty()) {
+        std::cerr << "hoard: cannot evict the share root of " << t.share
+                  << "; evict a path inside it\n";
+        return kUsage;
+      }
       uint64_t freed = a.Evict(t.share, bytes(t.path));
       std::cout << "evicted " << displayPath(t.path) << ": " << freed << " bytes freed\n";
       return kOk;
@@ -443,6 +607,24 @@ int main(int argc, char** argv) {
     };
   });
 
+  if (argc == 1 || argv[1][0] != '-') {
+    std::string cmd = argc > 1 ? argv[1] : "";
+    bool known = false;
+    std::string names;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+      known = known || sub->get_name() == cmd;
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (cmd.empty()) {
+      std::cerr << "hoard: give a command: " << names << " (`hoard --help` says more)\n";
+      return kUsage;
+    }
+    if (!known) {
+      std::cerr << "hoard: unknown command '" << cmd << "'; the commands are: " << names
+                << " (`hoard --help` says more)\n";
+      return kUsage;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,13 +3,23 @@
 
 // org.hoard.Agent1 on the session bus: translates calls into the engine's
 // terms and the engine's events into signals. It holds no sync logic of its
-// own (that is agent/sync); errors become org.hoard.Error.* names through
-// dbus/DbusErrors.h only.
+// own (that is agent/sync: ShareEngine, ShareQueries); errors become
+// org.hoard.Error.* names through dbus/DbusErrors.h only, and every method,
+// property, posted task and hook goes through the one catch ladder
+// (CatchLadder.h): a throw never ends hoardd.
 //
-// Threads: methods run on the connection's event-loop thread and never block
-// on the remote; Method.Async ones post their work to the strand and reply
-// from there. Engine hooks (state changes, conflicts, finished passes) arrive
-// on each share's own thread and only emit signals.
+// The methods live in one file per area: AgentShares.cc (shares, pins),
+// AgentJobs.cc (preload, sync, evict, offline), AgentConflicts.cc,
+// AgentSnapshots.cc, AgentStatus.cc (status, changes, paths, properties);
+// Agent.cc holds the engines and the plumbing.
+//
+// Threads: methods run on the connection's event-loop thread and never wait
+// on a pass, a remote call or another share thread (the share threads emit
+// signals on the same connection: waiting for one from the bus thread is a
+// deadlock). What may wait is Method.Async and runs on a strand: jobs_ for
+// passes, resolutions and evictions; control_ for adding and removing shares
+// and going offline (each waits on a remote or a pass). Engine hooks arrive
+// on each share's own thread and only log and emit signals.
 
 #include <atomic>
 #include <chrono>
@@ -21,6 +31,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "daemon/CatchLadder.h"
 #include "daemon/Strand.h"
 #include "dbus/org.hoard.Agent1.adaptor.h"
 #include "journal/Journal.h"
@@ -37,36 +48,69 @@ struct AgentOptions {
 class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> {
  public:
   // `journal` and `store` must outlive the Agent. Registers the object at
-  // /org/hoard/Agent1 on `connection`.
+  // /org/hoard/Agent1 on `connection` (take the bus name after startShares:
+  // a call that arrives by name must find every share's engine).
   Agent(sdbus::IConnection& connection, journal::Journal& journal, store::BaseStore& store,
         AgentOptions options);
+  // close(), then unregisters the object.
   ~Agent();
 
-  // Starts an engine for every share in the journal; a share whose engine
-  // cannot start (its cache root is gone, ...) is logged and left stopped.
+  // Starts an engine for every share in the journal (on the calling thread);
+  // a share whose engine cannot start (its cache root is gone, ...) is
+  // logged and left stopped.
   void startShares();
-  // Stops every engine (the trackers make what they saw durable first).
-  void stopShares();
+  // Stops taking calls (each gets org.hoard.Error.Aborted "hoardd is
+  // stopping"), asks every running pass to stop, finishes what the strands
+  // hold (queued jobs end as Aborted), then stops every engine (the trackers
+  // make what they saw durable first). Idempotent. Not from the bus thread.
+  void close();
 
  private:
+  struct Engine {
+    std::string name;
+    std::unique_ptr<sync::ShareEngine> engine;
+  };
+
   // Emits a signal. A bus that went away (hoardd is about to stop) is logged,
   // never thrown into the pass or job that emits.
   template <class F>
   void signal(F&& emit) {
-    try {
-      emit();
-    } catch (const sdbus::Error& e) {
-      signalFailed(e);
-    }
+    logged("emitting a signal", std::forward<F>(emit));
   }
-  void signalFailed(const sdbus::Error& e);
+  // A synchronous method's body in the catch ladder, refused while closing.
+  template <class F>
+  decltype(auto) call(std::string_view method, F&& f) {
+    return guarded(method, [&]() -> decltype(auto) {
+      refuseWhileClosing();
+      return f();
+    });
+  }
+  // An asynchronous method: `work(reply)` runs on `on` inside the catch
+  // ladder and replies itself.
+  template <class Reply, class F>
+  void async(std::unique_ptr<Strand>& on, std::string_view method, Reply&& result, F work) {
+    auto reply = std::make_shared<std::decay_t<Reply>>(std::move(result));
+    std::string where(method);
+    std::lock_guard lock(post_mu_);
+    if (closing_) {
+      replying(where, *reply, [this](auto&) { refuseWhileClosing(); });
+      return;
+    }
+    on->post([this, where, reply, work = std::move(work)]() mutable {
+      replying(where, *reply, [&](auto& r) {
+        refuseWhileClosing();
+        work(r);
+      });
+    });
+  }
+  void refuseWhileClosing() const;
 
   // org.hoard.Agent1 (see dbus/org.hoard.Agent1.xml for each contract).
-  void AddShare(const std::string& name, const std::vector<uint8_t>& remote_root,
-                const std::vector<uint8_t>& cache_root,
-                const std::map<std::string, sdbus::Variant>& options) override;
-  void RemoveShare(const std::string& name,
-                   const std::map<std::string, sdbus::Variant>& options) override;
+  void AddShare(sdbus::Result<>&& result, std::string name, std::vector<uint8_t> remote_root,
+                std::vector<uint8_t> cache_root,
+                std::map<std::string, sdbus::Variant> options) override;
+  void RemoveShare(sdbus::Result<>&& result, std::string name,
+                   std::map<std::string, sdbus::Variant> options) override;
   std::vector<sdbus::Struct<std::string, std::vector<uint8_t>, std::vector<uint8_t>, std::string,
                             uint32_t, uint32_t>>
   ListShares() override;
@@ -79,8 +123,10 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   void Evict(sdbus::Result<uint64_t>&& result, std::string share,
              std::vector<uint8_t> path) override;
   std::map<std::string, sdbus::Variant> GetStatus(const std::string& share) override;
-  void SetOffline(const std::string& share, const bool& offline) override;
+  void SetOffline(sdbus::Result<>&& result, std::string share, bool offline) override;
   void SyncNow(sdbus::Result<uint64_t>&& result, std::string share) override;
+  void ConfirmMassDelete(sdbus::Result<uint64_t>&& result, std::string share,
+                         uint32_t count) override;
   std::vector<sdbus::Struct<uint64_t, std::string, std::vector<uint8_t>, std::vector<uint8_t>,
                             int64_t>>
   ListChanges(const std::string& share) override;
@@ -106,21 +152,28 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   std::vector<std::string> Shares() override;
   uint32_t OpenConflicts() override;
 
-  struct Engine;
   // The running engine of `share`; throws org.hoard.Error.UnknownShare.
   std::shared_ptr<Engine> engine(const std::string& share);
   journal::ShareRecord shareRecord(const std::string& share);
   void startEngine(const journal::ShareRecord& share);
+  // Takes the share's engine out of the map and stops it (waits for its
+  // pass): on a strand only.
+  void stopEngine(const std::string& share);
   // Resolves the given open conflicts (on the strand); returns the ids done.
   Result<std::vector<uint64_t>> resolveIds(const std::vector<int64_t>& ids,
                                            sync::Resolution how);
   uint64_t newJob(const std::string& share, std::string kind);
+  // Runs a pass of `e` as job `job` on jobs_ and ends it with JobFinished.
+  void runSyncJob(std::shared_ptr<Engine> e, uint64_t job, std::string kind,
+                  bool confirm_mass_delete);
 
   journal::Journal& journal_;
   std::mutex journal_mu_;  // the journal's; every engine uses it too
   store::BaseStore& store_;
   AgentOptions options_;
   std::shared_ptr<remote::WorkerPool> pool_;
+  std::mutex post_mu_;  // posting to a strand vs close() resetting them
+  std::atomic<bool> closing_{false};  // set under post_mu_
 
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Engine>> engines_;  // GUARDED_BY(mu_)
@@ -130,8 +183,9 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
       std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::system_clock::now().time_since_epoch())
           .count())};
-  // Reset first in the destructor: no task may outlive the state it uses.
-  std::unique_ptr<Strand> strand_ = std::make_unique<Strand>();
+  // Reset in close(), before the engines go: no task may outlive the state it uses.
+  std::unique_ptr<Strand> control_ = std::make_unique<Strand>("hoard-control");
+  std::unique_ptr<Strand> jobs_ = std::make_unique<Strand>("hoard-jobs");
 };
 
 }  // namespace hoard::daemon

@@ -24,14 +24,13 @@
 
 #include "daemon/Agent.h"
 #include "daemon/Config.h"
+#include "daemon/Log.h"
 
 namespace {
 
 constexpr const char* kBusName = "org.hoard.Agent1";
 
-void log(int priority, const std::string& message) {
-  std::cerr << "<" << priority << ">hoardd: " << message << std::endl;
-}
+using hoard::daemon::log;
 
 // $XDG_STATE_HOME/hoard, or ~/.local/state/hoard.
 std::string defaultStateDir() {
@@ -109,6 +108,9 @@ int main(int argc, char** argv) {
     hoard::daemon::AgentOptions options = *config;
     options.host = hostName();
     auto agent = std::make_unique<hoard::daemon::Agent>(*connection, **journal, *store, options);
+    // Every share's engine exists before the name is taken: a call that
+    // activated hoardd (it waits for the name) must find the share it names.
+    agent->startShares();
     try {
       connection->requestName(kBusName);
     } catch (const sdbus::Error& e) {
@@ -124,22 +126,27 @@ int main(int argc, char** argv) {
       } catch (const sdbus::Error& e) {
         log(4, "lost the session bus (" + e.getMessage() + "); stopping");
         ::kill(::getpid(), SIGTERM);
+      } catch (const std::exception& e) {
+        log(2, std::string("the bus loop failed: ") + e.what() + "; stopping");
+        ::kill(::getpid(), SIGTERM);
       }
     });
-    agent->startShares();
     sd_notify(0, "READY=1\nSTATUS=serving org.hoard.Agent1");
     log(6, "ready: journal " + state_dir + "/journal.db");
 
     int sig = 0;
     sigwait(&stop, &sig);
-    sd_notify(0, "STOPPING=1");
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping");
     log(6, std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
-    agent.reset();
+    // Stop taking calls first (the name, then every call that still comes
+    // gets Aborted), then stop the passes and the shares.
     try {
       connection->releaseName(kBusName);
     } catch (const sdbus::Error&) {
       // the bus is already gone: nothing to release
     }
+    agent->close();
+    agent.reset();
     connection->leaveEventLoop();
     loop.join();
   } catch (const sdbus::Error& e) {

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/Strand.h"
 
+#include <pthread.h>
+
+#include "daemon/CatchLadder.h"
+
 namespace hoard::daemon {
 
-Strand::Strand() : thread_([this] { run(); }) {}
+Strand::Strand(std::string name) : name_(std::move(name)), thread_([this] { run(); }) {}
 
 Strand::~Strand() {
   {
@@ -23,6 +27,10 @@ void Strand::post(std::function<void()> task) {
 }
 
 void Strand::run() {
+  {
+    std::string n = name_.substr(0, 15);
+    pthread_setname_np(pthread_self(), n.c_str());
+  }
   for (;;) {
     std::function<void()> task;
     {
@@ -32,7 +40,7 @@ void Strand::run() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    task();
+    logged(name_ + " task", task);
   }
 }
 

@@ -2,30 +2,34 @@
 #pragma once
 
 // One thread running posted tasks in order: where the daemon does work that
-// may block (a resolution touching the remote, opening conflict versions), so
+// may block (a pass, a resolution touching the remote, adding a share), so
 // the D-Bus loop never waits on it.
 
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 
 namespace hoard::daemon {
 
 class Strand {
  public:
-  Strand();
+  // `name` names the thread (cut to 15 bytes).
+  explicit Strand(std::string name = "hoard-strand");
   // Runs what was posted before, then joins.
   ~Strand();
   Strand(const Strand&) = delete;
   Strand& operator=(const Strand&) = delete;
 
-  // Queues `task`; any thread. Tasks must not throw.
+  // Queues `task`; any thread. A task that throws is logged (the catch
+  // ladder's last rung); tasks should reply or report their own errors.
   void post(std::function<void()> task);
 
  private:
   void run();
+  std::string name_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mu_)

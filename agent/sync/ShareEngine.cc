@@ -3,6 +3,9 @@
 
 #include <malloc.h>
 
+#include <stop_token>
+#include <utility>
+
 namespace hoard::sync {
 
 // Records what the tracker saw, then tells the state machine there is
@@ -69,21 +72,46 @@ Result<std::unique_ptr<ShareEngine>> ShareEngine::start(
   return e;
 }
 
-ShareEngine::~ShareEngine() {
-  if (machine_) machine_->stop();
+ShareEngine::~ShareEngine() { shutdown(); }
+
+void ShareEngine::requestStop() {
+  std::lock_guard lock(report_mu_);
+  if (stop_) stop_->store(true);
+}
+
+void ShareEngine::shutdown() {
+  if (shut_down_.exchange(true)) return;
+  requestStop();
+  if (machine_) machine_->stop();  // asks its pass to stop too, and joins
+  {
+    std::lock_guard lock(pass_mu_);  // a job's pass on another thread ends
+  }
   if (tracker_) (void)tracker_->stop();
 }
 
-void ShareEngine::confirmMassDelete() {
-  {
-    std::lock_guard lock(pass_mu_);
-    confirm_delete_ = true;
+Status ShareEngine::setUserOffline(bool offline) {
+  if (Status st = machine_->setUserOffline(offline); !st) return st;
+  if (offline) {
+    requestStop();
+    std::lock_guard lock(pass_mu_);  // wait for the pass to end
   }
-  machine_->syncNow();
+  return {};
 }
 
-Result<ReconcileReport> ShareEngine::runLocked(
-    std::function<void(const HoardProgress&)> progress) {
+std::optional<LastPass> ShareEngine::lastPass() const {
+  std::lock_guard lock(report_mu_);
+  return last_;
+}
+
+PassTotals ShareEngine::takeAutomaticTotals() {
+  std::lock_guard lock(report_mu_);
+  return std::exchange(automatic_, PassTotals{});
+}
+
+Result<ReconcileReport> ShareEngine::runLocked(std::function<void(const HoardProgress&)> progress,
+                                               bool confirm_mass_delete, bool automatic) {
+  if (shut_down_)
+    return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
   if (auto rescans = recorder_->runPendingRescans(); !rescans)
     return tl::unexpected(rescans.error());
   Reconciler& rec = runtime_->reconciler();
@@ -93,37 +121,76 @@ Result<ReconcileReport> ShareEngine::runLocked(
     recovered_ = true;
   }
   ReconcileOptions opts = options_.reconcile;
-  opts.confirm_mass_delete = confirm_delete_;
+  opts.confirm_mass_delete = confirm_mass_delete;
   if (progress) opts.progress = std::move(progress);
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  {
+    std::lock_guard lock(report_mu_);
+    stop_ = stop;
+  }
+  // A stop asked for between the checks above and here is not lost.
+  if (shut_down_ || machine_->status().user_offline) stop->store(true);
+  opts.stop = stop;
   auto report = rec.run(opts);
+  {
+    std::lock_guard lock(report_mu_);
+    stop_.reset();
+  }
   // A pass builds listings of both sides and frees them at the end: give
   // that memory back, or an idle daemon keeps a pass's peak as its RSS.
   ::malloc_trim(0);
   if (!report) return tl::unexpected(report.error());
-  confirm_delete_ = false;
+  {
+    std::lock_guard lock(report_mu_);
+    LastPass last;
+    last.at = SystemClock::instance().wallNow();
+    last.automatic = automatic;
+    last.not_hoarded = report->not_hoarded;
+    last.mass_delete = report->mass_delete;
+    last.failed = report->failed;
+    last.stopped = report->stopped;
+    last_ = std::move(last);
+    if (automatic) {
+      ++automatic_.passes;
+      automatic_.sent += report->pushed + report->deleted_remote + report->renamed_remote;
+      automatic_.received += report->pulled + report->hoarded + report->deleted_local;
+      automatic_.hoarded += report->hoarded;
+      automatic_.new_conflicts += report->new_conflicts.size();
+    }
+  }
   for (int64_t id : report->new_conflicts)
     if (hooks_.onConflictDetected) hooks_.onConflictDetected(id);
   if (hooks_.onPassFinished) hooks_.onPassFinished(*report);
   return report;
 }
 
-Result<ReconcileReport> ShareEngine::syncOnce(std::function<void(const HoardProgress&)> progress) {
+Result<ReconcileReport> ShareEngine::syncOnce(std::function<void(const HoardProgress&)> progress,
+                                              bool confirm_mass_delete) {
   if (machine_->status().user_offline)
     return fail(ErrorCode::kOffline, "share \"" + share().name +
                                          "\" is offline by your request; bring it online first");
   Result<ReconcileReport> r;
   {
     std::lock_guard lock(pass_mu_);
-    r = runLocked(std::move(progress));
+    // The user may have gone offline while this waited for another pass.
+    if (machine_->status().user_offline)
+      return fail(ErrorCode::kOffline, "share \"" + share().name +
+                                           "\" is offline by your request; bring it online first");
+    r = runLocked(std::move(progress), confirm_mass_delete, /*automatic=*/false);
   }
-  machine_->probeNow();
+  if (shut_down_) return r;
+  // A confirmed deletion went through: lift the machine's wait for the user.
+  if (confirm_mass_delete && r && !r->stopped) machine_->syncNow();
+  else machine_->probeNow();
   return r;
 }
 
 Result<PassOutcome> ShareEngine::pass(const PassRequest& request) {
   std::lock_guard lock(pass_mu_);
   if (request.stop.stop_requested()) return PassOutcome::paused("stopping");
-  auto report = runLocked({});
+  // The machine's stop (offline by the user, stopping) reaches the pass.
+  std::stop_callback forward(request.stop, [this] { requestStop(); });
+  auto report = runLocked({}, /*confirm_mass_delete=*/false, /*automatic=*/true);
   if (!report) {
     ErrorCode c = report.error().code();
     if (c == ErrorCode::kOffline || c == ErrorCode::kTimeout)
@@ -149,11 +216,13 @@ Result<PassOutcome> ShareEngine::pass(const PassRequest& request) {
 
 Status ShareEngine::resolve(int64_t conflict_id, Resolution how) {
   std::lock_guard lock(pass_mu_);
+  if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
   return runtime_->reconciler().resolve(conflict_id, how);
 }
 
 Result<uint64_t> ShareEngine::evict(const RelPath& path) {
   std::lock_guard lock(pass_mu_);
+  if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
   return runtime_->reconciler().evict(path);
 }
 

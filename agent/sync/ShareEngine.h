@@ -10,8 +10,10 @@
 // Threads: the tracker runs on its own thread, the state machine on its own
 // (all probes and passes happen there). resolve() and evict() may be called
 // from any thread: they wait for a pass in progress (one pass or resolution
-// at a time per share, under pass_mu_). status() never blocks on I/O.
+// at a time per share, under pass_mu_). status(), lastPass(), requestStop()
+// never block on I/O.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -34,6 +36,28 @@ struct ShareEngineHooks {
   std::function<void(const ReconcileReport&)> onPassFinished;
 };
 
+// What the last finished pass of a share left to show (GetStatus, ListPins).
+struct LastPass {
+  Clock::WallTime at{};
+  bool automatic = false;                            // run by the state machine, not a job
+  std::vector<RelPath> not_hoarded;                  // pinned files the budget left out
+  std::optional<MassDelete> mass_delete;             // set while a mass deletion waits
+  std::vector<std::pair<RelPath, Error>> failed;     // paths it could not finish
+  std::optional<Error> stopped;                      // why it stopped early, if it did
+};
+
+// What automatic passes (the state machine's) did since the last job asked:
+// a `hoard sync` right after a reconnect finds the work already done and says
+// so instead of "0 sent".
+struct PassTotals {
+  size_t passes = 0;
+  size_t sent = 0;      // pushed + deleted_remote + renamed_remote
+  size_t received = 0;  // pulled + hoarded + deleted_local
+  size_t hoarded = 0;   // of received: files fetched for the first time
+  size_t new_conflicts = 0;
+  bool any() const { return sent + received + new_conflicts > 0; }
+};
+
 struct ShareEngineOptions {
   ShareStateOptions state;
   ReconcileOptions reconcile;
@@ -52,22 +76,44 @@ class ShareEngine {
       store::BaseStore& store, std::shared_ptr<remote::WorkerPool> pool, std::string host,
       ShareEngineHooks hooks, ShareEngineOptions options = {});
   // Stops the state machine and the tracker (changes already seen are made
-  // durable first).
+  // durable first); see shutdown().
   ~ShareEngine();
 
   ShareStatus status() const { return machine_->status(); }
   void syncNow() { machine_->syncNow(); }
   void probeNow() { machine_->probeNow(); }
-  Status setUserOffline(bool offline) { return machine_->setUserOffline(offline); }
-  // The user confirms a mass deletion a pass stopped for; the next pass goes ahead.
-  void confirmMassDelete();
+  // Stores the user's override. Going offline also asks the running pass to
+  // stop (requestStop) and waits until no pass runs any more, so that when
+  // this returns nothing of this share touches the remote. Blocks for as
+  // long as the pass takes to notice (the reconciler checks between files):
+  // never call it from the bus thread.
+  Status setUserOffline(bool offline);
+
+  // Asks the running pass, if any, to stop touching the remote as soon as
+  // the file at hand is done (ReconcileOptions::stop). Any thread; does not wait.
+  void requestStop();
+  // Stops for good: asks the running pass to stop, stops the state machine,
+  // waits for a pass or resolution in progress on another thread, stops the
+  // tracker. Later syncOnce/resolve/evict calls fail with kAborted. Blocks
+  // (a pass that has to notice the stop, a tracker that flushes): not from
+  // the bus thread. Idempotent; the destructor calls it.
+  void shutdown();
 
   // Runs one pass now, on the calling thread (waiting for a pass in
   // progress), and returns its report; the state machine then probes to
   // catch up with what the pass found. `progress` is told about hoarded
-  // files. kOffline without touching the remote if the user forced the
-  // share offline.
-  Result<ReconcileReport> syncOnce(std::function<void(const HoardProgress&)> progress = {});
+  // files. `confirm_mass_delete`: the user confirmed the mass deletion the
+  // last pass stopped for (lastPass().mass_delete), this pass carries it
+  // out. kOffline without touching the remote if the user forced the share
+  // offline; kAborted after shutdown().
+  Result<ReconcileReport> syncOnce(std::function<void(const HoardProgress&)> progress = {},
+                                   bool confirm_mass_delete = false);
+
+  // The last finished pass (automatic or a job's); nullopt before the first.
+  std::optional<LastPass> lastPass() const;
+  // What automatic passes did since the previous call (or since start), and
+  // resets the count. A job calls it after its own pass.
+  PassTotals takeAutomaticTotals();
 
   Status resolve(int64_t conflict_id, Resolution how);
   Result<uint64_t> evict(const RelPath& path);
@@ -79,7 +125,8 @@ class ShareEngine {
   ShareEngine() = default;
   Result<PassOutcome> pass(const PassRequest& request);
   // One pass under pass_mu_ (held by the caller).
-  Result<ReconcileReport> runLocked(std::function<void(const HoardProgress&)> progress);
+  Result<ReconcileReport> runLocked(std::function<void(const HoardProgress&)> progress,
+                                    bool confirm_mass_delete, bool automatic);
 
   ShareEngineHooks hooks_;
   ShareEngineOptions options_;
@@ -92,7 +139,12 @@ class ShareEngine {
 
   std::mutex pass_mu_;           // one pass or resolution at a time
   bool recovered_ = false;       // GUARDED_BY(pass_mu_): recover() ran
-  bool confirm_delete_ = false;  // GUARDED_BY(pass_mu_)
+  std::atomic<bool> shut_down_{false};
+
+  mutable std::mutex report_mu_;  // the running pass's stop flag and what passes left
+  std::shared_ptr<std::atomic<bool>> stop_;  // GUARDED_BY(report_mu_): the running pass's
+  std::optional<LastPass> last_;             // GUARDED_BY(report_mu_)
+  PassTotals automatic_;                     // GUARDED_BY(report_mu_)
 };
 
 }  // namespace hoard::sync

@@ -94,6 +94,18 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
     faulty->addRule(rule);
     inner = faulty;
   }
+  // Test hook: HOARD_FAULT_SLOW_REMOTE_MS=N makes every remote file fetch
+  // take N ms longer (a slow link), so the daemon's tests can act during a
+  // long pass. Unset (always, outside tests): nothing changes.
+  if (const char* slow = std::getenv("HOARD_FAULT_SLOW_REMOTE_MS"); slow != nullptr) {
+    auto faulty = std::make_shared<remote::FaultyRemoteFs>(inner);
+    remote::FaultRule rule;
+    rule.op = remote::RemoteOp::kFetchFile;
+    rule.hang = true;
+    rule.hang_limit = std::chrono::milliseconds(std::atoi(slow));
+    faulty->addRule(rule);
+    inner = faulty;
+  }
   rt->remote_ = std::make_shared<remote::DeadlineRemoteFs>(inner, pool, deadlines);
   rt->probe_pool_ = std::make_shared<remote::WorkerPool>(
       remote::WorkerPool::Options{1, 4, "hoard-probe"});

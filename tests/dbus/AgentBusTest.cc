@@ -210,6 +210,36 @@ TEST_F(AgentBusTest, EveryErrorHasItsName) {
       << "a share without pins keeps everything";
 }
 
+// Issue 9, point 14: a wrongly typed option or filter is InvalidArgument
+// (it was System.Error.ENXIO), and "under" cannot climb out of the share.
+TEST_F(AgentBusTest, WronglyTypedOptionsAndBadFiltersAreInvalidArgument) {
+  proxy_->AddShare("docs", b(server_), b(cache_), {});
+  EXPECT_EQ(errorOf([&] {
+              proxy_->RemoveShare("docs", {{"force", sdbus::Variant(std::string("yes"))}});
+            }),
+            "org.hoard.Error.InvalidArgument");
+  EXPECT_EQ(errorOf([&] {
+              proxy_->AddShare("other", b(server_), b(dir_ + "/c2"),
+                               {{"pins", sdbus::Variant(std::string("docs"))}});
+            }),
+            "org.hoard.Error.InvalidArgument");
+  EXPECT_EQ(errorOf([&] {
+              proxy_->ResolveMatching("docs", {{"under", sdbus::Variant(std::string("docs"))}},
+                                      "keep-local");
+            }),
+            "org.hoard.Error.InvalidArgument");
+  for (const char* bad : {"..", "../etc", "docs/../..", "/docs", "docs//x"})
+    EXPECT_EQ(errorOf([&] {
+                proxy_->ResolveMatching("docs", {{"under", sdbus::Variant(b(bad))}}, "keep-local");
+              }),
+              "org.hoard.Error.InvalidArgument")
+        << bad;
+  EXPECT_EQ(errorOf([&] { proxy_->Evict("docs", b("")); }), "org.hoard.Error.InvalidArgument");
+  EXPECT_EQ(errorOf([&] { proxy_->ConfirmMassDelete("docs", 3); }), "org.hoard.Error.NotFound");
+  // hoardd is still there and the share untouched.
+  EXPECT_EQ(proxy_->Shares(), std::vector<std::string>{"docs"});
+}
+
 TEST_F(AgentBusTest, OfflineEditsConflictVersionsAndResolution) {
   proxy_->AddShare("docs", b(server_), b(cache_), {});
   syncAndWait("docs");

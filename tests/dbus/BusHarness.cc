@@ -60,14 +60,34 @@ int waitExit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-PrivateBus::PrivateBus() {
+PrivateBus::PrivateBus() { launch({"dbus-daemon", "--session", "--nofork", "--print-address=1"}); }
+
+PrivateBus::PrivateBus(const std::string& service_dir) {
+  std::filesystem::create_directories(service_dir);
+  put(service_dir + "/org.hoard.Agent1.service",
+      "[D-BUS Service]\nName=org.hoard.Agent1\nExec=" + std::string(HOARDD_PATH) + "\n");
+  std::string config = service_dir + "/bus.conf";
+  put(config,
+      "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+      " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+      "<busconfig>\n  <type>session</type>\n  <listen>unix:tmpdir=/tmp</listen>\n"
+      "  <servicedir>" + service_dir + "</servicedir>\n"
+      "  <policy context=\"default\">\n    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+      "    <allow eavesdrop=\"true\"/>\n    <allow own=\"*\"/>\n  </policy>\n</busconfig>\n");
+  launch({"dbus-daemon", "--config-file=" + config, "--nofork", "--print-address=1"});
+}
+
+void PrivateBus::launch(const std::vector<std::string>& argv) {
   int fds[2];
   if (pipe(fds) != 0) return;
   pid_ = fork();
   if (pid_ == 0) {
     dup2(fds[1], 1);
     close(fds[0]);
-    execlp("dbus-daemon", "dbus-daemon", "--session", "--nofork", "--print-address=1", nullptr);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
     _exit(127);
   }
   close(fds[1]);
@@ -75,6 +95,15 @@ PrivateBus::PrivateBus() {
   while (read(fds[0], &ch, 1) == 1 && ch != '\n') address_.push_back(ch);
   close(fds[0]);
   if (!address_.empty()) setenv("DBUS_SESSION_BUS_ADDRESS", address_.c_str(), 1);
+}
+
+pid_t busNameOwnerPid(const std::string& name) {
+  auto [rc, out] = run(
+      "dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus "
+      "org.freedesktop.DBus.GetConnectionUnixProcessID string:" + name + " 2>/dev/null");
+  auto at = out.find("uint32 ");
+  if (rc != 0 || at == std::string::npos) return -1;
+  return static_cast<pid_t>(std::stol(out.substr(at + 7)));
 }
 
 PrivateBus::~PrivateBus() {

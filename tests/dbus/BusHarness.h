@@ -30,10 +30,15 @@ int waitExit(pid_t pid);  // the exit status, or 128 + signal
 class PrivateBus {
  public:
   PrivateBus();
+  // A bus that starts hoardd by D-Bus activation on the first call to
+  // org.hoard.Agent1 (a service file in `service_dir`, which is created).
+  // The activated hoardd inherits this process's environment.
+  explicit PrivateBus(const std::string& service_dir);
   ~PrivateBus();
   bool ok() const { return !address_.empty(); }
 
  private:
+  void launch(const std::vector<std::string>& argv);
   pid_t pid_ = -1;
   std::string address_;
 };
@@ -55,6 +60,9 @@ class Daemon {
   std::vector<std::pair<std::string, std::string>> env_;
   pid_t pid_ = -1;
 };
+
+// The pid of the process owning `name` on the session bus, or -1.
+pid_t busNameOwnerPid(const std::string& name);
 
 // Runs a command, capturing stdout; returns {exit status, stdout}.
 std::pair<int, std::string> run(const std::string& command);

@@ -6,10 +6,13 @@
 // is validated against its schema under schemas/cli/; exit statuses are the
 // documented ones (0 ok, 1 failed, 2 usage, 3 conflicts remain).
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -46,9 +49,23 @@ class CliTest : public ::testing::Test {
     bus_.reset();
     fs::remove_all(dir_);
   }
-  void startDaemon() {
-    daemon_ = std::make_unique<Daemon>(dir_ + "/state", dir_ + "/hoardd.log");
+  void startDaemon(std::vector<std::pair<std::string, std::string>> env = {}) {
+    daemon_.reset();
+    daemon_ = std::make_unique<Daemon>(dir_ + "/state", dir_ + "/hoardd.log", env);
     ASSERT_TRUE(daemon_->start()) << slurp(dir_ + "/hoardd.log");
+  }
+  // Files directly in `dir` (0 if it is gone).
+  size_t filesIn(const std::string& dir) {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(dir, ec))
+      if (e.is_regular_file()) ++n;
+    return n;
+  }
+  // `n` files on the server under many/.
+  void manyOnServer(int n) {
+    for (int i = 0; i < n; ++i)
+      put(server_ + "/many/f" + std::to_string(i) + ".txt", "file " + std::to_string(i) + "\n");
   }
   // Runs `hoard ARGS`; stdout returned, stderr kept in last_err_.
   std::pair<int, std::string> hoard(const std::string& args) {
@@ -239,6 +256,251 @@ TEST_F(CliTest, PreloadShowsAProgressBarOnATerminalAndPlainLinesOtherwise) {
   EXPECT_EQ(rc2, 0) << plain;
   EXPECT_EQ(plain.find('\r'), std::string::npos) << plain;
   EXPECT_NE(plain.find("preload: 3/3 files"), std::string::npos) << plain;
+}
+
+
+// Issue 9, point 17: `share add` then at once `share remove --force` used to
+// deadlock hoardd (the remove handler, on the bus thread, joined the share's
+// thread, which waited to emit a signal on that same connection).
+TEST_F(CliTest, ShareAddThenRemoveAtOnceNeverDeadlocks) {
+  startDaemon();
+  manyOnServer(50);
+  for (int i = 0; i < 20; ++i) {
+    std::string cache = dir_ + "/cache" + std::to_string(i);
+    ASSERT_EQ(hoard("share add docs " + server_ + " " + cache).first, 0) << i << ": " << last_err_;
+    ASSERT_EQ(hoard("share remove docs --force").first, 0) << i << ": " << last_err_;
+  }
+  EXPECT_TRUE(listing("share list", "shares").empty());
+  EXPECT_EQ(hoard("status").first, 0) << "hoardd still answers: " << last_err_;
+}
+
+// Issue 9, point 6: a call that starts hoardd by D-Bus activation waits for
+// its bus name; by then every share's engine runs (no UnknownShare).
+TEST_F(CliTest, ACallThatActivatesHoarddFindsItsShares) {
+  startDaemon();
+  manyOnServer(2000);  // a cache to scan at start: the engines take a while
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload docs").first, 0) << last_err_;
+  ASSERT_EQ(daemon_->stop(), 0);
+  daemon_.reset();
+  bus_.reset();
+  setenv("XDG_STATE_HOME", (dir_ + "/state").c_str(), 1);
+  bus_ = std::make_unique<PrivateBus>(dir_ + "/services");
+  ASSERT_TRUE(bus_->ok());
+  json st = listing("status docs", "status");  // activates hoardd
+  unsetenv("XDG_STATE_HOME");
+  ASSERT_EQ(st.size(), 1u) << last_err_;
+  EXPECT_EQ(st[0]["share"], "docs");
+  pid_t activated = busNameOwnerPid("org.hoard.Agent1");
+  ASSERT_GT(activated, 0);
+  kill(activated, SIGTERM);
+  EXPECT_TRUE(eventually([&] { return kill(activated, 0) != 0; })) << "the activated hoardd stops";
+}
+
+// Issue 9, point 4: a pass that stopped before a mass deletion shows it in
+// `status`, and `hoard sync --confirm-delete` shows it again and carries it out.
+TEST_F(CliTest, AMassDeletionIsShownAndConfirmedThroughTheCli) {
+  startDaemon();
+  manyOnServer(40);
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload docs").first, 0) << last_err_;
+  ASSERT_EQ(filesIn(cache_ + "/many"), 40u);
+  // The server folder emptied at once (as a slip of rm -r would).
+  fs::rename(server_ + "/many", dir_ + "/many-gone");
+  fs::create_directory(server_ + "/many");
+  auto [rc, out] = hoard("sync docs");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(last_err_.find("hoard sync docs --confirm-delete"), std::string::npos) << last_err_;
+  EXPECT_EQ(filesIn(cache_ + "/many"), 40u) << "nothing deleted before the user's word";
+
+  json st = listing("status docs", "status");
+  ASSERT_TRUE(st[0].contains("mass_delete")) << st.dump(2);
+  EXPECT_EQ(st[0]["mass_delete"]["count"], 40);
+  EXPECT_EQ(st[0]["mass_delete"]["side"], "cache");
+  EXPECT_EQ(st[0]["mass_delete"]["paths"].size(), 20u);
+  EXPECT_EQ(st[0]["mass_delete"]["paths"][0]["path"], "many/f0.txt");
+  auto [src, text] = hoard("status docs");
+  EXPECT_NE(text.find("would delete 40 of"), std::string::npos) << text;
+  EXPECT_NE(text.find("many/f0.txt"), std::string::npos) << text;
+  EXPECT_NE(text.find("hoard sync docs --confirm-delete"), std::string::npos) << text;
+
+  json done = listing("sync docs --confirm-delete", "mass-delete");
+  EXPECT_EQ(done["count"], 40);
+  EXPECT_EQ(done["deleted"], true) << done.dump(2);
+  EXPECT_EQ(filesIn(cache_ + "/many"), 0u) << "the confirmed deletion happened";
+  EXPECT_EQ(hoard("sync docs --confirm-delete").first, 1) << "nothing waits any more";
+  EXPECT_TRUE(eventually([&] {
+    json s2 = listing("status docs", "status");
+    return !s2[0].contains("mass_delete") && s2[0]["state"] == "online";
+  })) << listing("status docs", "status").dump(2);
+}
+
+// Issue 9, point 8: the CLI never waits forever for a job of a hoardd that died.
+TEST_F(CliTest, TheCliExitsWhenHoarddDiesMidJob) {
+  startDaemon({{"HOARD_FAULT_SLOW_REMOTE_MS", "300"}});
+  manyOnServer(100);  // 100 fetches of 300 ms on 4 threads: several seconds
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  pid_t cli = spawn({HOARD_CLI_PATH, "preload", "docs"}, dir_ + "/cli.log");
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  ASSERT_EQ(filesIn(cache_ + "/many") < 100, true) << "the job is still running";
+  kill(daemon_->pid(), SIGKILL);
+  bool exited = eventually([&] { return waitpid(cli, nullptr, WNOHANG) == cli || kill(cli, 0) != 0; },
+                           std::chrono::seconds(15));
+  if (!exited) {
+    kill(cli, SIGKILL);
+    waitExit(cli);
+    FAIL() << "hoard preload still waits after hoardd died: " << slurp(dir_ + "/cli.log");
+  }
+  EXPECT_NE(slurp(dir_ + "/cli.log").find("hoardd left the session bus"), std::string::npos)
+      << slurp(dir_ + "/cli.log");
+}
+
+// Issue 9, points 8 and 14: what a new user types by mistake gets a true answer.
+TEST_F(CliTest, MistakesGetUsableAnswers) {
+  startDaemon();
+  auto [rc, out] = hoard("bogus");
+  EXPECT_EQ(rc, 2);
+  EXPECT_NE(last_err_.find("unknown command 'bogus'"), std::string::npos) << last_err_;
+  EXPECT_NE(last_err_.find("share, pin"), std::string::npos) << "lists the commands: " << last_err_;
+  EXPECT_EQ(hoard("").first, 2);
+  EXPECT_NE(last_err_.find("give a command: share, pin"), std::string::npos) << last_err_;
+  EXPECT_EQ(hoard("resolve -1 --with keep-local").first, 2) << last_err_;
+  EXPECT_NE(last_err_.find("'-1' is not a conflict id"), std::string::npos) << last_err_;
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_ + " --pin docs").first, 0)
+      << last_err_;
+  EXPECT_EQ(hoard("evict " + cache_).first, 2);
+  EXPECT_NE(last_err_.find("cannot evict the share root"), std::string::npos) << last_err_;
+  EXPECT_EQ(hoard("evict . --share docs").first, 2);
+  EXPECT_NE(last_err_.find("cannot evict the share root"), std::string::npos) << last_err_;
+  EXPECT_EQ(hoard("resolve --share docs --under .. --with keep-local").first, 2) << last_err_;
+  // --under docs/ matches like --under docs.
+  uint64_t id = makeConflict("report.txt");
+  ASSERT_NE(id, 0u);
+  auto [rrc, rout] = hoard("resolve --share docs --under docs/ --with keep-local");
+  EXPECT_NE(rrc, 1) << last_err_;
+  EXPECT_NE(rout.find("resolved 1 conflict"), std::string::npos) << rout << last_err_;
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "mine\n");
+}
+
+// Issue 9, point 14: a dir-delete conflict has no file versions; diff and
+// show say what each side did instead of printing nothing.
+TEST_F(CliTest, DiffOfADirDeleteConflictSaysWhatEachSideDid) {
+  startDaemon();
+  put(server_ + "/d/keep.txt", "keep\n");
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload docs").first, 0) << last_err_;
+  ASSERT_EQ(hoard("offline docs").first, 0) << last_err_;
+  fs::remove_all(cache_ + "/d");
+  put(server_ + "/d/added.txt", "a colleague's new file\n");
+  ASSERT_TRUE(eventually([&] { return !listing("changes docs", "changes").empty(); }));
+  ASSERT_EQ(hoard("online docs").first, 0) << last_err_;
+  EXPECT_TRUE(eventually([&] { return hoard("sync docs").first == 3; })) << last_err_;
+  uint64_t id = 0;
+  for (auto& c : listing("conflicts docs", "conflicts", 3))
+    if (c["kind"] == "dir-delete") id = c["id"].get<uint64_t>();
+  ASSERT_NE(id, 0u) << listing("conflicts docs", "conflicts", 3).dump(2);
+  auto [rc, out] = hoard("diff " + std::to_string(id));
+  EXPECT_EQ(rc, 0) << last_err_;
+  EXPECT_NE(out.find("(dir-delete) at d"), std::string::npos) << out;
+  EXPECT_NE(out.find("local:"), std::string::npos) << out;
+  EXPECT_NE(out.find("remote:"), std::string::npos) << out;
+  auto [src, sout] = hoard("show " + std::to_string(id) + " --remote");
+  EXPECT_EQ(src, 0) << last_err_;
+  EXPECT_NE(sout.find("(dir-delete) at d"), std::string::npos) << sout;
+}
+
+// Issue 9, point 5: `hoard offline` stops a running pass; SIGTERM too.
+// (Needs the reconciler to honour ReconcileOptions::stop.)
+TEST_F(CliTest, OfflineStopsARunningPass) {
+  startDaemon({{"HOARD_FAULT_SLOW_REMOTE_MS", "200"}});
+  manyOnServer(200);  // 200 fetches of 200 ms on 4 threads: ten seconds
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_TRUE(eventually([&] { return filesIn(cache_ + "/many") > 0; }));
+  ASSERT_EQ(hoard("offline docs").first, 0) << last_err_;
+  size_t at_offline = filesIn(cache_ + "/many");
+  EXPECT_LT(at_offline, 200u) << "`hoard offline` returned only after the whole pass";
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(filesIn(cache_ + "/many"), at_offline) << "nothing is fetched once offline";
+}
+
+TEST_F(CliTest, SigtermStopsARunningPassAndExits) {
+  startDaemon({{"HOARD_FAULT_SLOW_REMOTE_MS", "200"}});
+  manyOnServer(200);
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_TRUE(eventually([&] { return filesIn(cache_ + "/many") > 0; }));
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_LT(filesIn(cache_ + "/many"), 200u) << "hoardd waited for the whole pass to end";
+  EXPECT_NE(slurp(dir_ + "/hoardd.log").find("stopped cleanly"), std::string::npos);
+}
+
+// Issue 9, point 13: the automatic pass after `share add` did the work; the
+// preload right after it says so instead of "0 sent, 0 received".
+TEST_F(CliTest, APreloadRightAfterShareAddSaysWhatTheAutomaticPassDid) {
+  startDaemon({{"HOARD_FAULT_SLOW_REMOTE_MS", "20"}});
+  manyOnServer(60);
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  auto [rc, out] = hoard("preload docs");
+  ASSERT_EQ(rc, 0) << last_err_;
+  EXPECT_EQ(filesIn(cache_ + "/many"), 60u);
+  bool own_work = out.find("63 received") != std::string::npos;
+  bool told = out.find("already did the work") != std::string::npos ||
+              out.find("the automatic pass had done") != std::string::npos;
+  EXPECT_TRUE(own_work || told) << out;
+  EXPECT_FALSE(out.find("0 sent, 0 received") != std::string::npos && !told) << out;
+}
+
+// Issue 9, point 13: `hoard sync` right after `hoard online` finds that the
+// automatic reintegration did the work, and says what it did.
+TEST_F(CliTest, ASyncRightAfterOnlineSaysWhatTheReintegrationDid) {
+  startDaemon({{"HOARD_FAULT_SLOW_REMOTE_MS", "20"}});
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload docs").first, 0) << last_err_;
+  ASSERT_EQ(hoard("offline docs").first, 0) << last_err_;
+  manyOnServer(60);  // a colleague's new files, fetched on reconnection
+  ASSERT_EQ(hoard("online docs").first, 0) << last_err_;
+  auto [rc, out] = hoard("sync docs");
+  ASSERT_EQ(rc, 0) << last_err_;
+  EXPECT_EQ(filesIn(cache_ + "/many"), 60u);
+  bool own_work = out.find("60 received") != std::string::npos;
+  bool told = out.find("already did the work") != std::string::npos ||
+              out.find("the automatic pass had done") != std::string::npos;
+  EXPECT_TRUE(own_work || told) << out;
+  EXPECT_FALSE(out.find("0 sent, 0 received") != std::string::npos && !told) << out;
+}
+
+// Issue 9, point 11: a path that fails is listed in `status` with its error,
+// and no longer once it went through.
+TEST_F(CliTest, FailingPathsAreListedInStatusUntilTheyGoThrough) {
+  startDaemon();
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload docs").first, 0) << last_err_;
+  startDaemon({{"HOARD_FAULT_INJECT_REMOTE", "EIO"}});
+  put(cache_ + "/docs/report.txt", "an edit the failing remote refuses\n");
+  EXPECT_TRUE(eventually([&] { return hoard("sync docs").first == 1; })) << last_err_;
+  std::string sync_err = last_err_;
+  json st = listing("status docs", "status");
+  ASSERT_EQ(st[0]["failed"].size(), 1u) << st.dump(2) << sync_err << slurp(dir_ + "/hoardd.log");
+  EXPECT_EQ(st[0]["failed"][0]["path"], "docs/report.txt");
+  EXPECT_EQ(st[0]["failed"][0]["error"], "org.hoard.Error.IoError");
+  auto [rc, text] = hoard("status docs");
+  EXPECT_NE(text.find("docs/report.txt"), std::string::npos) << text;
+  EXPECT_NE(slurp(dir_ + "/hoardd.log").find("docs/report.txt could not be synced"),
+            std::string::npos);
+  // A full remote stops the pass: status says so, and not once space is back.
+  startDaemon({{"HOARD_FAULT_INJECT_REMOTE", "ENOSPC"}});
+  put(cache_ + "/docs/report.txt", "an edit the failing remote refuses\n");
+  EXPECT_EQ(hoard("sync docs").first, 1) << last_err_;
+  st = listing("status docs", "status");
+  ASSERT_TRUE(st[0].contains("stopped")) << st.dump(2);
+  EXPECT_EQ(st[0]["stopped"]["error"], "org.hoard.Error.NoSpace");
+  EXPECT_NE(hoard("status docs").second.find("No space left on device"), std::string::npos);
+  startDaemon();  // the remote works again
+  EXPECT_EQ(hoard("sync docs").first, 0) << last_err_;
+  st = listing("status docs", "status");
+  EXPECT_TRUE(st[0]["failed"].empty()) << st.dump(2);
+  EXPECT_FALSE(st[0].contains("stopped")) << st.dump(2);
+  EXPECT_EQ(st[0]["reason"], "") << st.dump(2);
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "an edit the failing remote refuses\n");
 }
 
 }  // namespace

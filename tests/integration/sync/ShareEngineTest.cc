@@ -185,5 +185,39 @@ TEST_F(ShareEngineTest, ConflictsAreAnnouncedWaitAndResolve) {
   EXPECT_EQ(get(remote_root_ + "/hello.txt"), "mine\n");
 }
 
+// What the automatic passes did is kept for the next job to tell (issue 9,
+// point 13), and the last pass's outcome for status (points 4 and 11).
+TEST_F(ShareEngineTest, AutomaticPassTotalsAndTheLastPassAreKept) {
+  for (int i = 0; i < 5; ++i) put(remote_root_ + "/f" + std::to_string(i) + ".txt", "x\n");
+  startEngine();
+  ASSERT_TRUE(eventually([&] { return get(cache_ + "/f4.txt") == "x\n"; }));
+  ASSERT_TRUE(eventually([&] { return state() == journal::ShareState::kOnline; }));
+  PassTotals t = engine_->takeAutomaticTotals();
+  EXPECT_GE(t.passes, 1u);
+  EXPECT_GE(t.hoarded, 6u) << "hello.txt and f0..f4, fetched by the automatic pass";
+  EXPECT_GE(t.received, t.hoarded);
+  EXPECT_FALSE(engine_->takeAutomaticTotals().any()) << "taking them resets them";
+  auto r = engine_->syncOnce();
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_EQ(r->hoarded, 0u);
+  auto last = engine_->lastPass();
+  ASSERT_TRUE(last);
+  EXPECT_FALSE(last->automatic);
+  EXPECT_TRUE(last->failed.empty());
+  EXPECT_FALSE(last->mass_delete);
+}
+
+// After shutdown nothing runs: a job's pass is refused, not started.
+TEST_F(ShareEngineTest, AfterShutdownPassesAreRefused) {
+  startEngine();
+  ASSERT_TRUE(eventually([&] { return state() == journal::ShareState::kOnline; }));
+  engine_->shutdown();
+  engine_->shutdown();  // idempotent
+  auto r = engine_->syncOnce();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kAborted);
+  EXPECT_EQ(engine_->resolve(1, Resolution::kKeepLocal).error().code(), ErrorCode::kAborted);
+}
+
 }  // namespace
 }  // namespace hoard::sync
