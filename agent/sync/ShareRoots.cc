@@ -11,16 +11,17 @@
 namespace hoard::sync {
 
 Status validateShareName(const std::string& name) {
-  if (name.empty()) return fail(ErrorCode::kInvalidArgument, "a share needs a name (e.g. \"work\")");
+  if (name.empty())
+    return fail(ErrorCode::kInvalidArgument, "a share needs a name (e.g. \"work\")");
   if (name.size() > kMaxShareNameBytes)
     return fail(ErrorCode::kInvalidArgument,
                 "share name \"" + displayPath(name.substr(0, 20)) + "...\" is " +
                     std::to_string(name.size()) + " bytes long; at most " +
                     std::to_string(kMaxShareNameBytes) + " are allowed");
   if (name.find('/') != std::string::npos)
-    return fail(ErrorCode::kInvalidArgument,
-                "share name \"" + displayPath(name) + "\" holds '/'; choose a plain name such as "
-                                                      "\"work\"");
+    return fail(ErrorCode::kInvalidArgument, "share name \"" + displayPath(name) +
+                                                 "\" holds '/'; choose a plain name such as "
+                                                 "\"work\"");
   for (unsigned char c : name) {
     if (c < 0x20 || c == 0x7f)
       return fail(ErrorCode::kInvalidArgument, "share name \"" + displayPath(name) +

@@ -3,8 +3,7 @@
 // is stored or written: real temporary folders, a symlink to a root and a
 // real bind mount (root only; skipped where mount(2) is refused).
 
-#include "sync/ShareRoots.h"
-
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -12,8 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include <gtest/gtest.h>
-
+#include "sync/ShareRoots.h"
 #include "sync/ShareSetup.h"
 
 namespace hoard::sync {
@@ -90,16 +88,16 @@ class ShareRootsTest : public ::testing::Test {
 
 TEST_F(ShareRootsTest, CacheInsideItsRemoteIsRefused) {
   std::string r = remote("server");
-  expectRefused(add("work", r, r + "/cache"), {"cache root '" + r + "/cache'", "is inside",
-                                               "remote root '" + r + "'"},
-                r, r + "/cache");
+  expectRefused(add("work", r, r + "/cache"),
+                {"cache root '" + r + "/cache'", "is inside", "remote root '" + r + "'"}, r,
+                r + "/cache");
 }
 
 TEST_F(ShareRootsTest, RemoteInsideItsCacheIsRefused) {
   std::string c = dir("cache");
   std::string r = remote("cache/server");
-  expectRefused(add("work", r, c), {"cache root '" + c + "'", "contains", "remote root '" + r + "'"},
-                r);
+  expectRefused(add("work", r, c),
+                {"cache root '" + c + "'", "contains", "remote root '" + r + "'"}, r);
 }
 
 TEST_F(ShareRootsTest, RemoteEqualToCacheIsRefusedAlsoThroughASymlinkAndATrailingSlash) {
@@ -130,7 +128,10 @@ TEST_F(ShareRootsTest, RootsOverlappingAnotherSharesRootsAreRefusedNamingThatSha
   ASSERT_TRUE(add("alpha", r1, c1));
   std::string r2 = remote("b/server");
   // Same cache, nested cache, cache holding the other's cache.
-  expectRefused(add("beta", r2, c1), {"cache root '" + c1 + "'", "is the same directory as the cache root '" + c1 + "' of share \"alpha\""}, r2, "", 1);
+  expectRefused(add("beta", r2, c1),
+                {"cache root '" + c1 + "'",
+                 "is the same directory as the cache root '" + c1 + "' of share \"alpha\""},
+                r2, "", 1);
   expectRefused(add("beta", r2, c1 + "/nested"), {"is inside the cache root", "\"alpha\""}, r2,
                 c1 + "/nested", 1);
   // Same remote, nested remote, a remote containing the other's remote.
@@ -143,9 +144,13 @@ TEST_F(ShareRootsTest, RootsOverlappingAnotherSharesRootsAreRefusedNamingThatSha
   expectRefused(add("beta", d_ + "/a", d_ + "/b/cache"), {"contains the remote root", "\"alpha\""},
                 d_ + "/a", d_ + "/b/cache", 1);
   // Across roles: my cache in their remote, my remote in their cache.
-  expectRefused(add("beta", r2, r1 + "/mycache"), {"cache root", "is inside the remote root '" + r1 + "' of share \"alpha\""}, r2, r1 + "/mycache", 1);
+  expectRefused(add("beta", r2, r1 + "/mycache"),
+                {"cache root", "is inside the remote root '" + r1 + "' of share \"alpha\""}, r2,
+                r1 + "/mycache", 1);
   std::string in_cache = remote("a/cache/stuff");
-  expectRefused(add("beta", in_cache, d_ + "/b/cache"), {"is inside the cache root '" + c1 + "' of share \"alpha\""}, in_cache, d_ + "/b/cache", 1);
+  expectRefused(add("beta", in_cache, d_ + "/b/cache"),
+                {"is inside the cache root '" + c1 + "' of share \"alpha\""}, in_cache,
+                d_ + "/b/cache", 1);
   // Through a symlink to alpha's remote.
   fs::create_symlink(r1, d_ + "/to-alpha");
   expectRefused(add("beta", r2, d_ + "/to-alpha/c"), {"(" + r1 + "/c)", "inside the remote root"},
