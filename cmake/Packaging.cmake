@@ -65,6 +65,10 @@ network is away and, on reconnect, replays those changes three-way against
 the last agreed state, turning overlaps into conflicts to resolve. hoardd is
 the daemon on the D-Bus session bus, hoard its command line.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+# Install with DESTDIR so that CMAKE_INSTALL_PREFIX is /usr while installing:
+# the unit and the activation file then name /usr/bin/hoardd.
+set(CPACK_SET_DESTDIR ON)
+set(CPACK_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # hoard_VERSION_ARCH.deb
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "dbus-user-session")

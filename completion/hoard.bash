@@ -29,37 +29,37 @@ _hoard() {
     w=${COMP_WORDS[i]}
     case $w in
       --share | --priority | --pin | --with | --kind | --glob | --under | --config)
-        ((i++)); continue ;;
+        i=$((i + 1)); continue ;;
       -*) continue ;;
     esac
     if [[ $positionals == 0 ]] && grep -qxF -- "$w" <<<"$subs"; then
       path+=("$w")
       subs=$(_hoard_subcommands "${path[@]}")
     else
-      ((positionals++))
+      positionals=$((positionals + 1))
     fi
   done
 
   case $prev in
     --share)
       mapfile -t COMPREPLY < <(compgen -W "$(hoard __complete shares 2>/dev/null)" -- "$cur")
-      return ;;
+      return 0 ;;
     --with)
       mapfile -t COMPREPLY < <(compgen -W "keep-local keep-remote stash" -- "$cur")
-      return ;;
+      return 0 ;;
     --kind)
       mapfile -t COMPREPLY < <(compgen -W "content modify-delete delete-modify create-create type metadata dir-delete rename-rename" -- "$cur")
-      return ;;
+      return 0 ;;
     --priority | --pin | --glob | --under)
-      return ;;
+      return 0 ;;
   esac
   if [[ $cur == -* ]]; then
     mapfile -t COMPREPLY < <(compgen -W "$(_hoard_options "${path[@]}")" -- "$cur")
-    return
+    return 0
   fi
   if [[ -n $subs && $positionals == 0 ]]; then
     mapfile -t COMPREPLY < <(compgen -W "$subs" -- "$cur")
-    return
+    return 0
   fi
   case "${path[*]}" in
     "share add")
@@ -77,9 +77,10 @@ _hoard() {
     pin | unpin | evict)
       if ((positionals == 0)); then
         mapfile -t COMPREPLY < <(hoard __complete paths "$cur" 2>/dev/null)
-        compopt -o nospace 2>/dev/null
+        compopt -o nospace 2>/dev/null || true
       fi
       ;;
   esac
+  return 0
 }
 complete -F _hoard hoard
