@@ -2,14 +2,13 @@
 #include "Complete.h"
 
 #include <dirent.h>
+#include <sdbus-c++/sdbus-c++.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <sdbus-c++/sdbus-c++.h>
 
 #include "Client.h"
 #include "Output.h"
@@ -40,8 +39,9 @@ void completePaths(Agent& agent, const std::string& prefix) {
   for (const auto& s : agent.ListShares()) roots.push_back(str(s.get<2>()));
   // The prefix as typed, and as an absolute path to compare with the roots.
   std::string abs = prefix.empty() ? std::filesystem::current_path().string() + "/"
-                    : prefix.front() == '/' ? prefix
-                                            : std::filesystem::current_path().string() + "/" + prefix;
+                    : prefix.front() == '/'
+                        ? prefix
+                        : std::filesystem::current_path().string() + "/" + prefix;
   size_t slash = prefix.rfind('/');
   std::string typed_dir = slash == std::string::npos ? "" : prefix.substr(0, slash + 1);
   std::string leaf = slash == std::string::npos ? prefix : prefix.substr(slash + 1);
@@ -52,7 +52,8 @@ void completePaths(Agent& agent, const std::string& prefix) {
   }
   if (!inside) {
     for (const std::string& r : roots)
-      if (startsWith(r, abs)) std::cout << (prefix.front() == '/' ? r : prefix + r.substr(abs.size())) << "/\n";
+      if (startsWith(r, abs))
+        std::cout << (prefix.front() == '/' ? r : prefix + r.substr(abs.size())) << "/\n";
     return;
   }
   DIR* d = ::opendir(abs_dir.c_str());

@@ -24,6 +24,7 @@
 
 #include "daemon/Agent.h"
 #include "daemon/Config.h"
+#include "daemon/Log.h"
 #include "HoardVersion.h"
 
 namespace {
@@ -31,7 +32,7 @@ namespace {
 constexpr const char* kBusName = "org.hoard.Agent1";
 
 void log(int priority, const std::string& message) {
-  std::cerr << "<" << priority << ">hoardd: " << message << std::endl;
+  hoard::daemon::logMessage(priority, message);
 }
 
 // $XDG_STATE_HOME/hoard, or ~/.local/state/hoard.
