@@ -14,6 +14,8 @@
 #include <CLI/CLI.hpp>
 
 #include "Client.h"
+#include "Complete.h"
+#include "HoardVersion.h"
 #include "Output.h"
 #include "common/RelPath.h"
 
@@ -184,7 +186,9 @@ int copyFd(int fd) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "__complete") return complete(argc - 2, argv + 2);
   CLI::App app{"hoard: keep network files available offline (a client of hoardd)"};
+  app.set_version_flag("--version", HOARD_VERSION_LINE("hoard"));
   app.require_subcommand(1);
   bool as_json = false;
   std::string share, name, path, remote, cache, with, glob, under, kind;

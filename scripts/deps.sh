@@ -13,6 +13,7 @@ PACKAGES=(
   dbus-daemon dbus python3-dbusmock
   sshfs openssh-server openssh-client fuse3 iproute2
   rsync unison hyperfine systemd
+  scdoc lintian dpkg-dev file gzip
 )
 
 missing=()

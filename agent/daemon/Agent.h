@@ -43,6 +43,9 @@ namespace hoard::daemon {
 struct AgentOptions {
   sync::ShareEngineOptions engine;
   std::string host;
+  // config resolved_retention_days: how long resolved conflicts and their
+  // versions are kept (for undo) before they are dropped.
+  int resolved_retention_days = 30;
 };
 
 class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> {

@@ -3,15 +3,17 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validator.hpp>
+#include <vector>
 
 namespace hoard::daemon {
 
@@ -32,39 +34,179 @@ std::string defaultConfigPath() {
 
 namespace {
 
-std::chrono::milliseconds seconds(const nlohmann::json& j) {
-  return std::chrono::milliseconds(static_cast<int64_t>(j.get<double>() * 1000));
+// A key given twice in one object: JSON leaves it undefined which one wins
+// (nlohmann keeps the last), so a person editing the file cannot tell.
+struct DuplicateKey {
+  std::string pointer;
+};
+
+// Follows the parser through objects and arrays so that any failure (a
+// duplicate key, a number out of double's range) can name the key it was at.
+class KeyTracker {
+ public:
+  bool event(nlohmann::json::parse_event_t ev, const nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    switch (ev) {
+      case E::object_start:
+      case E::array_start:
+        frames_.push_back({});
+        break;
+      case E::object_end:
+      case E::array_end:
+        if (!frames_.empty()) frames_.pop_back();
+        break;
+      case E::key: {
+        if (frames_.empty()) break;
+        Frame& f = frames_.back();
+        f.key = parsed.get<std::string>();
+        f.has_key = true;
+        if (!f.keys.insert(f.key).second) throw DuplicateKey{pointer()};
+        break;
+      }
+      case E::value:
+        break;
+    }
+    return true;
+  }
+  // "/poll_interval_s", or "" before the first key.
+  std::string pointer() const {
+    std::string p;
+    for (const Frame& f : frames_)
+      if (f.has_key) p += "/" + f.key;
+    return p;
+  }
+
+ private:
+  struct Frame {
+    std::set<std::string> keys;
+    std::string key;
+    bool has_key = false;
+  };
+  std::vector<Frame> frames_;
+};
+
+// Turns a byte offset into "line L, column C" a person can find.
+std::string lineAndColumn(const std::string& text, size_t byte) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i + 1 < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(col);
 }
 
-}  // namespace
+// One key's bounds, checked again here after the schema (valijson compares
+// in double, which cannot tell 2^62 from 2^62 + 1) and before any conversion.
+struct Bound {
+  const char* key;
+  bool integer;
+  double min;
+  double max;
+};
+constexpr int64_t kMaxBudget = int64_t{1} << 62;
+constexpr Bound kBounds[] = {
+    {"poll_interval_s", false, 0.1, 86400},
+    {"probe_interval_offline_s", false, 0.1, 86400},
+    {"probe_interval_online_s", false, 0.1, 86400},
+    {"write_back_quiet_ms", true, 1, 600000},
+    {"write_back_max_delay_ms", true, 1, 600000},
+    {"remote_deadline_s", false, 1, 3600},
+    {"transfer_idle_deadline_s", false, 1, 3600},
+    {"max_delete_fraction", false, 0, 1},
+    {"cache_budget_bytes", true, 0, static_cast<double>(kMaxBudget)},
+    {"resolved_retention_days", true, 0, 3650},
+};
 
-Result<AgentOptions> loadConfig(const std::string& path) {
-  AgentOptions options;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT) return options;  // no file: the defaults
-    return failErrno(errno, "config " + path);
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(ss.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    // Turn the byte offset into a line and column a person can find.
-    std::string text = ss.str();
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
+std::string checkBound(const Bound& b, const nlohmann::json& v) {
+  if (b.integer) {
+    if (v.is_number_unsigned()) {
+      if (v.get<uint64_t>() > static_cast<uint64_t>(b.max)) return "above its maximum";
+      return {};
     }
-    return fail(ErrorCode::kInvalidArgument, "config " + path + ": line " + std::to_string(line) +
-                                                 ", column " + std::to_string(col) +
+    if (!v.is_number_integer()) return "not an integer";
+    int64_t i = v.get<int64_t>();
+    if (static_cast<double>(i) < b.min) return "below its minimum";
+    if (static_cast<double>(i) > b.max) return "above its maximum";
+    return {};
+  }
+  if (!v.is_number()) return "not a number";
+  double d = v.get<double>();
+  if (!(d >= b.min)) return "below its minimum";
+  if (!(d <= b.max)) return "above its maximum";
+  return {};
+}
+
+std::chrono::milliseconds seconds(const nlohmann::json& j) {
+  return std::chrono::milliseconds(std::llround(j.get<double>() * 1000));
+}
+
+Result<AgentOptions> applyOptions(const nlohmann::json& doc, const std::string& path) {
+  for (const Bound& b : kBounds) {
+    if (!doc.contains(b.key)) continue;
+    std::string problem = checkBound(b, doc[b.key]);
+    if (!problem.empty()) {
+      std::ostringstream range;
+      range << b.min << " to " << b.max;
+      return fail(ErrorCode::kInvalidArgument, "config " + path + ": /" + b.key + ": " +
+                                                   doc[b.key].dump() + " is " + problem +
+                                                   " (allowed: " + range.str() + ")");
+    }
+  }
+  AgentOptions options;
+  auto& st = options.engine.state;
+  if (doc.contains("poll_interval_s")) st.poll_interval = seconds(doc["poll_interval_s"]);
+  if (doc.contains("probe_interval_offline_s"))
+    st.probe_interval_offline = seconds(doc["probe_interval_offline_s"]);
+  if (doc.contains("probe_interval_online_s"))
+    st.probe_interval_online = seconds(doc["probe_interval_online_s"]);
+  if (doc.contains("write_back_quiet_ms"))
+    st.write_back_quiet = std::chrono::milliseconds(doc["write_back_quiet_ms"].get<int64_t>());
+  if (doc.contains("write_back_max_delay_ms"))
+    st.write_back_max_delay =
+        std::chrono::milliseconds(doc["write_back_max_delay_ms"].get<int64_t>());
+  if (doc.contains("remote_deadline_s"))
+    options.engine.deadlines.metadata = seconds(doc["remote_deadline_s"]);
+  if (doc.contains("transfer_idle_deadline_s"))
+    options.engine.deadlines.transfer_idle = seconds(doc["transfer_idle_deadline_s"]);
+  if (doc.contains("max_delete_fraction"))
+    options.engine.reconcile.max_delete_fraction = doc["max_delete_fraction"].get<double>();
+  if (doc.contains("cache_budget_bytes"))
+    options.engine.reconcile.cache_budget_bytes = doc["cache_budget_bytes"].get<uint64_t>();
+  if (doc.contains("resolved_retention_days"))
+    options.resolved_retention_days = doc["resolved_retention_days"].get<int>();
+  if (st.write_back_max_delay < st.write_back_quiet)
+    return fail(ErrorCode::kInvalidArgument,
+                "config " + path +
+                    ": /write_back_max_delay_ms must not be shorter than /write_back_quiet_ms");
+  return options;
+}
+
+Result<AgentOptions> load(const std::string& path, const std::string& text) {
+  nlohmann::json doc;
+  KeyTracker keys;
+  try {
+    doc = nlohmann::json::parse(
+        text, [&keys](int, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
+          return keys.event(ev, parsed);
+        });
+  } catch (const DuplicateKey& d) {
+    return fail(ErrorCode::kInvalidArgument,
+                "config " + path + ": " + d.pointer + ": the key is given more than once");
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string at = keys.pointer();
+    return fail(ErrorCode::kInvalidArgument, "config " + path + ": " + lineAndColumn(text, e.byte) +
+                                                 (at.empty() ? "" : " (in " + at + ")") +
                                                  ": not valid JSON (" + e.what() + ")");
+  } catch (const nlohmann::json::exception& e) {
+    // A number beyond double's range (1e400) is an out_of_range, not a
+    // parse_error; the tracker knows the key it was read for.
+    std::string at = keys.pointer();
+    return fail(ErrorCode::kInvalidArgument,
+                "config " + path + ": " + (at.empty() ? "the top level" : at) + ": " + e.what());
   }
 
   nlohmann::json schema_doc = nlohmann::json::parse(configSchema());
@@ -85,37 +227,46 @@ Result<AgentOptions> loadConfig(const std::string& path) {
         best = e;
       }
     }
+    // valijson names the place "<root>", "[poll_interval_s]"; show it as a
+    // JSON pointer, with the value found there.
     std::string where;
-    for (size_t i = 1; i < best.context.size(); ++i) where += best.context[i];
+    for (size_t i = 1; i < best.context.size(); ++i) {
+      std::string c = best.context[i];
+      if (c.size() >= 2 && c.front() == '[' && c.back() == ']') c = c.substr(1, c.size() - 2);
+      where += "/" + c;
+    }
+    std::string value;
+    if (!where.empty()) {
+      try {
+        value = " " + doc.at(nlohmann::json::json_pointer(where)).dump() + ":";
+      } catch (const nlohmann::json::exception&) {
+      }
+    }
     if (where.empty()) where = "the top level";
     return fail(ErrorCode::kInvalidArgument,
-                "config " + path + ": " + where + ": " + best.description);
+                "config " + path + ": " + where + ":" + value + " " + best.description);
   }
+  return applyOptions(doc, path);
+}
 
-  auto& st = options.engine.state;
-  if (doc.contains("poll_interval_s")) st.poll_interval = seconds(doc["poll_interval_s"]);
-  if (doc.contains("probe_interval_offline_s"))
-    st.probe_interval_offline = seconds(doc["probe_interval_offline_s"]);
-  if (doc.contains("probe_interval_online_s"))
-    st.probe_interval_online = seconds(doc["probe_interval_online_s"]);
-  if (doc.contains("write_back_quiet_ms"))
-    st.write_back_quiet = std::chrono::milliseconds(doc["write_back_quiet_ms"].get<int64_t>());
-  if (doc.contains("write_back_max_delay_ms"))
-    st.write_back_max_delay =
-        std::chrono::milliseconds(doc["write_back_max_delay_ms"].get<int64_t>());
-  if (doc.contains("remote_deadline_s"))
-    options.engine.deadlines.metadata = seconds(doc["remote_deadline_s"]);
-  if (doc.contains("transfer_idle_deadline_s"))
-    options.engine.deadlines.transfer_idle = seconds(doc["transfer_idle_deadline_s"]);
-  if (doc.contains("max_delete_fraction"))
-    options.engine.reconcile.max_delete_fraction = doc["max_delete_fraction"].get<double>();
-  if (doc.contains("cache_budget_bytes"))
-    options.engine.reconcile.cache_budget_bytes = doc["cache_budget_bytes"].get<uint64_t>();
-  if (st.write_back_max_delay < st.write_back_quiet)
-    return fail(ErrorCode::kInvalidArgument,
-                "config " + path +
-                    ": /write_back_max_delay_ms must not be shorter than /write_back_quiet_ms");
-  return options;
+}  // namespace
+
+Result<AgentOptions> loadConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) return AgentOptions{};  // no file: the defaults
+    return failErrno(errno, "config " + path);
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return failErrno(errno, "read config " + path);
+  // The one boundary where nlohmann's and valijson's exceptions become an
+  // Error: nothing in a config file may end hoardd.
+  try {
+    return load(path, ss.str());
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kInvalidArgument, "config " + path + ": " + e.what());
+  }
 }
 
 }  // namespace hoard::daemon

@@ -25,6 +25,7 @@
 #include "daemon/Agent.h"
 #include "daemon/Config.h"
 #include "daemon/Log.h"
+#include "HoardVersion.h"
 
 namespace {
 
@@ -50,6 +51,7 @@ std::string hostName() {
 
 int main(int argc, char** argv) {
   CLI::App app{"hoardd: keeps pinned network files available offline (the hoard daemon)"};
+  app.set_version_flag("--version", HOARD_VERSION_LINE("hoardd"));
   std::string state_dir = defaultStateDir();
   std::string config_path = hoard::daemon::defaultConfigPath();
   bool print_schema = false;

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "sync/ShareRoots.h"
+
 namespace hoard::sync {
 
 journal::RemoteIdentity toJournal(const remote::RemoteIdentity& id) {
@@ -18,16 +20,93 @@ remote::RemoteIdentity fromJournal(const journal::RemoteIdentity& id) {
   return {id.fsid, id.mount_source, id.fstype, id.mount_point, id.mount_root, id.marker_id};
 }
 
+namespace {
+
+// One root as the overlap check sees it: whose it is and what it is called.
+struct OwnedRoot {
+  std::string share;  // empty: the share being added
+  std::string role;   // "remote root" or "cache root"
+  RootPlace place;
+};
+
+// Observes `path` on the pool under `deadline`: a hung mount costs a worker,
+// never the caller. A root that cannot be observed is placed by its text.
+RootPlace observeOnPool(const std::string& path, remote::WorkerPool& pool,
+                        std::chrono::milliseconds deadline) {
+  auto r = pool.run<RootPlace>("look at '" + displayPath(path) + "'", deadline,
+                               [path](const remote::ProgressFn&) -> Result<RootPlace> {
+                                 return observeRoot(path);
+                               });
+  return r ? std::move(*r) : lexicalRoot(path);
+}
+
+std::string describe(const OwnedRoot& r) {
+  std::string text = r.role + " '" + displayPath(r.place.given) + "'";
+  if (r.place.resolved != normalPath(r.place.given))
+    text += " (" + displayPath(r.place.resolved) + ")";
+  return text;
+}
+
+// Refuses `/` and any overlap between the new share's roots, and between
+// them and every existing share's roots.
+Status checkRoots(const std::string& name, const std::string& remote_root,
+                  const std::string& cache_root, const std::vector<journal::ShareRecord>& shares,
+                  remote::WorkerPool& pool, std::chrono::milliseconds deadline) {
+  const std::string who = "share \"" + name + "\": ";
+  OwnedRoot remote{"", "remote root", observeOnPool(remote_root, pool, deadline)};
+  OwnedRoot cache{"", "cache root", observeOnPool(cache_root, pool, deadline)};
+  for (const OwnedRoot* r : {&remote, &cache}) {
+    if (r->place.isFilesystemRoot())
+      return fail(ErrorCode::kInvalidArgument,
+                  who + describe(*r) +
+                      " is the filesystem root '/'; choose the directory the share lives in");
+  }
+  if (Overlap o = overlap(cache.place, remote.place); o != Overlap::kNone)
+    return fail(ErrorCode::kInvalidArgument,
+                who + describe(cache) + " " + std::string(overlapWords(o)) + " its " +
+                    describe(remote) + "; the cache must be a separate local directory");
+  for (const journal::ShareRecord& s : shares) {
+    std::vector<OwnedRoot> theirs;
+    theirs.push_back({s.name, "remote root", observeOnPool(s.remote_root, pool, deadline)});
+    theirs.push_back({s.name, "cache root", observeOnPool(s.cache_root, pool, deadline)});
+    for (const OwnedRoot* mine : {&remote, &cache}) {
+      for (const OwnedRoot& other : theirs) {
+        Overlap o = overlap(mine->place, other.place);
+        if (o == Overlap::kNone) continue;
+        return fail(ErrorCode::kInvalidArgument,
+                    who + describe(*mine) + " " + std::string(overlapWords(o)) + " the " +
+                        describe(other) + " of share \"" + other.share +
+                        "\"; the roots of two shares must not overlap");
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<int64_t> createShare(journal::Journal& journal, std::mutex& journal_mu,
                             const std::string& name, const std::string& remote_root,
                             const std::string& cache_root, remote::WorkerPool& pool) {
-  if (name.empty())
-    return fail(ErrorCode::kInvalidArgument, "a share needs a name (e.g. \"work\")");
+  if (auto ok = validateShareName(name); !ok) return tl::unexpected(ok.error());
   for (const std::string* root : {&remote_root, &cache_root}) {
     if (root->empty() || root->front() != '/')
       return fail(ErrorCode::kInvalidArgument,
                   "share \"" + name + "\": '" + displayPath(*root) + "' is not an absolute path");
   }
+  std::vector<journal::ShareRecord> shares;
+  {
+    std::lock_guard lock(journal_mu);
+    if (journal.shareByName(name))
+      return fail(ErrorCode::kExists, "a share named \"" + name + "\" already exists");
+    auto all = journal.shares();
+    if (!all) return tl::unexpected(all.error());
+    shares = std::move(*all);
+  }
+  remote::IdentityChecker::Options opts;
+  // Before anything is written: no marker, no cache directory, no row.
+  if (auto ok = checkRoots(name, remote_root, cache_root, shares, pool, opts.deadline); !ok)
+    return tl::unexpected(ok.error());
   struct stat st;
   if (::stat(cache_root.c_str(), &st) == 0) {
     if (!S_ISDIR(st.st_mode))
@@ -43,12 +122,6 @@ Result<int64_t> createShare(journal::Journal& journal, std::mutex& journal_mu,
   } else if (errno != ENOENT) {
     return failErrno(errno, "share \"" + name + "\": stat cache root " + displayPath(cache_root));
   }
-  {
-    std::lock_guard lock(journal_mu);
-    if (journal.shareByName(name))
-      return fail(ErrorCode::kExists, "a share named \"" + name + "\" already exists");
-  }
-  remote::IdentityChecker::Options opts;
   auto identity = remote::IdentityChecker::establish(remote_root, pool, opts);
   if (!identity)
     return tl::unexpected(identity.error().withContext("share \"" + name + "\": remote root"));

@@ -22,13 +22,18 @@ namespace hoard::sync {
 journal::RemoteIdentity toJournal(const remote::RemoteIdentity& id);
 remote::RemoteIdentity fromJournal(const journal::RemoteIdentity& id);
 
-// Records a new share: checks that `remote_root` is an absolute path to a
-// directory that exists now (its identity is observed and the marker file
-// written there) and that `cache_root` is absolute and absent or an empty
-// directory (created if absent). Errors name the path and say what to do:
-// kInvalidArgument (relative path, cache not empty), kNotFound (remote root
-// missing), kExists (name taken), kOffline/kTimeout (the remote did not
-// answer), kPermission. Nothing is stored unless everything succeeds.
+// Records a new share: checks the name (validateShareName), that
+// `remote_root` is an absolute path to a directory that exists now (its
+// identity is observed and the marker file written there) and that
+// `cache_root` is absolute and absent or an empty directory (created if
+// absent). Refuses, with kInvalidArgument naming both roots (and the share
+// owning the other one), `/` as either root and any overlap (sync/ShareRoots.h:
+// same directory, one inside the other, after symlinks and bind mounts)
+// between the two roots or with any existing share's roots. Other errors name
+// the path and say what to do: kInvalidArgument (relative path, cache not
+// empty), kNotFound (remote root missing), kExists (name taken),
+// kOffline/kTimeout (the remote did not answer), kPermission. Nothing is
+// stored or written (no marker, no cache directory) unless every check passes.
 Result<int64_t> createShare(journal::Journal& journal, std::mutex& journal_mu,
                             const std::string& name, const std::string& remote_root,
                             const std::string& cache_root, remote::WorkerPool& pool);
