@@ -22,8 +22,29 @@ Result<std::shared_ptr<UniqueFd>> dupFd(int fd, const std::string& what) {
 }  // namespace
 
 DeadlineRemoteFs::DeadlineRemoteFs(std::shared_ptr<RemoteFs> inner,
-                                   std::shared_ptr<WorkerPool> pool, Deadlines deadlines)
-    : inner_(std::move(inner)), pool_(std::move(pool)), deadlines_(deadlines) {}
+                                   std::shared_ptr<WorkerPool> pool, Deadlines deadlines,
+                                   std::shared_ptr<WorkerPool> walk_pool)
+    : inner_(std::move(inner)),
+      pool_(std::move(pool)),
+      deadlines_(deadlines),
+      walk_pool_(std::move(walk_pool)) {}
+
+WorkerPool& DeadlineRemoteFs::walkPool() {
+  std::lock_guard lock(walk_pool_mu_);
+  if (!walk_pool_) {
+    walk_pool_ = std::make_shared<WorkerPool>(
+        WorkerPool::Options{kWalkParallelism, 4 * kWalkParallelism, "hoard-walk"});
+  }
+  return *walk_pool_;
+}
+
+TreeWalkOptions DeadlineRemoteFs::walkOptions() const {
+  TreeWalkOptions o;
+  o.max_in_flight = kWalkParallelism;
+  o.list_deadline = deadlines_.transfer_idle;
+  o.stat_deadline = deadlines_.metadata;
+  return o;
+}
 
 template <class T, class F>
 Result<T> DeadlineRemoteFs::meta(std::string what, F&& f) {
@@ -44,6 +65,8 @@ Result<std::vector<DirEntry>> DeadlineRemoteFs::listDir(const RelPath& dir) {
 }
 
 Result<std::vector<WalkEntry>> DeadlineRemoteFs::walk(const RelPath& dir) {
+  auto parallel = parallelWalk(inner_, walkPool(), dir, walkOptions());
+  if (parallel || parallel.error().code() != ErrorCode::kUnsupported) return parallel;
   return pool_->run<std::vector<WalkEntry>>(
       "walk '" + displayPath(dir) + "'", deadlines_.transfer_idle,
       [inner = inner_, dir](const ProgressFn&) { return inner->walk(dir); });
@@ -153,6 +176,8 @@ Result<std::string> DeadlineRemoteFs::dataVersion(const RelPath& path) {
 }
 
 Result<uint64_t> DeadlineRemoteFs::removeStaleTemps(const RelPath& dir) {
+  auto parallel = parallelRemoveStaleTemps(inner_, walkPool(), dir, walkOptions());
+  if (parallel || parallel.error().code() != ErrorCode::kUnsupported) return parallel;
   return pool_->run<uint64_t>(
       "remove stale temporaries under '" + displayPath(dir) + "'", deadlines_.transfer_idle,
       [inner = inner_, dir](const ProgressFn&) { return inner->removeStaleTemps(dir); });
@@ -160,6 +185,61 @@ Result<uint64_t> DeadlineRemoteFs::removeStaleTemps(const RelPath& dir) {
 
 Status DeadlineRemoteFs::pinRoot() {
   return meta<void>("pin the remote root", [](RemoteFs& fs) { return fs.pinRoot(); });
+}
+
+namespace {
+
+// A directory of the wrapped fs; every call on the pool under a deadline.
+class DeadlineRemoteDir final : public RemoteDir {
+ public:
+  DeadlineRemoteDir(std::shared_ptr<RemoteDir> inner, std::shared_ptr<WorkerPool> pool,
+                    DeadlineRemoteFs::Deadlines deadlines)
+      : inner_(std::move(inner)), pool_(std::move(pool)), deadlines_(deadlines) {}
+
+  const RelPath& path() const override { return inner_->path(); }
+
+  Result<std::vector<DirEntry>> list(bool include_internal) override {
+    return pool_->run<std::vector<DirEntry>>(
+        "list '" + displayPath(path()) + "'", deadlines_.transfer_idle,
+        [inner = inner_, include_internal](const ProgressFn&) {
+          return inner->list(include_internal);
+        });
+  }
+  Result<Stat> stat(const std::string& name) override {
+    return pool_->run<Stat>("lstat '" + displayPath(joinPath(path(), name)) + "'",
+                            deadlines_.metadata,
+                            [inner = inner_, name](const ProgressFn&) { return inner->stat(name); });
+  }
+  Result<std::shared_ptr<RemoteDir>> openDir(const std::string& name) override {
+    auto d = pool_->run<std::shared_ptr<RemoteDir>>(
+        "open '" + displayPath(joinPath(path(), name)) + "'", deadlines_.metadata,
+        [inner = inner_, name](const ProgressFn&) { return inner->openDir(name); });
+    if (!d) return d;
+    return std::shared_ptr<RemoteDir>(
+        std::make_shared<DeadlineRemoteDir>(std::move(*d), pool_, deadlines_));
+  }
+  Result<bool> removeTemp(const std::string& name) override {
+    return pool_->run<bool>(
+        "remove stale temporary '" + displayPath(joinPath(path(), name)) + "'",
+        deadlines_.metadata,
+        [inner = inner_, name](const ProgressFn&) { return inner->removeTemp(name); });
+  }
+
+ private:
+  const std::shared_ptr<RemoteDir> inner_;
+  const std::shared_ptr<WorkerPool> pool_;
+  const DeadlineRemoteFs::Deadlines deadlines_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<RemoteDir>> DeadlineRemoteFs::openDir(const RelPath& dir) {
+  auto d = pool_->run<std::shared_ptr<RemoteDir>>(
+      "open '" + displayPath(dir) + "'", deadlines_.metadata,
+      [inner = inner_, dir](const ProgressFn&) { return inner->openDir(dir); });
+  if (!d) return d;
+  return std::shared_ptr<RemoteDir>(
+      std::make_shared<DeadlineRemoteDir>(std::move(*d), pool_, deadlines_));
 }
 
 }  // namespace hoard::remote

@@ -5,6 +5,14 @@
 // WorkerPool under a deadline, so a hung mount never blocks the caller for
 // longer than the deadline (see WorkerPool for the rules).
 //
+// Whole-tree calls (walk, removeStaleTemps) are not one call: where the
+// wrapped fs can open directories (RemoteFs::openDir), they run as a tree of
+// bounded calls (a listing per directory, a stat per entry), up to
+// kWalkParallelism at once on a walk pool of their own, each under its own
+// deadline (see TreeWalk.h). A slow link makes a big walk long, never
+// "hung"; a call that gets no answer for its deadline fails the walk.
+// Where openDir is kUnsupported they run as one call under transfer_idle.
+//
 // On kTimeout the call may still complete later on its worker and its result
 // is discarded. What that leaves behind is restart-safe by construction of
 // RemoteFs: a replaceFile leaves at most a `.hoard-tmp-*` file, never a
@@ -13,8 +21,10 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 
 #include "remote/RemoteFs.h"
+#include "remote/TreeWalk.h"
 #include "remote/WorkerPool.h"
 
 namespace hoard::remote {
@@ -28,10 +38,15 @@ class DeadlineRemoteFs final : public RemoteFs {
     std::chrono::milliseconds transfer_idle{30000};
   };
 
+  // Calls of a walk in flight at once (the walk pool's size).
+  static constexpr size_t kWalkParallelism = 32;
+
   // Both are shared: one pool usually serves every share, and abandoned
-  // calls keep `inner` alive until they return.
+  // calls keep `inner` alive until they return. `walk_pool` runs the calls
+  // of walks and sweeps; null: one of kWalkParallelism workers, made at the
+  // first walk.
   DeadlineRemoteFs(std::shared_ptr<RemoteFs> inner, std::shared_ptr<WorkerPool> pool,
-                   Deadlines deadlines);
+                   Deadlines deadlines, std::shared_ptr<WorkerPool> walk_pool = nullptr);
 
   Result<Stat> lstat(const RelPath& path) override;
   Result<std::vector<DirEntry>> listDir(const RelPath& dir) override;
@@ -56,14 +71,21 @@ class DeadlineRemoteFs final : public RemoteFs {
   Result<std::string> dataVersion(const RelPath& path) override;
   Result<uint64_t> removeStaleTemps(const RelPath& dir) override;
   Status pinRoot() override;
+  // The wrapped fs's directory, every call of it on the pool under the
+  // metadata deadline (listings under transfer_idle).
+  Result<std::shared_ptr<RemoteDir>> openDir(const RelPath& dir) override;
 
  private:
   template <class T, class F>
   Result<T> meta(std::string what, F&& f);
+  WorkerPool& walkPool();
+  TreeWalkOptions walkOptions() const;
 
   const std::shared_ptr<RemoteFs> inner_;
   const std::shared_ptr<WorkerPool> pool_;
   const Deadlines deadlines_;
+  std::mutex walk_pool_mu_;
+  std::shared_ptr<WorkerPool> walk_pool_ HOARD_GUARDED_BY(walk_pool_mu_);
 };
 
 }  // namespace hoard::remote

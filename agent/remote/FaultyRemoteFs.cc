@@ -47,6 +47,10 @@ std::string_view remoteOpName(RemoteOp op) {
       return "dataVersion";
     case RemoteOp::kRemoveStaleTemps:
       return "removeStaleTemps";
+    case RemoteOp::kOpenDir:
+      return "openDir";
+    case RemoteOp::kRemoveTemp:
+      return "removeTemp";
   }
   return "unknown";
 }
@@ -58,7 +62,7 @@ FaultyRemoteFs::~FaultyRemoteFs() {
   std::unique_lock lock(mu_);
   destroying_ = true;
   cv_.notify_all();
-  cv_.wait(lock, [&] { return hanging_ == 0; });
+  cv_.wait(lock, [&] { return hanging_ == 0 && delayed_ == 0; });
 }
 
 int FaultyRemoteFs::addRule(FaultRule rule) {
@@ -130,6 +134,16 @@ std::optional<Error> FaultyRemoteFs::inject(RemoteOp op, const RelPath& path,
     ++fired_;
     std::string what =
         "injected fault in " + std::string(remoteOpName(op)) + " '" + displayPath(path) + "'";
+    if (!r.hang && r.delay.count() > 0) {
+      const auto until = std::chrono::steady_clock::now() + r.delay;
+      ++delayed_;
+      cv_.wait_until(lock, until, [&] { return destroying_; });
+      --delayed_;
+      cv_.notify_all();
+      if (destroying_)
+        return Error(ErrorCode::kAborted, what + ": fault injector destroyed", ECANCELED);
+      return std::nullopt;
+    }
     if (!r.hang) return Error::fromErrno(r.err, what);
 
     const int rule_id = id;
@@ -262,6 +276,48 @@ Result<std::string> FaultyRemoteFs::dataVersion(const RelPath& path) {
 Result<uint64_t> FaultyRemoteFs::removeStaleTemps(const RelPath& dir) {
   HOARD_FAULT(RemoteOp::kRemoveStaleTemps, dir, nullptr);
   return inner_->removeStaleTemps(dir);
+}
+
+class FaultyRemoteFs::Dir final : public RemoteDir {
+ public:
+  Dir(FaultyRemoteFs& fs, std::shared_ptr<RemoteDir> inner) : fs_(fs), inner_(std::move(inner)) {}
+  const RelPath& path() const override { return inner_->path(); }
+  Result<std::vector<DirEntry>> list(bool include_internal) override {
+    if (auto injected = fs_.inject(RemoteOp::kListDir, path(), nullptr); injected)
+      return tl::unexpected(std::move(*injected));
+    return inner_->list(include_internal);
+  }
+  Result<Stat> stat(const std::string& name) override {
+    RelPath p = joinPath(path(), name);
+    if (auto injected = fs_.inject(RemoteOp::kLstat, p, nullptr); injected)
+      return tl::unexpected(std::move(*injected));
+    return inner_->stat(name);
+  }
+  Result<std::shared_ptr<RemoteDir>> openDir(const std::string& name) override {
+    RelPath p = joinPath(path(), name);
+    if (auto injected = fs_.inject(RemoteOp::kOpenDir, p, nullptr); injected)
+      return tl::unexpected(std::move(*injected));
+    auto d = inner_->openDir(name);
+    if (!d) return d;
+    return std::shared_ptr<RemoteDir>(std::make_shared<Dir>(fs_, std::move(*d)));
+  }
+  Result<bool> removeTemp(const std::string& name) override {
+    RelPath p = joinPath(path(), name);
+    if (auto injected = fs_.inject(RemoteOp::kRemoveTemp, p, nullptr); injected)
+      return tl::unexpected(std::move(*injected));
+    return inner_->removeTemp(name);
+  }
+
+ private:
+  FaultyRemoteFs& fs_;
+  const std::shared_ptr<RemoteDir> inner_;
+};
+
+Result<std::shared_ptr<RemoteDir>> FaultyRemoteFs::openDir(const RelPath& dir) {
+  HOARD_FAULT(RemoteOp::kOpenDir, dir, nullptr);
+  auto d = inner_->openDir(dir);
+  if (!d) return d;
+  return std::shared_ptr<RemoteDir>(std::make_shared<Dir>(*this, std::move(*d)));
 }
 
 #undef HOARD_FAULT

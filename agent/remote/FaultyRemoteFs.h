@@ -12,7 +12,15 @@
 // thread until releaseHangs(), clearRules(), removeRule() of that rule, the
 // decorator's destruction, or the rule's `hang_limit`; after that the call
 // proceeds to the wrapped fs (as a mount that comes back does), unless
-// `err_after_hang` is set.
+// `err_after_hang` is set. A rule with a `delay` (and no hang) makes the call
+// wait that long and then proceed: a slow link, not a broken one.
+//
+// Directories opened for a walk (openDir) are faulted call by call: opening
+// one is kOpenDir, its listing kListDir (the directory's path), the stat of
+// an entry kLstat (the entry's path), removing a temporary kRemoveTemp. A
+// walk or sweep that runs as such calls (DeadlineRemoteFs) never calls
+// walk() or removeStaleTemps() here, so kWalk / kRemoveStaleTemps rules
+// then do not fire. The decorator must outlive the calls of its directories.
 
 #include <cerrno>
 #include <chrono>
@@ -27,34 +35,10 @@
 #include <vector>
 
 #include "remote/RemoteFs.h"
+#include "remote/RemoteOp.h"
 #include "remote/WorkerPool.h"  // HOARD_GUARDED_BY
 
 namespace hoard::remote {
-
-enum class RemoteOp : uint8_t {
-  kLstat,
-  kListDir,
-  kWalk,
-  kFetchFile,
-  kReadSmallFile,
-  kReplaceFile,
-  kMkdir,
-  kRmdir,
-  kUnlink,
-  kRename,
-  kSymlink,
-  kChmod,
-  kSetMtime,
-  kGetXattr,
-  kSetXattr,
-  kRemoveXattr,
-  kListXattrs,
-  kStatfs,
-  kDataVersion,
-  kRemoveStaleTemps,
-};
-inline constexpr size_t kRemoteOpCount = static_cast<size_t>(RemoteOp::kRemoveStaleTemps) + 1;
-std::string_view remoteOpName(RemoteOp op);
 
 struct FaultRule {
   std::optional<RemoteOp> op;  // nullopt: every operation
@@ -69,6 +53,9 @@ struct FaultRule {
   int64_t max_fires = -1;    // fire at most this many times (-1: until cleared)
   std::chrono::milliseconds hang_limit{std::chrono::minutes(10)};
   std::optional<int> err_after_hang;  // a released hang fails with this instead of proceeding
+  // When > 0 (and not hang): the call waits this long, then proceeds to the
+  // wrapped fs (err is ignored).
+  std::chrono::milliseconds delay{0};
 };
 
 class FaultyRemoteFs final : public RemoteFs {
@@ -115,8 +102,10 @@ class FaultyRemoteFs final : public RemoteFs {
   Result<std::string> dataVersion(const RelPath& path) override;
   Result<uint64_t> removeStaleTemps(const RelPath& dir) override;
   Status pinRoot() override { return inner_->pinRoot(); }
+  Result<std::shared_ptr<RemoteDir>> openDir(const RelPath& dir) override;
 
  private:
+  class Dir;
   struct ActiveRule {
     FaultRule rule;
     uint64_t matched = 0;
@@ -134,6 +123,7 @@ class FaultyRemoteFs final : public RemoteFs {
   int next_id_ HOARD_GUARDED_BY(mu_) = 1;
   uint64_t release_epoch_ HOARD_GUARDED_BY(mu_) = 0;  // bumped to let current hangs go
   size_t hanging_ HOARD_GUARDED_BY(mu_) = 0;
+  size_t delayed_ HOARD_GUARDED_BY(mu_) = 0;  // calls now waiting out a delay
   bool destroying_ HOARD_GUARDED_BY(mu_) = false;
   uint64_t calls_[kRemoteOpCount] HOARD_GUARDED_BY(mu_) = {};
   uint64_t fired_ HOARD_GUARDED_BY(mu_) = 0;

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
+#include <mutex>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -103,30 +105,196 @@ void syncDir(int dir_path_fd) {
   ::close(fd);
 }
 
+// "<op> '<path>' under <side> '<root>'".
+std::string describeIn(std::string_view side, const std::string& root, std::string_view op,
+                       const RelPath& path) {
+  std::string s(op);
+  s += " '";
+  s += displayPath(path);
+  s += "' under ";
+  s += side;
+  s += " '";
+  s += displayPath(root);
+  s += "'";
+  return s;
+}
+
+// lstat of (dirfd, name) as a Stat: the symlink's target, the data version.
+Result<Stat> statEntry(DataVersionProbe& probe, int dirfd, const std::string& name,
+                       const std::string& what) {
+  struct stat st;
+  int err = 0;
+  if (!lstatAt(dirfd, name, &st, &err)) return failErrno(err, what);
+  Stat out;
+  out.meta = FileMeta::fromStat(st);
+  if (S_ISLNK(st.st_mode)) {
+    auto target = readLinkAt(dirfd, name, static_cast<size_t>(st.st_size), what);
+    if (!target) return tl::unexpected(target.error());
+    out.symlink_target = std::move(*target);
+  }
+  auto v = probe.version(dirfd, name, st);
+  if (!v) return tl::unexpected(v.error().withContext(what));
+  out.data_version = std::move(*v);
+  return out;
+}
+
+FileType direntType(unsigned char d_type) {
+  switch (d_type) {
+    case DT_REG:
+      return FileType::kFile;
+    case DT_DIR:
+      return FileType::kDir;
+    case DT_LNK:
+      return FileType::kSymlink;
+    default:
+      return FileType::kOther;
+  }
+}
+
+// Reads every entry of the directory open at `dir_fd` (from its start; the
+// fd's own offset is left wherever reading ends). DT_UNKNOWN (some network
+// filesystems leave d_type unset) is resolved with an lstat; a name that
+// vanished meanwhile is skipped.
+Result<std::vector<DirEntry>> readEntries(int dir_fd, bool hide_internal, bool at_root,
+                                          const std::function<std::string(const std::string&)>& what) {
+  int dup = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) return failErrno(errno, what(""));
+  DIR* d = ::fdopendir(dup);
+  if (d == nullptr) {
+    int err = errno;
+    ::close(dup);
+    return failErrno(err, what(""));
+  }
+  ::rewinddir(d);
+  std::vector<DirEntry> out;
+  for (;;) {
+    errno = 0;
+    struct dirent* e = ::readdir(d);
+    if (e == nullptr) {
+      int err = errno;
+      ::closedir(d);
+      if (err != 0) return failErrno(err, what(""));
+      return out;
+    }
+    std::string name(e->d_name);
+    if (name == "." || name == "..") continue;
+    if (hide_internal && isInternalName(name, at_root)) continue;
+    FileType type = direntType(e->d_type);
+    if (e->d_type == DT_UNKNOWN) {
+      struct stat st;
+      int err = 0;
+      if (!lstatAt(dir_fd, name, &st, &err)) {
+        if (err == ENOENT) continue;
+        ::closedir(d);
+        return failErrno(err, what(name));
+      }
+      type = fileTypeFromMode(st.st_mode);
+    }
+    out.push_back(DirEntry{std::move(name), type});
+  }
+}
+
+bool oneComponent(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+         name.find('\0') == std::string::npos;
+}
+
+// A directory of a PosixRemoteFs open for a walk. Holds copies of what it
+// needs (not the fs), so a call abandoned on a hung mount may outlive the fs.
+class PosixRemoteDir final : public RemoteDir {
+ public:
+  PosixRemoteDir(RelPath path, UniqueFd fd, std::shared_ptr<DataVersionProbe> probe,
+                 std::shared_ptr<const std::pair<std::string, std::string>> where)
+      : path_(std::move(path)), fd_(std::move(fd)), probe_(std::move(probe)),
+        where_(std::move(where)) {}
+
+  const RelPath& path() const override { return path_; }
+
+  Result<std::vector<DirEntry>> list(bool include_internal) override {
+    // One reader at a time: the listing moves the fd's shared offset.
+    std::lock_guard lock(list_mu_);
+    return readEntries(fd_.get(), !include_internal, path_.empty(),
+                       [this](const std::string& name) {
+                         return describe("list", name.empty() ? path_ : joinPath(path_, name));
+                       });
+  }
+
+  Result<Stat> stat(const std::string& name) override {
+    if (!oneComponent(name))
+      return fail(ErrorCode::kInvalidArgument, describe("walk", path_) + ": bad entry name");
+    return statEntry(*probe_, fd_.get(), name, describe("walk", joinPath(path_, name)));
+  }
+
+  Result<std::shared_ptr<RemoteDir>> openDir(const std::string& name) override {
+    if (!oneComponent(name))
+      return fail(ErrorCode::kInvalidArgument, describe("walk", path_) + ": bad entry name");
+    RelPath child = joinPath(path_, name);
+    // O_NOFOLLOW: a symlink swapped in since the stat is refused (ELOOP),
+    // never followed; O_DIRECTORY: anything else but a directory is ENOTDIR.
+    UniqueFd fd(::openat(fd_.get(), name.c_str(), kDirRead | O_NOFOLLOW));
+    if (!fd) {
+      int err = errno;
+      struct stat st;
+      int ignored = 0;
+      // O_DIRECTORY is checked before O_NOFOLLOW: a symlink gives ENOTDIR.
+      if (err == ELOOP ||
+          (err == ENOTDIR && lstatAt(fd_.get(), name, &st, &ignored) && S_ISLNK(st.st_mode))) {
+        return tl::unexpected(outsideRoot(describe("walk", child), ELOOP));
+      }
+      return failErrno(err, describe("walk", child));
+    }
+    return std::shared_ptr<RemoteDir>(
+        std::make_shared<PosixRemoteDir>(std::move(child), std::move(fd), probe_, where_));
+  }
+
+  Result<bool> removeTemp(const std::string& name) override {
+    RelPath p = joinPath(path_, name);
+    if (!oneComponent(name) || name.compare(0, kTempPrefix.size(), kTempPrefix) != 0)
+      return fail(ErrorCode::kInvalidArgument,
+                  describe("remove stale temporary", p) + ": not a hoard temporary");
+    if (::unlinkat(fd_.get(), name.c_str(), 0) != 0) {
+      int err = errno;
+      if (err == ENOENT) return false;
+      if (err == EISDIR || err == EPERM)
+        return fail(ErrorCode::kInvalidArgument,
+                    describe("remove stale temporary", p) + ": is a directory", err);
+      return failErrno(err, describe("remove stale temporary", p));
+    }
+    return true;
+  }
+
+ private:
+  std::string describe(std::string_view op, const RelPath& p) const {
+    return describeIn(where_->first, where_->second, op, p);
+  }
+
+  const RelPath path_;
+  const UniqueFd fd_;
+  const std::shared_ptr<DataVersionProbe> probe_;
+  // (side, root) for messages.
+  const std::shared_ptr<const std::pair<std::string, std::string>> where_;
+  std::mutex list_mu_;
+};
+
 }  // namespace
 
 PosixRemoteFs::PosixRemoteFs(std::string root, Options options)
     : root_(std::move(root)),
+      side_(options.side.empty() ? std::string("remote root") : std::move(options.side)),
       probe_(options.probe ? std::move(options.probe) : std::make_shared<PosixDataVersionProbe>()),
       resolve_(options.resolve) {}
 
 std::string PosixRemoteFs::describe(std::string_view op, const RelPath& path) const {
-  std::string s(op);
-  s += " '";
-  s += displayPath(path);
-  s += "' under remote root '";
-  s += displayPath(root_);
-  s += "'";
-  return s;
+  return describeIn(side_, root_, op, path);
 }
 
 namespace {
 // The device the open root sits on, from cached attributes: st_dev comes
 // from the superblock, so no request goes to a network server for it.
-Result<uint64_t> rootDevice(int fd) {
+Result<uint64_t> rootDevice(int fd, const std::string& side) {
   struct statx sx;
   if (::statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE, &sx) != 0)
-    return failErrno(errno, "statx remote root");
+    return failErrno(errno, "statx " + side);
   return (static_cast<uint64_t>(sx.stx_dev_major) << 32) | sx.stx_dev_minor;
 }
 }  // namespace
@@ -134,14 +302,14 @@ Result<uint64_t> rootDevice(int fd) {
 Result<UniqueFd> PosixRemoteFs::openRoot(std::string_view op) const {
   int fd = ::open(root_.c_str(), kDirPath);
   if (fd < 0) {
-    return failErrno(errno, std::string(op) + ": open remote root '" + displayPath(root_) + "'");
+    return failErrno(errno, std::string(op) + ": open " + side_ + " '" + displayPath(root_) + "'");
   }
   UniqueFd root(fd);
   if (uint64_t pinned = pinned_dev_.load(); pinned != 0) {
-    auto dev = rootDevice(root.get());
+    auto dev = rootDevice(root.get(), side_);
     if (!dev) return tl::unexpected(dev.error().withContext(std::string(op)));
     if (*dev != pinned)
-      return fail(ErrorCode::kOffline, std::string(op) + ": remote root '" + displayPath(root_) +
+      return fail(ErrorCode::kOffline, std::string(op) + ": " + side_ + " '" + displayPath(root_) +
                                            "' is no longer on the share's filesystem "
                                            "(unmounted?); nothing was read or written there");
   }
@@ -152,7 +320,7 @@ Status PosixRemoteFs::pinRoot() {
   pinned_dev_.store(0);
   auto root = openRoot("pin root");
   if (!root) return tl::unexpected(root.error());
-  auto dev = rootDevice(root->get());
+  auto dev = rootDevice(root->get(), side_);
   if (!dev) return tl::unexpected(dev.error());
   pinned_dev_.store(*dev);
   return {};
@@ -238,20 +406,7 @@ Result<PosixRemoteFs::Parent> PosixRemoteFs::openParent(const RelPath& path,
 
 Result<Stat> PosixRemoteFs::statAt(int dirfd, const std::string& name, const RelPath& path,
                                    std::string_view op) const {
-  struct stat st;
-  int err = 0;
-  if (!lstatAt(dirfd, name, &st, &err)) return failErrno(err, describe(op, path));
-  Stat out;
-  out.meta = FileMeta::fromStat(st);
-  if (S_ISLNK(st.st_mode)) {
-    auto target = readLinkAt(dirfd, name, static_cast<size_t>(st.st_size), describe(op, path));
-    if (!target) return tl::unexpected(target.error());
-    out.symlink_target = std::move(*target);
-  }
-  auto v = probe_->version(dirfd, name, st);
-  if (!v) return tl::unexpected(v.error().withContext(describe(op, path)));
-  out.data_version = std::move(*v);
-  return out;
+  return statEntry(*probe_, dirfd, name, describe(op, path));
 }
 
 Status PosixRemoteFs::checkExpect(int dirfd, const std::string& name, const Expect& expect,
@@ -866,7 +1021,7 @@ Result<std::vector<std::string>> PosixRemoteFs::listXattrs(const RelPath& path) 
 Result<FsStats> PosixRemoteFs::statfs() {
   struct statvfs sv;
   if (::statvfs(root_.c_str(), &sv) != 0) {
-    return failErrno(errno, "statvfs of remote root '" + displayPath(root_) + "'");
+    return failErrno(errno, "statvfs of " + side_ + " '" + displayPath(root_) + "'");
   }
   FsStats s;
   s.block_size = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
@@ -889,6 +1044,19 @@ Result<std::string> PosixRemoteFs::dataVersion(const RelPath& path) {
   auto v = probe_->version(p->dir.get(), p->name, st);
   if (!v) return tl::unexpected(v.error().withContext(describe("data version", path)));
   return v;
+}
+
+Result<std::shared_ptr<RemoteDir>> PosixRemoteFs::openDir(const RelPath& dir) {
+  if (auto ok = validateRelPath(dir); !ok) {
+    return tl::unexpected(ok.error().withContext(describe("walk", dir)));
+  }
+  auto root = openRoot("walk");
+  if (!root) return tl::unexpected(root.error());
+  auto fd = openDirBeneath(root->get(), dir, kDirRead, "walk");
+  if (!fd) return tl::unexpected(fd.error());
+  auto where = std::make_shared<const std::pair<std::string, std::string>>(side_, root_);
+  return std::shared_ptr<RemoteDir>(
+      std::make_shared<PosixRemoteDir>(dir, std::move(*fd), probe_, std::move(where)));
 }
 
 Result<uint64_t> PosixRemoteFs::removeStaleTemps(const RelPath& dir) {

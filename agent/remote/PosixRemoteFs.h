@@ -31,6 +31,11 @@ class PosixRemoteFs final : public RemoteFs {
   struct Options {
     std::shared_ptr<DataVersionProbe> probe;  // null: PosixDataVersionProbe
     Resolve resolve = Resolve::kAuto;
+    // Which side of the share this root is, as messages name it: "remote
+    // root" for the remote, "cache root" for the cache (PosixRemoteFs serves
+    // both), e.g. "replace 'a.txt' under cache root '/home/u/work': No space
+    // left on device".
+    std::string side = "remote root";
   };
 
   // `root` is an absolute path to the remote root (symlinks above the root
@@ -39,6 +44,7 @@ class PosixRemoteFs final : public RemoteFs {
   PosixRemoteFs(std::string root, Options options);
 
   const std::string& root() const { return root_; }
+  const std::string& side() const { return side_; }
 
   Result<Stat> lstat(const RelPath& path) override;
   Result<std::vector<DirEntry>> listDir(const RelPath& dir) override;
@@ -64,6 +70,10 @@ class PosixRemoteFs final : public RemoteFs {
   Result<std::string> dataVersion(const RelPath& path) override;
   Result<uint64_t> removeStaleTemps(const RelPath& dir) override;
   Status pinRoot() override;
+  // The directory's fd (O_RDONLY) stays open while the walk examines its
+  // entries: a stat is one fstatat relative to it (no path resolved again),
+  // a subdirectory is opened relative to it (one lookup, not one per level).
+  Result<std::shared_ptr<RemoteDir>> openDir(const RelPath& dir) override;
 
  private:
   // The directory that holds a path's final component, resolved beneath the
@@ -101,6 +111,7 @@ class PosixRemoteFs final : public RemoteFs {
   Status walkInto(const RelPath& dir, bool include_internal, std::vector<WalkEntry>* out) const;
 
   const std::string root_;
+  const std::string side_;
   const std::shared_ptr<DataVersionProbe> probe_;
   const Resolve resolve_;
   // Set once openat2 reports ENOSYS; read and written from any thread.

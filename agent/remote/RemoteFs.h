@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -104,6 +105,36 @@ struct ReplaceOptions {
   // syncs the whole filesystem once for a batch before recording what it
   // wrote; a remote is always synced.
   bool sync_dir = true;
+};
+
+// One directory opened for a tree walk: its listing and its entries'
+// metadata, each a call bounded by that directory (never by the share), all
+// relative to the open directory, so no path is resolved again per entry.
+// Held only while that directory's entries are examined (seconds, within one
+// walk), never kept across walks. Safe to call from several threads at once.
+class RemoteDir {
+ public:
+  virtual ~RemoteDir() = default;
+
+  // The share-relative path of this directory.
+  virtual const RelPath& path() const = 0;
+
+  // The names in the directory with their types (no "." or ".."); hoard's
+  // internal names (see isInternalName) only when `include_internal`.
+  virtual Result<std::vector<DirEntry>> list(bool include_internal) = 0;
+
+  // lstat of the entry `name` (one component): the same Stat RemoteFs::lstat
+  // gives for path()/name. kNotFound if it is gone.
+  virtual Result<Stat> stat(const std::string& name) = 0;
+
+  // Opens the subdirectory `name`, never following a symlink: kOutsideRoot
+  // if it is a symlink now, kNotFound if it is gone or not a directory.
+  virtual Result<std::shared_ptr<RemoteDir>> openDir(const std::string& name) = 0;
+
+  // Removes the entry `name` if it is one of hoard's temporaries (a
+  // `.hoard-tmp-*` that is not a directory); true if it was removed, false if
+  // it was already gone. kInvalidArgument for any other name or a directory.
+  virtual Result<bool> removeTemp(const std::string& name) = 0;
 };
 
 class RemoteFs {
@@ -211,6 +242,16 @@ class RemoteFs {
   // re-pins (after a legitimate remount). The default does nothing, for
   // filesystems where the root cannot move.
   virtual Status pinRoot() { return {}; }
+
+  // Opens directory `dir` (the root is "") for a tree walk made of bounded
+  // calls: a listing per directory and a stat per entry, which callers
+  // (DeadlineRemoteFs, see TreeWalk.h) run many at once, each under its own
+  // deadline. Errors as listDir. The default is kUnsupported: callers then
+  // use walk() and removeStaleTemps() as single calls, as before.
+  virtual Result<std::shared_ptr<RemoteDir>> openDir(const RelPath& dir) {
+    return fail(ErrorCode::kUnsupported,
+                "open '" + displayPath(dir) + "' for a walk: not supported by this filesystem");
+  }
 };
 
 }  // namespace hoard::remote

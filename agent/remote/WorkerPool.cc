@@ -15,6 +15,18 @@ struct WorkerPool::Call {
   bool abandoned HOARD_GUARDED_BY(Core::mu) = false;  // the caller stopped waiting
   bool progress_pending HOARD_GUARDED_BY(Core::mu) = false;
   uint64_t progress_bytes HOARD_GUARDED_BY(Core::mu) = 0;
+  // Batch calls only: where the worker reports the finish, the tag, and when
+  // the call's deadline passes.
+  std::shared_ptr<Batch::State> batch;
+  uint64_t tag = 0;
+  std::chrono::steady_clock::time_point deadline;
+  std::chrono::milliseconds idle_deadline{0};
+};
+
+// Finished calls of one batch, in the order they finished; guarded by Core::mu.
+struct WorkerPool::Batch::State {
+  std::condition_variable cv;
+  std::deque<uint64_t> finished HOARD_GUARDED_BY(Core::mu);
 };
 
 // State shared by the pool object and its threads; outlives the pool while a
@@ -114,6 +126,10 @@ void WorkerPool::workerLoop(std::shared_ptr<Core> core, size_t index) {
     lock.lock();
     call->done = true;
     if (call->abandoned) --core->stuck;
+    if (call->batch && !call->abandoned) {
+      call->batch->finished.push_back(call->tag);
+      call->batch->cv.notify_all();
+    }
     --core->busy;
     core->current[index] = nullptr;
     call->cv.notify_all();
@@ -184,6 +200,107 @@ Status WorkerPool::runErased(std::string what, std::chrono::milliseconds idle_de
   ++core_->stuck;
   return fail(ErrorCode::kTimeout, "remote " + call->what + ": no answer within " + ms +
                                        " ms; the mount looks hung (the call was abandoned)");
+}
+
+WorkerPool::Batch::Batch(WorkerPool& pool) : pool_(pool), state_(std::make_shared<State>()) {}
+
+WorkerPool::Batch::~Batch() {
+  auto& core = *pool_.core_;
+  std::lock_guard lock(core.mu);
+  for (auto& call : in_flight_) {
+    if (call->done || call->abandoned) continue;
+    call->abandoned = true;
+    if (call->started) {
+      ++core.stuck;
+    } else {
+      for (auto it = core.queue.begin(); it != core.queue.end(); ++it) {
+        if (*it == call) {
+          core.queue.erase(it);
+          break;
+        }
+      }
+    }
+  }
+}
+
+Status WorkerPool::Batch::post(uint64_t tag, std::string what, std::chrono::milliseconds deadline,
+                               std::function<void()> task) {
+  auto call = std::make_shared<Call>();
+  call->what = std::move(what);
+  call->task = [task = std::move(task)](const ProgressFn&) {
+    try {
+      task();
+    } catch (...) {
+      // The task records its own outcome; one that throws has recorded none,
+      // which its owner reads as a failure.
+    }
+  };
+  call->batch = state_;
+  call->tag = tag;
+  call->idle_deadline = deadline;
+  auto& core = *pool_.core_;
+  const size_t n = pool_.options_.workers;
+  std::lock_guard lock(core.mu);
+  if (core.stuck >= n) {
+    return fail(ErrorCode::kOffline, "remote " + call->what + ": all " + std::to_string(n) +
+                                         " remote workers are blocked on a hung mount");
+  }
+  if (core.queue.size() >= pool_.options_.max_queued) {
+    return fail(ErrorCode::kBusy, "remote " + call->what + ": " +
+                                      std::to_string(core.queue.size()) +
+                                      " calls already wait for a remote worker");
+  }
+  call->deadline = std::chrono::steady_clock::now() + deadline;
+  core.queue.push_back(call);
+  core.work_cv.notify_one();
+  in_flight_.push_back(std::move(call));
+  return {};
+}
+
+Result<uint64_t> WorkerPool::Batch::next() {
+  if (in_flight_.empty()) return fail(ErrorCode::kInternal, "remote batch: nothing in flight");
+  auto& core = *pool_.core_;
+  std::unique_lock lock(core.mu);
+  for (;;) {
+    if (!state_->finished.empty()) {
+      uint64_t tag = state_->finished.front();
+      state_->finished.pop_front();
+      for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
+        if ((*it)->tag == tag && (*it)->done) {
+          in_flight_.erase(it);
+          break;
+        }
+      }
+      return tag;
+    }
+    auto first = in_flight_.begin();
+    for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
+      if ((*it)->deadline < (*first)->deadline) first = it;
+    }
+    std::shared_ptr<Call> call = *first;
+    if (state_->cv.wait_until(lock, call->deadline, [&] { return !state_->finished.empty(); })) {
+      continue;
+    }
+    if (call->done) continue;  // finished right at its deadline: reported above next round
+    call->abandoned = true;
+    in_flight_.erase(first);
+    const auto ms = std::to_string(call->idle_deadline.count());
+    const size_t n = pool_.options_.workers;
+    if (!call->started) {
+      for (auto it = core.queue.begin(); it != core.queue.end(); ++it) {
+        if (*it == call) {
+          core.queue.erase(it);
+          break;
+        }
+      }
+      return fail(ErrorCode::kTimeout, "remote " + call->what + ": no remote worker free within " +
+                                           ms + " ms (" + std::to_string(core.stuck) + " of " +
+                                           std::to_string(n) + " stuck on a hung mount)");
+    }
+    ++core.stuck;
+    return fail(ErrorCode::kTimeout, "remote " + call->what + ": no answer within " + ms +
+                                         " ms; the mount looks hung (the call was abandoned)");
+  }
 }
 
 }  // namespace hoard::remote

@@ -32,6 +32,9 @@
 namespace hoard::remote {
 
 class WorkerPool {
+  struct Call;
+  struct Core;
+
  public:
   struct Options {
     size_t workers = 4;
@@ -85,6 +88,42 @@ class WorkerPool {
     return std::move(**slot);
   }
 
+  // Calls in flight together on this pool: a tree walk keeps dozens of
+  // listings and stats going at once, each one bounded on its own. Every
+  // call is under its own deadline, counted as in run() (the wait for a
+  // worker plus the call). Tasks report back through what they captured;
+  // next() says which one finished. Use a batch from one thread.
+  class Batch {
+   public:
+    explicit Batch(WorkerPool& pool);
+    // Abandons every call still queued (dropped) or running (its result is
+    // discarded; it counts as stuck until it returns), as run() does on a
+    // timeout.
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+    // Queues `task` under `tag` and returns at once; kOffline when every
+    // worker is stuck, kBusy when the pool's queue is full (nothing queued).
+    // A task that throws is finished all the same (it must record its own
+    // failure; whatever it captured says what it did).
+    Status post(uint64_t tag, std::string what, std::chrono::milliseconds deadline,
+                std::function<void()> task);
+    // Waits until a call of this batch finishes and returns its tag. When a
+    // call's deadline passes first, it is abandoned and kTimeout names it
+    // ("no answer within N ms; the mount looks hung"). kInternal if nothing
+    // is in flight.
+    Result<uint64_t> next();
+    size_t inFlight() const { return in_flight_.size(); }
+
+    struct State;  // the pool's side of a batch (WorkerPool.cc)
+
+   private:
+    WorkerPool& pool_;
+    std::shared_ptr<State> state_;
+    std::vector<std::shared_ptr<Call>> in_flight_;
+  };
+
   size_t size() const { return options_.workers; }
   // Workers blocked in a call whose caller gave up on it.
   size_t stuckWorkers() const;
@@ -94,9 +133,6 @@ class WorkerPool {
   size_t queuedCalls() const;
 
  private:
-  struct Call;
-  struct Core;
-
   Status runErased(std::string what, std::chrono::milliseconds idle_deadline,
                    std::function<void(const ProgressFn&)> task, const ProgressFn& progress);
   static void workerLoop(std::shared_ptr<Core> core, size_t index);

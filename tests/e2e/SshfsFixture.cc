@@ -25,6 +25,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <algorithm>
 
 #include "common/UniqueFd.h"
 #include "remote/Mountinfo.h"
@@ -505,13 +506,10 @@ Status SshfsHarness::setUpNetns() {
     netns_.clear();
     return st;
   }
+  // The host-side device is named like a veth either way, so leftovers of
+  // a crashed run are found and removed the same way.
   veth_host_ = "he" + std::to_string(me) + "h";
-  std::string veth_ns = "he" + std::to_string(me) + "n";
-  if (auto st = must({"ip", "link", "add", veth_host_, "type", "veth", "peer", "name", veth_ns});
-      !st) {
-    veth_host_.clear();
-    return st;
-  }
+  std::string dev_ns = "he" + std::to_string(me) + "n";
   // A /30 in 169.254.0.0/16 (link-local: never routed off this host), chosen
   // by pid and skipped while another run's address is on it.
   auto used = runCommand({"ip", "-o", "-4", "addr", "show"}).output;
@@ -522,6 +520,32 @@ Status SshfsHarness::setUpNetns() {
   }
   client_addr_ = ipv4((169u << 24) | (254u << 16) | (block * 4 + 1));
   server_addr_ = ipv4((169u << 24) | (254u << 16) | (block * 4 + 2));
+  if (options_.added_round_trip.count() <= 0) return setUpVeth(dev_ns);
+  // netem where the kernel has it: half the round trip on each side.
+  if (auto st = setUpVeth(dev_ns); !st) return st;
+  const std::string half =
+      std::to_string(static_cast<double>(options_.added_round_trip.count()) / 2000.0) + "ms";
+  auto host_q =
+      runCommand({"tc", "qdisc", "add", "dev", veth_host_, "root", "netem", "delay", half}, 10s);
+  if (host_q.exit_code == 0 &&
+      runCommand({"tc", "-n", netns_, "qdisc", "add", "dev", dev_ns, "root", "netem", "delay",
+                  half},
+                 10s)
+              .exit_code == 0) {
+    latency_method_ = "netem";
+    return {};
+  }
+  // No sch_netem (or no tc): a TUN pair and our own delay line instead.
+  runCommand({"ip", "link", "delete", veth_host_}, 10s);  // takes its peer with it
+  return setUpTunDelayLine(dev_ns);
+}
+
+Status SshfsHarness::setUpVeth(const std::string& veth_ns) {
+  if (auto st = must({"ip", "link", "add", veth_host_, "type", "veth", "peer", "name", veth_ns});
+      !st) {
+    veth_host_.clear();
+    return st;
+  }
   for (const auto& argv : std::vector<std::vector<std::string>>{
            {"ip", "link", "set", veth_ns, "netns", netns_},
            {"ip", "addr", "add", client_addr_ + "/30", "dev", veth_host_},
@@ -533,6 +557,70 @@ Status SshfsHarness::setUpNetns() {
     if (auto st = must(argv); !st) return st;
   }
   return {};
+}
+
+Status SshfsHarness::setUpTunDelayLine(const std::string& tun_ns) {
+  if (::access("/dev/net/tun", R_OK | W_OK) != 0)
+    return failErrno(errno, "no /dev/net/tun for the delay line");
+  for (const auto& argv : std::vector<std::vector<std::string>>{
+           {"ip", "tuntap", "add", "dev", veth_host_, "mode", "tun"},
+           {"ip", "tuntap", "add", "dev", tun_ns, "mode", "tun"},
+           {"ip", "link", "set", tun_ns, "netns", netns_},
+           {"ip", "addr", "add", client_addr_ + "/30", "dev", veth_host_},
+           {"ip", "link", "set", veth_host_, "up"},
+           {"ip", "-n", netns_, "addr", "add", server_addr_ + "/30", "dev", tun_ns},
+           {"ip", "-n", netns_, "link", "set", tun_ns, "up"},
+           {"ip", "-n", netns_, "link", "set", "lo", "up"},
+       }) {
+    if (auto st = must(argv); !st) return st;
+  }
+  const std::string log = dir_ + "/delayline.log";
+  UniqueFd out(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!out) return failErrno(errno, "open " + log);
+  const std::string one_way =
+      std::to_string(static_cast<double>(options_.added_round_trip.count()) / 2000.0);
+  auto pid = spawn({HOARD_DELAYLINE_PATH, one_way, veth_host_, tun_ns, "/run/netns/" + netns_},
+                   out.get());
+  if (!pid) return tl::unexpected(pid.error());
+  delay_line_pid_ = *pid;
+  if (!waitFor([&] { return readFileBytes(log).find("ready") != std::string::npos ||
+                            exited(delay_line_pid_); },
+               10s)) {
+    return fail(ErrorCode::kIo, "the delay line did not start: " + readFileBytes(log));
+  }
+  if (readFileBytes(log).find("ready") == std::string::npos) {
+    delay_line_pid_ = -1;
+    return fail(ErrorCode::kIo, "the delay line failed: " + readFileBytes(log));
+  }
+  latency_method_ = "tun delay line";
+  return {};
+}
+
+double SshfsHarness::measureRoundTripMs(int samples) {
+  if (!probe_pool_) {
+    remote::WorkerPool::Options o;
+    o.workers = 2;
+    o.thread_name = "e2e-probe";
+    probe_pool_ = std::make_shared<remote::WorkerPool>(o);
+  }
+  std::string mp = mount_point_;
+  std::vector<double> ms;
+  for (int i = 0; i < samples; ++i) {
+    auto r = probe_pool_->run<double>("e2e round trip", 5s,
+                                      [mp](const remote::ProgressFn&) -> Result<double> {
+                                        struct statfs sf;
+                                        auto t0 = Clock::now();
+                                        if (::statfs(mp.c_str(), &sf) != 0)
+                                          return failErrno(errno, "statfs " + mp);
+                                        std::chrono::duration<double, std::milli> d =
+                                            Clock::now() - t0;
+                                        return d.count();
+                                      });
+    if (!r) return -1;
+    ms.push_back(*r);
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms.empty() ? -1 : ms[ms.size() / 2];
 }
 
 Status SshfsHarness::spawnSshd() {
@@ -767,6 +855,11 @@ void SshfsHarness::tearDown() {
   if (!veth_host_.empty()) {
     auto links = runCommand({"ip", "link", "show", veth_host_}, 10s);
     if (links.exit_code == 0) runCommand({"ip", "link", "delete", veth_host_}, 10s);
+  }
+  if (delay_line_pid_ > 0) {
+    ::kill(delay_line_pid_, SIGTERM);
+    reap(delay_line_pid_, 10s);
+    delay_line_pid_ = -1;
   }
   probe_pool_.reset();
   // Never remove through a live mount.

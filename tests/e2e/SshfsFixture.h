@@ -64,6 +64,11 @@ class SshfsHarness {
   struct Options {
     // sshfs -o options added to the harness's own (reconnect, ServerAlive...).
     std::vector<std::string> extra_mount_options;
+    // Round trip added between client and server (needs the namespace):
+    // netem on the veth pair where the kernel has sch_netem, else a TUN pair
+    // joined by the harness's own delay line (DelayLine.cc), half of it each
+    // way. Zero: a plain veth pair.
+    std::chrono::microseconds added_round_trip{0};
   };
 
   // Sets everything up (keys, config, namespace, sshd, mount). The error says
@@ -114,10 +119,19 @@ class SshfsHarness {
   // The last lines of sshd's and sshfs's logs, for failure messages.
   std::string logs() const;
 
+  // How latency was added ("netem", "tun delay line", or "none").
+  const std::string& latencyMethod() const { return latency_method_; }
+  // The round trip over the mount as measured now: the median of `samples`
+  // uncached statvfs calls (one SFTP request each), in milliseconds; < 0 if
+  // the mount did not answer.
+  double measureRoundTripMs(int samples = 15);
+
  private:
   SshfsHarness() = default;
   Status setUp();
   Status setUpNetns();
+  Status setUpVeth(const std::string& veth_ns);
+  Status setUpTunDelayLine(const std::string& tun_ns);
   void tearDown();
   Status spawnSshd();
   std::vector<pid_t> sshdProcesses() const;
@@ -140,6 +154,8 @@ class SshfsHarness {
   std::string server_addr_;
   int port_ = 0;
 
+  std::string latency_method_ = "none";
+  pid_t delay_line_pid_ = -1;
   pid_t sshd_pid_ = -1;
   pid_t sshfs_pid_ = -1;
   int mounts_ = 0;  // numbers the sshfs logs

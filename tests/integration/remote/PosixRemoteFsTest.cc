@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/xattr.h>
+
+#include <iostream>
 
 #include <algorithm>
 #include <cstring>
@@ -663,6 +666,59 @@ TEST_P(PosixRemoteFsTest, AbandonedReplaceLeavesOnlyATemporary) {
   EXPECT_EQ(pool->busyWorkers(), 0u);
   EXPECT_EQ(readFile(r("f")), "third party");
   EXPECT_EQ(countTemps(root_.path()), 0u);
+}
+
+// PosixRemoteFs serves the cache root too: its messages must say which side
+// failed ("a full cache disk" must not read "under remote root").
+TEST(PosixRemoteFsSideTest, MessagesNameTheCacheRootForTheCache) {
+  TempDir cache;
+  TempDir local;
+  ASSERT_FALSE(cache.path().empty());
+  PosixRemoteFs::Options o;
+  o.side = "cache root";
+  PosixRemoteFs fs(cache.path(), o);
+  EXPECT_EQ(fs.side(), "cache root");
+  auto missing = fs.lstat("nope.txt");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message().find("lstat 'nope.txt' under cache root '" + cache.path()),
+            std::string::npos)
+      << missing.error().toString();
+  EXPECT_EQ(missing.error().message().find("remote root"), std::string::npos);
+  LocalFile src(local, "data");
+  auto no_dir = fs.replaceFile("no/such/dir.txt", src.fd(), Expect::absent(), {}, {});
+  ASSERT_FALSE(no_dir);
+  EXPECT_NE(no_dir.error().message().find("under cache root"), std::string::npos);
+  auto walk = fs.walk("missing-dir");
+  ASSERT_FALSE(walk);
+  EXPECT_NE(walk.error().message().find("under cache root"), std::string::npos);
+  auto dir = fs.openDir("");
+  ASSERT_TRUE(dir);
+  auto st = (*dir)->stat("gone");
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message().find("under cache root"), std::string::npos);
+
+  // The remote keeps its name by default.
+  PosixRemoteFs remote(cache.path());
+  auto r = remote.lstat("nope.txt");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("under remote root '"), std::string::npos);
+
+  // A full disk (a 64 KiB tmpfs, where this test may mount one: root).
+  TempDir small;
+  if (::mount("tmpfs", small.path().c_str(), "tmpfs", 0, "size=64k") == 0) {
+    PosixRemoteFs full(small.path(), o);
+    LocalFile big(local, std::string(1 << 20, 'x'));
+    auto put = full.replaceFile("big.bin", big.fd(), Expect::absent(), {}, {});
+    ::umount2(small.path().c_str(), MNT_DETACH);
+    ASSERT_FALSE(put);
+    EXPECT_EQ(put.error().code(), ErrorCode::kNoSpace) << put.error().toString();
+    EXPECT_NE(put.error().message().find("under cache root '" + small.path() + "'"),
+              std::string::npos)
+        << put.error().toString();
+    EXPECT_EQ(put.error().toString().find("remote root"), std::string::npos);
+  } else {
+    std::cerr << "[note] no tmpfs for the ENOSPC case (" << std::strerror(errno) << ")\n";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Resolve, PosixRemoteFsTest,

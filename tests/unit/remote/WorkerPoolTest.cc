@@ -67,6 +67,73 @@ WorkerPool::Options opts(size_t n) {
   return o;
 }
 
+TEST(WorkerPoolBatchTest, CallsFinishInAnyOrderAndAHungOneTimesOutAlone) {
+  WorkerPool pool(WorkerPool::Options{4, 16, "batch"});
+  std::atomic<bool> release{false};
+  auto results = std::make_shared<std::vector<std::atomic<int>>>(3);
+  {
+    WorkerPool::Batch batch(pool);
+    ASSERT_TRUE(batch.post(0, "slow one", 1000ms, [results] {
+      std::this_thread::sleep_for(100ms);
+      (*results)[0] = 10;
+    }));
+    ASSERT_TRUE(batch.post(1, "quick one", 1000ms, [results] { (*results)[1] = 11; }));
+    ASSERT_TRUE(batch.post(2, "lstat 'hung'", 200ms, [&release] {
+      while (!release) std::this_thread::sleep_for(5ms);
+    }));
+    EXPECT_EQ(batch.inFlight(), 3u);
+    auto first = batch.next();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(*first, 1u);
+    EXPECT_EQ((*results)[1], 11);
+    auto second = batch.next();
+    ASSERT_TRUE(second);
+    EXPECT_EQ(*second, 0u);
+    EXPECT_EQ((*results)[0], 10);
+    auto t0 = std::chrono::steady_clock::now();
+    auto third = batch.next();
+    ASSERT_FALSE(third);
+    EXPECT_EQ(third.error().code(), ErrorCode::kTimeout);
+    EXPECT_NE(third.error().message().find("lstat 'hung': no answer within 200 ms"),
+              std::string::npos)
+        << third.error().toString();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1000ms);
+    EXPECT_EQ(batch.inFlight(), 0u);
+    EXPECT_EQ(pool.stuckWorkers(), 1u);
+    auto none = batch.next();
+    ASSERT_FALSE(none);
+    EXPECT_EQ(none.error().code(), ErrorCode::kInternal);
+  }
+  release = true;
+  for (int i = 0; i < 200 && pool.stuckWorkers() > 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(pool.stuckWorkers(), 0u);
+}
+
+TEST(WorkerPoolBatchTest, ABatchDroppedMidWayAbandonsWhatItStarted) {
+  WorkerPool pool(WorkerPool::Options{1, 16, "batch"});
+  std::atomic<bool> release{false};
+  std::atomic<int> ran{0};
+  {
+    WorkerPool::Batch batch(pool);
+    ASSERT_TRUE(batch.post(0, "running", 10s, [&] {
+      ++ran;
+      while (!release) std::this_thread::sleep_for(5ms);
+    }));
+    ASSERT_TRUE(batch.post(1, "queued", 10s, [&] { ++ran; }));
+    for (int i = 0; i < 200 && pool.busyWorkers() == 0; ++i) std::this_thread::sleep_for(5ms);
+  }  // dropped: the running call is abandoned (stuck), the queued one never runs
+  EXPECT_EQ(pool.stuckWorkers(), 1u);
+  EXPECT_EQ(pool.queuedCalls(), 0u);
+  auto refused = WorkerPool::Batch(pool).post(2, "another", 10s, [] {});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kOffline);
+  release = true;
+  for (int i = 0; i < 200 && pool.stuckWorkers() > 0; ++i) std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(pool.stuckWorkers(), 0u);
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(ran.load(), 1);
+}
+
 TEST(WorkerPoolTest, RunsTaskAndReturnsItsResult) {
   WorkerPool pool(opts(2));
   auto r = pool.run<int>("answer", 60s, [](const ProgressFn&) -> Result<int> { return 42; });
