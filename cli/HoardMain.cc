@@ -59,7 +59,8 @@ json statusJson(const std::string& name, const std::map<std::string, sdbus::Vari
           {"open_conflicts", st.at("open_conflicts").get<uint32_t>()},
           {"last_sync_ns", st.at("last_sync_ns").get<int64_t>()},
           {"hoarded_bytes", st.at("hoarded_bytes").get<uint64_t>()},
-          {"unavailable_offline", st.at("unavailable_offline").get<uint32_t>()}};
+          {"unavailable_offline", st.at("unavailable_offline").get<uint32_t>()},
+          {"store_bytes", st.count("store_bytes") ? st.at("store_bytes").get<uint64_t>() : 0}};
 }
 
 // The failing paths and a waiting mass deletion of a GetStatus answer, into
@@ -368,7 +369,8 @@ int main(int argc, char** argv) {
           std::cout << "\n  " << j["pending_changes"] << " change(s) to send, "
                     << j["open_conflicts"] << " conflict(s), last sync "
                     << timeText(j["last_sync_ns"].get<int64_t>()) << ", "
-                    << j["hoarded_bytes"] << " bytes kept offline";
+                    << j["hoarded_bytes"] << " bytes kept offline, base store "
+                    << j["store_bytes"] << " bytes";
           if (j["unavailable_offline"].get<uint32_t>() > 0)
             std::cout << ", " << j["unavailable_offline"] << " pinned file(s) not available offline";
           std::cout << "\n";

@@ -3,6 +3,7 @@
 #include "daemon/Agent.h"
 #include "daemon/BusArgs.h"
 #include "dbus/DbusErrors.h"
+#include "sync/Retention.h"
 #include "sync/ShareQueries.h"
 
 namespace hoard::daemon {
@@ -41,6 +42,10 @@ std::map<std::string, sdbus::Variant> Agent::GetStatus(const std::string& share)
         {"hoarded_bytes", sdbus::Variant(n.hoarded_bytes)},
         {"unavailable_offline", sdbus::Variant(unavailable)},
         {"failed", sdbus::Variant(failed)}};
+    // The base store is shared by every share: its whole size.
+    store::StoreUsage usage = sync::storeSize(store_);
+    out["store_bytes"] = sdbus::Variant(static_cast<uint64_t>(usage.bytes));
+    out["store_objects"] = sdbus::Variant(static_cast<uint64_t>(usage.objects));
     if (last && last->stopped && !last->mass_delete) {
       // Why the last pass stopped early (ENOSPC, the remote gone...); gone
       // with the next pass that gets through.

@@ -178,6 +178,8 @@ Result<AgentOptions> applyOptions(const nlohmann::json& doc, const std::string& 
     options.engine.reconcile.cache_budget_bytes = doc["cache_budget_bytes"].get<uint64_t>();
   if (doc.contains("resolved_retention_days"))
     options.resolved_retention_days = doc["resolved_retention_days"].get<int>();
+  options.engine.reconcile.resolved_retention =
+      std::chrono::hours(24) * options.resolved_retention_days;
   if (st.write_back_max_delay < st.write_back_quiet)
     return fail(ErrorCode::kInvalidArgument,
                 "config " + path +

@@ -215,9 +215,17 @@ Result<PassOutcome> ShareEngine::pass(const PassRequest& request) {
 }
 
 Status ShareEngine::resolve(int64_t conflict_id, Resolution how) {
-  std::lock_guard lock(pass_mu_);
-  if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
-  return runtime_->reconciler().resolve(conflict_id, how);
+  Status st;
+  {
+    std::lock_guard lock(pass_mu_);
+    if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
+    st = runtime_->reconciler().resolve(conflict_id, how);
+  }
+  // A side changed since the conflict was shown: it now speaks of the new
+  // versions and is announced again, so whoever decided sees what is there.
+  if (!st && st.error().code() == ErrorCode::kConflict && hooks_.onConflictDetected)
+    hooks_.onConflictDetected(conflict_id);
+  return st;
 }
 
 Result<uint64_t> ShareEngine::evict(const RelPath& path) {

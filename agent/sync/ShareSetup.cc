@@ -156,7 +156,9 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
     if (!share) return tl::unexpected(share.error());
     rt->share_ = std::move(*share);
   }
-  rt->local_ = std::make_shared<remote::PosixRemoteFs>(rt->share_.cache_root);
+  remote::PosixRemoteFs::Options cache_side;
+  cache_side.side = "cache root";  // so messages name the side they are about
+  rt->local_ = std::make_shared<remote::PosixRemoteFs>(rt->share_.cache_root, cache_side);
   rt->remote_posix_ = std::make_shared<remote::PosixRemoteFs>(rt->share_.remote_root);
   std::shared_ptr<remote::RemoteFs> inner = rt->remote_posix_;
   if (auto fault = testFaultFromEnvironment()) {
