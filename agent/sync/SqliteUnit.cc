@@ -302,8 +302,9 @@ std::string sqliteUnitVersion(const std::string& main_version, const SqliteParts
   return main_version + "+sqlite:" + h.finish().hex();
 }
 
-std::map<RelPath, SqliteParts> foldSqliteUnits(SqliteStatMap& listing,
-                                               const std::function<bool(const RelPath&)>& is_db) {
+std::map<RelPath, SqliteParts> foldSqliteUnits(
+    SqliteStatMap& listing, const std::function<bool(const RelPath&)>& is_db,
+    const std::function<bool(const RelPath&, SqliteCompanion)>& is_orphan) {
   std::map<RelPath, bool> known;  // candidate database -> is one
   std::map<RelPath, SqliteParts> units;
   for (auto it = listing.begin(); it != listing.end();) {
@@ -313,7 +314,15 @@ std::map<RelPath, SqliteParts> foldSqliteUnits(SqliteStatMap& listing,
       continue;
     }
     auto db = listing.find(comp->db);
-    if (db == listing.end() || db->second.meta.type != FileType::kFile) {
+    if (db == listing.end()) {
+      if (is_orphan && is_orphan(it->first, comp->which)) {
+        it = listing.erase(it);
+      } else {
+        ++it;
+      }
+      continue;
+    }
+    if (db->second.meta.type != FileType::kFile) {
       ++it;
       continue;
     }
@@ -334,6 +343,24 @@ std::map<RelPath, SqliteParts> foldSqliteUnits(SqliteStatMap& listing,
     st.data_version = sqliteUnitVersion(parts.main.data_version, parts);
   }
   return units;
+}
+
+bool hasSqliteCompanionMagic(SqliteCompanion c, std::string_view head) {
+  auto u8 = [&](size_t i) { return static_cast<uint8_t>(head[i]); };
+  switch (c) {
+    case SqliteCompanion::kWal:
+      return head.size() >= 4 && u8(0) == 0x37 && u8(1) == 0x7f && u8(2) == 0x06 &&
+             (u8(3) == 0x82 || u8(3) == 0x83);
+    case SqliteCompanion::kJournal:
+      return head.starts_with(std::string_view("\xd9\xd5\x05\xf9\x20\xa1\x63\xd7", 8));
+    case SqliteCompanion::kShm: {
+      if (head.size() < 4) return false;
+      const uint32_t le = u8(0) | u8(1) << 8 | u8(2) << 16 | static_cast<uint32_t>(u8(3)) << 24;
+      const uint32_t be = u8(3) | u8(2) << 8 | u8(1) << 16 | static_cast<uint32_t>(u8(0)) << 24;
+      return le == 3007000 || be == 3007000;
+    }
+  }
+  return false;
 }
 
 Status snapshotSqlite(const std::string& db_path, const std::string& out_path,
@@ -410,6 +437,76 @@ Result<UniqueFd> snapshotSqliteCopies(int main_fd, int wal_fd, int journal_fd,
   if (Status st = snapshotWith(copy.path(), SQLITE_OPEN_READWRITE, out.path(), options); !st)
     return tl::unexpected(st.error());
   return out.takeFd();
+}
+
+namespace {
+
+Result<UniqueFd> anonTempIn(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (fd) return fd;
+  std::string name = dir + "/" + std::string(kPrivatePrefix) + "XXXXXX";
+  int raw = ::mkostemp(name.data(), O_CLOEXEC);
+  if (raw < 0) return failErrno(errno, "create a temporary file in " + displayPath(dir));
+  ::unlink(name.c_str());
+  return UniqueFd(raw);
+}
+
+}  // namespace
+
+Result<FetchedSqlite> snapshotSqliteFrom(remote::RemoteFs& fs, const RelPath& db,
+                                         const std::string& tmp_dir,
+                                         const SqliteOptions& options) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    FetchedSqlite out;
+    auto main = anonTempIn(tmp_dir);
+    if (!main) return tl::unexpected(main.error());
+    auto got = fs.fetchFile(db, main->get(), nullptr);
+    if (!got) {
+      if (got.error().code() == ErrorCode::kBusy) continue;
+      return tl::unexpected(got.error());
+    }
+    out.parts.main = *got;
+    UniqueFd copies[2];
+    bool moved = false;
+    const SqliteCompanion kinds[2] = {SqliteCompanion::kWal, SqliteCompanion::kJournal};
+    for (int i = 0; i < 2 && !moved; ++i) {
+      const RelPath name = sqliteCompanionPath(db, kinds[i]);
+      auto st = fs.lstat(name);
+      if (!st) {
+        if (st.error().code() == ErrorCode::kNotFound) continue;
+        return tl::unexpected(st.error());
+      }
+      if (st->meta.type != FileType::kFile) continue;
+      auto tmp = anonTempIn(tmp_dir);
+      if (!tmp) return tl::unexpected(tmp.error());
+      auto c = fs.fetchFile(name, tmp->get(), nullptr);
+      if (!c) {
+        if (c.error().code() == ErrorCode::kNotFound) continue;  // committed and gone meanwhile
+        // A -wal being appended to is still a consistent prefix: retry only
+        // if the fetch itself could not finish.
+        if (c.error().code() == ErrorCode::kBusy) {
+          moved = true;
+          break;
+        }
+        return tl::unexpected(c.error());
+      }
+      out.parts.part(kinds[i]) = *c;
+      copies[i] = std::move(*tmp);
+    }
+    if (moved) continue;
+    if (auto shm = fs.lstat(sqliteCompanionPath(db, SqliteCompanion::kShm)); shm)
+      out.parts.shm = *shm;
+    auto again = fs.lstat(db);
+    if (!again) return tl::unexpected(again.error());
+    if (again->data_version != out.parts.main.data_version) continue;
+    auto snap = snapshotSqliteCopies(main->get(), copies[0] ? copies[0].get() : -1,
+                                     copies[1] ? copies[1].get() : -1, tmp_dir, options);
+    if (!snap) return tl::unexpected(snap.error().withContext(displayPath(db)));
+    out.snapshot = std::move(*snap);
+    return out;
+  }
+  return fail(ErrorCode::kBusy,
+              "the database " + displayPath(db) + " kept changing while it was fetched; try again");
 }
 
 Result<ContentHash> hashSqliteSnapshot(int fd, std::string_view what) {

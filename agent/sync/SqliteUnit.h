@@ -114,9 +114,23 @@ using SqliteStatMap = std::map<RelPath, remote::Stat>;
 // database's entry gets sqliteUnitMeta / sqliteUnitVersion. Returns, for
 // each database that had companions, its parts (with the unfolded main).
 // `is_db` is called at most once per candidate database; it is the caller's
-// way of reading the header (a local file directly, a remote one fetched).
-std::map<RelPath, SqliteParts> foldSqliteUnits(SqliteStatMap& listing,
-                                               const std::function<bool(const RelPath&)>& is_db);
+// way of reading the header (a local file directly, a remote one fetched);
+// when it cannot tell, it should say true (a companion left out for a pass
+// is harmless, a WAL sent as a file is not).
+// A companion-named file whose database is absent from `listing` (the
+// database was deleted while a program had it open) is removed too when
+// `is_orphan(path, which)` says it is one (see hasSqliteCompanionMagic); a
+// null `is_orphan` keeps them all.
+std::map<RelPath, SqliteParts> foldSqliteUnits(
+    SqliteStatMap& listing, const std::function<bool(const RelPath&)>& is_db,
+    const std::function<bool(const RelPath&, SqliteCompanion)>& is_orphan = nullptr);
+
+// True if `head` (a file's first bytes) is what SQLite writes at the start of
+// companion `c`: the WAL magic (0x377f0682/3), the rollback journal's
+// (d9d505f920a163d7; a persisted journal's zeroed header is not recognised),
+// or a WAL index header (version 3007000). For orphans only: a
+// companion beside its database is recognised by the database's header.
+bool hasSqliteCompanionMagic(SqliteCompanion c, std::string_view head);
 
 // ---- snapshots ----------------------------------------------------------------
 
@@ -166,6 +180,23 @@ Result<UniqueFd> snapshotSqliteCopies(int main_fd, int wal_fd, int journal_fd,
 // two snapshots of the same pages hash alike whichever connection, checkpoint
 // or backup produced them. Errors: kIo; kCorrupt if shorter than a header.
 Result<ContentHash> hashSqliteSnapshot(int fd, std::string_view what);
+
+// A consistent snapshot of the database `db` on `fs`, where SQLite cannot
+// be opened in place (the remote, behind RemoteFs and its deadlines): the
+// main file is fetched, then its -wal and -journal if present, then the main
+// file is looked at again; if it moved (a checkpoint or a writer meanwhile)
+// everything is fetched again, up to three times, then kBusy. The copies are
+// recovered and snapshotted by snapshotSqliteCopies in `tmp_dir`. A -wal is
+// self-checking (salted, checksummed frames), so a copy taken while a
+// program appends to it yields the transactions committed up to some
+// instant, never a torn one.
+struct FetchedSqlite {
+  UniqueFd snapshot;  // unlinked, open read-write, offset 0
+  SqliteParts parts;  // as fetched; parts.main is the main file's Stat as copied
+};
+Result<FetchedSqlite> snapshotSqliteFrom(remote::RemoteFs& fs, const RelPath& db,
+                                         const std::string& tmp_dir,
+                                         const SqliteOptions& options = {});
 
 // ---- applying ----------------------------------------------------------------
 

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/sync/SqliteChild.h"
+#include "remote/PosixRemoteFs.h"
 
 namespace hoard::sync {
 namespace {
@@ -209,6 +210,31 @@ TEST_F(SqliteUnitTest, FoldingTakesCompanionsOfDatabasesOnlyAndTheWalChangesTheU
   EXPECT_EQ(sqliteUnitVersion("v-main", p), "v-main");
 }
 
+TEST_F(SqliteUnitTest, CompanionsOfADeletedDatabaseAreRecognisedByTheirMagic) {
+  auto child = walWithRowsInWal(1, 3);
+  const std::string wal = bytes(db_ + "-wal"), shm = bytes(db_ + "-shm");
+  EXPECT_TRUE(hasSqliteCompanionMagic(SqliteCompanion::kWal, wal));
+  EXPECT_TRUE(hasSqliteCompanionMagic(SqliteCompanion::kShm, shm));
+  EXPECT_FALSE(hasSqliteCompanionMagic(SqliteCompanion::kWal, shm));
+  EXPECT_FALSE(hasSqliteCompanionMagic(SqliteCompanion::kJournal, "my journal, day 1"));
+  EXPECT_FALSE(hasSqliteCompanionMagic(SqliteCompanion::kShm, ""));
+  EXPECT_TRUE(hasSqliteCompanionMagic(SqliteCompanion::kJournal,
+                                      std::string("\xd9\xd5\x05\xf9\x20\xa1\x63\xd7\0\0", 10)));
+
+  remote::Stat f;
+  f.meta.type = FileType::kFile;
+  SqliteStatMap listing{{"gone.db-wal", f}, {"gone.db-shm", f}, {"diary-journal", f}};
+  auto units = foldSqliteUnits(
+      listing, [](const RelPath&) { return true; },
+      [&](const RelPath& p, SqliteCompanion c) {
+        if (p == "diary-journal") return hasSqliteCompanionMagic(c, "dear diary");
+        return hasSqliteCompanionMagic(c, c == SqliteCompanion::kWal ? wal : shm);
+      });
+  EXPECT_TRUE(units.empty());
+  EXPECT_EQ(listing.size(), 1u);
+  EXPECT_TRUE(listing.count("diary-journal"));
+}
+
 TEST_F(SqliteUnitTest, RowsOnlyInTheWalChangeTheUnitThoughTheMainFileDidNot) {
   sql(db_, "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, side TEXT);");
   SqliteChild child(db_);
@@ -382,6 +408,33 @@ TEST_F(SqliteUnitTest, CopiesOfAServersOpenDatabaseAndItsWalSnapshotWithEveryCom
   auto bad = snapshotSqliteCopies(junk.get(), -1, -1, dir_ + "/stage");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code(), ErrorCode::kCorrupt);
+}
+
+TEST_F(SqliteUnitTest, ADatabaseOpenOnTheServerIsFetchedWithItsWalThroughRemoteFs) {
+  auto child = walWithRowsInWal(2, 11);
+  remote::PosixRemoteFs fs(dir_);
+  fs::create_directories(dir_ + "/stage");
+  auto got = snapshotSqliteFrom(fs, "w.db", dir_ + "/stage");
+  ASSERT_TRUE(got) << got.error().toString();
+  EXPECT_TRUE(got->parts.wal.has_value());
+  EXPECT_TRUE(got->parts.shm.has_value());
+  EXPECT_FALSE(got->parts.journal.has_value());
+  EXPECT_EQ(got->parts.main.data_version, fs.lstat("w.db")->data_version);
+  std::string copy = saveFd(got->snapshot.get(), "snap.db");
+  EXPECT_EQ(one(copy, "SELECT count(*) FROM t"), "13");
+  EXPECT_EQ(one(copy, "PRAGMA integrity_check"), "ok");
+  EXPECT_TRUE(fs::is_empty(dir_ + "/stage"));
+  EXPECT_EQ(child->exec("INSERT INTO t(side) VALUES ('still fine')"), "ok");
+  // Closed (checkpointed, -wal gone): the main file alone is the database.
+  child.reset();
+  ASSERT_FALSE(exists(db_ + "-wal"));
+  auto closed = snapshotSqliteFrom(fs, "w.db", dir_ + "/stage");
+  ASSERT_TRUE(closed) << closed.error().toString();
+  EXPECT_FALSE(closed->parts.live());
+  EXPECT_EQ(one(saveFd(closed->snapshot.get(), "snap2.db"), "SELECT count(*) FROM t"), "14");
+  auto absent = snapshotSqliteFrom(fs, "nothing.db", dir_ + "/stage");
+  ASSERT_FALSE(absent);
+  EXPECT_EQ(absent.error().code(), ErrorCode::kNotFound);
 }
 
 // A version applied into a WAL database a program holds open: the program's
