@@ -245,12 +245,22 @@ Result<remote::Stat> SqliteSides::install(const RelPath& p, int fd, const remote
     if (!replaced) return tl::unexpected(replaced.error());
     return folded(*replaced, now->parts);
   }
+  auto pulled = hashSqliteSnapshot(fd, displayPath(p));
+  if (!pulled) return tl::unexpected(pulled.error());
   Status applied = applySqliteFd(fd, cache_root_, abs(p), listed->meta, options_);
   if (!applied) return tl::unexpected(applied.error());
   if (auto st = local_.lstat(p); st && st->meta.mode != (options.mode & 07777)) {
     if (Status m = local_.chmod(p, options.mode & 07777); !m) return tl::unexpected(m.error());
   }
-  return lstatUnit(local_, p, true);
+  // The unit as it stands, taken before a read that shows it holds exactly
+  // what was applied: a program's write after the look changes the unit
+  // later (seen next pass); one before it makes the content differ.
+  auto check = snapshotLocal(p);
+  if (check && check->hash == *pulled) return check->unit;
+  auto unit = lstatUnit(local_, p, true);
+  if (!unit) return tl::unexpected(unit.error());
+  unit->meta.ctime_ns = 0;
+  return unit;
 }
 
 }  // namespace hoard::sync

@@ -14,7 +14,9 @@
 // the base's hash of a database is comparable across both sides whatever
 // checkpoints and backups did to the bookkeeping in its header.
 //
-// Threads: one pass's thread; not safe for concurrent calls (the memo).
+// Threads: snapshotLocal, snapshotRemote and push may be called from several
+// threads at once for different paths (a pass's transfer threads); the folds,
+// isLocalDb, forget and install only from the pass's own thread (a memo).
 
 #include <map>
 #include <optional>
@@ -94,7 +96,10 @@ class SqliteSides {
   // holding it open keep their connections and see the new content. Nothing
   // at `p`: the snapshot is linked in (Expect absent). Any other file there
   // is kConflict. Errors: applySqlite's (kBusy, kUnsupported, kConflict).
-  // Returns the cache's new unit Stat.
+  // Returns the cache's new unit Stat. After an apply the database is
+  // snapshotted again: if a program wrote into it in the instant after the
+  // apply, the returned Stat's ctime_ns is 0, which matches no real file, so
+  // the next pass looks at the content instead of taking the write for ours.
   Result<remote::Stat> install(const RelPath& p, int fd, const remote::Stat* listed,
                                const remote::ReplaceOptions& options);
 

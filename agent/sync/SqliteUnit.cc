@@ -201,6 +201,21 @@ void hashMeta(Hasher& h, const FileMeta& m) {
   h.update(fields, sizeof(fields));
 }
 
+// The fields of a non-empty -wal and -journal that move when they are
+// written (see sqliteUnitMeta for what is left out and why).
+void hashCompanions(Hasher& h, const SqliteParts& parts) {
+  for (const auto* part : {&parts.wal, &parts.journal}) {
+    const bool there = part->has_value() && (*part)->meta.size > 0;
+    const char tag = there ? 1 : 0;
+    h.update(&tag, 1);
+    if (!there) continue;
+    const FileMeta& m = (*part)->meta;
+    const int64_t fields[] = {static_cast<int64_t>(m.size), m.mtime_ns,
+                              static_cast<int64_t>(m.inode)};
+    h.update(fields, sizeof(fields));
+  }
+}
+
 }  // namespace
 
 std::string_view sqliteCompanionSuffix(SqliteCompanion c) {
@@ -271,15 +286,11 @@ std::optional<remote::Stat>& SqliteParts::part(SqliteCompanion c) {
 }
 
 FileMeta sqliteUnitMeta(const FileMeta& main, const SqliteParts& parts) {
-  if (!parts.live()) return main;
+  if (!parts.carriesContent()) return main;
   Hasher h;
   h.update("hoard-sqlite-unit-meta");
   hashMeta(h, main);
-  for (const auto* part : {&parts.wal, &parts.journal}) {
-    const char tag = part->has_value() ? 1 : 0;
-    h.update(&tag, 1);
-    if (*part) hashMeta(h, (*part)->meta);
-  }
+  hashCompanions(h, parts);
   ContentHash d = h.finish();
   FileMeta out = main;
   std::memcpy(&out.ctime_ns, d.bytes.data(), sizeof(out.ctime_ns));
@@ -287,18 +298,10 @@ FileMeta sqliteUnitMeta(const FileMeta& main, const SqliteParts& parts) {
 }
 
 std::string sqliteUnitVersion(const std::string& main_version, const SqliteParts& parts) {
-  if (!parts.live()) return main_version;
+  if (!parts.carriesContent()) return main_version;
   Hasher h;
   h.update("hoard-sqlite-unit-version");
-  for (const auto* part : {&parts.wal, &parts.journal}) {
-    const char tag = part->has_value() ? 1 : 0;
-    h.update(&tag, 1);
-    if (!*part) continue;
-    hashMeta(h, (*part)->meta);
-    const uint64_t n = (*part)->data_version.size();
-    h.update(&n, sizeof(n));
-    h.update((*part)->data_version);
-  }
+  hashCompanions(h, parts);
   return main_version + "+sqlite:" + h.finish().hex();
 }
 
@@ -363,16 +366,14 @@ bool hasSqliteCompanionMagic(SqliteCompanion c, std::string_view head) {
   return false;
 }
 
-Status snapshotSqlite(const std::string& db_path, const std::string& out_path,
-                      const SqliteOptions& options) {
-  int rc = SQLITE_OK;
-  Status st = snapshotWith(db_path, SQLITE_OPEN_READONLY, out_path, options, &rc);
-  if (st) return st;
-  // A read-only connection cannot roll back a hot journal (a writer crashed
-  // mid-transaction) or build a WAL index it may not create; SQLite says so
-  // with SQLITE_READONLY_*. Then a private copy of the files is recovered
-  // instead, leaving the user's files as they are.
-  if ((rc & 0xff) != SQLITE_READONLY) return st;
+namespace {
+
+// The private-copy way to a snapshot: the main file and its -wal and
+// -journal are copied beside `out_path` and that copy is opened read-write
+// (recovered), so nothing is created or changed beside the user's database.
+// The unit must not move during the copy (else kBusy).
+Status snapshotViaCopy(const std::string& db_path, const std::string& out_path,
+                       const SqliteOptions& options) {
   auto before = partsAt(db_path);
   if (!before) return tl::unexpected(before.error());
   std::string dir(parentOf(out_path));
@@ -404,6 +405,36 @@ Status snapshotSqlite(const std::string& db_path, const std::string& out_path,
   Status again = snapshotWith(copy.path(), SQLITE_OPEN_READWRITE, out_path, options);
   if (!again) return tl::unexpected(again.error().withContext(displayPath(db_path)));
   return again;
+}
+
+// A WAL-format database (header bytes 18-19 are 2) without a -wal: no
+// program has it open, and a read-only connection would leave an empty -wal
+// and a -shm behind in the user's folder.
+bool walFormatWithoutWal(const std::string& db_path) {
+  UniqueFd fd(::open(db_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) return false;
+  unsigned char head[20];
+  if (::pread(fd.get(), head, sizeof(head), 0) != static_cast<ssize_t>(sizeof(head))) return false;
+  if (std::memcmp(head, kSqliteHeader.data(), kSqliteHeader.size()) != 0) return false;
+  if (head[18] != 2 && head[19] != 2) return false;
+  struct stat st;
+  return ::lstat((db_path + "-wal").c_str(), &st) != 0 && errno == ENOENT;
+}
+
+}  // namespace
+
+Status snapshotSqlite(const std::string& db_path, const std::string& out_path,
+                      const SqliteOptions& options) {
+  if (walFormatWithoutWal(db_path)) return snapshotViaCopy(db_path, out_path, options);
+  int rc = SQLITE_OK;
+  Status st = snapshotWith(db_path, SQLITE_OPEN_READONLY, out_path, options, &rc);
+  if (st) return st;
+  // A read-only connection cannot roll back a hot journal (a writer crashed
+  // mid-transaction) or build a WAL index it may not create; SQLite says so
+  // with SQLITE_READONLY_*. Then a private copy of the files is recovered
+  // instead, leaving the user's files as they are.
+  if ((rc & 0xff) != SQLITE_READONLY) return st;
+  return snapshotViaCopy(db_path, out_path, options);
 }
 
 Result<UniqueFd> snapshotSqliteToFd(const std::string& db_path, const std::string& tmp_dir,

@@ -89,20 +89,28 @@ struct SqliteParts {
 
   const std::optional<remote::Stat>& part(SqliteCompanion c) const;
   std::optional<remote::Stat>& part(SqliteCompanion c);
-  // A -wal or -journal exists (the -shm alone says nothing: see unitMeta).
+  // A -wal or -journal exists, even empty: a program may have the database
+  // open in WAL mode (the -shm alone says nothing).
   bool live() const { return wal.has_value() || journal.has_value(); }
+  // A non-empty -wal or -journal exists: content may sit there.
+  bool carriesContent() const {
+    return (wal && wal->meta.size > 0) || (journal && journal->meta.size > 0);
+  }
 };
 
 // The unit's metadata: the main file's, with ctime_ns replaced by a 64-bit
-// digest of the main's ctime and the -wal's and -journal's size, mtime,
-// ctime and inode when either exists, so any change to them changes the
-// unit. The -shm is left out: readers write it (read marks) without changing
-// any content. Without a -wal or -journal the result is `main` itself.
+// digest of the main's ctime and the size, mtime and inode of a non-empty
+// -wal or -journal, so any write to them changes the unit. Left out, because
+// they move without any change of content: the -shm (readers write their
+// read marks there), an empty -wal or -journal (a program opened the
+// database, or a checkpoint truncated it), and the companions' ctime (SQLite
+// running as root chowns a -wal each time it opens one). Without a
+// non-empty -wal or -journal the result is `main` itself.
 FileMeta sqliteUnitMeta(const FileMeta& main, const SqliteParts& parts);
 
-// The unit's data version, for the same purpose: the main's version followed
-// by the -wal's and -journal's when they exist; `main_version` itself when
-// neither does.
+// The unit's data version, for the same purpose: the main's version with a
+// digest of the same companion fields appended; `main_version` itself
+// without a non-empty -wal or -journal.
 std::string sqliteUnitVersion(const std::string& main_version, const SqliteParts& parts);
 
 using SqliteStatMap = std::map<RelPath, remote::Stat>;
@@ -145,9 +153,12 @@ struct SqliteOptions {
 // page is read in one read transaction by SQLite's backup API from a
 // read-only connection, so committed transactions still in the -wal are
 // included and a writer's uncommitted ones are not. The database files are
-// not modified (the -shm may be created, as any reader does). A hot journal
-// (a writer crashed mid-transaction) is rolled back in a private copy, never
-// in place. The copy keeps the database's journal mode and page size.
+// not modified (a -shm beside an existing -wal may be created, as any reader
+// does). A hot journal (a writer crashed mid-transaction), and a WAL-format
+// database without a -wal (nobody has it open; a reader would leave an
+// empty -wal and a -shm behind), are read from a private copy instead,
+// checked not to have moved meanwhile (kBusy). The copy keeps the
+// database's journal mode and page size.
 // Errors: kBusy (a writer held its lock past the timeout), kCorrupt (not a
 // database, or damaged), kNotFound, kIo; `out_path` may be left partly
 // written (the caller removes it).

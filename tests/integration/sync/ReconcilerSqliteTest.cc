@@ -283,5 +283,35 @@ TEST_F(ReconcilerSqliteTest, KeepLocalSendsTheCachesWholeDatabase) {
   EXPECT_EQ(again.pushed + again.pulled, 0u);
 }
 
+TEST_F(ReconcilerSqliteTest, StashWaitsWhileTheDatabaseIsOpenInTheCache) {
+  seed();
+  auto app = openInCache();
+  insert(*app, "cache", 2);
+  sqlite3Cli(R_, "INSERT INTO t(side) VALUES ('srv1');");
+  ReconcileReport r = sync();
+  ASSERT_EQ(r.new_conflicts.size(), 1u);
+  Status done = reconciler_->resolve(r.new_conflicts[0], Resolution::kStash);
+  ASSERT_FALSE(done);
+  EXPECT_EQ(done.error().code(), ErrorCode::kBusy) << done.error().toString();
+  EXPECT_TRUE(fs::exists(C_));
+  EXPECT_EQ(app->value("SELECT count(*) FROM t"), "4");
+  EXPECT_EQ(openConflicts().size(), 1u);
+}
+
+TEST_F(ReconcilerSqliteTest, AnOpenDatabaseIsNotEvicted) {
+  seed();
+  ASSERT_TRUE(journal_->pin(share_, "other", 500));
+  auto app = openInCache();
+  ASSERT_EQ(app->value("SELECT count(*) FROM t"), "2");  // open: its -wal exists
+  auto evicted = reconciler_->evict("w.db");
+  ASSERT_FALSE(evicted);
+  EXPECT_EQ(evicted.error().code(), ErrorCode::kBusy) << evicted.error().toString();
+  EXPECT_TRUE(fs::exists(C_));
+  app.reset();  // closed: now it may go
+  auto gone = reconciler_->evict("w.db");
+  ASSERT_TRUE(gone) << gone.error().toString();
+  EXPECT_FALSE(fs::exists(C_));
+}
+
 }  // namespace
 }  // namespace hoard::sync

@@ -195,19 +195,42 @@ TEST_F(SqliteUnitTest, FoldingTakesCompanionsOfDatabasesOnlyAndTheWalChangesTheU
   std::string vbefore = sqliteUnitVersion(p.main.data_version, p);
   p.wal->meta.size += 4120;
   EXPECT_NE(sqliteUnitMeta(p.main.meta, p), before);
-  p = units["w.db"];
-  p.wal->data_version = "v-wal-2";
   EXPECT_NE(sqliteUnitVersion(p.main.data_version, p), vbefore);
-  // The -shm moving (a reader's read marks) changes nothing.
+  p = units["w.db"];
+  p.wal->meta.mtime_ns += 1;  // a restarted WAL: same size, rewritten
+  EXPECT_NE(sqliteUnitMeta(p.main.meta, p), before);
+  EXPECT_NE(sqliteUnitVersion(p.main.data_version, p), vbefore);
+  // What moves without content: the -shm (a reader's read marks), the
+  // -wal's ctime alone (SQLite as root chowns it on open).
   p = units["w.db"];
   p.shm->meta.mtime_ns += 5;
   p.shm->data_version = "v-shm-2";
+  p.wal->meta.ctime_ns += 7;
+  p.wal->data_version = "v-wal-ctime-moved";
   EXPECT_EQ(sqliteUnitMeta(p.main.meta, p), before);
   EXPECT_EQ(sqliteUnitVersion(p.main.data_version, p), vbefore);
-  // Without a -wal or -journal the unit is its main file.
-  p.wal.reset();
+  // An empty -wal (a program opened the database) is no content: the unit
+  // is its main file, as without a -wal.
+  p.wal->meta.size = 0;
   EXPECT_EQ(sqliteUnitMeta(p.main.meta, p), p.main.meta);
   EXPECT_EQ(sqliteUnitVersion("v-main", p), "v-main");
+  EXPECT_TRUE(p.live());
+  EXPECT_FALSE(p.carriesContent());
+  p.wal.reset();
+  EXPECT_EQ(sqliteUnitMeta(p.main.meta, p), p.main.meta);
+  EXPECT_FALSE(p.live());
+}
+
+TEST_F(SqliteUnitTest, ASnapshotOfAClosedWalDatabaseLeavesNothingBeside) {
+  sql(db_, "PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1),(2);");
+  ASSERT_FALSE(exists(db_ + "-wal"));
+  auto before = sqliteUnitMetaAt(db_);
+  auto snap = snapshotSqliteToFd(db_, dir_);
+  ASSERT_TRUE(snap) << snap.error().toString();
+  EXPECT_FALSE(exists(db_ + "-wal"));
+  EXPECT_FALSE(exists(db_ + "-shm"));
+  EXPECT_EQ(sqliteUnitMetaAt(db_).value(), before.value());
+  EXPECT_EQ(one(saveFd(snap->get(), "s.db"), "SELECT count(*) FROM t"), "2");
 }
 
 TEST_F(SqliteUnitTest, CompanionsOfADeletedDatabaseAreRecognisedByTheirMagic) {
