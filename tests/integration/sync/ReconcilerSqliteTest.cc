@@ -283,6 +283,47 @@ TEST_F(ReconcilerSqliteTest, KeepLocalSendsTheCachesWholeDatabase) {
   EXPECT_EQ(again.pushed + again.pulled, 0u);
 }
 
+// The server's program keeps its database open with rows only in its -wal:
+// they are read through SQLite on the way into the cache, and the -wal and
+// -shm are never fetched as files.
+TEST_F(ReconcilerSqliteTest, AServerDatabaseOpenWithRowsInItsWalIsFetchedWhole) {
+  sqlite3Cli(R_, "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, side TEXT);"
+                 "INSERT INTO t(side) VALUES ('base1');");
+  SqliteChild server(R_);
+  ASSERT_EQ(server.exec("PRAGMA wal_autocheckpoint=0"), "ok");
+  for (int i = 0; i < 9; ++i) ASSERT_EQ(server.exec("INSERT INTO t(side) VALUES ('srv')"), "ok");
+  ASSERT_TRUE(fs::exists(R_ + "-wal"));
+  auto r = reconciler_->run();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->failed.empty());
+  EXPECT_EQ(r->hoarded, 1u);
+  EXPECT_FALSE(fs::exists(C_ + "-wal"));
+  EXPECT_FALSE(fs::exists(C_ + "-shm"));
+  {
+    SqliteChild app(C_);
+    EXPECT_EQ(app.value("SELECT count(*) FROM t"), "10");
+    EXPECT_EQ(app.value("PRAGMA integrity_check"), "ok");
+  }
+  // More rows, still only in the server's -wal (its main file unchanged):
+  // the next pass sees the change and brings them.
+  struct stat main_before, main_after;
+  ASSERT_EQ(::stat(R_.c_str(), &main_before), 0);
+  ASSERT_EQ(server.exec("INSERT INTO t(side) VALUES ('srv-late')"), "ok");
+  ASSERT_EQ(::stat(R_.c_str(), &main_after), 0);
+  ASSERT_EQ(main_before.st_mtim.tv_nsec, main_after.st_mtim.tv_nsec);
+  auto app = openInCache();
+  ASSERT_EQ(app->value("SELECT count(*) FROM t"), "10");
+  auto again = reconciler_->run();
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->failed.empty());
+  EXPECT_EQ(again->pulled, 1u);
+  EXPECT_EQ(app->value("SELECT count(*) FROM t"), "11");
+  auto base = journal_->listBase(share_);
+  ASSERT_TRUE(base);
+  EXPECT_EQ(base->size(), 1u);
+  EXPECT_EQ(server.value("PRAGMA integrity_check"), "ok");
+}
+
 TEST_F(ReconcilerSqliteTest, StashWaitsWhileTheDatabaseIsOpenInTheCache) {
   seed();
   auto app = openInCache();
