@@ -65,6 +65,27 @@ Result<std::string> headOf(int fd, size_t n) {
   return head;
 }
 
+// True if `p`'s companions say a program may be inside the database: a
+// -wal of any size (a WAL connection is open, or crashed), or a -journal
+// that holds a transaction (its header's magic). A -journal left empty
+// (journal_mode=TRUNCATE) or with a zeroed header (PERSIST) is not hot and
+// holds nothing.
+Result<bool> inUse(remote::RemoteFs& fs, const RelPath& p, const SqliteParts& parts,
+                   const std::string& tmp_dir) {
+  if (parts.wal) return true;
+  if (!parts.journal || parts.journal->meta.size == 0) return false;
+  UniqueFd tmp(::open(tmp_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (!tmp) return true;  // cannot look: assume the worst
+  auto got = fs.fetchFile(sqliteCompanionPath(p, SqliteCompanion::kJournal), tmp.get(), nullptr);
+  if (!got) {
+    if (got.error().code() == ErrorCode::kNotFound) return false;
+    if (got.error().code() == ErrorCode::kBusy) return true;  // being written
+    return tl::unexpected(got.error());
+  }
+  auto head = headOf(tmp.get(), 8);
+  return !head || hasSqliteCompanionMagic(SqliteCompanion::kJournal, *head);
+}
+
 Result<uint64_t> sizeOf(int fd) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return failErrno(errno, "stat a snapshot");
@@ -185,7 +206,9 @@ Result<remote::Stat> SqliteSides::push(const RelPath& p, int fd, const Expect& e
                                        const remote::ReplaceOptions& options) {
   auto now = look(remote_, p);
   if (!now) return tl::unexpected(now.error());
-  if (now->parts.live())
+  auto busy = inUse(remote_, p, now->parts, cache_root_);
+  if (!busy) return tl::unexpected(busy.error());
+  if (*busy)
     return fail(ErrorCode::kBusy,
                 "the database " + displayPath(p) +
                     " is open in a program on the server (its -wal or -journal is there); it is "
@@ -224,7 +247,9 @@ Result<remote::Stat> SqliteSides::install(const RelPath& p, int fd, const remote
       return fail(ErrorCode::kConflict, displayPath(p) + " was removed from the cache meanwhile");
     // A -wal or -journal left by a deleted database would be replayed onto
     // the new main file by the next program to open it.
-    if (now->parts.live())
+    auto busy = inUse(local_, p, now->parts, cache_root_);
+    if (!busy) return tl::unexpected(busy.error());
+    if (*busy)
       return fail(ErrorCode::kBusy,
                   "the cache still holds " + displayPath(p) +
                       "-wal or -journal of a deleted database (a program has it open); the new "

@@ -80,9 +80,11 @@ class SqliteSides {
 
   // Puts snapshot `fd` at `p` on the remote. `expect` speaks of the unit as
   // the pass listed it: absent, or its folded data version. A remote
-  // database with a -wal or -journal now (a program on the server has it
-  // open, or crashed in it) is not replaced: kBusy, retried by a later pass,
-  // since its WAL would be replayed onto the new main file. kConflict if the
+  // database with a -wal now, or a -journal that holds a transaction (a
+  // program on the server has it open, or crashed in it), is not replaced:
+  // kBusy, retried by a later pass, since its WAL or journal would be
+  // replayed onto the new main file. An empty or zeroed -journal
+  // (journal_mode TRUNCATE or PERSIST) does not hold it back. kConflict if the
   // unit is not what `expect` says. Otherwise the main file is replaced
   // atomically (compare-and-swap on its own version). Returns the remote's
   // new unit Stat.

@@ -163,6 +163,39 @@ TEST_F(SqliteSidesTest, APushWaitsWhileAProgramOnTheServerHasTheDatabaseOpen) {
   EXPECT_EQ(server->value("SELECT count(*) FROM t"), "3");
 }
 
+TEST_F(SqliteSidesTest, APersistedOrTruncatedJournalOnTheServerDoesNotHoldAPushBack) {
+  for (const char* mode : {"PERSIST", "TRUNCATE"}) {
+    SCOPED_TRACE(mode);
+    std::string name = std::string(mode) + ".db";
+    sql(remote_root_ + "/" + name, std::string("PRAGMA journal_mode=") + mode +
+                                       "; CREATE TABLE t(x); INSERT INTO t VALUES (1);");
+    ASSERT_TRUE(exists(remote_root_ + "/" + name + "-journal"));  // left behind by design
+    sql(cache_ + "/" + name, "CREATE TABLE t(x); INSERT INTO t VALUES (2);");
+    auto snap = sides_->snapshotLocal(name);
+    ASSERT_TRUE(snap);
+    auto sent = sides_->push(name, snap->fd.get(), remote::Expect::anything(), {});
+    ASSERT_TRUE(sent) << sent.error().toString();
+    EXPECT_EQ(one(remote_root_ + "/" + name, "SELECT x FROM t"), "2");
+  }
+  // A journal that holds a transaction does.
+  sql(remote_root_ + "/hot.db", "PRAGMA journal_mode=DELETE; CREATE TABLE t(x);");
+  {
+    SqliteChild writer(remote_root_ + "/hot.db");
+    ASSERT_EQ(writer.exec("PRAGMA cache_size=1"), "ok");
+    ASSERT_EQ(writer.exec("BEGIN"), "ok");
+    for (int i = 0; i < 100; ++i)
+      ASSERT_EQ(writer.exec("INSERT INTO t VALUES (hex(randomblob(400)))"), "ok");
+    writer.crash();
+  }
+  ASSERT_TRUE(exists(remote_root_ + "/hot.db-journal"));
+  sql(cache_ + "/hot.db", "CREATE TABLE t(x);");
+  auto snap = sides_->snapshotLocal("hot.db");
+  ASSERT_TRUE(snap);
+  auto refused = sides_->push("hot.db", snap->fd.get(), remote::Expect::anything(), {});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kBusy);
+}
+
 TEST_F(SqliteSidesTest, APullIntoTheOpenCacheDatabaseGoesThroughSqlite) {
   auto child = openWal(cache_ + "/w.db", 2, 0);
   sql(remote_root_ + "/w.db", "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, side TEXT);"
