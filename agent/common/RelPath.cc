@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "common/RelPath.h"
 
+#include <algorithm>
+
 namespace hoard {
 
 Status validateRelPath(std::string_view p) {
@@ -46,6 +48,17 @@ bool isUnder(std::string_view p, std::string_view dir) {
   if (dir.empty()) return true;
   if (p.size() < dir.size() || p.compare(0, dir.size(), dir) != 0) return false;
   return p.size() == dir.size() || p[dir.size()] == '/';
+}
+
+bool PathLess::operator()(std::string_view a, std::string_view b) const {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i] == b[i]) continue;
+    if (a[i] == '/') return true;
+    if (b[i] == '/') return false;
+    return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[i]);
+  }
+  return a.size() < b.size();
 }
 
 RelPath rebase(std::string_view p, std::string_view from, std::string_view to) {

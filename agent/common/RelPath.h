@@ -8,6 +8,8 @@
 
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include "common/Error.h"
 
@@ -32,6 +34,35 @@ bool isUnder(std::string_view p, std::string_view dir);
 
 // Replaces the leading `from` of `p` (which must satisfy isUnder(p, from)) with `to`.
 RelPath rebase(std::string_view p, std::string_view from, std::string_view to);
+
+// Orders paths the way a depth-first walk lists them: a directory, then
+// everything beneath it, then its next sibling. Plain byte order is not that,
+// because ' ', '-' and '.' sort before '/': "dir" < "dir-x" < "dir/a". Here
+// '/' sorts before every other byte, so the entries at or beneath a path form
+// one contiguous range that starts at the path itself (see subtreeOf), and a
+// parent always comes before its children. Use it for every ordered container
+// of paths that is walked by subtree.
+struct PathLess {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const;
+};
+
+// The range [first, last) of the entries of `c` (a std::map or std::set keyed
+// by RelPath and ordered by PathLess) that are `dir` or lie beneath it.
+template <class C>
+auto subtreeOf(C& c, std::string_view dir) {
+  auto key = [](const auto& v) -> std::string_view {
+    if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) {
+      return v;
+    } else {
+      return v.first;
+    }
+  };
+  auto first = dir.empty() ? c.begin() : c.lower_bound(dir);
+  auto last = first;
+  while (last != c.end() && isUnder(key(*last), dir)) ++last;
+  return std::pair{first, last};
+}
 
 // A printable, unambiguous rendering for messages and logs: bytes that are not
 // printable ASCII or valid UTF-8 become \xNN, a newline \n, a backslash \\.

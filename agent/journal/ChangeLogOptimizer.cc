@@ -196,8 +196,11 @@ void ChangeLogOptimizer::addWriteLike(const Change& n) {
   std::vector<int64_t> keys = related(x);
   for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
     const Change& r = at(*it);
-    // Content records of x other than n's own kind commute with n: look past them.
-    if (r.path == x && isContentOp(r.op) && r.op != n.op) continue;
+    // Content records of x other than n's own kind commute with n: look past
+    // them. Not past a write that replaced x: its mode and its fresh xattrs
+    // are part of it.
+    const bool replacement = r.op == ChangeOp::kWrite && r.mode != 0;
+    if (r.path == x && isContentOp(r.op) && r.op != n.op && !replacement) continue;
     if (r.path != x) break;
     if (n.op == ChangeOp::kWrite && (r.op == ChangeOp::kWrite || r.op == ChangeOp::kCreate)) {
       return;
@@ -251,6 +254,8 @@ void ChangeLogOptimizer::addDelete(const Change& n) {
   if (r >= 0 && n.op == ChangeOp::kUnlink && at(r).op == ChangeOp::kRename && at(r).to == x &&
       beneath.empty()) {
     const std::string a = at(r).path;
+    // The rename replaced what stood at x: that is deleted now too.
+    const bool replaced = occupiedBefore(x, r);
     ensureLoaded(a);
     if (anyRelatedAfter(a, r)) {
       setChange(r, Change{ChangeOp::kUnlink, a, {}, 0, {}});
@@ -258,9 +263,67 @@ void ChangeLogOptimizer::addDelete(const Change& n) {
       remove(r);
       addDelete(Change{ChangeOp::kUnlink, a, {}, 0, {}});
     }
+    if (replaced) append(n);
     return;
   }
   append(n);
+}
+
+bool ChangeLogOptimizer::occupiedBefore(std::string_view y, int64_t before) {
+  std::vector<int64_t> keys = related(y);
+  for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
+    if (*it >= before) continue;
+    const Change& c = at(*it);
+    if (!isIdentityFor(c, y)) continue;
+    switch (c.op) {
+      case ChangeOp::kUnlink:
+      case ChangeOp::kRmdir:
+        return false;  // y or an ancestor went
+      case ChangeOp::kRename:
+        if (isUnder(y, c.path)) return false;  // moved away, with its ancestor maybe
+        if (c.to == y) return true;            // moved in
+        {
+          // An ancestor moved in: y stood where the ancestor came from.
+          std::string from = rebase(std::string(y), c.to, c.path);
+          int64_t at_rename = *it;
+          ensureLoaded(from);
+          return occupiedBefore(from, at_rename);
+        }
+      case ChangeOp::kCreate:
+      case ChangeOp::kMkdir:
+      case ChangeOp::kSymlink:
+        return c.path == y;  // a new directory above y held nothing at y
+      case ChangeOp::kWrite:
+      case ChangeOp::kChmod:
+      case ChangeOp::kXattr:
+        break;
+    }
+  }
+  if (!exists_) return false;
+  return exists_(y).value_or(true);
+}
+
+void ChangeLogOptimizer::coalesceReplacement(int64_t key) {
+  const Change n = at(key);
+  std::vector<int64_t> keys = related(n.path);
+  std::vector<int64_t> superseded;
+  for (auto it = keys.rbegin(); it != keys.rend(); ++it) {
+    if (*it >= key) continue;
+    const Change& c = at(*it);
+    if (c.path != n.path) return;
+    if (c.op == ChangeOp::kChmod || c.op == ChangeOp::kXattr) {
+      superseded.push_back(*it);
+      continue;
+    }
+    if (c.op == ChangeOp::kWrite || c.op == ChangeOp::kCreate) {
+      Change merged = c;
+      merged.mode = n.mode;
+      if (!(merged == c)) setChange(*it, std::move(merged));
+      for (int64_t k : superseded) remove(k);
+      remove(key);
+    }
+    return;
+  }
 }
 
 void ChangeLogOptimizer::addRename(const Change& n) {
@@ -289,10 +352,28 @@ void ChangeLogOptimizer::addRename(const Change& n) {
   bool created = rc.path == x && (rc.op == ChangeOp::kCreate || rc.op == ChangeOp::kMkdir ||
                                   rc.op == ChangeOp::kSymlink);
   bool renamed_here = rc.op == ChangeOp::kRename && rc.to == x;
+  // Nothing relates to y between r and n, so what stood at y before n stood
+  // there at r too: the folded record can take r's place.
+  bool replaces = occupiedBefore(y, r);
+  if (created && replaces) {
+    if (rc.op != ChangeOp::kCreate || rc.mode == 0) {
+      // A directory or symlink over y, or a file of unknown mode: the
+      // rename itself says it best.
+      append(n);
+      return;
+    }
+    setChange(r, Change{ChangeOp::kWrite, y, {}, rc.mode, {}});
+    repath(r, x, y);
+    coalesceReplacement(r);
+    return;
+  }
   if (created) {
     rc.path = y;
     setChange(r, std::move(rc));
-  } else if (renamed_here) {
+  } else if (renamed_here && !occupiedBefore(x, r) &&
+             (rc.path == y || (!isUnder(rc.path, y) && !isUnder(y, rc.path)))) {
+    // (Nor into A->Y when Y holds A: a rename over A's emptied parent.)
+    // (When r replaced something at x, moving r elsewhere would forget that.)
     if (rc.path == y) {
       remove(r);
     } else {

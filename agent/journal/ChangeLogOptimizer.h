@@ -9,11 +9,17 @@
 // Replay model the rules rely on (the engine's contract):
 //  * The log is replayed in seq order. `create`/`write` push whatever the cache
 //    holds at replay time, so where a write sits does not matter for bytes.
-//  * A rename's destination did not exist when the rename happened: a rename
-//    that replaced an existing file or empty directory must be recorded as an
-//    unlink/rmdir of the destination followed by the rename (the tracker knows
-//    the tree; inotify alone does not say so). Otherwise collapsing
-//    A->B, B->C to A->C would forget that B was replaced.
+//  * A rename may replace what stood at its destination (rename(2) replaces
+//    a non-directory, or an empty directory by a directory): inotify does not
+//    say so, and the tracker records just the rename. Whether the destination
+//    held something is taken from the log itself (its latest identity record
+//    there) or, when the log does not say, from the Exists callback (the
+//    journal answers from the base). Without that callback a destination the
+//    log does not mention counts as absent (the old contract).
+//  * A `write X` carrying a mode (mode != 0; the tracker's writes never do)
+//    says "a new file of that mode now stands at X, whatever was there": it
+//    is what a new file renamed over X leaves (git's `main.lock` renamed over
+//    `main`, an editor's save by rename), shown as a write of X.
 //  * Records at or below the share's frozen mark (seq <= frozen_through_seq,
 //    see Journal::freezeChanges) may be in flight to the remote; they are never
 //    seen, rewritten or removed here. Without this a change absorbed into a
@@ -45,16 +51,27 @@
 //        R, those records and every record beneath X since R vanish, and N is
 //        not logged — provided every record beneath X is internal to X (no
 //        rename crossing X's boundary); otherwise R stays and N is appended.
-//     b. R is `rename A->X` and N is an unlink: R becomes `unlink A` and N is
-//        not logged. If nothing after R relates to A, the unlink A is instead
-//        re-applied from the end (so `create A, rename A->X, unlink X` leaves
-//        nothing).
+//     b. R is `rename A->X` and N is an unlink: R becomes `unlink A`; if
+//        nothing after R relates to A, the unlink A is instead re-applied from
+//        the end (so `create A, rename A->X, unlink X` leaves nothing when X
+//        was absent before R). N is not logged if X was absent before R;
+//        if R replaced something at X, N is appended (it deletes that).
 //     c. otherwise N is appended.
 //  5. rename X->Y (X != Y, neither beneath the other), where R is X's latest
 //     identity record and nothing after R relates to Y:
-//     a. R is `create/mkdir/symlink X`: R moves to Y, and every later record
-//        naming X or a path beneath X is re-pathed to Y; N is not logged.
-//     b. R is `rename A->X`: if A == Y, R vanishes (A->X->A is nothing),
+//     a. R is `create/mkdir/symlink X` and Y was absent: R moves to Y, and
+//        every later record naming X or a path beneath X is re-pathed to Y;
+//        N is not logged.
+//     a'. R is `create X` with a known mode and Y held something (or may
+//        have): R becomes `write Y` with R's mode (Y replaced by a new
+//        file), merged into an earlier `write Y`/`create Y` when only
+//        chmod/xattr records of Y lie between (they described the replaced
+//        object and go); later records of X are re-pathed to Y. N is not
+//        logged. So `create f.lock, rename f.lock->f` is `write f`, and a
+//        later `unlink f` leaves `unlink f` (rule 4c), never nothing.
+//     b. R is `rename A->X` and X was absent before R (else R replaced
+//        something at X, and only R says so: N is appended): if A == Y, R
+//        vanishes (A->X->A is nothing),
 //        otherwise R becomes `rename A->Y`; later records naming X or beneath
 //        are re-pathed to Y (writes and chmods made between the renames are
 //        kept, on the path the object had at their position). N is not logged.
@@ -71,6 +88,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -102,7 +120,14 @@ class ChangeLogOptimizer {
     std::vector<Change> appended;   // new records, in order
   };
 
-  explicit ChangeLogOptimizer(Fetch fetch) : fetch_(std::move(fetch)) {}
+  // What stood at `path` before every record the optimiser can see (the
+  // share's unfrozen log): true (something), false (nothing), or nullopt
+  // when that is not known (a frozen record relates to it); not known counts
+  // as "something", which at worst keeps a delete of an absent path.
+  using Exists = std::function<std::optional<bool>(std::string_view path)>;
+
+  explicit ChangeLogOptimizer(Fetch fetch, Exists exists = nullptr)
+      : fetch_(std::move(fetch)), exists_(std::move(exists)) {}
 
   // Applies change `n` on top of everything seen so far.
   void add(const Change& n);
@@ -141,8 +166,14 @@ class ChangeLogOptimizer {
   void addWriteLike(const Change& n);
   void addDelete(const Change& n);
   void addRename(const Change& n);
+  // Whether something stood at `y` just before the entry at `before`.
+  bool occupiedBefore(std::string_view y, int64_t before);
+  // Entry `key` is `write Y mode` (a replacement): folds it into an earlier
+  // write/create of Y when only chmod/xattr records of Y lie between.
+  void coalesceReplacement(int64_t key);
 
   Fetch fetch_;
+  Exists exists_;
   std::set<std::string, std::less<>> loaded_paths_;
   std::map<int64_t, Entry> entries_;                             // by key, removed ones kept
   std::map<std::string, std::set<int64_t>, std::less<>> index_;  // live entries by either path

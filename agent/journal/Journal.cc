@@ -495,7 +495,15 @@ Status Journal::setShareState(int64_t share_id, ShareState state) {
     HOARD_TRY_ASSIGN(q,
                      db_->query("set share state", "UPDATE shares SET state = ?2 WHERE id = ?1"));
     q.bindInt(1, share_id).bindText(2, shareStateName(state));
-    return expectOneRow(*db_, q, path_, "no share with id " + std::to_string(share_id));
+    HOARD_TRY(expectOneRow(*db_, q, path_, "no share with id " + std::to_string(share_id)));
+    if (state == ShareState::kOffline) return {};
+    // The disconnection is over: what was made during it is at or below now's mark.
+    HOARD_TRY_ASSIGN(hw, highWater());
+    HOARD_TRY_ASSIGN(e, db_->query("end the disconnection's snapshots",
+                                   "UPDATE snapshots SET ended_through_seq = ?2 "
+                                   "WHERE share_id = ?1 AND ended_through_seq IS NULL"));
+    e.bindInt(1, share_id).bindInt(2, hw);
+    return e.run();
   });
 }
 
@@ -737,6 +745,16 @@ Result<int64_t> Journal::recordChanges(int64_t share_id, std::span<const Change>
   static const std::string to_beneath = std::string("SELECT ") + kChangeCols +
                                         " FROM change_log WHERE share_id = ?1 AND seq > ?2 "
                                         "AND to_path >= ?3 AND to_path < ?4";
+  static constexpr const char* frozen_by_path =
+      "SELECT 1 FROM change_log WHERE share_id = ?1 AND seq <= ?2 AND path = ?3 LIMIT 1";
+  static constexpr const char* frozen_by_to =
+      "SELECT 1 FROM change_log WHERE share_id = ?1 AND seq <= ?2 AND to_path = ?3 LIMIT 1";
+  static constexpr const char* frozen_path_beneath =
+      "SELECT 1 FROM change_log WHERE share_id = ?1 AND seq <= ?2 "
+      "AND path >= ?3 AND path < ?4 LIMIT 1";
+  static constexpr const char* frozen_to_beneath =
+      "SELECT 1 FROM change_log WHERE share_id = ?1 AND seq <= ?2 "
+      "AND to_path >= ?3 AND to_path < ?4 LIMIT 1";
   int64_t last = 0;
   Status s = inTransaction([&]() -> Status {
     HOARD_TRY_ASSIGN(frozen, frozenThrough(share_id));
@@ -776,7 +794,42 @@ Result<int64_t> Journal::recordChanges(int64_t share_id, std::span<const Change>
       }
       return out;
     };
-    ChangeLogOptimizer opt(fetch);
+    // What stood at `p` before the unfrozen log: the base's row, unless a
+    // frozen record (being replayed, the base not yet updated) relates to p.
+    auto exists = [&](std::string_view p) -> std::optional<bool> {
+      if (fetch_error) return std::nullopt;
+      auto run = [&]() -> Result<std::optional<bool>> {
+        for (size_t end = 0; end != std::string_view::npos;) {
+          end = p.find('/', end + 1);
+          std::string_view prefix = p.substr(0, end);
+          for (const char* sql : {frozen_by_path, frozen_by_to}) {
+            HOARD_TRY_ASSIGN(q, db_->query("look up frozen change-log records", sql));
+            q.bindInt(1, share_id).bindInt(2, frozen).bindBlob(3, prefix);
+            HOARD_TRY_ASSIGN(row, q.step());
+            if (row) return std::optional<bool>();
+          }
+        }
+        auto [lo, hi] = beneathRange(std::string(p));
+        for (const char* sql : {frozen_path_beneath, frozen_to_beneath}) {
+          HOARD_TRY_ASSIGN(q, db_->query("look up frozen change-log records beneath", sql));
+          q.bindInt(1, share_id).bindInt(2, frozen).bindBlob(3, lo).bindBlob(4, hi);
+          HOARD_TRY_ASSIGN(row, q.step());
+          if (row) return std::optional<bool>();
+        }
+        HOARD_TRY_ASSIGN(q, db_->query("look up base row",
+                                       "SELECT 1 FROM base WHERE share_id = ?1 AND path = ?2"));
+        q.bindInt(1, share_id).bindBlob(2, p);
+        HOARD_TRY_ASSIGN(row, q.step());
+        return std::optional<bool>(row);
+      };
+      auto r = run();
+      if (!r) {
+        fetch_error = r.error();
+        return std::nullopt;
+      }
+      return *r;
+    };
+    ChangeLogOptimizer opt(fetch, exists);
     for (const Change& c : changes) opt.add(c);
     if (fetch_error) return tl::unexpected(*fetch_error);
     ChangeLogOptimizer::Plan plan = opt.plan();
@@ -947,15 +1000,48 @@ Result<int64_t> Journal::takeSnapshot(int64_t share_id, std::string_view label) 
 
 Result<std::vector<SnapshotInfo>> Journal::snapshots(int64_t share_id) {
   HOARD_TRY_ASSIGN(q, db_->query("list snapshots",
-                                 "SELECT id, share_id, label, taken_at_ns, through_seq "
-                                 "FROM snapshots WHERE share_id = ?1 ORDER BY id"));
+                                 "SELECT id, share_id, label, taken_at_ns, through_seq, "
+                                 "ended_through_seq FROM snapshots WHERE share_id = ?1 "
+                                 "ORDER BY id"));
   q.bindInt(1, share_id);
   std::vector<SnapshotInfo> out;
   for (;;) {
     HOARD_TRY_ASSIGN(row, q.step());
     if (!row) return out;
-    out.push_back(SnapshotInfo{q.colInt(0), q.colInt(1), q.colText(2), q.colInt(3), q.colInt(4)});
+    SnapshotInfo info{q.colInt(0), q.colInt(1), q.colText(2), q.colInt(3), q.colInt(4), {}};
+    if (!q.isNull(5)) info.ended_through_seq = q.colInt(5);
+    out.push_back(std::move(info));
   }
+}
+
+Result<std::vector<int64_t>> Journal::dropReintegratedSnapshots(int64_t share_id) {
+  std::vector<int64_t> dropped;
+  Status s = inTransaction([&]() -> Status {
+    // Rules 1-3 of Journal.h, one snapshot at a time so the ids can be told.
+    HOARD_TRY_ASSIGN(q, db_->query("find reintegrated snapshots",
+                                   "SELECT s.id FROM snapshots AS s WHERE s.share_id = ?1 "
+                                   "AND s.ended_through_seq IS NOT NULL "
+                                   "AND NOT EXISTS (SELECT 1 FROM change_log AS c "
+                                   "  WHERE c.share_id = ?1 AND c.seq <= s.ended_through_seq) "
+                                   "AND NOT EXISTS (SELECT 1 FROM conflicts AS k "
+                                   "  WHERE k.share_id = ?1 AND k.state = 'open') "
+                                   "ORDER BY s.id"));
+    q.bindInt(1, share_id);
+    for (;;) {
+      HOARD_TRY_ASSIGN(row, q.step());
+      if (!row) break;
+      dropped.push_back(q.colInt(0));
+    }
+    for (int64_t id : dropped) {
+      HOARD_TRY_ASSIGN(d, db_->query("drop reintegrated snapshot",
+                                     "DELETE FROM snapshots WHERE id = ?1"));
+      d.bindInt(1, id);
+      HOARD_TRY(d.run());
+    }
+    return {};
+  });
+  if (!s) return tl::unexpected(s.error());
+  return dropped;
 }
 
 Result<std::vector<BaseEntry>> Journal::snapshotEntries(int64_t snapshot_id) {
@@ -1084,6 +1170,26 @@ Status Journal::resolveConflict(int64_t conflict_id, std::string_view resolution
   });
 }
 
+Status Journal::refreshConflict(int64_t conflict_id, std::string_view detail,
+                                const std::optional<ContentHash>& local_object,
+                                const std::optional<ContentHash>& remote_object) {
+  return inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(c, conflict(conflict_id));
+    if (!c.open) {
+      return fail(ErrorCode::kInvalidArgument,
+                  "journal " + displayPath(path_) + ": conflict " + std::to_string(conflict_id) +
+                      " at " + displayPath(c.path) + " is already resolved (" + c.resolution + ")");
+    }
+    HOARD_TRY_ASSIGN(q, db_->query("refresh conflict",
+                                   "UPDATE conflicts SET detail = ?2, local_object = ?3, "
+                                   "remote_object = ?4 WHERE id = ?1"));
+    q.bindInt(1, conflict_id).bindText(2, detail.empty() ? std::string_view("{}") : detail);
+    bindOptHash(q, 3, local_object);
+    bindOptHash(q, 4, remote_object);
+    return q.run();
+  });
+}
+
 Result<int64_t> Journal::purgeResolvedConflicts(int64_t share_id) {
   int64_t n = 0;
   Status s = inTransaction([&]() -> Status {
@@ -1091,6 +1197,23 @@ Result<int64_t> Journal::purgeResolvedConflicts(int64_t share_id) {
                                    "DELETE FROM conflicts WHERE share_id = ?1 "
                                    "AND state = 'resolved'"));
     q.bindInt(1, share_id);
+    HOARD_TRY(q.run());
+    n = sqlite3_changes64(db_->handle());
+    return {};
+  });
+  if (!s) return tl::unexpected(s.error());
+  return n;
+}
+
+Result<int64_t> Journal::purgeResolvedConflictsBefore(int64_t share_id,
+                                                      int64_t resolved_before_ns) {
+  int64_t n = 0;
+  Status s = inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(q, db_->query("purge conflicts resolved before the retention bound",
+                                   "DELETE FROM conflicts WHERE share_id = ?1 "
+                                   "AND state = 'resolved' "
+                                   "AND coalesce(resolved_at_ns, created_at_ns) < ?2"));
+    q.bindInt(1, share_id).bindInt(2, resolved_before_ns);
     HOARD_TRY(q.run());
     n = sqlite3_changes64(db_->handle());
     return {};

@@ -88,6 +88,9 @@ class Journal {
   // Removes the share and, by cascade, its pins, base, change log, snapshots
   // and conflicts (object reference counts follow). kNotFound if absent.
   Status removeShare(int64_t share_id);
+  // Stores the share's state. Moving to anything but OFFLINE ends the
+  // share's current disconnection: every snapshot of the share still open
+  // gets ended_through_seq = the high-water mark now (same transaction).
   Status setShareState(int64_t share_id, ShareState state);
   Status setUserOffline(int64_t share_id, bool user_offline);
   Status setRemoteIdentity(int64_t share_id, const RemoteIdentity& identity);
@@ -180,6 +183,27 @@ class Journal {
   Result<std::optional<BaseEntry>> snapshotEntry(int64_t snapshot_id, const RelPath& path);
   // kNotFound if no such snapshot.
   Status dropSnapshot(int64_t snapshot_id);
+  // Drops every snapshot of the share whose disconnection is reintegrated and
+  // returns their ids (oldest first); their entries go with them, so the
+  // refcounts of their objects fall (objects only they held become
+  // unreferenced). The rule, for a snapshot S:
+  //   1. S's disconnection has ended: the share left OFFLINE since S was
+  //      taken (setShareState), at high-water mark E = S.ended_through_seq.
+  //      Every change made during the disconnection has seq <= E, including
+  //      one the optimiser coalesced into an older record (a rewrite keeps
+  //      the older, smaller seq).
+  //   2. The share's change log holds nothing at or before E: every such
+  //      change was replayed and dropped (dropChangesThrough). Records with
+  //      seq > E were logged after the share came back and do not hold S.
+  //   3. The share has no open conflict (a held path's change is not
+  //      reintegrated yet).
+  // The journal cannot see one more condition, so the caller must check it:
+  // call this only after a pass that ended with nothing failed and nothing
+  // stopped, because dropChangesThrough drops the records of a path that
+  // failed too (the path keeps its difference from the base, and the next
+  // pass, which compares every path, retries it). A snapshot of a share that
+  // is OFFLINE now, or that was taken and not yet ended, is never dropped.
+  Result<std::vector<int64_t>> dropReintegratedSnapshots(int64_t share_id);
 
   // --- conflicts ----------------------------------------------------------
   // Records an open conflict from c.share_id, path, kind, detail ("" is
@@ -197,9 +221,21 @@ class Journal {
   // "keep-local"). kNotFound if absent; kInvalidArgument if already resolved
   // or `resolution` is empty.
   Status resolveConflict(int64_t conflict_id, std::string_view resolution);
+  // Replaces an open conflict's detail and its local and remote objects (a
+  // side changed since it was detected: the conflict now speaks of the new
+  // versions). kNotFound if absent; kInvalidArgument if resolved.
+  Status refreshConflict(int64_t conflict_id, std::string_view detail,
+                         const std::optional<ContentHash>& local_object,
+                         const std::optional<ContentHash>& remote_object);
   // Deletes the share's resolved conflicts (releasing their objects);
   // returns how many went.
   Result<int64_t> purgeResolvedConflicts(int64_t share_id);
+  // Deletes the share's conflicts resolved before `resolved_before_ns`
+  // (nanoseconds since the epoch; resolved_at_ns < it; a resolved row without
+  // a resolution time counts from its creation), releasing their objects.
+  // Open conflicts are never touched. Returns how many went. The caller
+  // computes the bound from its clock: now - the retention period.
+  Result<int64_t> purgeResolvedConflictsBefore(int64_t share_id, int64_t resolved_before_ns);
 
   // --- objects ------------------------------------------------------------
   // Object rows are created and counted only by the journal's triggers, from

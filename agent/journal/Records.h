@@ -68,6 +68,10 @@ struct SnapshotInfo {
   std::string label;
   int64_t taken_at_ns = 0;
   int64_t through_seq = 0;  // the journal's change-log high-water mark when taken
+  // The high-water mark when the share next left OFFLINE: every change made
+  // during this disconnection has a seq at or below it. Unset while the
+  // disconnection lasts. See Journal::dropReintegratedSnapshots.
+  std::optional<int64_t> ended_through_seq;
 
   bool operator==(const SnapshotInfo&) const = default;
 };

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -166,10 +167,26 @@ Result<BaseStore> BaseStore::open(std::string dir, StoreOptions options) {
   if (!tmp) return failErrno(errno, "open " + displayPath(dir + "/tmp"));
 
   // Whatever is in tmp/ was being written when a process died: it never became
-  // an object, so nothing can reference it.
+  // an object, so nothing can reference it. Except gc-ID: an object a
+  // collection had moved aside to look at; it goes back (the next collection
+  // decides again).
   auto leftovers = listDir(tmp.get(), displayPath(dir + "/tmp"));
   if (!leftovers) return tl::unexpected(leftovers.error());
   for (const auto& name : *leftovers) {
+    if (name.size() == 3 + ContentHash::kSize * 2 && name.compare(0, 3, "gc-") == 0 &&
+        isHex(std::string_view(name).substr(3))) {
+      std::string fan = name.substr(3, 2);
+      std::string back = fan + "/" + name.substr(5);
+      if (::mkdirat(objects.get(), fan.c_str(), 0700) != 0 && errno != EEXIST)
+        return failErrno(errno, "create " + displayPath(dir + "/objects/" + fan));
+      if (::renameat2(tmp.get(), name.c_str(), objects.get(), back.c_str(), RENAME_NOREPLACE) ==
+          0)
+        continue;
+      if (errno == EINVAL || errno == ENOSYS) {
+        if (::renameat(tmp.get(), name.c_str(), objects.get(), back.c_str()) == 0) continue;
+      }
+      // EEXIST: the object was stored again meanwhile; this copy is surplus.
+    }
     if (::unlinkat(tmp.get(), name.c_str(), 0) != 0 && errno != ENOENT)
       return failErrno(errno, "remove leftover " + displayPath(dir + "/tmp/" + name));
   }
@@ -257,10 +274,18 @@ Result<PutResult> BaseStore::put(int fd, std::string_view what, Sync sync) {
   r.size = static_cast<uint64_t>(tmp_st.st_size);
 
   const std::string name = objectName(r.hash);
-  struct stat obj_st;
-  if (::fstatat(objects_fd_.get(), name.c_str(), &obj_st, AT_SYMLINK_NOFOLLOW) == 0) {
+  // Touching it is how we find it: a stamped object is kept by a bounded
+  // collection, and one a collection has moved aside is not found (ENOENT)
+  // and is stored anew below.
+  if (::utimensat(objects_fd_.get(), name.c_str(), nullptr, AT_SYMLINK_NOFOLLOW) == 0) {
     r.existed = true;
     return r;  // the guard drops the temp
+  }
+  struct stat obj_st;
+  if (errno != ENOENT &&
+      ::fstatat(objects_fd_.get(), name.c_str(), &obj_st, AT_SYMLINK_NOFOLLOW) == 0) {
+    r.existed = true;  // not ours to touch (another owner): it exists all the same
+    return r;
   }
 
   {
@@ -303,6 +328,7 @@ Result<PutResult> BaseStore::put(int fd, std::string_view what, Sync sync) {
     int err = errno;
     unreserve();
     if (err == EEXIST) {  // a parallel put stored the same bytes first
+      (void)::utimensat(objects_fd_.get(), name.c_str(), nullptr, AT_SYMLINK_NOFOLLOW);
       r.existed = true;
       return r;
     }
@@ -422,6 +448,73 @@ Result<GcResult> BaseStore::sweep(const std::function<bool(const ContentHash&)>&
   for (const auto& id : *ids)
     if (!is_live(id)) dead.push_back(id);
   return collectGarbage(dead);
+}
+
+Result<std::optional<uint64_t>> BaseStore::removeIfStale(
+    const ContentHash& id, std::chrono::system_clock::time_point put_before) {
+  const std::string name = objectName(id);
+  const std::string aside = "gc-" + id.hex();
+  const std::string shown = displayPath(dir_ + "/" + objectPath(id));
+  if (::renameat(objects_fd_.get(), name.c_str(), tmp_fd_.get(), aside.c_str()) != 0) {
+    if (errno == ENOENT) return std::optional<uint64_t>(0);  // already gone
+    return failErrno(errno, "move store object " + shown + " aside to collect it");
+  }
+  struct stat st;
+  if (::fstatat(tmp_fd_.get(), aside.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    int err = errno;
+    (void)::renameat(tmp_fd_.get(), aside.c_str(), objects_fd_.get(), name.c_str());
+    return failErrno(err, "stat store object " + shown);
+  }
+  auto stamped = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+  const auto size = static_cast<uint64_t>(st.st_size);
+  auto forget = [&] {
+    std::lock_guard lock(*mu_);
+    usage_.bytes -= std::min(usage_.bytes, size);
+    if (usage_.objects > 0) --usage_.objects;
+  };
+  if (stamped >= put_before) {
+    // Put (again) recently: someone may be about to reference it. Back it goes.
+    int rc = ::renameat2(tmp_fd_.get(), aside.c_str(), objects_fd_.get(), name.c_str(),
+                         RENAME_NOREPLACE);
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS))
+      rc = ::renameat(tmp_fd_.get(), aside.c_str(), objects_fd_.get(), name.c_str());
+    if (rc != 0) {
+      int err = errno;
+      if (err != EEXIST) return failErrno(err, "put store object " + shown + " back");
+      // A put stored the same bytes anew while this copy was aside: keep theirs.
+      if (::unlinkat(tmp_fd_.get(), aside.c_str(), 0) == 0) forget();
+    }
+    return std::optional<uint64_t>();
+  }
+  if (::unlinkat(tmp_fd_.get(), aside.c_str(), 0) != 0 && errno != ENOENT)
+    return failErrno(errno, "remove store object " + shown);
+  forget();
+  return std::optional<uint64_t>(size);
+}
+
+Result<GcResult> BaseStore::collectGarbage(const std::vector<ContentHash>& unreferenced,
+                                           std::chrono::system_clock::time_point put_before) {
+  GcResult gc;
+  for (const auto& id : unreferenced) {
+    auto freed = removeIfStale(id, put_before);
+    if (!freed) return tl::unexpected(freed.error());
+    if (!*freed) continue;
+    gc.bytes_freed += **freed;
+    gc.removed.push_back(id);
+  }
+  return gc;
+}
+
+Result<GcResult> BaseStore::sweep(const std::function<bool(const ContentHash&)>& is_live,
+                                  std::chrono::system_clock::time_point put_before) {
+  auto ids = list();
+  if (!ids) return tl::unexpected(ids.error());
+  std::vector<ContentHash> dead;
+  for (const auto& id : *ids)
+    if (!is_live(id)) dead.push_back(id);
+  return collectGarbage(dead, put_before);
 }
 
 }  // namespace hoard::store

@@ -29,15 +29,31 @@
 // count in the journal's refcounts. Without a journal, sweep(isLive) removes
 // every object the predicate does not claim.
 //
+// Recently put objects. Between a put() and the journal row that names its
+// object there is a window (a pass commits its rows in batches; another
+// share's pass runs on another thread), in which the object looks
+// unreferenced (refcount 0) or unknown (no row at all, as after a crash
+// between the put and the row). put() therefore stamps the object's mtime
+// (a new object's file is new; an object that already existed is touched),
+// and the collections that take a `put_before` bound keep every object
+// stamped at or after it. They move the object aside (tmp/gc-ID) before
+// looking at the stamp and put it back if it is fresh, so a put() that
+// touches the object at the same instant either finds it (and the stamp
+// keeps it) or does not (and stores it anew): never a reference to a
+// deleted object. A crash while an object is aside puts it back at open().
+//
 // Threads: every method may be called from any thread; put() calls may run in
 // parallel (the running totals are guarded by a mutex, objects appear by an
-// atomic rename). collectGarbage/sweep must not race a put() of an object the
-// caller is about to reference: run them on the engine strand.
+// atomic rename). collectGarbage/sweep without a bound must not race a put()
+// of an object the caller is about to reference: run them on the engine
+// strand, or use the bounded forms.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -137,10 +153,17 @@ class BaseStore {
 
   // Removes each listed object (the journal's unreferenced ones).
   Result<GcResult> collectGarbage(const std::vector<ContentHash>& unreferenced);
+  // As above, but keeps (and leaves out of `removed`) every listed object put
+  // or touched by put() at or after `put_before` (see "Recently put objects").
+  Result<GcResult> collectGarbage(const std::vector<ContentHash>& unreferenced,
+                                  std::chrono::system_clock::time_point put_before);
 
   // Standalone collection: removes every stored object for which `is_live`
   // returns false. Files in objects/ whose names are not ids are left alone.
   Result<GcResult> sweep(const std::function<bool(const ContentHash&)>& is_live);
+  // As above, keeping objects put at or after `put_before`.
+  Result<GcResult> sweep(const std::function<bool(const ContentHash&)>& is_live,
+                         std::chrono::system_clock::time_point put_before);
 
   const std::string& dir() const { return dir_; }
 
@@ -148,6 +171,10 @@ class BaseStore {
   BaseStore(std::string dir, StoreOptions options, UniqueFd objects, UniqueFd tmp);
   std::string objectName(const ContentHash& id) const;  // "ab/cdef..." relative to objects/
   Status recount();
+  // Removes `id` unless put() stamped it at or after `put_before`. Returns
+  // the bytes freed, or nullopt if the object was kept.
+  Result<std::optional<uint64_t>> removeIfStale(const ContentHash& id,
+                                                std::chrono::system_clock::time_point put_before);
 
   std::string dir_;
   StoreOptions options_;

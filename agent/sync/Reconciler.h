@@ -48,6 +48,7 @@
 #include "store/BaseStore.h"
 #include "store/KeepPolicy.h"
 #include "sync/OwnWrites.h"
+#include "sync/Retention.h"
 
 namespace hoard::sync {
 
@@ -101,6 +102,9 @@ struct ReconcileOptions {
   // the pass stop touching the remote as soon as the file at hand is done; it
   // ends with report.stopped = kAborted ("stopped on request"). Null: never.
   std::shared_ptr<const std::atomic<bool>> stop;
+  // Resolved conflicts (and their versions' store objects) are kept this long
+  // after their resolution, then dropped at the end of a pass (Retention.h).
+  std::chrono::seconds resolved_retention = kDefaultResolvedRetention;
 };
 
 // A pass that stopped before a mass deletion (ReconcileReport::mass_delete):
@@ -119,6 +123,7 @@ struct ReconcileReport {
   size_t deleted_local = 0;
   size_t renamed_remote = 0;  // local renames replayed as renames
   size_t modes = 0;           // permission changes carried across
+  size_t times = 0;           // modification times carried to the remote (touch)
   size_t agreed = 0;          // both sides changed alike: new base, no conflict
   size_t hoarded = 0;           // files fetched for the first time (preload)
   uint64_t hoarded_bytes = 0;
@@ -136,9 +141,22 @@ struct ReconcileReport {
   bool clean() const { return !stopped && failed.empty() && new_conflicts.empty() && waiting == 0; }
 };
 
-enum class Resolution { kKeepLocal, kKeepRemote, kStash };
-std::string_view resolutionName(Resolution r);  // "keep-local", "keep-remote", "stash"
+enum class Resolution { kKeepLocal, kKeepRemote, kStash, kMerged };
+// "keep-local", "keep-remote", "stash", "merged"
+std::string_view resolutionName(Resolution r);
 std::optional<Resolution> resolutionFromName(std::string_view name);
+
+// A decision on one conflict, for Reconciler::apply.
+struct ConflictDecision {
+  Resolution kind = Resolution::kKeepLocal;
+  // kMerged: the merged bytes, read from offset 0 with pread (the caller
+  // keeps the descriptor). The result gets the winning side's mode (the
+  // cache's where it has the file).
+  int merged_fd = -1;
+  // Recorded as the resolution's text when not empty (e.g. "git-merge via
+  // rule 2"); else resolutionName(kind).
+  std::string label;
+};
 
 class Reconciler {
  public:
@@ -163,6 +181,18 @@ class Reconciler {
   // conflict stays open and a new pass re-detects it), remote errors.
   Status resolve(int64_t conflict_id, Resolution resolution);
 
+  // The one primitive that applies any decision to an open conflict: the
+  // result is staged and kept in the store, an intent recorded, the remote
+  // replaced (compare-and-swap against what it held when the conflict was
+  // detected), the cache installed (likewise), and the new base and the
+  // conflict's resolution committed in one transaction. A side that changed
+  // since the conflict was detected gives kConflict naming the path and the
+  // side; the conflict stays open and is refreshed with the new versions
+  // (ConflictRefreshed in the daemon's words: announce it again). A crash at
+  // any point leaves the conflict open with both sides as detected, or (once
+  // the remote took the result) completed by recover(). Errors as resolve().
+  Status apply(int64_t conflict_id, const ConflictDecision& decision);
+
   // Drops the cache's copy of `path` (a file or subtree) and its base rows,
   // freeing local space; the remote is untouched. Refuses, naming the first
   // such path, with kBusy if anything beneath `path` has unreplayed changes
@@ -172,8 +202,6 @@ class Reconciler {
   Result<uint64_t> evict(const RelPath& path);
 
  private:
-  struct Pass;
-  Result<ReconcileReport> runPass(Pass& pass);
   ShareSides s_;
 };
 

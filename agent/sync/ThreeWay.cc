@@ -62,6 +62,7 @@ std::string_view actionName(Action action) {
     case Action::kPull: return "pull";
     case Action::kPushMode: return "push-mode";
     case Action::kPullMode: return "pull-mode";
+    case Action::kPushTimes: return "push-times";
     case Action::kAgree: return "agree";
     case Action::kConflict: return "conflict";
   }
@@ -127,6 +128,10 @@ Decision decide(const PathState& s) {
   }
   if (lc.mode) return act(Action::kPushMode);
   if (rc.mode) return act(Action::kPullMode);
+  // A touch of the cache file is carried to the remote. (A touch on the
+  // remote moves its data version, which reads as a content change there
+  // and pulls the file with its times.)
+  if (lc.times) return act(Action::kPushTimes);
   return act(Action::kNothing);
 }
 

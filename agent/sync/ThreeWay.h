@@ -33,7 +33,11 @@ struct Version {
 struct SideChange {
   bool content = false;  // created, deleted, type changed, bytes or target changed
   bool mode = false;     // permission bits (or xattrs) changed, content not
-  bool any() const { return content || mode; }
+  bool times = false;    // only the modification time moved (a touch): files only
+  // The side's metadata moved but nothing that syncs did: only the base's
+  // record of it is stale (not a change; see PassState::Planned::refresh).
+  bool stale = false;
+  bool any() const { return content || mode || times; }
 };
 
 struct PathState {
@@ -57,6 +61,7 @@ enum class Action : uint8_t {
   kPull,        // make the cache equal to the remote
   kPushMode,    // content agrees; copy local's mode to the remote
   kPullMode,    // content agrees; copy the remote's mode to the cache
+  kPushTimes,   // content and mode agree; copy local's modification time to the remote
   kAgree,       // both changed to the same result: record it as the new base
   kConflict,    // see `conflict`
 };

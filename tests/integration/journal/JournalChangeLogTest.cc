@@ -231,3 +231,68 @@ TEST_F(JournalChangeLogTest, CursorSemantics) {
 
 }  // namespace
 }  // namespace hoard::journal
+
+namespace hoard::journal {
+namespace {
+
+using namespace hoard::journal::testing;  // NOLINT: test helpers
+
+// Issue 9, point 13: what a rename replaced is taken from the base.
+class JournalRenameOverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    j_ = openOk(dir_.file("journal.db"));
+    ASSERT_TRUE(j_);
+    auto s = j_->addShare(shareSpec("docs"));
+    ASSERT_TRUE(s);
+    s_ = *s;
+    for (const char* p : {"f", ".git/refs/heads/main", ".git/packed-refs", ".git/index"})
+      ASSERT_TRUE(j_->putBase(s_, fileEntry(p, 41)));
+  }
+  Change op(ChangeOp o, std::string path, std::string to = {}, uint32_t mode = 0) {
+    return Change{o, std::move(path), std::move(to), mode, {}};
+  }
+  std::vector<Change> lockRename(const std::string& target) {
+    return {op(ChangeOp::kCreate, target + ".lock", {}, 0644), op(ChangeOp::kWrite, target + ".lock"),
+            op(ChangeOp::kRename, target + ".lock", target)};
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Journal> j_;
+  int64_t s_ = 0;
+};
+
+TEST_F(JournalRenameOverTest, ALockFileRenamedOverABaseFileThenRemovedLeavesItsDelete) {
+  // echo > f.lock; mv f.lock f; rm f -- each as the tracker reports it, one call each.
+  for (const Change& c : lockRename("f")) ASSERT_TRUE(j_->recordChanges(s_, std::vector{c}));
+  ASSERT_TRUE(j_->recordChanges(s_, std::vector{op(ChangeOp::kUnlink, "f")}));
+  EXPECT_EQ(logOf(*j_, s_), std::vector<Change>{op(ChangeOp::kUnlink, "f")});
+}
+
+TEST_F(JournalRenameOverTest, GitsLockRenamePatternShowsWritesOfTheTargets) {
+  std::vector<Change> git;
+  for (const char* t : {".git/index", ".git/refs/heads/main", ".git/refs/heads/main",
+                        ".git/packed-refs"}) {
+    for (const Change& c : lockRename(t)) git.push_back(c);
+  }
+  git.push_back(op(ChangeOp::kUnlink, ".git/refs/heads/main"));  // pruned after pack-refs
+  ASSERT_TRUE(j_->recordChanges(s_, git));
+  EXPECT_EQ(logOf(*j_, s_),
+            (std::vector<Change>{op(ChangeOp::kWrite, ".git/index", {}, 0644),
+                                 op(ChangeOp::kWrite, ".git/packed-refs", {}, 0644),
+                                 op(ChangeOp::kUnlink, ".git/refs/heads/main")}));
+}
+
+TEST_F(JournalRenameOverTest, AFrozenRecordMakesTheDestinationUnknownSoItsDeleteIsKept) {
+  // A pass replays `create new` (frozen: the base has no row for it yet)
+  // while the user saves over it by rename and removes it: the delete stays.
+  ASSERT_TRUE(j_->recordChanges(s_, std::vector{op(ChangeOp::kCreate, "new", {}, 0644)}));
+  ASSERT_TRUE(j_->freezeChanges(s_));
+  for (const Change& c : lockRename("new")) ASSERT_TRUE(j_->recordChanges(s_, std::vector{c}));
+  ASSERT_TRUE(j_->recordChanges(s_, std::vector{op(ChangeOp::kUnlink, "new")}));
+  EXPECT_EQ(logOf(*j_, s_), (std::vector<Change>{op(ChangeOp::kCreate, "new", {}, 0644),
+                                                 op(ChangeOp::kUnlink, "new")}));
+}
+
+}  // namespace
+}  // namespace hoard::journal

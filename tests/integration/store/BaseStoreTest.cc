@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -403,6 +404,93 @@ TEST_F(BaseStoreTest, OpenFailsWithTheDirectoryInTheMessage) {
   ASSERT_FALSE(s);
   EXPECT_NE(s.error().message().find(tmp_.path() + "/file"), std::string::npos)
       << s.error().message();
+}
+
+}  // namespace
+}  // namespace hoard::store
+
+namespace hoard::store {
+namespace {
+
+using Wall = std::chrono::system_clock::time_point;
+
+// Sets the object file's mtime, as if it had been put at `t`.
+void stampObject(const std::string& store_dir, const ContentHash& id, Wall t) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  struct timespec ts[2];
+  ts[0].tv_sec = ts[1].tv_sec = ns / 1000000000;
+  ts[0].tv_nsec = ts[1].tv_nsec = ns % 1000000000;
+  std::string file = store_dir + "/" + objectPath(id);
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), ts, AT_SYMLINK_NOFOLLOW), 0) << file;
+}
+
+TEST_F(BaseStoreTest, BoundedCollectionKeepsObjectsPutOrPutAgainRecently) {
+  auto s = openStore();
+  Wall now = std::chrono::system_clock::now();
+  Wall two_days_ago = now - std::chrono::hours(48);
+  auto old_one = putFile(s, "a", "released long ago");
+  auto fresh = putFile(s, "b", "just put, its row not committed yet");
+  auto again = putFile(s, "c", "old, but put again just now");
+  ASSERT_TRUE(old_one && fresh && again);
+  stampObject(store_dir_, old_one->hash, two_days_ago);
+  stampObject(store_dir_, again->hash, two_days_ago);
+  // Another share's pass stores the same bytes again: put() finds and stamps the object.
+  auto re = putFile(s, "c2", "old, but put again just now");
+  ASSERT_TRUE(re);
+  EXPECT_TRUE(re->existed);
+
+  auto gc = s.collectGarbage({old_one->hash, fresh->hash, again->hash},
+                             now - std::chrono::hours(24));
+  ASSERT_TRUE(gc) << gc.error().toString();
+  EXPECT_EQ(gc->removed, std::vector<ContentHash>{old_one->hash});
+  EXPECT_EQ(gc->bytes_freed, 17u);
+  EXPECT_FALSE(s.contains(old_one->hash));
+  EXPECT_EQ(readObject(s, fresh->hash), "just put, its row not committed yet");
+  EXPECT_EQ(readObject(s, again->hash), "old, but put again just now");
+  EXPECT_EQ(s.usage().objects, 2u);
+  EXPECT_EQ(countEntries(store_dir_ + "/tmp"), 0u) << "nothing is left aside";
+
+  // Once the bound passes them, they go too.
+  gc = s.collectGarbage({fresh->hash, again->hash}, now + std::chrono::hours(1));
+  ASSERT_TRUE(gc);
+  EXPECT_EQ(gc->removed.size(), 2u);
+  EXPECT_EQ(s.usage().objects, 0u);
+  EXPECT_EQ(s.usage().bytes, 0u);
+}
+
+TEST_F(BaseStoreTest, BoundedSweepRemovesOnlyStaleUnclaimedFiles) {
+  auto s = openStore();
+  Wall now = std::chrono::system_clock::now();
+  auto orphan = putFile(s, "a", "left by a crash before its row");
+  auto pending = putFile(s, "b", "row not committed yet");
+  auto live = putFile(s, "c", "named by a row");
+  ASSERT_TRUE(orphan && pending && live);
+  stampObject(store_dir_, orphan->hash, now - std::chrono::hours(72));
+  stampObject(store_dir_, live->hash, now - std::chrono::hours(72));
+  auto gc = s.sweep([&](const ContentHash& id) { return id == live->hash; },
+                    now - std::chrono::hours(24));
+  ASSERT_TRUE(gc);
+  EXPECT_EQ(gc->removed, std::vector<ContentHash>{orphan->hash});
+  EXPECT_FALSE(s.contains(orphan->hash));
+  EXPECT_TRUE(s.contains(pending->hash));
+  EXPECT_TRUE(s.contains(live->hash));
+}
+
+TEST_F(BaseStoreTest, AnObjectACrashLeftAsideComesBackAtOpen) {
+  ContentHash id;
+  {
+    auto s = openStore();
+    auto r = putFile(s, "a", "being looked at by a collection");
+    ASSERT_TRUE(r);
+    id = r->hash;
+  }
+  // The collection moved it aside, then the process died.
+  fs::rename(store_dir_ + "/" + objectPath(id), store_dir_ + "/tmp/gc-" + id.hex());
+  writeFile(store_dir_ + "/tmp/put-0123456789abcdef", "a half-written put");
+  auto s = openStore();
+  EXPECT_EQ(readObject(s, id), "being looked at by a collection");
+  EXPECT_EQ(countEntries(store_dir_ + "/tmp"), 0u);
+  EXPECT_EQ(s.usage().objects, 1u);
 }
 
 }  // namespace

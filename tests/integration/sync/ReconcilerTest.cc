@@ -18,7 +18,7 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/sync/ShareFixture.h"
+#include "integration/sync/ReconcilerFixture.h"
 #include "remote/DataVersion.h"
 #include "remote/PosixRemoteFs.h"
 
@@ -26,79 +26,6 @@ namespace hoard::sync {
 namespace {
 
 namespace fs = std::filesystem;
-
-class ReconcilerTest : public ShareFixture {
- protected:
-  void SetUp() override {
-    openShare("/tmp/hoard-reconcile-XXXXXX");
-    if (HasFatalFailure()) return;
-    local_fs_ = std::make_unique<remote::PosixRemoteFs>(cache_);
-    remote_fs_ = std::make_unique<remote::PosixRemoteFs>(remote_root_);
-    reconciler_ = std::make_unique<Reconciler>(ShareSides{
-        *journal_, mu_, share_, *local_fs_, *remote_fs_, cache_, *store_, store::KeepPolicy{},
-        "laptop", nullptr, nullptr});
-  }
-  static void put(const std::string& abs, const std::string& bytes) {
-    fs::create_directories(fs::path(abs).parent_path());
-    std::ofstream(abs, std::ios::binary | std::ios::trunc) << bytes;
-  }
-  static std::string get(const std::string& abs) {
-    std::ifstream in(abs, std::ios::binary);
-    if (!in) return "<absent>";
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-  void local(const std::string& rel, const std::string& b) { put(cache_ + "/" + rel, b); }
-  void remote(const std::string& rel, const std::string& b) { put(remote_root_ + "/" + rel, b); }
-  std::string local(const std::string& rel) { return get(cache_ + "/" + rel); }
-  std::string remote(const std::string& rel) { return get(remote_root_ + "/" + rel); }
-  bool localExists(const std::string& rel) {
-    return fs::symlink_status(cache_ + "/" + rel).type() != fs::file_type::not_found;
-  }
-  bool remoteExists(const std::string& rel) {
-    return fs::symlink_status(remote_root_ + "/" + rel).type() != fs::file_type::not_found;
-  }
-  // The tracker's part: what the change log would hold.
-  void logged(std::vector<Change> changes) {
-    ASSERT_TRUE(journal_->recordChanges(share_, changes));
-  }
-
-  ReconcileReport sync(ReconcileOptions o = {}) {
-    auto r = reconciler_->run(o);
-    EXPECT_TRUE(r) << r.error().toString();
-    if (!r) return {};
-    for (auto& [p, e] : r->failed) ADD_FAILURE() << "failed: " << p << ": " << e.toString();
-    return *r;
-  }
-  std::vector<journal::ConflictRecord> openConflicts() {
-    auto c = journal_->conflicts(share_, true);
-    EXPECT_TRUE(c);
-    return c ? *c : std::vector<journal::ConflictRecord>{};
-  }
-  // Seeds both sides through a first pass: the remote's content is preloaded.
-  void seed(std::map<std::string, std::string> files) {
-    for (auto& [p, b] : files) remote(p, b);
-    ReconcileReport r = sync();
-    ASSERT_FALSE(r.stopped) << r.stopped->toString();
-    for (auto& [p, b] : files) ASSERT_EQ(local(p), b) << p;
-  }
-  // Both sides hold the same tree (names and bytes).
-  void expectConverged() {
-    std::map<std::string, std::string> a, b;
-    for (auto& e : fs::recursive_directory_iterator(cache_))
-      a[fs::relative(e.path(), cache_)] = e.is_regular_file() ? get(e.path()) : "<dir>";
-    for (auto& e : fs::recursive_directory_iterator(remote_root_)) {
-      std::string rel = fs::relative(e.path(), remote_root_);
-      if (rel.rfind(".hoard-", 0) == 0) continue;
-      b[rel] = e.is_regular_file() ? get(e.path()) : "<dir>";
-    }
-    EXPECT_EQ(a, b);
-  }
-
-  std::unique_ptr<remote::PosixRemoteFs> local_fs_, remote_fs_;
-  std::unique_ptr<Reconciler> reconciler_;
-};
 
 TEST_F(ReconcilerTest, FirstPassPreloadsTheRemoteAndASecondPassDoesNothing) {
   seed({{"a.txt", "alpha"}, {"dir/b.txt", "beta"}, {"dir/sub/c.bin", std::string("\0\1", 2)}});

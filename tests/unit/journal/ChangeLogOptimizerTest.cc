@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -276,6 +277,92 @@ TEST(ChangeLogOptimizerTest, ArbitraryByteNames) {
   // A byte above '/' after a shared prefix is not beneath it.
   expectLog({mkdir("a"), create(std::string("a\x80", 2)), rmdir("a")},
             {create(std::string("a\x80", 2))});
+}
+
+}  // namespace
+}  // namespace hoard::journal
+
+namespace hoard::journal {
+namespace {
+
+using namespace hoard::journal::testing;  // NOLINT: the change builders
+
+// As run()/expectLog() above, with the base holding `base` (the journal's
+// answer to "what stood there before the unfrozen log").
+std::vector<Change> runOver(const std::set<std::string>& base, const std::vector<Change>& seq,
+                            bool one_batch) {
+  SimLog log;
+  log.setExists(
+      [base](std::string_view p) -> std::optional<bool> { return base.count(std::string(p)) != 0; });
+  if (one_batch) {
+    log.record(seq);
+  } else {
+    for (const Change& c : seq) log.record(c);
+  }
+  return log.changes();
+}
+void expectLogOver(const std::set<std::string>& base, const std::vector<Change>& seq,
+                   const std::vector<Change>& expected) {
+  EXPECT_EQ(runOver(base, seq, false), expected) << "one change per call";
+  EXPECT_EQ(runOver(base, seq, true), expected) << "one batch";
+}
+
+// `echo > f.lock; mv f.lock f; rm f` offline, with f in the base: the tracker
+// sees create, write, rename (no delete of the f it replaced), unlink.
+TEST(ChangeLogOptimizerReplaceTest, ALockFileRenamedOverABaseFileThenRemovedDeletesIt) {
+  expectLogOver({"f"}, {create("f.lock"), write("f.lock"), rename("f.lock", "f"), unlink("f")},
+                {unlink("f")});
+  // The same with f new since the base: nothing at all.
+  expectLogOver({}, {create("f.lock"), write("f.lock"), rename("f.lock", "f"), unlink("f")}, {});
+}
+
+TEST(ChangeLogOptimizerReplaceTest, GitsLockRenameIsAWriteOfTheRef) {
+  const std::set<std::string> repo = {"repo/.git/refs/heads/main", "repo/.git/packed-refs",
+                                      "repo/.git/index"};
+  auto update = [](const std::string& ref) {
+    return std::vector<Change>{create(ref + ".lock"), write(ref + ".lock"),
+                               rename(ref + ".lock", ref)};
+  };
+  expectLogOver(repo, update("repo/.git/refs/heads/main"),
+                {replaced("repo/.git/refs/heads/main", 0644)});
+  // Two commits: still one record, never the lock, never a create of a ref
+  // that existed.
+  std::vector<Change> twice = update("repo/.git/refs/heads/main");
+  for (const Change& c : update("repo/.git/refs/heads/main")) twice.push_back(c);
+  expectLogOver(repo, twice, {replaced("repo/.git/refs/heads/main", 0644)});
+  // index.lock, and pack-refs: packed-refs.lock renamed over packed-refs,
+  // then the loose ref deleted.
+  std::vector<Change> pack = update("repo/.git/index");
+  for (const Change& c : update("repo/.git/packed-refs")) pack.push_back(c);
+  pack.push_back(unlink("repo/.git/refs/heads/main"));
+  expectLogOver(repo, pack,
+                {replaced("repo/.git/index", 0644), replaced("repo/.git/packed-refs", 0644),
+                 unlink("repo/.git/refs/heads/main")});
+  // A new branch is a create of the new ref.
+  expectLogOver(repo, update("repo/.git/refs/heads/topic"),
+                {create("repo/.git/refs/heads/topic")});
+}
+
+TEST(ChangeLogOptimizerReplaceTest, AReplacementFoldsIntoAnEarlierWriteAndSupersedesItsModes) {
+  // An editor saves f twice by rename; a chmod of the old f in between
+  // described an object that is gone.
+  expectLogOver({"f"},
+                {write("f"), chmod("f", 0600), create("f.tmp", 0640), rename("f.tmp", "f")},
+                {replaced("f", 0640)});
+  // A later chmod or xattr of the new f is its own fact.
+  expectLogOver({"f"}, {xattr("f"), create("f.tmp"), rename("f.tmp", "f"), xattr("f")},
+                {xattr("f"), replaced("f", 0644), xattr("f")});
+}
+
+TEST(ChangeLogOptimizerReplaceTest, ARenameOverAFileKeepsItsDeleteWhateverComesNext) {
+  // A symlink renamed over a base file, then removed.
+  expectLogOver({"f"}, {symlink("l.tmp", "t"), rename("l.tmp", "f"), unlink("f")}, {unlink("f")});
+  // A base file renamed over another base file, then moved on: both facts stay.
+  expectLogOver({"a", "b"}, {rename("a", "b"), rename("b", "c")},
+                {rename("a", "b"), rename("b", "c")});
+  // A file whose create the log shows, renamed over a base file with an
+  // unknown mode: the rename itself is kept.
+  expectLogOver({"f"}, {create("n", 0), rename("n", "f")}, {create("n", 0), rename("n", "f")});
 }
 
 }  // namespace

@@ -21,7 +21,8 @@ namespace hoard {
 inline void PrintTo(const Change& c, std::ostream* os) {
   *os << changeOpName(c.op) << " " << displayPath(c.path);
   if (c.op == ChangeOp::kRename) *os << " -> " << displayPath(c.to);
-  if (c.op == ChangeOp::kChmod) *os << " mode " << std::oct << c.mode << std::dec;
+  if (c.op == ChangeOp::kChmod || (c.op == ChangeOp::kWrite && c.mode != 0))
+    *os << " mode " << std::oct << c.mode << std::dec;
   if (c.op == ChangeOp::kSymlink) *os << " => " << displayPath(c.target);
 }
 }  // namespace hoard
@@ -38,6 +39,10 @@ inline Change symlink(std::string p, std::string target) {
   return Change{ChangeOp::kSymlink, std::move(p), {}, 0, std::move(target)};
 }
 inline Change write(std::string p) { return Change{ChangeOp::kWrite, std::move(p), {}, 0, {}}; }
+// A new file of `mode` stands at p (a file renamed over it; ChangeLogOptimizer.h).
+inline Change replaced(std::string p, uint32_t mode) {
+  return Change{ChangeOp::kWrite, std::move(p), {}, mode, {}};
+}
 inline Change chmod(std::string p, uint32_t mode) {
   return Change{ChangeOp::kChmod, std::move(p), {}, mode, {}};
 }
@@ -55,7 +60,8 @@ class SimLog {
   // Optimises `batch` against the stored log, as one recordChanges call.
   void record(const std::vector<Change>& batch) {
     std::set<std::string> asked;
-    ChangeLogOptimizer opt([&](std::string_view p) {
+    ChangeLogOptimizer opt(
+        [&](std::string_view p) {
       // The optimiser promises to ask once per path.
       EXPECT_TRUE(asked.emplace(p).second) << "fetched twice: " << std::string(p);
       std::vector<Record> out;
@@ -63,7 +69,8 @@ class SimLog {
         if (r.seq > frozen_ && ChangeLogOptimizer::relates(r.change, p)) out.push_back(r);
       }
       return out;
-    });
+        },
+        exists_);
     for (const Change& c : batch) opt.add(c);
     ChangeLogOptimizer::Plan plan = opt.plan();
     for (int64_t seq : plan.removed) {
@@ -85,6 +92,9 @@ class SimLog {
   void record(const Change& c) { record(std::vector<Change>{c}); }
 
   void freeze() { frozen_ = next_seq_ - 1; }
+  // What stood at a path before every unfrozen record (the journal answers
+  // from the base); unset: the optimiser's default (absent).
+  void setExists(ChangeLogOptimizer::Exists exists) { exists_ = std::move(exists); }
 
   std::vector<Change> changes() const {
     std::vector<Change> out;
@@ -97,6 +107,7 @@ class SimLog {
   std::vector<Record> stored_;  // in seq order
   int64_t next_seq_ = 1;
   int64_t frozen_ = 0;
+  ChangeLogOptimizer::Exists exists_;
 };
 
 }  // namespace hoard::journal::testing

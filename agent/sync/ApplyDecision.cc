@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: MIT
+// The file-level half of Reconciler::apply: a decision on a conflict whose
+// sides are regular files (or absent) turned into one result at the path
+// (and, for stash, the cache's bytes under a conflict name), applied to both
+// sides compare-and-swap against what they held when the conflict was
+// detected. Every step is idempotent, so recover() can finish an apply a
+// crash cut short from its intent: each side is then either as detected or
+// already as decided.
+
+#include <ctime>
+
+#include "StashName.h"
+#include "sync/ApplyDecision.h"
+
+namespace hoard::sync {
+
+namespace {
+
+// "resolve-keep-local" ... : the intent of an apply, naming the decision.
+constexpr std::string_view kIntentPrefix = "resolve-";
+
+Error drift(const RelPath& p, bool local_side, int64_t id) {
+  return Error(ErrorCode::kConflict,
+               displayPath(p) + (local_side ? " changed in the cache" : " changed on the remote") +
+                   " since conflict " + std::to_string(id) +
+                   " was detected; nothing was changed. The conflict now shows the new version: "
+                   "look at it again (hoard show " + std::to_string(id) + ") and decide again");
+}
+
+}  // namespace
+
+std::string applyIntentOp(Resolution kind) {
+  return std::string(kIntentPrefix) + std::string(resolutionName(kind));
+}
+
+std::optional<Resolution> resolutionOfIntent(std::string_view op) {
+  if (op.substr(0, kIntentPrefix.size()) != kIntentPrefix) return std::nullopt;
+  return resolutionFromName(op.substr(kIntentPrefix.size()));
+}
+
+Result<bool> FileApply::holds(remote::RemoteFs& fs, const RelPath& q,
+                              const std::optional<ContentHash>& want) {
+  const bool is_local = &fs == &pass.s.local;
+  StatMap& side = is_local ? pass.local : pass.remote;
+  const remote::Stat* st = pass.find(side, q);
+  if (!want) return st == nullptr;
+  if (st == nullptr || st->meta.type != FileType::kFile) return false;
+  auto h = is_local ? pass.hashLocal(q) : pass.hashRemote(q);
+  if (!h) return tl::unexpected(h.error());
+  return *h == *want;
+}
+
+Result<bool> FileApply::asSeen(bool local_side) {
+  const SideSeen& seen = local_side ? d.local : d.remote;
+  const StatMap& side = local_side ? pass.local : pass.remote;
+  const remote::Stat* st = pass.find(side, c.path);
+  if (!seen.exists()) return st == nullptr;
+  if (st == nullptr || st->meta.type != seen.type) return false;
+  if (st->data_version == seen.data_version) return true;
+  // Only metadata moved (a touch, a rename back): the same bytes are what was seen.
+  auto h = local_side ? pass.hashLocal(c.path) : pass.hashRemote(c.path);
+  if (!h) return tl::unexpected(h.error());
+  return seen.hash && *h == *seen.hash;
+}
+
+Status FileApply::check(bool resuming) {
+  for (bool local_side : {true, false}) {
+    auto seen = asSeen(local_side);
+    if (!seen) return tl::unexpected(seen.error());
+    if (*seen) continue;
+    if (resuming) {
+      // A step that already ran: this side holds what was decided.
+      auto done = holds(local_side ? pass.s.local : pass.s.remote, c.path,
+                        result ? std::optional(result->hash) : std::nullopt);
+      if (!done) return tl::unexpected(done.error());
+      if (*done) continue;
+    }
+    return tl::unexpected(drift(c.path, local_side, c.id));
+  }
+  return {};
+}
+
+Status FileApply::prepare() {
+  const bool local_wins = decision.kind == Resolution::kKeepLocal;
+  if (decision.kind == Resolution::kMerged) {
+    auto tmp = anonTemp(pass.s.cache_root);
+    if (!tmp) return tl::unexpected(tmp.error());
+    if (Status copied = copyAll(decision.merged_fd, tmp->get()); !copied) return copied;
+    auto h = hashFd(tmp->get(), c.path);
+    if (!h) return tl::unexpected(h.error());
+    auto put = pass.s.store.put(tmp->get(), c.path, store::BaseStore::Sync::kNow);
+    if (!put) return tl::unexpected(put.error().withContext("keep the merged result"));
+    const SideSeen& mode_from = d.local.exists() ? d.local : d.remote;
+    result = Bytes{std::move(*tmp), *h, put->hash, mode_from.mode ? mode_from.mode : 0644, {}};
+    return {};
+  }
+  // keep-local takes the cache's version; keep-remote and stash the remote's.
+  remote::RemoteFs& from = local_wins ? pass.s.local : pass.s.remote;
+  const SideSeen& winner = local_wins ? d.local : d.remote;
+  if (winner.exists()) {
+    auto staged = pass.stageCopy(from, c.path, PassState::Keep::kAlways);
+    if (!staged) return tl::unexpected(staged.error());
+    if (!winner.hash || staged->hash != *winner.hash)
+      return tl::unexpected(drift(c.path, local_wins, c.id));
+    result = Bytes{std::move(staged->tmp), staged->hash, staged->object,
+                   staged->copied.meta.mode, staged->copied.meta.mtime_ns};
+  }
+  if (decision.kind == Resolution::kStash && d.local.exists()) {
+    auto staged = pass.stageCopy(pass.s.local, c.path, PassState::Keep::kAlways);
+    if (!staged) return tl::unexpected(staged.error());
+    if (!d.local.hash || staged->hash != *d.local.hash)
+      return tl::unexpected(drift(c.path, true, c.id));
+    stash_bytes = Bytes{std::move(staged->tmp), staged->hash, staged->object,
+                        staged->copied.meta.mode, staged->copied.meta.mtime_ns};
+    if (stash.empty()) {
+      std::string dir(parentOf(c.path));
+      std::string name = resolvers::uniqueStashName(
+          baseName(c.path), pass.s.host, std::time(nullptr), [&](const std::string& n) {
+            RelPath q = joinPath(dir, n);
+            return pass.s.local.lstat(q).has_value() || pass.s.remote.lstat(q).has_value();
+          });
+      stash = joinPath(dir, name);
+    }
+  }
+  return {};
+}
+
+Status FileApply::copyAll(int from, int to) {
+  char buf[1 << 16];
+  for (off_t at = 0;;) {
+    ssize_t n = ::pread(from, buf, sizeof buf, at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return failErrno(errno, "read the merged result for " + displayPath(c.path));
+    if (n == 0) return {};
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = ::write(to, buf + done, static_cast<size_t>(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return failErrno(errno, "stage the merged result for " + displayPath(c.path));
+      done += w;
+    }
+    at += n;
+  }
+}
+
+Result<int64_t> FileApply::intend() {
+  return pass.intend(applyIntentOp(decision.kind), c.path,
+                     result ? std::optional(result->hash) : std::nullopt, stash);
+}
+
+// Writes `b` (or nothing: removes) at `q` on one side unless it holds it
+// already, compare-and-swap against the listed entry.
+Status FileApply::place(bool on_remote, const RelPath& q, const std::optional<Bytes>& b) {
+  remote::RemoteFs& fs = on_remote ? pass.s.remote : pass.s.local;
+  StatMap& side = on_remote ? pass.remote : pass.local;
+  auto done = holds(fs, q, b ? std::optional(b->hash) : std::nullopt);
+  if (!done) return tl::unexpected(done.error());
+  if (*done) return {};
+  const remote::Stat* st = pass.find(side, q);
+  Expect expect = st == nullptr ? Expect::absent() : Expect::version(st->data_version);
+  if (!on_remote) pass.writingLocally(q);
+  if (!b) {
+    if (Status gone = fs.unlink(q, expect); !gone) return gone;
+    side.erase(q);
+    return {};
+  }
+  remote::ReplaceOptions ro;
+  ro.mode = b->mode;
+  ro.mtime_ns = b->mtime_ns;
+  ro.sync_dir = on_remote || !pass.batching;
+  auto placed = fs.replaceFile(q, b->fd.get(), expect, ro, nullptr);
+  if (!placed) return tl::unexpected(placed.error());
+  side[q] = *placed;
+  if (!on_remote) pass.wroteLocally(q, placed->meta);
+  (on_remote ? pass.remote_hash : pass.local_hash)[q] = b->hash;
+  return {};
+}
+
+Status FileApply::run(std::optional<int64_t> intent) {
+  // The remote first: once it holds the result, recover() can finish.
+  if (Status st = place(true, c.path, result); !st) return st;
+  if (stash_bytes) {
+    if (Status st = place(true, stash, stash_bytes); !st) return st;
+    // The cache's own file moves to the stash name (a rename keeps the
+    // inode an editor may still have open).
+    const remote::Stat* l = pass.find(pass.local, c.path);
+    auto there = holds(pass.s.local, stash, stash_bytes->hash);
+    if (!there) return tl::unexpected(there.error());
+    if (l != nullptr && !*there) {
+      pass.writingLocally(stash);
+      pass.writingLocally(c.path);
+      if (Status mv = pass.s.local.rename(c.path, stash, Expect::version(l->data_version),
+                                          Expect::absent());
+          !mv)
+        return mv;
+      pass.local.erase(c.path);
+      pass.local_hash.erase(c.path);
+      auto now = pass.s.local.lstat(stash);
+      if (!now) return tl::unexpected(now.error());
+      pass.local[stash] = *now;
+      pass.local_hash[stash] = stash_bytes->hash;
+      pass.wroteLocally(stash, now->meta);
+    } else if (!*there) {
+      if (Status st = place(false, stash, stash_bytes); !st) return st;
+    }
+  }
+  if (Status st = place(false, c.path, result); !st) return st;
+  // The new base of each name, and the conflict closed, in one transaction.
+  for (const auto& [q, b] : {std::pair{c.path, &result}, std::pair{stash, &stash_bytes}}) {
+    if (q.empty()) continue;
+    if (!b->has_value()) {
+      if (Status st = pass.dropBase(q, std::nullopt); !st) return st;
+      continue;
+    }
+    auto l = pass.s.local.lstat(q);
+    auto r = pass.s.remote.lstat(q);
+    if (!l) return tl::unexpected(l.error());
+    if (!r) return tl::unexpected(r.error());
+    if (Status st = pass.putBase(pass.entryFrom(q, *l, *r, (*b)->hash, (*b)->object), std::nullopt);
+        !st)
+      return st;
+  }
+  const int64_t id = c.id;
+  const std::string label =
+      decision.label.empty() ? std::string(resolutionName(decision.kind)) : decision.label;
+  pass.also_commit.push_back([id, label, intent](journal::Journal& j) -> Status {
+    if (intent) {
+      if (Status st = j.removeIntent(*intent); !st) return st;
+    }
+    return j.resolveConflict(id, label);
+  });
+  return pass.flush();
+}
+
+}  // namespace hoard::sync

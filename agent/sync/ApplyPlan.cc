@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+// Carrying out the plan, parents first: every path's decision applied
+// compare-and-swap; regular file pushes batched and sent on several threads
+// after the loop; directory removals last, deepest first.
+
+#include <algorithm>
+
+#include "sync/Phases.h"
+
+namespace hoard::sync {
+
+namespace {
+
+// What the loop defers to after it.
+struct Deferred {
+  struct DirRemoval {
+    RelPath path;
+    bool on_remote;
+  };
+  std::vector<DirRemoval> dir_removals;
+  std::vector<PassState::FilePush> file_pushes;
+};
+
+// Makes the remote like the cache at `p` (created, replaced, type changed
+// or deleted there).
+Status applyPush(PassState& pass, const PassState::Planned& pl, Deferred& later) {
+  ShareSides& s = pass.s;
+  const RelPath& p = pl.path;
+  const Decision& d = pl.decision;
+  const BaseEntry* b = pass.baseAt(p);
+  const remote::Stat* l = pass.find(pass.local, p);
+  const remote::Stat* r = pass.find(pass.remote, p);
+  Status done;
+  std::vector<Deferred::DirRemoval>& dir_removals = later.dir_removals;
+  std::vector<PassState::FilePush>& file_pushes = later.file_pushes;
+  if (l != nullptr && l->meta.type == FileType::kFile && !d.merged_mode &&
+      (r == nullptr || r->meta.type == FileType::kFile)) {
+    // Sent with the others after this loop (directories are made by
+    // then: the plan runs parents first).
+    file_pushes.push_back(
+        {p, r == nullptr ? Expect::absent() : Expect::version(r->data_version)});
+    return done;
+  }
+  if (l != nullptr) {
+    if (r != nullptr && r->meta.type != l->meta.type) {
+      // A type change replaces the remote entry.
+      if (r->meta.type == FileType::kDir) {
+        done = fail(ErrorCode::kBusy, "replacing the remote directory " + displayPath(p) +
+                                          " by a " +
+                                          std::string(fileTypeName(l->meta.type)) +
+                                          " is not done automatically");
+        return done;
+      }
+      done = s.remote.unlink(p, Expect::version(r->data_version));
+      if (done) pass.remote.erase(p);
+      if (!done) return done;
+    }
+    done = pass.push(p, b, *l);
+    if (done && d.merged_mode) done = pass.copyMode(s.local, p, *d.merged_mode);
+    if (done && d.merged_mode) done = pass.copyMode(s.remote, p, *d.merged_mode);
+  } else if (r != nullptr && r->meta.type == FileType::kDir) {
+    dir_removals.push_back({p, true});
+  } else {
+    done = pass.remove(s.remote, pass.remote, p,
+                       b ? Expect::version(b->data_version) : Expect::anything(), true);
+  }
+  return done;
+}
+
+// Makes the cache like the remote at `p`.
+Status applyPull(PassState& pass, const PassState::Planned& pl, Deferred& later) {
+  ShareSides& s = pass.s;
+  const RelPath& p = pl.path;
+  const Decision& d = pl.decision;
+  const remote::Stat* l = pass.find(pass.local, p);
+  const remote::Stat* r = pass.find(pass.remote, p);
+  Status done;
+  std::vector<Deferred::DirRemoval>& dir_removals = later.dir_removals;
+  if (r != nullptr) {
+    if (l != nullptr && l->meta.type != r->meta.type) {
+      if (l->meta.type == FileType::kDir) {
+        done = fail(ErrorCode::kBusy, "replacing the cache directory " + displayPath(p) +
+                                          " by a " +
+                                          std::string(fileTypeName(r->meta.type)) +
+                                          " is not done automatically");
+        return done;
+      }
+      done = s.local.unlink(p, Expect::version(l->data_version));
+      if (done) pass.local.erase(p);
+      if (!done) return done;
+    }
+    done = pass.pull(p, *r);
+    if (done && d.merged_mode) done = pass.copyMode(s.remote, p, *d.merged_mode);
+    if (done && d.merged_mode) done = pass.copyMode(s.local, p, *d.merged_mode);
+  } else if (l != nullptr && l->meta.type == FileType::kDir) {
+    dir_removals.push_back({p, false});
+  } else if (l != nullptr) {
+    done = pass.remove(s.local, pass.local, p, Expect::version(l->data_version), false);
+  } else {
+    done = pass.dropBase(p, std::nullopt);
+  }
+  return done;
+}
+
+Status applyOne(PassState& pass, const PassState::Planned& pl, Deferred& later) {
+  ShareSides& s = pass.s;
+  const RelPath& p = pl.path;
+  const PathState& st = pl.state;
+  Status done;
+  switch (pl.decision.action) {
+    case Action::kNothing:
+      return {};
+    case Action::kPush:
+      return applyPush(pass, pl, later);
+    case Action::kPull:
+      return applyPull(pass, pl, later);
+    case Action::kPushMode:
+      done = pass.copyMode(s.remote, p, st.local.mode);
+      if (done && st.local_change.times) done = pass.copyTimes(p);
+      if (done) done = pass.agree(p);
+      return done;
+    case Action::kPushTimes:
+      done = pass.copyTimes(p);
+      if (done) done = pass.agree(p);
+      return done;
+    case Action::kPullMode:
+      done = pass.copyMode(s.local, p, st.remote.mode);
+      if (done) done = pass.agree(p);
+      return done;
+    case Action::kAgree:
+      done = pass.agree(p);
+      if (done) ++pass.report.agreed;
+      return done;
+    case Action::kConflict:
+      return pass.recordConflict(p, *pl.decision.conflict, st.local, st.remote);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<bool> applyPlan(PassState& pass) {
+  ShareSides& s = pass.s;
+  Deferred later;
+  for (const PassState::Planned& pl : pass.plan) {
+    if (stopRequested(pass)) return false;
+    if (pass.isHeld(pl.path)) continue;  // beneath a conflict found earlier in this pass
+    Status done = pl.refresh ? pass.refreshLocal(pl.path) : applyOne(pass, pl, later);
+    if (!done && !pass.noteFailure(pl.path, done.error())) return false;
+  }
+  auto pushed = pass.pushFiles(later.file_pushes);
+  if (!pushed) return tl::unexpected(pushed.error());
+  if (!*pushed) return false;
+  auto& removals = later.dir_removals;
+  std::sort(removals.begin(), removals.end(),
+            [](const auto& a, const auto& b) { return PathLess()(b.path, a.path); });
+  for (const auto& dr : removals) {
+    if (stopRequested(pass)) return false;
+    Status done = dr.on_remote
+                      ? pass.remove(s.remote, pass.remote, dr.path, Expect::anything(), true)
+                      : pass.remove(s.local, pass.local, dr.path, Expect::anything(), false);
+    if (!done && !pass.noteFailure(dr.path, done.error())) return false;
+  }
+  return true;
+}
+
+}  // namespace hoard::sync

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+// The start of a pass: the remote checked, both sides listed, the journal read.
+
+#include <future>
+
+#include "sync/ConflictDetail.h"
+#include "sync/Phases.h"
+
+namespace hoard::sync {
+
+bool stopRequested(PassState& pass) {
+  if (!pass.opts.stop || !pass.opts.stop->load()) return false;
+  if (!pass.report.stopped)
+    pass.report.stopped = Error(ErrorCode::kAborted, "the sync was stopped on request");
+  return true;
+}
+
+Result<bool> checkRemote(PassState& pass) {
+  ShareSides& s = pass.s;
+  ReconcileReport& report = pass.report;
+  if (!s.check_remote) return true;
+  if (Status ok = s.check_remote(); !ok) {
+    report.stopped = ok.error();
+    return false;
+  }
+  // The filesystem at the remote root is the share's: any later call that
+  // finds another one there (unmounted mid-pass) fails as offline instead
+  // of writing into the bare mountpoint.
+  if (Status pinned = s.remote.pinRoot(); !pinned) {
+    report.stopped = pinned.error();
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+// What the log says (renames), frozen so nothing we replay is rewritten; the
+// base; the open conflicts, whose paths (and the other paths of a
+// rename-rename) wait; the pins.
+Status readJournal(PassState& pass) {
+  ShareSides& s = pass.s;
+  std::lock_guard lock(s.journal_mu);
+  auto f = s.journal.freezeChanges(s.share_id);
+  if (!f) return tl::unexpected(f.error());
+  pass.frozen = *f;
+  auto l = s.journal.changes(s.share_id, 0);
+  if (!l) return tl::unexpected(l.error());
+  for (auto& c : *l)
+    if (c.seq <= pass.frozen) pass.log.push_back(std::move(c));
+  auto b = s.journal.listBase(s.share_id);
+  if (!b) return tl::unexpected(b.error());
+  for (auto& e : *b) pass.base.emplace(e.path, std::move(e));
+  auto c = s.journal.conflicts(s.share_id, true);
+  if (!c) return tl::unexpected(c.error());
+  pass.open = std::move(*c);
+  auto pn = s.journal.pins(s.share_id);
+  if (!pn) return tl::unexpected(pn.error());
+  pass.pins = std::move(*pn);
+  for (const auto& rec : pass.open) {
+    pass.held.push_back(rec.path);
+    if (rec.kind != journal::ConflictKind::kRenameRename) continue;
+    ConflictDetail d = decodeDetail(rec.detail);
+    if (d.from) pass.held.push_back(*d.from);
+    if (d.remote_to) pass.held.push_back(*d.remote_to);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<bool> listSides(PassState& pass) {
+  ShareSides& s = pass.s;
+  // Both sides are listed on their own threads while the journal is read: a
+  // reconnect costs the slowest of the three, not their sum. (The futures'
+  // destructors wait for them on every early return.)
+  auto remote_listing = std::async(std::launch::async, [&s] { return s.remote.walk(""); });
+  auto local_listing = std::async(std::launch::async, [&s] { return s.local.walk(""); });
+  if (Status read = readJournal(pass); !read) return tl::unexpected(read.error());
+
+  auto lw = local_listing.get();
+  if (!lw) return tl::unexpected(lw.error().withContext("cache root " + s.cache_root));
+  for (auto& e : *lw) pass.local.emplace(std::move(e.path), std::move(e.stat));
+  auto rw = remote_listing.get();
+  if (!rw) {
+    if (!stopsPass(rw.error())) return tl::unexpected(rw.error());
+    pass.report.stopped = rw.error();
+    return false;
+  }
+  for (auto& e : *rw) pass.remote.emplace(std::move(e.path), std::move(e.stat));
+  return true;
+}
+
+}  // namespace hoard::sync

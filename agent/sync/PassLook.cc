@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+// Looking at one side of a path: hashes, versions, what changed since the base.
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sync/PassState.h"
+
+namespace hoard::sync {
+
+bool stopsPass(const Error& e) {
+  switch (e.code()) {
+    case ErrorCode::kOffline:
+    case ErrorCode::kTimeout:
+    case ErrorCode::kAuthExpired:
+    case ErrorCode::kNoSpace:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string subtreeDigest(const StatMap& side, const RelPath& p) {
+  std::string all;
+  auto [first, last] = subtreeOf(side, p);
+  for (auto it = first; it != last; ++it) {
+    if (it->first == p) continue;
+    all += it->first.substr(p.size());
+    all.push_back('\0');
+    all += fileTypeName(it->second.meta.type);
+    all.push_back('\0');
+    all += it->second.data_version;
+    all.push_back('\0');
+    all += it->second.symlink_target;
+    all.push_back('\n');
+  }
+  return hashBytes(all).hex();
+}
+
+Result<UniqueFd> anonTemp(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (fd) return fd;
+  std::string name = dir + "/.hoard-tmp-anon-XXXXXX";
+  int raw = ::mkostemp(name.data(), O_CLOEXEC);
+  if (raw < 0) return failErrno(errno, "create a temporary file in " + displayPath(dir));
+  ::unlink(name.c_str());
+  return UniqueFd(raw);
+}
+
+// Records a failure of one path, or stops the pass for remote trouble.
+// Returns false if the pass must stop.
+bool PassState::noteFailure(const RelPath& p, const Error& e) {
+  if (stopsPass(e)) {
+    report.stopped = e;
+    return false;
+  }
+  // A failing path may be the first sign of the share going away under the
+  // pass (an unmounted share leaves its bare mountpoint, where every path
+  // is missing and new files would land): check it is still the share
+  // before going on, or the pass would write there and record it as synced.
+  if (s.check_remote) {
+    if (Status ok = s.check_remote(); !ok) {
+      report.stopped = ok.error();
+      return false;
+    }
+  }
+  report.failed.emplace_back(p, e);
+  return true;
+}
+
+// Hash of the cache file at `p`, opened without following a final symlink
+// and checked to be the inode the walk saw (so a swapped-in symlink in a
+// directory component cannot make us read outside the root).
+Result<ContentHash> PassState::hashLocal(const RelPath& p) {
+  if (auto it = local_hash.find(p); it != local_hash.end()) return it->second;
+  const remote::Stat* st = find(local, p);
+  std::string abs = s.cache_root + "/" + p;
+  UniqueFd fd(::open(abs.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return failErrno(errno, "open " + displayPath(p) + " in the cache");
+  struct stat now;
+  if (::fstat(fd.get(), &now) < 0) return failErrno(errno, "stat " + displayPath(p));
+  if (st == nullptr || now.st_ino != st->meta.inode)
+    return fail(ErrorCode::kConflict, displayPath(p) + " changed in the cache while syncing");
+  auto h = hashFd(fd.get(), p);
+  if (h) local_hash[p] = *h;
+  return h;
+}
+
+// Hash of the remote file at `p` (fetched into a temporary file).
+Result<ContentHash> PassState::hashRemote(const RelPath& p) {
+  if (auto it = remote_hash.find(p); it != remote_hash.end()) return it->second;
+  auto staged = stageCopy(s.remote, p, Keep::kNo);
+  if (!staged) return tl::unexpected(staged.error());
+  remote_hash[p] = staged->hash;
+  return staged->hash;
+}
+
+// Fills one side's Version and whether it changed since the base.
+Status PassState::look(const RelPath& p, const BaseEntry* b, const StatMap& side, bool is_local, Version& v, SideChange& change) {
+  const remote::Stat* st = find(side, p);
+  if (st == nullptr) {
+    v = Version{};
+    change.content = b != nullptr;
+    return {};
+  }
+  v.type = st->meta.type;
+  v.mode = st->meta.mode;
+  v.symlink_target = st->symlink_target;
+  if (b == nullptr || b->local.type != v.type) {
+    change.content = true;
+    change.mode = false;
+    return {};
+  }
+  change.mode = v.type != FileType::kSymlink && v.mode != b->local.mode;
+  switch (v.type) {
+    case FileType::kDir:
+      change.content = false;
+      return {};
+    case FileType::kSymlink:
+      change.content = v.symlink_target != b->symlink_target;
+      return {};
+    default:
+      break;
+  }
+  bool moved = is_local ? !(st->meta.size == b->local.size &&
+                            st->meta.mtime_ns == b->local.mtime_ns &&
+                            st->meta.ctime_ns == b->local.ctime_ns &&
+                            st->meta.inode == b->local.inode)
+                        : st->data_version != b->data_version;
+  if (!moved) {
+    v.hash = b->hash;
+    change.content = false;
+    return {};
+  }
+  // Metadata moved: the content hash decides (a touch, a chmod or a copy
+  // back of the same bytes is not a content change).
+  if (is_local) {
+    auto h = hashLocal(p);
+    if (!h) return tl::unexpected(h.error());
+    v.hash = *h;
+    change.content = !b->hash || *b->hash != *h;
+    // Same bytes: a touch (the remote's time is compared in the plan), or
+    // only the base's record of the cache file is stale (a rename, a copy
+    // back, our own push adopted after a crash).
+    change.times = !change.content && st->meta.mtime_ns != b->local.mtime_ns;
+    change.stale = !change.content;
+  } else {
+    change.content = true;  // hashed below only when it matters
+  }
+  return {};
+}
+
+}  // namespace hoard::sync

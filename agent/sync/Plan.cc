@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+// Classifying every path three-way (ThreeWay.h) into the plan and the hoard
+// list, deciding each, and the mass-delete guard.
+
+#include <algorithm>
+
+#include "sync/Phases.h"
+
+namespace hoard::sync {
+
+namespace {
+
+// Pin priority of a path not yet hoarded, or nullopt if no pin asks for it
+// (a pin's ancestors are in scope as the directories leading to it). A
+// share without pins hoards everything.
+std::optional<int> hoardPriority(const std::vector<journal::Pin>& pins, const RelPath& p) {
+  if (pins.empty()) return 0;
+  std::optional<int> best;
+  for (const journal::Pin& pin : pins) {
+    if (isUnder(p, pin.path)) best = std::max(best.value_or(pin.priority), pin.priority);
+    else if (isUnder(pin.path, p)) best = std::max(best.value_or(0), 0);
+  }
+  return best;
+}
+
+// Modification times equal as far as the remote keeps them (sshfs: whole
+// seconds).
+bool sameTime(int64_t local_ns, int64_t remote_ns) {
+  constexpr int64_t kSecond = 1000000000;
+  if (remote_ns % kSecond == 0) return local_ns / kSecond == remote_ns / kSecond;
+  return local_ns == remote_ns;
+}
+
+// Both sides of `p` against the base. Hashes are read only where metadata
+// cannot decide.
+Status lookBothSides(PassState& pass, const RelPath& p, const BaseEntry* b, PathState& st) {
+  if (b != nullptr) st.base = Version{b->local.type, b->hash, b->symlink_target, b->local.mode};
+  if (Status lk = pass.look(p, b, pass.local, true, st.local, st.local_change); !lk) return lk;
+  if (Status lk = pass.look(p, b, pass.remote, false, st.remote, st.remote_change); !lk)
+    return lk;
+  // A touch is a change only while the remote's time differs: after our own
+  // push the remote already has the cache's time.
+  if (st.local_change.times) {
+    const remote::Stat* l = pass.find(pass.local, p);
+    const remote::Stat* r = pass.find(pass.remote, p);
+    if (r != nullptr && l != nullptr && sameTime(l->meta.mtime_ns, r->meta.mtime_ns))
+      st.local_change.times = false;
+  }
+  // A remote whose timestamps are whole seconds (sshfs: no ctime, mtime in
+  // seconds) can change without its data version moving: a same-size edit
+  // within the same second. Before pushing over such a file, its bytes must
+  // still be the base's, or a colleague's edit would be overwritten.
+  if (st.local_change.content && !st.remote_change.content && b != nullptr && b->hash &&
+      st.remote.type == FileType::kFile && st.local.type == FileType::kFile) {
+    const remote::Stat* r = pass.find(pass.remote, p);
+    if (r != nullptr && r->meta.mtime_ns % 1000000000 == 0) {
+      auto h = pass.hashRemote(p);
+      if (!h) return tl::unexpected(h.error());
+      if (*h != *b->hash) {
+        st.remote_change.content = true;
+        st.remote.hash = *h;
+      }
+    }
+  }
+  // Both sides moved: only contents can tell an agreement from a conflict.
+  if (st.local_change.any() && st.remote_change.content && st.remote.type == FileType::kFile) {
+    auto h = pass.hashRemote(p);
+    if (!h) return tl::unexpected(h.error());
+    st.remote.hash = *h;
+    if (b != nullptr && b->local.type == FileType::kFile && b->hash == *h)
+      st.remote_change.content = false;  // only its metadata moved
+    // A file new on both sides (no base, or a type change) was not hashed
+    // by look(): the same bytes on both sides are an agreement, not a
+    // create-create conflict (e.g. a pass killed after a rename reached the
+    // remote but before the base followed it).
+    if (st.remote_change.content && st.local.type == FileType::kFile && !st.local.hash) {
+      auto lh = pass.hashLocal(p);
+      if (!lh) return tl::unexpected(lh.error());
+      st.local.hash = *lh;
+    }
+  }
+  return {};
+}
+
+// The paths each side changed (created, modified) with what they hold now:
+// what decides a dir-delete conflict. (Deletions beneath a directory the
+// other side deleted agree with it and do not count.)
+struct Changed {
+  PathSet local, remote;
+};
+
+// Classifies every path either side or the base knows, parents before
+// children, into pass.plan (something to do) and pass.hoards (new remote
+// files a pin asks for). False if the pass must stop.
+bool classifyPaths(PassState& pass, Changed& changed) {
+  PathSet paths;
+  for (const auto& [p, e] : pass.base) paths.insert(p);
+  for (const auto& [p, e] : pass.local) paths.insert(p);
+  for (const auto& [p, e] : pass.remote) paths.insert(p);
+  for (const RelPath& p : paths) {
+    if (pass.isHeld(p)) {
+      ++pass.report.waiting;
+      continue;
+    }
+    const BaseEntry* b = pass.baseAt(p);
+    if (b == nullptr && pass.find(pass.local, p) == nullptr) {
+      // Only on the remote: hoard it if a pin asks for it; regular files are
+      // fetched after everything else, in priority order, within the budget.
+      changed.remote.insert(p);  // new on the remote, hoarded or not (dir-delete needs it)
+      std::optional<int> prio = hoardPriority(pass.pins, p);
+      if (!prio) continue;
+      const remote::Stat* r = pass.find(pass.remote, p);
+      if (r != nullptr && r->meta.type == FileType::kFile) {
+        pass.hoards.push_back({p, *prio});
+        continue;
+      }
+    }
+    PathState st;
+    if (Status lk = lookBothSides(pass, p, b, st); !lk) {
+      if (!pass.noteFailure(p, lk.error())) return false;
+      continue;
+    }
+    if (st.local_change.any() && st.local.exists()) changed.local.insert(p);
+    if (st.remote_change.any() && st.remote.exists()) changed.remote.insert(p);
+    // Unchanged on both sides: nothing to decide (most of a share, most of
+    // the time; not keeping them keeps a pass's memory to what changed).
+    if (!st.local_change.any() && !st.remote_change.any()) {
+      if (st.local_change.stale) pass.plan.push_back({p, st, {}, /*refresh=*/true});
+      continue;
+    }
+    pass.plan.push_back({p, st, {}, false});
+  }
+  return true;
+}
+
+// True if something beneath `dir` (not `dir` itself) is in `changed`.
+bool changedBeneath(const PathSet& changed, const RelPath& dir) {
+  auto [first, last] = subtreeOf(changed, dir);
+  return std::any_of(first, last, [&](const RelPath& q) { return q != dir; });
+}
+
+// A file of the base that the plan would delete on one side (deletion or
+// modify-delete conflict alike: a share emptied by an unmount looks like the
+// remote deleting everything, however much the user edited).
+bool losesFile(const PassState::Planned& pl, bool on_remote) {
+  if (pl.refresh) return false;
+  bool is_file = pl.state.base && pl.state.base->type != FileType::kDir;
+  if (!is_file) return false;
+  return on_remote ? !pl.state.local.exists() && pl.state.remote.exists()
+                   : !pl.state.remote.exists() && pl.state.local.exists();
+}
+
+// An absent remote is not an empty remote, and a slip of `rm -r` is not a
+// decision: a pass that would delete most of a side stops and asks, saying
+// how many and which (the first 20).
+bool guardMassDelete(PassState& pass) {
+  const ReconcileOptions& opts = pass.opts;
+  if (opts.confirm_mass_delete) return true;
+  for (bool on_remote : {true, false}) {
+    size_t total = 0, count = 0;
+    for (const auto& [p, st] : on_remote ? pass.remote : pass.local)
+      total += st.meta.type != FileType::kDir;
+    for (const PassState::Planned& pl : pass.plan) count += losesFile(pl, on_remote);
+    if (count <= opts.mass_delete_floor ||
+        static_cast<double>(count) <= opts.max_delete_fraction * static_cast<double>(total))
+      continue;
+    MassDelete md{on_remote, count, total, {}};
+    for (const PassState::Planned& pl : pass.plan) {
+      if (md.first.size() >= 20) break;
+      if (losesFile(pl, on_remote)) md.first.push_back(pl.path);
+    }
+    pass.report.mass_delete = std::move(md);
+    const std::string n = std::to_string(count) + " of " + std::to_string(total);
+    pass.report.stopped = Error(
+        ErrorCode::kAborted,
+        on_remote ? "this sync would delete " + n +
+                        " files on the remote; nothing was changed. If that is what you "
+                        "meant, confirm the deletion and sync again"
+                  : "this sync would delete " + n +
+                        " files in the cache because they are gone from the remote; "
+                        "nothing was changed. If that is what you meant, confirm the "
+                        "deletion and sync again");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<bool> planPaths(PassState& pass) {
+  Changed changed;
+  if (!classifyPaths(pass, changed)) return false;
+  for (PassState::Planned& pl : pass.plan) {
+    if (pl.refresh) continue;
+    pl.state.local_subtree_changed = changedBeneath(changed.local, pl.path);
+    pl.state.remote_subtree_changed = changedBeneath(changed.remote, pl.path);
+    pl.decision = decide(pl.state);
+  }
+  return guardMassDelete(pass);
+}
+
+}  // namespace hoard::sync

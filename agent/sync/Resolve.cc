@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: MIT
+// Reconciler::apply: one open conflict decided. The sides are checked to
+// hold what the conflict recorded (a side that changed since refreshes the
+// conflict instead); file-level conflicts go through FileApply (one result,
+// an intent, compare-and-swap on both sides, one commit), directories and
+// symlinks by mirroring one side onto the other, a rename-rename by renames.
+
+#include <ctime>
+
+#include "StashName.h"
+#include "sync/ApplyDecision.h"
+#include "sync/Phases.h"
+
+namespace hoard::sync {
+
+namespace {
+
+// Entries of `m` at or beneath `p`, parents first.
+std::vector<RelPath> subtree(const StatMap& m, const RelPath& p) {
+  std::vector<RelPath> out;
+  auto [first, last] = subtreeOf(m, p);
+  for (auto it = first; it != last; ++it) out.push_back(it->first);
+  return out;
+}
+
+
+// Makes side `to` equal to side `from` at p: copies every entry of `from`
+// (parents first), then removes what `to` has that `from` has not (deepest
+// first). Every write is compare-and-swap against the listing, which
+// checkTree found as the conflict recorded it.
+Status mirror(PassState& pass, const RelPath& p, bool to_remote) {
+  ShareSides& s = pass.s;
+  StatMap& from = to_remote ? pass.local : pass.remote;
+  StatMap& to = to_remote ? pass.remote : pass.local;
+  remote::RemoteFs& to_fs = to_remote ? s.remote : s.local;
+  for (const RelPath& q : subtree(from, p)) {
+    const remote::Stat src = from.at(q);
+    const remote::Stat* dst = pass.find(to, q);
+    if (dst != nullptr && dst->meta.type != src.meta.type) {
+      if (dst->meta.type == FileType::kDir) {
+        // Clear the directory that a file or symlink replaces, deepest first.
+        std::vector<RelPath> inner = subtree(to, q);
+        for (auto it = inner.rbegin(); it != inner.rend(); ++it) {
+          if (Status st = pass.remove(to_fs, to, *it, Expect::anything(), to_remote); !st)
+            return st;
+        }
+      } else if (Status st = pass.remove(to_fs, to, q, Expect::version(dst->data_version),
+                                         to_remote);
+                 !st) {
+        return st;
+      }
+    }
+    Status st = to_remote ? pass.push(q, nullptr, src) : pass.pull(q, src);
+    if (!st) return st;
+  }
+  std::vector<RelPath> extra;
+  for (const RelPath& q : subtree(to, p))
+    if (!from.count(q)) extra.push_back(q);
+  for (auto it = extra.rbegin(); it != extra.rend(); ++it) {
+    const remote::Stat* dst = pass.find(to, *it);
+    Expect e = dst != nullptr && dst->meta.type != FileType::kDir
+                   ? Expect::version(dst->data_version)
+                   : Expect::anything();
+    if (Status st = pass.remove(to_fs, to, *it, e, to_remote); !st) return st;
+  }
+  return {};
+}
+
+// The side still holds, at and beneath the conflict's path, what was
+// recorded: the same type, for a directory the same entries (digest), for a
+// symlink the same target.
+bool treeAsSeen(PassState& pass, const SideSeen& seen, const StatMap& side, const RelPath& p) {
+  const remote::Stat* st = pass.find(side, p);
+  if (!seen.exists()) return st == nullptr;
+  if (st == nullptr || st->meta.type != seen.type) return false;
+  if (seen.type == FileType::kSymlink) return st->symlink_target == seen.symlink_target;
+  if (seen.type == FileType::kDir) return subtreeDigest(side, p) == seen.subtree_digest;
+  return st->data_version == seen.data_version;
+}
+
+// Refreshes the open conflict with what each side holds now (its versions
+// kept again) and says which side changed.
+Status refresh(PassState& pass, const journal::ConflictRecord& c, const ConflictDetail& old,
+               Error why) {
+  ConflictDetail d = old;
+  journal::ConflictRecord fresh = c;
+  auto ls = pass.keepVersion(pass.s.local, c.path, pass.find(pass.local, c.path),
+                             fresh.local_object);
+  if (!ls) return tl::unexpected(ls.error());
+  auto rs = pass.keepVersion(pass.s.remote, c.path, pass.find(pass.remote, c.path),
+                             fresh.remote_object);
+  if (!rs) return tl::unexpected(rs.error());
+  d.local = *ls;
+  d.remote = *rs;
+  if (d.local.type == FileType::kDir) d.local.subtree_digest = subtreeDigest(pass.local, c.path);
+  if (d.remote.type == FileType::kDir)
+    d.remote.subtree_digest = subtreeDigest(pass.remote, c.path);
+  Status saved = pass.journal([&](journal::Journal& j) {
+    return j.refreshConflict(c.id, encodeDetail(d), fresh.local_object, fresh.remote_object);
+  });
+  if (!saved) return saved;
+  return tl::unexpected(std::move(why));
+}
+
+Status applyTree(PassState& pass, const RelPath& p, Resolution kind) {
+  ShareSides& s = pass.s;
+  switch (kind) {
+    case Resolution::kKeepLocal:
+      return mirror(pass, p, /*to_remote=*/true);
+    case Resolution::kKeepRemote:
+      return mirror(pass, p, /*to_remote=*/false);
+    case Resolution::kMerged:
+      return fail(ErrorCode::kInvalidArgument,
+                  displayPath(p) + " is not a file on both sides: it cannot take merged content");
+    case Resolution::kStash:
+      break;
+  }
+  // The remote's version takes the path; the local one moves beside it
+  // under a conflict name, on both sides. Nothing is lost either way.
+  if (pass.find(pass.local, p) != nullptr) {
+    std::string dir(parentOf(p));
+    std::string name = resolvers::uniqueStashName(
+        baseName(p), s.host, std::time(nullptr), [&](const std::string& n) {
+          RelPath q = joinPath(dir, n);
+          return pass.find(pass.local, q) != nullptr || s.local.lstat(q).has_value() ||
+                 s.remote.lstat(q).has_value();
+        });
+    RelPath stash = joinPath(dir, name);
+    const remote::Stat l = pass.local.at(p);
+    if (Status mv = s.local.rename(p, stash, Expect::version(l.data_version), Expect::absent());
+        !mv)
+      return mv;
+    // Move the local entries to their stashed names and push them.
+    StatMap moved;
+    for (const RelPath& q : subtree(pass.local, p)) moved[rebase(q, p, stash)] = pass.local.at(q);
+    auto [first, last] = subtreeOf(pass.local, p);
+    pass.local.erase(first, last);
+    for (auto& [q, st] : moved) {
+      auto now = s.local.lstat(q);  // the rename moved ctime: take fresh metadata
+      if (!now) return tl::unexpected(now.error());
+      pass.local[q] = *now;
+      if (Status pushed = pass.push(q, nullptr, *now); !pushed) return pushed;
+    }
+  }
+  return mirror(pass, p, /*to_remote=*/false);
+}
+
+// A rename-rename: the cache renamed `from` to the conflict's path, the
+// remote renamed it to `remote_to`.
+Status applyRenameRename(PassState& pass, const journal::ConflictRecord& c,
+                         const ConflictDetail& d, Resolution resolution) {
+  ShareSides& s = pass.s;
+  const RelPath& p = c.path;
+  struct {
+    RelPath from, remote_to;
+  } rr_value{*d.from, *d.remote_to}, *rr = &rr_value;
+  // The cache renamed `from` to p, the remote to rr->remote_to.
+  auto l = s.local.lstat(p);
+  auto r = s.remote.lstat(rr->remote_to);
+  if (!l) return tl::unexpected(l.error());
+  if (!r) return tl::unexpected(r.error());
+  pass.local[p] = *l;
+  pass.remote[rr->remote_to] = *r;
+  if ((d.local.recorded && l->data_version != d.local.data_version) ||
+      (d.remote.recorded && r->data_version != d.remote.data_version))
+    return fail(ErrorCode::kConflict,
+                "a side of conflict " + std::to_string(c.id) + " at " + displayPath(p) +
+                    " changed since it was detected; nothing was changed: sync, then decide again");
+  Status done;
+  switch (resolution) {
+    case Resolution::kMerged:
+      return fail(ErrorCode::kInvalidArgument, "a rename-rename conflict takes no merged content");
+    case Resolution::kKeepLocal:  // the remote takes the cache's name
+      done = s.remote.rename(rr->remote_to, p, Expect::version(r->data_version),
+                              Expect::absent());
+      if (done) done = pass.agree(p);
+      if (done) done = pass.dropBase(rr->remote_to, std::nullopt);
+      break;
+    case Resolution::kKeepRemote:  // the cache takes the remote's name
+      done = s.local.rename(p, rr->remote_to, Expect::version(l->data_version),
+                             Expect::absent());
+      if (done) done = pass.agree(rr->remote_to);
+      if (done) done = pass.dropBase(p, std::nullopt);
+      break;
+    case Resolution::kStash:  // keep both names on both sides
+      done = pass.push(p, nullptr, *l);
+      if (done) done = pass.pull(rr->remote_to, *r);
+      break;
+  }
+  if (done) done = pass.dropBase(rr->from, std::nullopt);
+  return done;
+}
+
+}  // namespace
+
+Status loadSide(remote::RemoteFs& fs, StatMap& side, const RelPath& p) {
+  auto st = fs.lstat(p);
+  if (!st) return st.error().code() == ErrorCode::kNotFound ? Status{}
+                                                             : Status(tl::unexpected(st.error()));
+  side[p] = *st;
+  if (st->meta.type == FileType::kDir) {
+    auto w = fs.walk(p);
+    if (!w) return tl::unexpected(w.error());
+    for (auto& e : *w) side.emplace(std::move(e.path), std::move(e.stat));
+  }
+  return {};
+}
+
+Status Reconciler::resolve(int64_t conflict_id, Resolution resolution) {
+  if (resolution == Resolution::kMerged)
+    return fail(ErrorCode::kInvalidArgument, "a merged result needs its content");
+  return apply(conflict_id, ConflictDecision{resolution, -1, {}});
+}
+
+Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) {
+  ShareSides& s = s_;
+  journal::ConflictRecord c;
+  {
+    std::lock_guard lock(s.journal_mu);
+    auto r = s.journal.conflict(conflict_id);
+    if (!r) return tl::unexpected(r.error());
+    c = *r;
+  }
+  if (c.share_id != s.share_id || !c.open)
+    return fail(ErrorCode::kNotFound, "conflict " + std::to_string(conflict_id) +
+                                          " is not an open conflict of this share");
+  if (decision.kind == Resolution::kMerged && decision.merged_fd < 0)
+    return fail(ErrorCode::kInvalidArgument, "a merged result needs its content");
+  const RelPath& p = c.path;
+  ReconcileOptions opts;
+  PassState pass(s, opts);
+  pass.batching = true;  // the rows and the resolution commit together
+  const ConflictDetail d = decodeDetail(c.detail);
+
+  if (c.kind == journal::ConflictKind::kRenameRename && d.from && d.remote_to) {
+    if (decision.kind == Resolution::kMerged)
+      return fail(ErrorCode::kInvalidArgument, "a rename-rename conflict takes no merged content");
+    Status done = applyRenameRename(pass, c, d, decision.kind);
+    if (!done) return done;
+    const std::string label(resolutionName(decision.kind));
+    pass.also_commit.push_back(
+        [id = c.id, label](journal::Journal& j) { return j.resolveConflict(id, label); });
+    Status flushed = pass.flush();
+    pass.forgetOwnWrites();
+    return flushed;
+  }
+
+  if (Status st = loadSide(s.local, pass.local, p); !st) return st;
+  if (Status st = loadSide(s.remote, pass.remote, p); !st) return st;
+  {
+    std::lock_guard lock(s.journal_mu);
+    auto b = s.journal.listBaseUnder(s.share_id, p);
+    if (!b) return tl::unexpected(b.error());
+    for (auto& e : *b) pass.base.emplace(e.path, std::move(e));
+  }
+  // Conflicts recorded before hoard kept each side's version cannot be
+  // checked: they are refreshed first, and the user decides on what is there.
+  if (!d.local.recorded || !d.remote.recorded)
+    return refresh(pass, c, d,
+                   Error(ErrorCode::kConflict,
+                         "conflict " + std::to_string(c.id) + " at " + displayPath(p) +
+                             " was recorded by an older hoard; it now shows what each side "
+                             "holds: look at it again (hoard show " + std::to_string(c.id) +
+                             ") and decide again"));
+
+  auto isFileOrNone = [](FileType t) { return t == FileType::kFile || t == FileType::kNone; };
+  Status done;
+  if (isFileOrNone(d.local.type) && isFileOrNone(d.remote.type)) {
+    FileApply fa{pass, c, d, decision, {}, {}, {}, {}};
+    done = fa.check(false);
+    if (!done) return refresh(pass, c, d, done.error());
+    done = fa.prepare();
+    if (!done) {
+      if (done.error().code() == ErrorCode::kConflict) return refresh(pass, c, d, done.error());
+      return done;
+    }
+    auto intent = fa.intend();
+    if (!intent) return tl::unexpected(intent.error());
+    done = fa.run(*intent);
+    if (!done) pass.forgetIntent(*intent);
+  } else {
+    for (bool local_side : {true, false}) {
+      if (!treeAsSeen(pass, local_side ? d.local : d.remote, local_side ? pass.local : pass.remote,
+                      p))
+        return refresh(pass, c, d,
+                       Error(ErrorCode::kConflict,
+                             displayPath(p) +
+                                 (local_side ? " changed in the cache" : " changed on the remote") +
+                                 " since conflict " + std::to_string(c.id) +
+                                 " was detected; nothing was changed. The conflict now shows "
+                                 "the new version: look at it again and decide again"));
+    }
+    done = applyTree(pass, p, decision.kind);
+    if (done) {
+      const std::string label = decision.label.empty()
+                                    ? std::string(resolutionName(decision.kind))
+                                    : decision.label;
+      pass.also_commit.push_back(
+          [id = c.id, label](journal::Journal& j) { return j.resolveConflict(id, label); });
+      done = pass.flush();
+    }
+  }
+  Status flushed = pass.flush();  // what was done before a failure stays recorded
+  pass.forgetOwnWrites();
+  if (!done) return done;
+  return flushed;
+}
+
+}  // namespace hoard::sync
