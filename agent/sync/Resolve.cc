@@ -247,6 +247,7 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
 
   if (Status st = loadSide(s.local, pass.local, p); !st) return st;
   if (Status st = loadSide(s.remote, pass.remote, p); !st) return st;
+  if (Status st = pass.sqlite.foldLoaded(pass.local, pass.remote, p); !st) return st;
   {
     std::lock_guard lock(s.journal_mu);
     auto b = s.journal.listBaseUnder(s.share_id, p);
@@ -266,7 +267,7 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
   auto isFileOrNone = [](FileType t) { return t == FileType::kFile || t == FileType::kNone; };
   Status done;
   if (isFileOrNone(d.local.type) && isFileOrNone(d.remote.type)) {
-    FileApply fa{pass, c, d, decision, {}, {}, {}, {}};
+    FileApply fa{pass, c, d, decision, {}, {}, {}};
     done = fa.check(false);
     if (!done) return refresh(pass, c, d, done.error());
     done = fa.prepare();

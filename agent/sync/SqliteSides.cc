@@ -146,6 +146,21 @@ void SqliteSides::foldRemote(SqliteStatMap& remote) {
       });
 }
 
+Status SqliteSides::foldLoaded(SqliteStatMap& local, SqliteStatMap& remote, const RelPath& p) {
+  foldLocal(local);
+  foldRemote(remote);
+  auto l = local.find(p);
+  if (l == local.end() || l->second.meta.type != FileType::kFile || !isLocalDb(p)) return {};
+  for (auto [side, fs] : {std::pair{&local, &local_}, std::pair{&remote, &remote_}}) {
+    auto it = side->find(p);
+    if (it == side->end() || it->second.meta.type != FileType::kFile) continue;
+    auto unit = lstatUnit(*fs, p, true);
+    if (!unit) return tl::unexpected(unit.error());
+    it->second = *unit;
+  }
+  return {};
+}
+
 const SqliteParts* SqliteSides::localParts(const RelPath& p) const {
   auto it = local_parts_.find(p);
   return it == local_parts_.end() ? nullptr : &it->second;

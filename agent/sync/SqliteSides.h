@@ -46,6 +46,11 @@ class SqliteSides {
   // companions beside them). Fold the local listing first.
   void foldLocal(SqliteStatMap& local);
   void foldRemote(SqliteStatMap& remote);
+  // The same for both sides loaded at one path `p` (and beneath it), as a
+  // resolution does: folded, and `p` itself, when the cache's is a
+  // database, looked at again as its unit (its companions were not loaded).
+  // Errors: the sides' lstat.
+  Status foldLoaded(SqliteStatMap& local, SqliteStatMap& remote, const RelPath& p);
 
   // The parts of a database as the last fold saw them, or nullptr if it had
   // no companions there (or is no database).

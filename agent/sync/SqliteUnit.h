@@ -113,7 +113,8 @@ FileMeta sqliteUnitMeta(const FileMeta& main, const SqliteParts& parts);
 // without a non-empty -wal or -journal.
 std::string sqliteUnitVersion(const std::string& main_version, const SqliteParts& parts);
 
-using SqliteStatMap = std::map<RelPath, remote::Stat>;
+// Ordered as the reconciler's listings (a subtree is one range).
+using SqliteStatMap = std::map<RelPath, remote::Stat, PathLess>;
 
 // Folds every database's companions into its entry in `listing` (a side's
 // walk, keyed by share-relative path): for each regular-file entry named like

@@ -6,6 +6,7 @@
 // detected, or resolved with both sides equal.
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
