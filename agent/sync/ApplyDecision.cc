@@ -126,6 +126,16 @@ Status FileApply::prepare() {
                    staged->copied.meta.mode, staged->copied.meta.mtime_ns};
   }
   if (decision.kind == Resolution::kStash && d.local.exists()) {
+    // The cache's file moves to the stash name: a database a program has
+    // open would leave its -wal behind under the old name.
+    if (pass.sqlite.isLocalDb(c.path)) {
+      for (SqliteCompanion k : {SqliteCompanion::kWal, SqliteCompanion::kJournal})
+        if (pass.s.local.lstat(sqliteCompanionPath(c.path, k)))
+          return fail(ErrorCode::kBusy, "the database " + displayPath(c.path) +
+                                            " is open in a program (its " +
+                                            std::string(sqliteCompanionSuffix(k)).substr(1) +
+                                            " is there); close it, then keep both");
+    }
     auto staged = pass.stageCopy(pass.s.local, c.path, PassState::Keep::kAlways);
     if (!staged) return tl::unexpected(staged.error());
     if (!d.local.hash || staged->hash != *d.local.hash)
@@ -187,7 +197,12 @@ Status FileApply::place(bool on_remote, const RelPath& q, const std::optional<By
   ro.mode = b->mode;
   ro.mtime_ns = b->mtime_ns;
   ro.sync_dir = on_remote || !pass.batching;
-  auto placed = fs.replaceFile(q, b->fd.get(), expect, ro, nullptr);
+  // A database's bytes are a snapshot: sent over a database the server may
+  // have open only when it is safe, applied into the cache's live one.
+  const bool db = isSqliteFd(b->fd.get()).value_or(false);
+  auto placed = !db        ? fs.replaceFile(q, b->fd.get(), expect, ro, nullptr)
+                : on_remote ? pass.sqlite.push(q, b->fd.get(), expect, ro)
+                            : pass.sqlite.install(q, b->fd.get(), st, ro);
   if (!placed) return tl::unexpected(placed.error());
   side[q] = *placed;
   if (!on_remote) pass.wroteLocally(q, placed->meta);
@@ -231,8 +246,9 @@ Status FileApply::run(std::optional<int64_t> intent) {
       if (Status st = pass.dropBase(q, std::nullopt); !st) return st;
       continue;
     }
-    auto l = pass.s.local.lstat(q);
-    auto r = pass.s.remote.lstat(q);
+    const bool db = isSqliteFd((*b)->fd.get()).value_or(false);
+    auto l = pass.sqlite.lstatUnit(pass.s.local, q, db);
+    auto r = pass.sqlite.lstatUnit(pass.s.remote, q, db);
     if (!l) return tl::unexpected(l.error());
     if (!r) return tl::unexpected(r.error());
     if (Status st = pass.putBase(pass.entryFrom(q, *l, *r, (*b)->hash, (*b)->object), std::nullopt);

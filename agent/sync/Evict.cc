@@ -58,6 +58,15 @@ Result<uint64_t> Reconciler::evict(const RelPath& path) {
     if (!w) return tl::unexpected(w.error());
     for (auto& e : *w) pass.local.emplace(std::move(e.path), std::move(e.stat));
   }
+  // A database is its unit; one a program has open is not evicted.
+  pass.sqlite.foldLocal(pass.local);
+  for (const auto& [q, st] : pass.local) {
+    if (st.meta.type != FileType::kFile || !pass.sqlite.isLocalDb(q)) continue;
+    for (SqliteCompanion c : {SqliteCompanion::kWal, SqliteCompanion::kJournal})
+      if (s.local.lstat(sqliteCompanionPath(q, c)))
+        return fail(ErrorCode::kBusy, "cannot evict " + displayPath(path) + ": the database " +
+                                          displayPath(q) + " is open in a program");
+  }
   // Clean means: every entry is in the base and unchanged, and nothing in the
   // base is missing from the cache.
   for (const auto& [q, st] : pass.local) {

@@ -88,6 +88,10 @@ Result<bool> listSides(PassState& pass) {
     return false;
   }
   for (auto& e : *rw) pass.remote.emplace(std::move(e.path), std::move(e.stat));
+  // A database's -wal, -shm and -journal are part of its entry, never paths
+  // of their own (a change only in the -wal changes the database).
+  pass.sqlite.foldLocal(pass.local);
+  pass.sqlite.foldRemote(pass.remote);
   return true;
 }
 

@@ -83,6 +83,13 @@ Result<ContentHash> PassState::hashLocal(const RelPath& p) {
   if (::fstat(fd.get(), &now) < 0) return failErrno(errno, "stat " + displayPath(p));
   if (st == nullptr || now.st_ino != st->meta.inode)
     return fail(ErrorCode::kConflict, displayPath(p) + " changed in the cache while syncing");
+  if (auto db = isSqliteFd(fd.get()); db && *db) {
+    fd.reset();  // no other descriptor while SQLite has it open (POSIX locks)
+    auto snap = sqlite.snapshotLocal(p);  // sees the -wal
+    if (!snap) return tl::unexpected(snap.error());
+    local_hash[p] = snap->hash;
+    return snap->hash;
+  }
   auto h = hashFd(fd.get(), p);
   if (h) local_hash[p] = *h;
   return h;

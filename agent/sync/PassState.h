@@ -31,6 +31,7 @@
 #include "common/UniqueFd.h"
 #include "sync/ConflictDetail.h"
 #include "sync/Reconciler.h"
+#include "sync/SqliteSides.h"
 #include "sync/ThreeWay.h"
 
 namespace hoard::sync {
@@ -71,11 +72,15 @@ void parallelFor(size_t width, size_t n, F&& fn) {
 }
 
 struct PassState {
-  PassState(ShareSides& sides, const ReconcileOptions& options) : s(sides), opts(options) {}
+  PassState(ShareSides& sides, const ReconcileOptions& options)
+      : s(sides), opts(options), sqlite(sides.local, sides.remote, sides.cache_root) {}
 
   ShareSides& s;
   const ReconcileOptions& opts;
   ReconcileReport report;
+  // SQLite databases are units: companions folded into their entry, content
+  // moved as snapshots, pulls applied through SQLite (SqliteSides.h).
+  SqliteSides sqlite;
 
   BaseMap base;
   StatMap local;
@@ -199,11 +204,15 @@ struct PassState {
   // A stable copy of one side's file: an unnamed temporary on the cache's
   // filesystem holding the bytes, the stat of what was copied, its hash and,
   // as asked, its id in the base store. The one way bytes leave a side.
+  // A SQLite database is staged as a snapshot read through SQLite (with
+  // its -wal), `copied` is then its unit and `hash` hashSqliteSnapshot's, and
+  // it is written only through SqliteSides (push, install).
   struct Staged {
     UniqueFd tmp;
     remote::Stat copied;
     ContentHash hash;
     std::optional<ContentHash> object;
+    bool is_db = false;
   };
   enum class Keep : uint8_t {
     kNo,      // not kept

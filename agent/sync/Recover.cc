@@ -78,6 +78,7 @@ Status finishApply(ShareSides& s, const journal::Intent& i, Resolution kind) {
   pass.batching = true;
   if (Status st = loadSide(s.local, pass.local, i.path); !st) return st;
   if (Status st = loadSide(s.remote, pass.remote, i.path); !st) return st;
+  if (Status st = pass.sqlite.foldLoaded(pass.local, pass.remote, i.path); !st) return st;
   FileApply fa{pass, *c, d, ConflictDecision{kind, -1, {}}, {}, {}, i.to_path};
   // The result's bytes and the stash copy come back from the store.
   auto fromStore = [&](const std::optional<ContentHash>& id,

@@ -247,6 +247,7 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
 
   if (Status st = loadSide(s.local, pass.local, p); !st) return st;
   if (Status st = loadSide(s.remote, pass.remote, p); !st) return st;
+  if (Status st = pass.sqlite.foldLoaded(pass.local, pass.remote, p); !st) return st;
   {
     std::lock_guard lock(s.journal_mu);
     auto b = s.journal.listBaseUnder(s.share_id, p);

@@ -34,7 +34,8 @@ Status PassState::push(const RelPath& p, const BaseEntry* b, const remote::Stat&
     remote::ReplaceOptions ro;
     ro.mode = newl.meta.mode;
     ro.mtime_ns = newl.meta.mtime_ns;
-    auto replaced = s.remote.replaceFile(p, tmp->get(), expect, ro, nullptr);
+    auto replaced = staged->is_db ? sqlite.push(p, tmp->get(), expect, ro)
+                                  : s.remote.replaceFile(p, tmp->get(), expect, ro, nullptr);
     if (!replaced) {
       // A timeout or a dropped link leaves the outcome unknown: the call
       // may still land. Keep the intent so the next pass can recognise our
@@ -86,11 +87,22 @@ Result<PassState::Staged> PassState::stageCopy(remote::RemoteFs& fs, const RelPa
   if (!tmp) return tl::unexpected(tmp.error());
   auto copied = fs.fetchFile(p, tmp->get(), nullptr);
   if (!copied) return tl::unexpected(copied.error());
-  auto h = hashFd(tmp->get(), p);
-  if (!h) return tl::unexpected(h.error());
-  Staged out{std::move(*tmp), *copied, *h, std::nullopt};
+  Staged out;
+  uint64_t size = copied->meta.size;
+  if (auto db = isSqliteFd(tmp->get()); db && *db) {
+    // Never the raw main file: a snapshot through SQLite, with its -wal.
+    tmp->reset();  // no other descriptor while SQLite has it open (POSIX locks)
+    auto snap = &fs == &s.local ? sqlite.snapshotLocal(p) : sqlite.snapshotRemote(p);
+    if (!snap) return tl::unexpected(snap.error());
+    out = Staged{std::move(snap->fd), snap->unit, snap->hash, std::nullopt, true};
+    size = snap->size;
+  } else {
+    auto h = hashFd(tmp->get(), p);
+    if (!h) return tl::unexpected(h.error());
+    out = Staged{std::move(*tmp), *copied, *h, std::nullopt, false};
+  }
   if (keep_as == Keep::kPolicy) {
-    out.object = keep(p, out.tmp.get(), out.copied.meta.size);
+    out.object = keep(p, out.tmp.get(), size);
   } else if (keep_as == Keep::kAlways) {
     const auto sync = batching ? store::BaseStore::Sync::kLater : store::BaseStore::Sync::kNow;
     if (auto put = s.store.put(out.tmp.get(), p, sync)) {
@@ -113,7 +125,8 @@ Result<PassState::Fetched> PassState::fetchInto(const RelPath& p, const Expect& 
   ro.mtime_ns = n->copied.meta.mtime_ns;
   ro.sync_dir = !batching;  // flush() syncs the cache before the base row
   writingLocally(p);
-  auto installed = s.local.replaceFile(p, n->tmp.get(), expect, ro, nullptr);
+  auto installed = n->is_db ? sqlite.install(p, n->tmp.get(), find(local, p), ro)
+                            : s.local.replaceFile(p, n->tmp.get(), expect, ro, nullptr);
   if (!installed) return tl::unexpected(installed.error());
   if (Status done = carryXattrsInto(p, *installed); !done) return tl::unexpected(done.error());
   return Fetched{*installed, n->copied, n->hash, n->object};
@@ -141,7 +154,8 @@ Status PassState::installNew(const RelPath& p, Staged& n) {
   ro.mtime_ns = n.copied.meta.mtime_ns;
   ro.sync_dir = !batching;  // flush() syncs the cache before the base row
   writingLocally(p);
-  auto installed = s.local.linkNewFile(p, n.tmp.get(), ro);
+  auto installed = n.is_db ? sqlite.install(p, n.tmp.get(), nullptr, ro)
+                           : s.local.linkNewFile(p, n.tmp.get(), ro);
   if (!installed) return tl::unexpected(installed.error());
   if (Status done = carryXattrsInto(p, *installed); !done) return tl::unexpected(done.error());
   return recordFetched(p, Fetched{*installed, n.copied, n.hash, n.object});
@@ -210,7 +224,9 @@ Result<bool> PassState::pushFiles(const std::vector<FilePush>& pushes) {
       ro.mtime_ns = x.staged->copied.meta.mtime_ns;
       x.attempted = true;
       auto replaced =
-          s.remote.replaceFile(p, x.staged->tmp.get(), pushes[at + i].expect, ro, nullptr);
+          x.staged->is_db
+              ? sqlite.push(p, x.staged->tmp.get(), pushes[at + i].expect, ro)
+              : s.remote.replaceFile(p, x.staged->tmp.get(), pushes[at + i].expect, ro, nullptr);
       if (!replaced) {
         if (shareGone(replaced.error())) stop = true;
         x.sent = tl::unexpected(replaced.error());
@@ -338,8 +354,9 @@ Status PassState::copyMode(remote::RemoteFs& fs, const RelPath& p, uint32_t mode
 
 // After both sides hold the same thing at `p`: record it as the base.
 Status PassState::agree(const RelPath& p) {
-  auto l = s.local.lstat(p);
-  auto r = s.remote.lstat(p);
+  const bool db = sqlite.isLocalDb(p);  // then the remote's is one too: they agree
+  auto l = sqlite.lstatUnit(s.local, p, db);
+  auto r = sqlite.lstatUnit(s.remote, p, db);
   if (!l && l.error().code() == ErrorCode::kNotFound && !r &&
       r.error().code() == ErrorCode::kNotFound) {
     local.erase(p);
