@@ -44,6 +44,8 @@
 //     `chmod X`, that record takes N's mode and N is dropped.
 //  3. xattr X: if the latest related record, skipping write/chmod of X, is
 //     `xattr X`, N is dropped.
+//     (Rules 2 and 3 never skip a write that carries a mode: it replaced the
+//     object, with its own mode and no xattrs of the old one.)
 //  4. unlink/rmdir X: the write/chmod/xattr records of X since X's latest
 //     identity record are removed (they describe an object that is gone).
 //     Then, by that identity record R:

@@ -408,6 +408,15 @@ StoreUsage BaseStore::usage() const {
   return usage_;
 }
 
+bool BaseStore::claimSweep(std::chrono::system_clock::time_point now,
+                           std::chrono::seconds interval) {
+  std::lock_guard lock(*mu_);
+  // A clock set back counts as "not within the interval": sweeping early is harmless.
+  if (last_sweep_ && now >= *last_sweep_ && now - *last_sweep_ < interval) return false;
+  last_sweep_ = now;
+  return true;
+}
+
 bool BaseStore::wouldFit(uint64_t size) const {
   if (options_.budget_bytes == 0) return true;
   std::lock_guard lock(*mu_);

@@ -165,6 +165,11 @@ class BaseStore {
   Result<GcResult> sweep(const std::function<bool(const ContentHash&)>& is_live,
                          std::chrono::system_clock::time_point put_before);
 
+  // Rate limit for whole-store sweeps shared by every caller of this store:
+  // true (and `now` recorded) if no claim succeeded within `interval` before
+  // `now` (or ever); false otherwise. Any thread.
+  bool claimSweep(std::chrono::system_clock::time_point now, std::chrono::seconds interval);
+
   const std::string& dir() const { return dir_; }
 
  private:
@@ -182,6 +187,7 @@ class BaseStore {
   UniqueFd tmp_fd_;
   std::unique_ptr<std::mutex> mu_;  // a pointer so the store can move
   StoreUsage usage_;                // GUARDED_BY(*mu_)
+  std::optional<std::chrono::system_clock::time_point> last_sweep_;  // GUARDED_BY(*mu_)
 };
 
 // The name of an object's file relative to the store directory

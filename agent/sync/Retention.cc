@@ -73,7 +73,7 @@ Result<RetentionReport> applyRetention(journal::Journal& journal, store::BaseSto
   report.conflicts_dropped = *purged;
   if (Status st = collectUnreferenced(journal, store, clock, options.put_grace, report); !st)
     return tl::unexpected(st.error());
-  if (options.sweep_unknown) {
+  if (options.sweep_unknown && store.claimSweep(clock.wallNow(), options.sweep_interval)) {
     if (Status st = sweepUnknownObjects(journal, store, clock, options.put_grace, report); !st)
       return tl::unexpected(st.error());
   }

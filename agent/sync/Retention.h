@@ -41,9 +41,11 @@ inline constexpr std::chrono::seconds kDefaultPutGrace = std::chrono::hours(24);
 struct RetentionOptions {
   std::chrono::seconds resolved_retention = kDefaultResolvedRetention;
   std::chrono::seconds put_grace = kDefaultPutGrace;
-  // Also sweep store files the journal has no row for (lists the store:
-  // proportional to its size, as a pass is to the share's).
+  // Also sweep store files the journal has no row for. It lists the whole
+  // store, so it runs at most once per `sweep_interval` per store
+  // (BaseStore::claimSweep), whichever share's pass comes first.
   bool sweep_unknown = true;
+  std::chrono::seconds sweep_interval = std::chrono::hours(1);
 };
 
 struct RetentionReport {

@@ -204,3 +204,23 @@ TEST_F(RetentionTest, AReintegrationPassDropsTheSnapshotOfItsDisconnection) {
 
 }  // namespace
 }  // namespace hoard::sync
+
+namespace hoard::sync {
+namespace {
+
+TEST_F(RetentionTest, TheUnknownFileSweepRunsAtMostOncePerInterval) {
+  RetentionOptions o;
+  o.put_grace = 0s;
+  o.sweep_interval = 1h;
+  EXPECT_EQ(retain(true, o).unknown_removed, 0u);  // claims the interval
+  store::PutResult orphan = keep("no row will ever name this");
+  clock_.advance(10min);
+  EXPECT_EQ(retain(true, o).unknown_removed, 0u) << "swept 10 minutes ago";
+  EXPECT_TRUE(store_->contains(orphan.hash));
+  clock_.advance(1h);
+  EXPECT_EQ(retain(true, o).unknown_removed, 1u);
+  EXPECT_FALSE(store_->contains(orphan.hash));
+}
+
+}  // namespace
+}  // namespace hoard::sync
