@@ -56,6 +56,13 @@ bool PassState::noteFailure(const RelPath& p, const Error& e) {
     report.stopped = e;
     return false;
   }
+  {
+    std::lock_guard lock(moved_on_mu);
+    if (moved_on.count(p) != 0) {
+      report.retried.push_back(p);
+      return true;
+    }
+  }
   // A failing path may be the first sign of the share going away under the
   // pass (an unmounted share leaves its bare mountpoint, where every path
   // is missing and new files would land): check it is still the share
@@ -77,12 +84,21 @@ Result<ContentHash> PassState::hashLocal(const RelPath& p) {
   if (auto it = local_hash.find(p); it != local_hash.end()) return it->second;
   const remote::Stat* st = find(local, p);
   std::string abs = s.cache_root + "/" + p;
+  auto movedOn = [&] {
+    std::lock_guard lock(moved_on_mu);
+    moved_on.insert(p);
+  };
   UniqueFd fd(::open(abs.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
-  if (!fd) return failErrno(errno, "open " + displayPath(p) + " in the cache");
+  if (!fd) {
+    if (errno == ENOENT) movedOn();  // renamed or deleted since the listing
+    return failErrno(errno, "open " + displayPath(p) + " in the cache");
+  }
   struct stat now;
   if (::fstat(fd.get(), &now) < 0) return failErrno(errno, "stat " + displayPath(p));
-  if (st == nullptr || now.st_ino != st->meta.inode)
+  if (st == nullptr || now.st_ino != st->meta.inode) {
+    movedOn();  // replaced since the listing (a save by rename)
     return fail(ErrorCode::kConflict, displayPath(p) + " changed in the cache while syncing");
+  }
   if (auto db = isSqliteFd(fd.get()); db && *db) {
     fd.reset();  // no other descriptor while SQLite has it open (POSIX locks)
     auto snap = sqlite.snapshotLocal(p);  // sees the -wal

@@ -134,8 +134,12 @@ struct PassState {
   }
 
   // Records a failure of one path, or stops the pass for remote trouble.
-  // Returns false if the pass must stop.
+  // Returns false if the pass must stop. A path whose source moved on while
+  // it was being copied (movedOn) is recorded as retried instead.
   bool noteFailure(const RelPath& p, const Error& e);
+  // Paths whose stage copy found them gone or changing (any thread).
+  std::mutex moved_on_mu;
+  PathSet moved_on;  // GUARDED_BY(moved_on_mu)
 
   // ---- looking --------------------------------------------------------------
 

@@ -132,6 +132,11 @@ struct ReconcileReport {
   size_t waiting = 0;         // paths held by conflicts still open
   // Paths that could not be finished this pass (the next pass retries them).
   std::vector<std::pair<RelPath, Error>> failed;
+  // Paths that moved on under the pass: gone from their side since it was
+  // listed (an editor's temporary renamed into place), or still being
+  // written while they were copied. Nothing was sent or fetched for them;
+  // the next pass looks at them again. Not failures.
+  std::vector<RelPath> retried;
   // Set when the pass stopped early: kOffline/kTimeout (the remote went away),
   // kAuthExpired, or kAborted (a mass deletion waits for the user's word).
   std::optional<Error> stopped;

@@ -86,7 +86,16 @@ Result<PassState::Staged> PassState::stageCopy(remote::RemoteFs& fs, const RelPa
   auto tmp = anonTemp(s.cache_root);
   if (!tmp) return tl::unexpected(tmp.error());
   auto copied = fs.fetchFile(p, tmp->get(), nullptr);
-  if (!copied) return tl::unexpected(copied.error());
+  if (!copied) {
+    // Gone since it was listed, or written to while it was read: nothing is
+    // sent or fetched half-done, and the next pass looks at it again.
+    const ErrorCode code = copied.error().code();
+    if (code == ErrorCode::kNotFound || code == ErrorCode::kBusy) {
+      std::lock_guard lock(moved_on_mu);
+      moved_on.insert(p);
+    }
+    return tl::unexpected(copied.error());
+  }
   Staged out;
   uint64_t size = copied->meta.size;
   if (auto db = isSqliteFd(tmp->get()); db && *db) {
