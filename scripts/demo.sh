@@ -94,6 +94,12 @@ set +e; run hoard conflicts docs; set -e
 id=$( (hoard conflicts docs --json || true) | sed -n 's/.*"id": \([0-9]*\).*/\1/p' | head -n 1)
 set +e; run hoard diff "$id"; set -e
 
+step "The colleague saves again while you look: a decision on what you saw is refused"
+say "appends another line to thesis/ch1.md on the server";  printf 'And one more, a minute later.\n' >> "$SERVER/thesis/ch1.md"
+set +e; run hoard resolve "$id" --with keep-local; rc=$?; set -e
+say "(exit status $rc: nothing was overwritten; the conflict now shows the colleague's newer version)"
+grep -q 'a minute later' "$SERVER/thesis/ch1.md" && say "the server still has the colleague's second edit"
+
 step "Resolve it: keep both (the colleague's version keeps the name, yours sits beside it)"
 run hoard resolve "$id" --with stash
 until_true "the share to be clean" bash -c "hoard status docs --json | grep -q '\"pending_changes\": 0'"

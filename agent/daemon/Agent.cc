@@ -88,8 +88,9 @@ void Agent::startEngine(const journal::ShareRecord& share) {
   sync::ShareEngineHooks hooks;
   hooks.onStateChanged = [this, raw](journal::ShareState s, const std::string& reason) {
     logged("share " + raw->name + ": state change", [&] {
-      log(5, "share " + raw->name + " is " + std::string(journal::shareStateName(s)) +
-                 (reason.empty() ? "" : ": " + reason));
+      logMessage(5, "share " + raw->name + " is " + std::string(journal::shareStateName(s)) +
+                        (reason.empty() ? "" : ": " + reason),
+                 LogFields{raw->name, {}, 0, {}});
       signal([&] { emitStateChanged(raw->name, std::string(journal::shareStateName(s)), reason); });
     });
   };
@@ -101,8 +102,11 @@ void Agent::startEngine(const journal::ShareRecord& share) {
         if (auto r = journal_.conflict(id)) c = *r;
       }
       if (!c) return;
-      log(4, "share " + raw->name + ": conflict #" + std::to_string(id) + " (" +
-                 std::string(journal::conflictKindName(c->kind)) + ") at " + displayPath(c->path));
+      logMessage(4,
+                 "share " + raw->name + ": conflict #" + std::to_string(id) + " (" +
+                     std::string(journal::conflictKindName(c->kind)) + ") at " +
+                     displayPath(c->path),
+                 LogFields{raw->name, c->path, static_cast<uint64_t>(id), {}});
       signal([&] {
         emitConflictDetected(static_cast<uint64_t>(id), raw->name, bytes(c->path),
                              std::string(journal::conflictKindName(c->kind)));
@@ -111,7 +115,8 @@ void Agent::startEngine(const journal::ShareRecord& share) {
   };
   hooks.onAuthenticationRequired = [this, raw](const std::string& m) {
     logged("share " + raw->name + ": authentication", [&] {
-      log(4, "share " + raw->name + ": authentication required: " + m);
+      logMessage(4, "share " + raw->name + ": authentication required: " + m,
+                 LogFields{raw->name, {}, 0, "org.hoard.Error.AuthenticationRequired"});
       signal([&] { emitAuthenticationRequired(raw->name, m); });
     });
   };
@@ -125,15 +130,18 @@ void Agent::startEngine(const journal::ShareRecord& share) {
                      std::to_string(r.failed.size() - kLoggedFailures) + " more path(s) failed");
           break;
         }
-        log(4, "share " + raw->name + ": " + displayPath(path) + " could not be synced (" +
-                   std::string(errorCodeName(err.code())) + "): " + err.message());
+        logMessage(4,
+                   "share " + raw->name + ": " + displayPath(path) + " could not be synced (" +
+                       std::string(errorCodeName(err.code())) + "): " + err.message(),
+                   LogFields{raw->name, path, 0, dbus::errorName(err.code())});
       }
       if (r.mass_delete)
-        log(4, "share " + raw->name + ": stopped before deleting " +
+        logMessage(4, "share " + raw->name + ": stopped before deleting " +
                    std::to_string(r.mass_delete->count) + " of " +
                    std::to_string(r.mass_delete->total) + " files " +
                    (r.mass_delete->on_remote ? "on the remote" : "in the cache") +
-                   "; `hoard sync " + raw->name + " --confirm-delete` goes ahead");
+                   "; `hoard sync " + raw->name + " --confirm-delete` goes ahead",
+                   LogFields{raw->name, {}, 0, "org.hoard.Error.Aborted"});
     });
   };
   auto engine = sync::ShareEngine::start(journal_, journal_mu_, share.id, store_, pool_,
