@@ -143,6 +143,12 @@ void describeConflict(Agent& a, uint64_t id) {
     if (v.is_string()) return v.get<std::string>();
     return v.dump();
   };
+  // What the engine records to check a decision against (versions, inodes,
+  // digests) means nothing to a person.
+  auto internal = [](const std::string& k) {
+    return k == "ctime_ns" || k == "inode" || k == "subtree_digest" ||
+           (k.size() > 4 && k.compare(k.size() - 4, 4, "_hex") == 0);
+  };
   for (const char* side : {"local", "remote", "base"}) {
     if (!d.contains(side)) continue;
     const json& s = d[side];
@@ -150,7 +156,7 @@ void describeConflict(Agent& a, uint64_t id) {
     if (s.is_object()) {
       if (s.contains("type")) std::cout << " " << show(s["type"]);
       for (const auto& [k, v] : s.items()) {
-        if (k == "type") continue;
+        if (k == "type" || internal(k)) continue;
         if (v.is_array()) {
           std::cout << "\n    " << k << ":";
           for (const auto& e : v) std::cout << "\n      " << show(e);
@@ -163,8 +169,19 @@ void describeConflict(Agent& a, uint64_t id) {
     }
     std::cout << "\n";
   }
+  // A dir-delete: what the side that kept the directory did beneath it.
+  for (const auto& [key, where] : {std::pair{"local_beneath", "in the cache"},
+                                   std::pair{"remote_beneath", "on the remote"}}) {
+    if (!d.contains(key) || !d[key].is_array()) continue;
+    std::cout << "  " << where << ", beneath it:\n";
+    for (const json& e : d[key])
+      if (e.is_object())
+        std::cout << "    " << e.value("what", "changed") << " " << e.value("path", "") << "\n";
+  }
   for (const auto& [k, v] : d.items()) {
-    if (k == "local" || k == "remote" || k == "base") continue;
+    if (k == "local" || k == "remote" || k == "base" || internal(k) ||
+        k == "local_beneath" || k == "remote_beneath")
+      continue;
     std::cout << "  " << k << ": " << show(v) << "\n";
   }
   if (kind == "dir-delete")

@@ -416,6 +416,8 @@ TEST_F(CliTest, DiffOfADirDeleteConflictSaysWhatEachSideDid) {
   EXPECT_NE(out.find("(dir-delete) at d"), std::string::npos) << out;
   EXPECT_NE(out.find("local:"), std::string::npos) << out;
   EXPECT_NE(out.find("remote:"), std::string::npos) << out;
+  EXPECT_NE(out.find("on the remote, beneath it:\n    added d/added.txt"), std::string::npos) << out;
+  EXPECT_EQ(out.find("data_version_hex"), std::string::npos) << out;
   auto [src, sout] = hoard("show " + std::to_string(id) + " --remote");
   EXPECT_EQ(src, 0) << last_err_;
   EXPECT_NE(sout.find("(dir-delete) at d"), std::string::npos) << sout;
