@@ -50,16 +50,7 @@ class ReconcilerSqliteTest : public ShareFixture {
   }
   // What `sqlite3 FILE "..."` does: open, run, close (a WAL database is
   // checkpointed and its -wal removed on close).
-  static void sqlite3Cli(const std::string& path, const std::string& statements) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, statements.c_str(), nullptr, nullptr, &err);
-    std::string msg = err ? err : "";
-    sqlite3_free(err);
-    sqlite3_close(db);
-    ASSERT_EQ(rc, SQLITE_OK) << msg;
-  }
+  static void sqlite3Cli(const std::string& path, const std::string& statements) { runSql(path, statements); }
   // A query on a private copy of the server's file (so looking adds nothing there).
   std::string onServer(const std::string& query) {
     std::string copy = dir_ + "/look-" + std::to_string(++looks_) + ".db";

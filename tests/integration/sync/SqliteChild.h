@@ -15,11 +15,27 @@
 #include <cstdio>
 #include <string>
 
+#include <sqlite3.h>
+
 #include <gtest/gtest.h>
 
 extern char** environ;
 
 namespace hoard::sync {
+
+// What `sqlite3 FILE "..."` does, in the test process: open, run the
+// statements, close (a WAL database is checkpointed on close). Fails the
+// test with SQLite's message.
+inline void runSql(const std::string& path, const std::string& statements) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, statements.c_str(), nullptr, nullptr, &err);
+  std::string msg = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << msg;
+}
 
 class SqliteChild {
  public:

@@ -39,16 +39,7 @@ class SqliteSidesTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  static void sql(const std::string& path, const std::string& statements) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, statements.c_str(), nullptr, nullptr, &err);
-    std::string msg = err ? err : "";
-    sqlite3_free(err);
-    sqlite3_close(db);
-    ASSERT_EQ(rc, SQLITE_OK) << msg;
-  }
+  static void sql(const std::string& path, const std::string& statements) { runSql(path, statements); }
   // Opens a copy (so the original gets no -wal/-shm from the test).
   std::string one(const std::string& path, const std::string& query) {
     std::string copy = dir_ + "/look-" + std::to_string(++looks_) + ".db";

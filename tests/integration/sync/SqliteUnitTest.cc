@@ -38,16 +38,7 @@ class SqliteUnitTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // Runs `sql` on a connection of the test process, then closes it.
-  static void sql(const std::string& path, const std::string& statements) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, statements.c_str(), nullptr, nullptr, &err);
-    std::string msg = err ? err : "";
-    sqlite3_free(err);
-    sqlite3_close(db);
-    ASSERT_EQ(rc, SQLITE_OK) << msg;
-  }
+  static void sql(const std::string& path, const std::string& statements) { runSql(path, statements); }
   // The first column of the first row of `query`, as text ("<error: ...>" on failure).
   static std::string one(const std::string& path, const std::string& query) {
     sqlite3* db = nullptr;
