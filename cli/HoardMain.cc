@@ -15,6 +15,7 @@
 
 #include "Client.h"
 #include "Complete.h"
+#include "History.h"
 #include "HoardVersion.h"
 #include "Output.h"
 #include "common/RelPath.h"
@@ -457,9 +458,13 @@ int main(int argc, char** argv) {
 
   auto* conflicts = app.add_subcommand("conflicts", "open conflicts (exit 3 if there are any)");
   conflicts->add_option("share", share);
+  bool resolved = false;
+  conflicts->add_flag("--resolved", resolved,
+                      "the resolutions kept (newest first): who decided what, undone or not");
   json_flag(conflicts);
   conflicts->callback([&] {
     action = [&](Agent& a) {
+      if (resolved) return listResolutions(a, share, as_json);
       json out = json::array();
       auto list = a.ListConflicts(share);
       for (const auto& c : list) {
@@ -568,6 +573,10 @@ int main(int argc, char** argv) {
       return a.OpenConflicts() > 0 ? kConflictsRemain : kOk;
     };
   });
+
+  auto* undo = app.add_subcommand("undo", "take back a conflict's latest resolution, reopen it");
+  undo->add_option("id", id, "the conflict's id (`hoard conflicts --resolved`)")->required();
+  undo->callback([&] { action = [&](Agent& a) { return undoResolution(a, id); }; });
 
   auto* evict = app.add_subcommand("evict", "drop the local copy of a clean, unpinned path");
   evict->add_option("path", path)->required();

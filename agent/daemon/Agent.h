@@ -144,6 +144,11 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   void ResolveMatching(sdbus::Result<std::vector<uint64_t>>&& result, std::string share,
                        std::map<std::string, sdbus::Variant> filter,
                        std::string resolver) override;
+  std::vector<sdbus::Struct<uint64_t, uint64_t, std::string, std::vector<uint8_t>, std::string,
+                            std::string, std::string, std::string, std::string, int64_t,
+                            int64_t>>
+  ListResolutions(const std::string& share) override;  // AgentHistory.cc
+  void Undo(sdbus::Result<>&& result, uint64_t id) override;
   std::vector<sdbus::Struct<uint64_t, std::string, int64_t, uint32_t>> ListSnapshots(
       const std::string& share) override;
   std::vector<sdbus::Struct<std::vector<uint8_t>, std::string, uint32_t, uint64_t, int64_t,

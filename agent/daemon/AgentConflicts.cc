@@ -16,7 +16,7 @@ sync::Resolution resolution(const std::string& name) {
   auto r = sync::resolutionFromName(name);
   if (!r)
     raise(Error(ErrorCode::kInvalidArgument,
-                "unknown resolver \"" + name + "\": use keep-local, keep-remote or stash"));
+                "unknown resolver \"" + name + "\": use keep-local, keep-remote, stash or delete"));
   return *r;
 }
 
@@ -137,7 +137,8 @@ Result<std::vector<uint64_t>> Agent::resolveIds(const std::vector<int64_t>& ids,
     done.push_back(static_cast<uint64_t>(id));
     signal([&] {
       emitConflictResolved(static_cast<uint64_t>(id), share, bytes(c.path),
-                           std::string(sync::resolutionName(how)));
+                           std::string(sync::resolutionName(how)),
+                           std::string(sync::resolutionName(how)), std::string());
     });
   }
   return done;

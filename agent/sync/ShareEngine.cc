@@ -228,6 +228,29 @@ Status ShareEngine::resolve(int64_t conflict_id, Resolution how) {
   return st;
 }
 
+Status ShareEngine::apply(int64_t conflict_id, const ConflictDecision& decision) {
+  Status st;
+  {
+    std::lock_guard lock(pass_mu_);
+    if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
+    st = runtime_->reconciler().apply(conflict_id, decision);
+  }
+  if (!st && st.error().code() == ErrorCode::kConflict && hooks_.onConflictDetected)
+    hooks_.onConflictDetected(conflict_id);
+  return st;
+}
+
+Status ShareEngine::undo(int64_t conflict_id) {
+  Status st;
+  {
+    std::lock_guard lock(pass_mu_);
+    if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
+    st = runtime_->reconciler().undo(conflict_id);
+  }
+  if (st && hooks_.onConflictDetected) hooks_.onConflictDetected(conflict_id);
+  return st;
+}
+
 Result<uint64_t> ShareEngine::evict(const RelPath& path) {
   std::lock_guard lock(pass_mu_);
   if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");

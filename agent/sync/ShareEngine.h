@@ -116,6 +116,11 @@ class ShareEngine {
   PassTotals takeAutomaticTotals();
 
   Status resolve(int64_t conflict_id, Resolution how);
+  // Reconciler::apply and Reconciler::undo between passes; a side changed
+  // since (kConflict) announces the conflict again, and so does an undo
+  // that reopened it.
+  Status apply(int64_t conflict_id, const ConflictDecision& decision);
+  Status undo(int64_t conflict_id);
   Result<uint64_t> evict(const RelPath& path);
 
   const journal::ShareRecord& share() const { return runtime_->share(); }
