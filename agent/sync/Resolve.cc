@@ -267,6 +267,13 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
                                           " is not an open conflict of this share");
   if (decision.kind == Resolution::kMerged && decision.merged_fd < 0)
     return fail(ErrorCode::kInvalidArgument, "a merged result needs its content");
+  if (decision.kind == Resolution::kMerged && c.kind != journal::ConflictKind::kContent &&
+      c.kind != journal::ConflictKind::kCreateCreate)
+    return fail(ErrorCode::kInvalidArgument,
+                "conflict " + std::to_string(c.id) + " at " + displayPath(c.path) + " is a " +
+                    std::string(journal::conflictKindName(c.kind)) +
+                    " conflict: merged content is a decision only where both sides edited or "
+                    "created a file (content, create-create)");
   if (decision.kind == Resolution::kDelete && !deleteAllowed(c.kind))
     return fail(ErrorCode::kInvalidArgument,
                 "conflict " + std::to_string(c.id) + " at " + displayPath(c.path) + " is a " +

@@ -332,7 +332,7 @@ TEST_F(ApplyTest, UndoOfAStashRemovesTheCopyOnBothSidesAndReopens) {
   // A second undo has nothing to take back; deciding again works.
   auto twice = reconciler_->undo(c.id);
   ASSERT_FALSE(twice);
-  EXPECT_EQ(twice.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(twice.error().code(), ErrorCode::kNotFound);
   ASSERT_OK(reconciler_->resolve(c.id, Resolution::kKeepLocal));
   EXPECT_EQ(remote("doc.txt"), "L");
   EXPECT_TRUE(sync().clean());

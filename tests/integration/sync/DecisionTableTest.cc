@@ -30,6 +30,10 @@ struct Cell {
   bool refused = false;  // kInvalidArgument, nothing changed
 };
 
+void PrintTo(const Cell& c, std::ostream* os) {
+  *os << c.kind << " decided " << resolutionName(c.decision);
+}
+
 class DecisionTableTest : public ReconcilerTest, public testing::WithParamInterface<Cell> {
  protected:
   void SetUp() override {
@@ -72,8 +76,9 @@ class DecisionTableTest : public ReconcilerTest, public testing::WithParamInterf
       fs::rename(cache_ + "/draft.txt", cache_ + "/mine.txt");
       logged({{ChangeOp::kRename, "draft.txt", "mine.txt", 0, ""}});
       fs::rename(remote_root_ + "/draft.txt", remote_root_ + "/theirs.txt");
-      return "mine.txt";
     }
+    sync();
+    if (kind == "rename-rename") return "mine.txt";
     return kind.rfind("dir-delete", 0) == 0 ? "dd" : "doc.txt";
   }
 
