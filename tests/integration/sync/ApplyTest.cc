@@ -235,6 +235,12 @@ TEST_F(ApplyCrashTest, KilledAtEveryStepTheConflictIsOpenAsDetectedOrResolvedAnd
         } else {
           EXPECT_EQ(local("doc.txt"), k.result);
           EXPECT_EQ(remote("doc.txt"), k.result);
+          // Finished by recover() or not, the resolution is in the history.
+          auto h = journal_->resolutions(share_);
+          ASSERT_TRUE(h);
+          ASSERT_EQ(h->size(), 1u);
+          EXPECT_EQ((*h)[0].decision, resolutionName(k.kind));
+          EXPECT_EQ((*h)[0].result_object, hashBytes(k.result));
         }
         auto intents = journal_->intents(share_);
         ASSERT_TRUE(intents);
