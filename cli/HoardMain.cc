@@ -575,7 +575,7 @@ int main(int argc, char** argv) {
   });
 
   auto* undo = app.add_subcommand("undo", "take back a conflict's latest resolution, reopen it");
-  undo->add_option("id", id, "the conflict's id (`hoard conflicts --resolved`)")->required();
+  undo->add_option("id", id, "the id of a resolved conflict")->required();
   undo->callback([&] { action = [&](Agent& a) { return undoResolution(a, id); }; });
 
   auto* evict = app.add_subcommand("evict", "drop the local copy of a clean, unpinned path");

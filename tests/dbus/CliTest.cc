@@ -136,7 +136,8 @@ TEST_F(CliTest, UsageErrorsExitWithTwo) {
   EXPECT_EQ(hoard("frobnicate").first, 2);
   EXPECT_EQ(hoard("resolve 1").first, 2) << "--with is required";
   EXPECT_EQ(hoard("resolve 1 --with merge-magic").first, 2);
-  EXPECT_NE(last_err_.find("keep-local, keep-remote or stash"), std::string::npos) << last_err_;
+  EXPECT_NE(last_err_.find("keep-local, keep-remote, stash or delete"), std::string::npos)
+      << last_err_;
 }
 
 TEST_F(CliTest, TheWholeStoryThroughTheCliOnly) {
