@@ -15,6 +15,7 @@
 
 #include "Client.h"
 #include "Complete.h"
+#include "History.h"
 #include "HoardVersion.h"
 #include "Output.h"
 #include "RulesCommands.h"
@@ -465,9 +466,13 @@ int main(int argc, char** argv) {
 
   auto* conflicts = app.add_subcommand("conflicts", "open conflicts (exit 3 if there are any)");
   conflicts->add_option("share", share);
+  bool resolved = false;
+  conflicts->add_flag("--resolved", resolved,
+                      "the resolutions kept (newest first): who decided what, undone or not");
   json_flag(conflicts);
   conflicts->callback([&] {
     action = [&](Agent& a) {
+      if (resolved) return listResolutions(a, share, as_json);
       json out = json::array();
       auto list = a.ListConflicts(share);
       // Which rule would take each one, and what it would do (nothing is changed).
@@ -624,6 +629,10 @@ int main(int argc, char** argv) {
       return a.OpenConflicts() > 0 ? kConflictsRemain : kOk;
     };
   });
+
+  auto* undo = app.add_subcommand("undo", "take back a conflict's latest resolution, reopen it");
+  undo->add_option("id", id, "the id of a resolved conflict")->required();
+  undo->callback([&] { action = [&](Agent& a) { return undoResolution(a, id); }; });
 
   auto* evict = app.add_subcommand("evict", "drop the local copy of a clean, unpinned path");
   evict->add_option("path", path)->required();

@@ -154,6 +154,11 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   void RegisterResolver(const sdbus::ObjectPath& object, const std::string& name,
                         const std::map<std::string, sdbus::Variant>& options) override;
   void UnregisterResolver(const sdbus::ObjectPath& object) override;
+  std::vector<sdbus::Struct<uint64_t, uint64_t, std::string, std::vector<uint8_t>, std::string,
+                            std::string, std::string, std::string, std::string, int64_t,
+                            int64_t>>
+  ListResolutions(const std::string& share) override;  // AgentHistory.cc
+  void Undo(sdbus::Result<>&& result, uint64_t id) override;
   std::vector<sdbus::Struct<uint64_t, std::string, int64_t, uint32_t>> ListSnapshots(
       const std::string& share) override;
   std::vector<sdbus::Struct<std::vector<uint8_t>, std::string, uint32_t, uint64_t, int64_t,

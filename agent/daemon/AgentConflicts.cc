@@ -16,7 +16,7 @@ namespace {
 std::optional<sync::Resolution> direct(const std::string& name) {
   auto r = sync::resolutionFromName(name);
   if (r && (*r == sync::Resolution::kKeepLocal || *r == sync::Resolution::kKeepRemote ||
-            *r == sync::Resolution::kStash))
+            *r == sync::Resolution::kStash || *r == sync::Resolution::kDelete))
     return r;
   return std::nullopt;
 }
@@ -138,7 +138,8 @@ Result<std::vector<uint64_t>> Agent::resolveIds(const std::vector<int64_t>& ids,
     done.push_back(static_cast<uint64_t>(id));
     signal([&] {
       emitConflictResolved(static_cast<uint64_t>(id), share, bytes(c.path),
-                           std::string(sync::resolutionName(how)));
+                           std::string(sync::resolutionName(how)),
+                           std::string(sync::resolutionName(how)), std::string());
     });
   }
   return done;

@@ -56,7 +56,8 @@ void Agent::runChain(const std::string& share, int64_t id) {
              where);
   if (o.applied)
     signal([&] {
-      emitConflictResolved(static_cast<uint64_t>(id), share, bytes(c.path), o.label());
+      emitConflictResolved(static_cast<uint64_t>(id), share, bytes(c.path), o.label(), o.resolver,
+                           o.rule);
     });
 }
 
@@ -155,7 +156,8 @@ Result<std::vector<uint64_t>> Agent::resolveIdsWith(const std::vector<int64_t>& 
                                             o.summary() + before());
     done.push_back(static_cast<uint64_t>(id));
     signal([&] {
-      emitConflictResolved(static_cast<uint64_t>(id), share, bytes(c.path), o.label());
+      emitConflictResolved(static_cast<uint64_t>(id), share, bytes(c.path), o.label(), o.resolver,
+                           o.rule);
     });
   }
   return done;

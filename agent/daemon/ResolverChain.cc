@@ -152,6 +152,8 @@ Status ResolverChain::applyDecision(sync::ShareEngine& engine, const ChainOutcom
   using resolvers::DecisionKind;
   sync::ConflictDecision d;
   d.label = o.label();
+  d.resolver = o.resolver;
+  d.rule = o.rule;
   auto kind = sync::resolutionFromName(resolvers::decisionKindName(o.decision.kind));
   if (!kind)
     return fail(ErrorCode::kUnsupported,

@@ -259,6 +259,17 @@ Result<ShareEngine::PathSides> ShareEngine::lookSides(const RelPath& path) {
   return out;
 }
 
+Status ShareEngine::undo(int64_t conflict_id) {
+  Status st;
+  {
+    std::lock_guard lock(pass_mu_);
+    if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
+    st = runtime_->reconciler().undo(conflict_id);
+  }
+  if (st && hooks_.onConflictDetected) hooks_.onConflictDetected(conflict_id);
+  return st;
+}
+
 Result<uint64_t> ShareEngine::evict(const RelPath& path) {
   std::lock_guard lock(pass_mu_);
   if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");

@@ -129,6 +129,7 @@ class ShareEngine {
     std::string resolution;
   };
   Result<PathSides> lookSides(const RelPath& path);
+  Status undo(int64_t conflict_id);
   Result<uint64_t> evict(const RelPath& path);
 
   const journal::ShareRecord& share() const { return runtime_->share(); }
