@@ -21,8 +21,12 @@ Agent::Agent(sdbus::IConnection& connection, journal::Journal& journal, store::B
       journal_(journal),
       store_(store),
       options_(std::move(options)),
-      pool_(std::make_shared<remote::WorkerPool>(
-          remote::WorkerPool::Options{4, 256, "hoard-remote"})) {
+      // As many workers as a pass keeps remote calls in flight
+      // (ReconcileOptions::remote_in_flight): a network filesystem answers
+      // them together. Each stuck in a hung call costs a thread, never the
+      // engine.
+      pool_(std::make_shared<remote::WorkerPool>(remote::WorkerPool::Options{
+          sync::ReconcileOptions{}.remote_in_flight, 1024, "hoard-remote"})) {
   registerAdaptor();
 }
 
