@@ -75,23 +75,39 @@ class Link:
 
 def parallel_stat_walk(root, width=64):
     """Every entry beneath root lstat'ed after its directory's listing, up to
-    `width` calls in flight (what a mount-only no-change pass must at least
-    do). Returns the number of entries."""
-    count = 0
+    `width` calls in flight, each relative to its open directory (as hoard's
+    walk is: no path resolved again per entry): what a mount-only no-change
+    pass must at least do. Returns the number of entries."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+
+    def list_dir(fd):
+        return os.listdir(fd)
+
+    def stat_at(fd, name):
+        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        sub = os.open(name, flags, dir_fd=fd) if (st.st_mode & 0o170000) == 0o040000 else None
+        return sub
+
+    count, fds = 0, []
     with cf.ThreadPoolExecutor(width) as ex:
-        pending = {ex.submit(os.listdir, root): ("dir", root)}
+        top = os.open(root, flags)
+        fds.append(top)
+        pending = {ex.submit(list_dir, top): ("dir", top)}
         while pending:
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             for f in done:
-                kind, path = pending.pop(f)
+                kind, fd = pending.pop(f)
                 if kind == "dir":
                     for n in f.result():
-                        p = os.path.join(path, n)
-                        pending[ex.submit(os.lstat, p)] = ("stat", p)
+                        pending[ex.submit(stat_at, fd, n)] = ("stat", fd)
                 else:
                     count += 1
-                    if (f.result().st_mode & 0o170000) == 0o040000:
-                        pending[ex.submit(os.listdir, path)] = ("dir", path)
+                    sub = f.result()
+                    if sub is not None:
+                        fds.append(sub)
+                        pending[ex.submit(list_dir, sub)] = ("dir", sub)
+    for fd in fds:
+        os.close(fd)
     return count
 
 

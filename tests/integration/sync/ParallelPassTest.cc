@@ -165,6 +165,24 @@ TEST_F(ParallelPassTest, BothSidesEditedDifferentlyAreConflictsWithBothVersionsK
   }
 }
 
+// A pass with nothing to do costs one listing per directory and one stat
+// per entry, nothing more: no fetch, no identity probe through the share's
+// filesystem calls, no xattrs.
+TEST_F(ParallelPassTest, ANoChangePassListsEachDirectoryAndStatsEachEntryOnce) {
+  seedAll();
+  if (HasFatalFailure()) return;
+  ReconcileReport r;
+  auto c = measure(r);
+  EXPECT_TRUE(r.clean());
+  const uint64_t dirs = 4, entries = kFiles + dirs;
+  std::cerr << "[measure] no-change pass over " << entries << " entries: " << c.summary() << "\n";
+  EXPECT_EQ(c.of(RemoteOp::kListDir), dirs + 1) << c.summary();  // and the root
+  EXPECT_EQ(c.of(RemoteOp::kLstat), entries) << c.summary();
+  EXPECT_EQ(c.of(RemoteOp::kFetchFile), 0u) << c.summary();
+  EXPECT_EQ(c.of(RemoteOp::kListXattrs), 0u) << c.summary();
+  EXPECT_LE(c.total(), 2 * (dirs + 1) + entries + 2) << c.summary();
+}
+
 TEST_F(ParallelPassTest, ARemoteWithoutXattrsIsAskedOncePerPass) {
   for (int i = 0; i < kFiles; ++i) remote(name(i), bytes(i, "server"));
   remote::FaultRule no_xattrs;
