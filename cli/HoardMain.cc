@@ -62,7 +62,10 @@ json statusJson(const std::string& name, const std::map<std::string, sdbus::Vari
           {"last_sync_ns", st.at("last_sync_ns").get<int64_t>()},
           {"hoarded_bytes", st.at("hoarded_bytes").get<uint64_t>()},
           {"unavailable_offline", st.at("unavailable_offline").get<uint32_t>()},
-          {"store_bytes", st.count("store_bytes") ? st.at("store_bytes").get<uint64_t>() : 0}};
+          {"store_bytes", st.count("store_bytes") ? st.at("store_bytes").get<uint64_t>() : 0},
+          {"remote_calls", st.count("remote_calls")
+                               ? json(st.at("remote_calls").get<std::map<std::string, uint64_t>>())
+                               : json::object()}};
 }
 
 // The failing paths and a waiting mass deletion of a GetStatus answer, into

@@ -67,6 +67,17 @@ Status readJournal(PassState& pass) {
   return {};
 }
 
+// Everything beneath the remote root, from the share's change source (a
+// walk unless a filesystem can say itself). Deltas are not taken yet
+// (ChangeSource.h): the source is asked for a complete answer.
+Result<std::vector<remote::WalkEntry>> listRemote(ShareSides& s) {
+  if (!s.remote_changes) return s.remote.walk("");
+  auto answer = s.remote_changes->changes(std::nullopt);
+  if (!answer) return tl::unexpected(answer.error());
+  if (!answer->complete) return s.remote.walk("");  // a source must not, but when in doubt, walk
+  return std::move(answer->entries);
+}
+
 }  // namespace
 
 Result<bool> listSides(PassState& pass) {
@@ -74,7 +85,7 @@ Result<bool> listSides(PassState& pass) {
   // Both sides are listed on their own threads while the journal is read: a
   // reconnect costs the slowest of the three, not their sum. (The futures'
   // destructors wait for them on every early return.)
-  auto remote_listing = std::async(std::launch::async, [&s] { return s.remote.walk(""); });
+  auto remote_listing = std::async(std::launch::async, [&s] { return listRemote(s); });
   auto local_listing = std::async(std::launch::async, [&s] { return s.local.walk(""); });
   if (Status read = readJournal(pass); !read) return tl::unexpected(read.error());
 

@@ -183,7 +183,9 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
     faulty->addRule(rule);
     inner = faulty;
   }
-  rt->remote_ = std::make_shared<remote::DeadlineRemoteFs>(inner, pool, deadlines);
+  // Counted where calls reach the mount (the bench and `hoard status` report them).
+  rt->counting_ = std::make_shared<remote::CountingRemoteFs>(inner);
+  rt->remote_ = std::make_shared<remote::DeadlineRemoteFs>(rt->counting_, pool, deadlines);
   rt->probe_pool_ = std::make_shared<remote::WorkerPool>(
       remote::WorkerPool::Options{1, 4, "hoard-probe"});
   remote::IdentityChecker::Options probe_opts;

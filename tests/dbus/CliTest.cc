@@ -602,3 +602,31 @@ TEST_F(CliTest, ResolutionsAreListedAndUndoPutsBothSidesBack) {
 
 }  // namespace
 }  // namespace hoard
+
+namespace hoard {
+namespace {
+
+// What a pass costs in remote calls is in `hoard status --json`: a preload
+// fetches each file once; a pass with nothing to do fetches nothing and
+// writes nothing, only lists and stats.
+TEST_F(CliTest, StatusCountsTheRemoteCallsOfEachPass) {
+  manyOnServer(20);
+  startDaemon();
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload docs").first, 0) << last_err_;
+  json st = listing("status docs", "status");
+  ASSERT_TRUE(st[0].contains("remote_calls")) << st.dump(2);
+  json preload = st[0]["remote_calls"];
+  EXPECT_EQ(preload.value("fetchFile", 0), 23) << preload.dump();  // docs/ 3, many/ 20
+  EXPECT_EQ(preload.value("replaceFile", 0), 0) << preload.dump();
+  ASSERT_EQ(hoard("sync docs").first, 0) << last_err_;
+  json after = listing("status docs", "status")[0]["remote_calls"];
+  EXPECT_EQ(after.value("fetchFile", 0), preload.value("fetchFile", 0)) << after.dump();
+  EXPECT_EQ(after.value("replaceFile", 0), 0) << after.dump();
+  // The pass listed the tree again: each directory (root, docs, many) once more.
+  EXPECT_GE(after.value("listDir", 0), preload.value("listDir", 0) + 3) << after.dump();
+  EXPECT_GE(after.value("lstat", 0), preload.value("lstat", 0) + 25) << after.dump();
+}
+
+}  // namespace
+}  // namespace hoard
