@@ -46,6 +46,14 @@ using PathSet = std::set<RelPath, PathLess>;
 // pauses): everything else is a failure of one path, retried next pass.
 bool stopsPass(const Error& e);
 
+// A walk that could not list some directory (WalkEntry::unlisted) is no
+// picture of a subtree to act on: the first such directory's error.
+inline Status refuseUnlisted(const std::vector<remote::WalkEntry>& walked) {
+  for (const remote::WalkEntry& e : walked)
+    if (e.unlisted) return tl::unexpected(*e.unlisted);
+  return {};
+}
+
 // An unnamed temporary file in `dir` (same filesystem as the cache, so copies
 // into and out of it are cheap), gone when closed.
 Result<UniqueFd> anonTemp(const std::string& dir);
@@ -86,6 +94,9 @@ struct PassState {
   StatMap local;
   StatMap remote;
   std::vector<RelPath> held;  // open conflict paths: they and their subtrees wait
+  // Directories a listing could not read (WalkEntry::unlisted): held too,
+  // and each noted once as a failed path, not counted as waiting.
+  std::vector<RelPath> unlisted;
   std::map<RelPath, ContentHash> local_hash;
   std::map<RelPath, ContentHash> remote_hash;
 
@@ -131,6 +142,10 @@ struct PassState {
   }
   bool isHeld(const RelPath& p) const {
     return std::any_of(held.begin(), held.end(), [&](const RelPath& h) { return isUnder(p, h); });
+  }
+  bool isUnlisted(const RelPath& p) const {
+    return std::any_of(unlisted.begin(), unlisted.end(),
+                       [&](const RelPath& u) { return isUnder(p, u); });
   }
 
   // Records a failure of one path, or stops the pass for remote trouble.
@@ -224,8 +239,12 @@ struct PassState {
     kAlways,  // kept whatever the policy (a conflict's versions); a full store is no error
   };
   // Any thread. Errors: the side's (kNotFound if the file is gone, kBusy if it
-  // changed while being copied).
+  // changed while being copied, kAborted if a stop was requested mid-copy).
   Result<Staged> stageCopy(remote::RemoteFs& fs, const RelPath& p, Keep keep);
+  // The progress function of every transfer of the pass: it stops the copy
+  // in progress once ReconcileOptions::stop is set (the call fails with
+  // kAborted, its temporary removed). Null when nothing can stop the pass.
+  remote::ProgressFn transferProgress() const;
   // A new remote file (the hoard walk), named later by installNew.
   Result<Staged> stageNew(const RelPath& p) { return stageCopy(s.remote, p, Keep::kPolicy); }
 
@@ -258,6 +277,7 @@ struct PassState {
     std::optional<int64_t> intent;
     Result<remote::Stat> sent = fail(ErrorCode::kInternal, "not sent");
     bool attempted = false;  // replaceFile was called (not skipped for a stop)
+    bool left = false;       // a new file gone from the cache since it was staged
     bool replaced = false;   // the bytes reached the remote (xattrs may have failed)
   };
 

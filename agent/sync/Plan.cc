@@ -98,6 +98,7 @@ bool classifyPaths(PassState& pass, Changed& changed) {
   for (const auto& [p, e] : pass.local) paths.insert(p);
   for (const auto& [p, e] : pass.remote) paths.insert(p);
   for (const RelPath& p : paths) {
+    if (pass.isUnlisted(p)) continue;  // unknown beneath: a failed path already
     if (pass.isHeld(p)) {
       ++pass.report.waiting;
       continue;

@@ -201,6 +201,7 @@ Status loadSide(remote::RemoteFs& fs, StatMap& side, const RelPath& p) {
   if (st->meta.type == FileType::kDir) {
     auto w = fs.walk(p);
     if (!w) return tl::unexpected(w.error());
+    if (Status all = refuseUnlisted(*w); !all) return all;
     for (auto& e : *w) side.emplace(std::move(e.path), std::move(e.stat));
   }
   return {};
