@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/ConflictKind.h"
 #include "common/FileMeta.h"
 #include "common/Hash.h"
 #include "common/RelPath.h"
@@ -76,21 +77,9 @@ struct SnapshotInfo {
   bool operator==(const SnapshotInfo&) const = default;
 };
 
-enum class ConflictKind {
-  kContent,
-  kModifyDelete,
-  kDeleteModify,
-  kCreateCreate,
-  kType,
-  kMetadata,
-  kDirDelete,
-  kRenameRename,
-};
-
-// "content", "modify-delete", "delete-modify", "create-create", "type",
-// "metadata", "dir-delete", "rename-rename" (design.md's names).
-std::string_view conflictKindName(ConflictKind k);
-std::optional<ConflictKind> conflictKindFromName(std::string_view name);
+using hoard::ConflictKind;
+using hoard::conflictKindFromName;
+using hoard::conflictKindName;
 
 struct ConflictRecord {
   int64_t id = 0;

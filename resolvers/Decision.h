@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// What a resolver returns for one conflict (design.md, "Resolvers"). The
+// engine applies it (sync::Reconciler::apply); a resolver only decides.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/ConflictKind.h"
+
+namespace hoard::resolvers {
+
+enum class DecisionKind {
+  kKeepLocal,   // the cache's version wins on both sides
+  kKeepRemote,  // the remote's version wins on both sides
+  kStash,       // both kept: the loser beside the winner under a stash name
+  kMerged,      // the resolver wrote a result to ConflictView::output_fd
+  kDelete,      // deleted on both sides (only where one side deleted it)
+  kDefer,       // no decision: the conflict stays open for a person
+};
+
+// "keep-local", "keep-remote", "stash", "merged", "delete", "defer".
+std::string_view decisionKindName(DecisionKind k);
+std::optional<DecisionKind> decisionKindFromName(std::string_view name);
+
+// Whether `d` has a meaning for a conflict of kind `k`: merged needs a file
+// on both sides (content, create-create); delete needs a side that deleted
+// (modify-delete, delete-modify, dir-delete); defer and the keeps always do.
+bool decisionAllowed(DecisionKind d, ConflictKind k);
+
+struct Decision {
+  DecisionKind kind = DecisionKind::kDefer;
+  // Why, in words a user reads in `hoard resolve --dry-run` and, for a
+  // deferral, in the conflict's detail: "2 of 5 hunks conflict", "binary
+  // content", "no base version was kept".
+  std::string reason;
+  // A merge: the hunks left conflicting (0 for a clean merge).
+  int conflicting_hunks = 0;
+
+  static Decision defer(std::string why) { return {DecisionKind::kDefer, std::move(why), 0}; }
+};
+
+}  // namespace hoard::resolvers
