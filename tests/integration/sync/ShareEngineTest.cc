@@ -425,8 +425,30 @@ TEST_F(ShareEngineTest, EditorSavesDuringPassesLeaveExactlyTheFinalFilesOnBothSi
     (void)engine_->syncOnce();
     return tree(cache_) == final_bytes && tree(remote_root_) == final_bytes;
   }, 15s));
-  EXPECT_EQ(tree(cache_), final_bytes);
-  EXPECT_EQ(tree(remote_root_), final_bytes);
+  // What differs, briefly: the path, and the first line and size on each side.
+  auto differences = [&](const std::map<std::string, std::string>& side) {
+    std::string out;
+    auto brief = [](const std::string& b) {
+      return b.substr(0, b.find('\n')) + " (" + std::to_string(b.size()) + " bytes)";
+    };
+    for (const auto& [p, b] : final_bytes) {
+      auto it = side.find(p);
+      if (it == side.end()) out += "  missing " + p + "\n";
+      else if (it->second != b) out += "  " + p + ": " + brief(it->second) + ", want " + brief(b) + "\n";
+    }
+    for (const auto& [p, b] : side)
+      if (!final_bytes.count(p)) out += "  extra " + p + ": " + brief(b) + "\n";
+    return out;
+  };
+  std::string open_conflicts;
+  {
+    std::lock_guard lock(mu_);
+    auto open = journal_->conflicts(share_, true);
+    for (const auto& c : open ? *open : std::vector<journal::ConflictRecord>{})
+      open_conflicts += " " + c.path + " (" + std::string(conflictKindName(c.kind)) + ")";
+  }
+  EXPECT_EQ(differences(tree(cache_)), "") << "conflicts:" << open_conflicts;
+  EXPECT_EQ(differences(tree(remote_root_)), "") << "conflicts:" << open_conflicts;
 
   // No temporary appeared on the remote after it had left the cache.
   const auto removed = editors.removed();
