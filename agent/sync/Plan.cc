@@ -157,18 +157,30 @@ bool losesFile(const PassState::Planned& pl, bool on_remote) {
 bool guardMassDelete(PassState& pass) {
   const ReconcileOptions& opts = pass.opts;
   if (opts.confirm_mass_delete) return true;
+  // Entries beneath a path the plan makes a conflict wait with it: nothing
+  // there is deleted (a directory replaced by a link is one type conflict).
+  std::vector<RelPath> conflicted;
+  for (const PassState::Planned& pl : pass.plan)
+    if (pl.decision.action == Action::kConflict) conflicted.push_back(pl.path);
+  auto waits = [&](const RelPath& p) {
+    return std::any_of(conflicted.begin(), conflicted.end(),
+                       [&](const RelPath& c) { return p != c && isUnder(p, c); });
+  };
+  auto loses = [&](const PassState::Planned& pl, bool on_remote) {
+    return losesFile(pl, on_remote) && !waits(pl.path);
+  };
   for (bool on_remote : {true, false}) {
     size_t total = 0, count = 0;
     for (const auto& [p, st] : on_remote ? pass.remote : pass.local)
       total += st.meta.type != FileType::kDir;
-    for (const PassState::Planned& pl : pass.plan) count += losesFile(pl, on_remote);
+    for (const PassState::Planned& pl : pass.plan) count += loses(pl, on_remote);
     if (count <= opts.mass_delete_floor ||
         static_cast<double>(count) <= opts.max_delete_fraction * static_cast<double>(total))
       continue;
     MassDelete md{on_remote, count, total, {}};
     for (const PassState::Planned& pl : pass.plan) {
       if (md.first.size() >= 20) break;
-      if (losesFile(pl, on_remote)) md.first.push_back(pl.path);
+      if (loses(pl, on_remote)) md.first.push_back(pl.path);
     }
     pass.report.mass_delete = std::move(md);
     const std::string n = std::to_string(count) + " of " + std::to_string(total);

@@ -567,10 +567,10 @@ TEST_F(CliTest, AConflictUnderADirectoryThatBecameASymlinkIsResolvable) {
   ASSERT_EQ(hoard("online docs").first, 0) << last_err_;
   EXPECT_TRUE(eventually([&] { return hoard("sync docs").first == 3; })) << last_err_;
   json conflicts = listing("conflicts docs", "conflicts", 3);
-  ASSERT_EQ(conflicts.size(), 1u) << conflicts.dump(2);
+  ASSERT_EQ(conflicts.size(), 1u) << conflicts.dump(2) << slurp(dir_ + "/hoardd.log");
   EXPECT_EQ(conflicts[0]["path"], "docs");
   EXPECT_EQ(conflicts[0]["kind"], "type");
-  EXPECT_TRUE(listing("status docs", "status")[0]["failed"].empty()) << "no retry storm";
+  EXPECT_TRUE(listing("status docs", "status", 3)[0]["failed"].empty()) << "no retry storm";
   const std::string id = std::to_string(conflicts[0]["id"].get<uint64_t>());
   EXPECT_EQ(hoard("resolve " + id + " --with keep-remote").first, 0) << last_err_;
   EXPECT_FALSE(fs::is_symlink(cache_ + "/docs"));
