@@ -157,11 +157,15 @@ bool losesFile(const PassState::Planned& pl, bool on_remote) {
 bool guardMassDelete(PassState& pass) {
   const ReconcileOptions& opts = pass.opts;
   if (opts.confirm_mass_delete) return true;
-  // Entries beneath a path the plan makes a conflict wait with it: nothing
-  // there is deleted (a directory replaced by a link is one type conflict).
+  // Entries beneath a directory one side replaced by a link or a file (a
+  // type conflict, both sides holding something there) wait with it: they
+  // are not deleted. Any other conflict (a dir-delete: a side that is gone,
+  // as an unmounted share looks) still counts.
   std::vector<RelPath> conflicted;
   for (const PassState::Planned& pl : pass.plan)
-    if (pl.decision.action == Action::kConflict) conflicted.push_back(pl.path);
+    if (pl.decision.action == Action::kConflict && pl.decision.conflict == ConflictKind::kType &&
+        pl.state.local.exists() && pl.state.remote.exists())
+      conflicted.push_back(pl.path);
   auto waits = [&](const RelPath& p) {
     return std::any_of(conflicted.begin(), conflicted.end(),
                        [&](const RelPath& c) { return p != c && isUnder(p, c); });
