@@ -91,14 +91,25 @@ Result<bool> listSides(PassState& pass) {
 
   auto lw = local_listing.get();
   if (!lw) return tl::unexpected(lw.error().withContext("cache root " + s.cache_root));
-  for (auto& e : *lw) pass.local.emplace(std::move(e.path), std::move(e.stat));
   auto rw = remote_listing.get();
   if (!rw) {
     if (!stopsPass(rw.error())) return tl::unexpected(rw.error());
     pass.report.stopped = rw.error();
     return false;
   }
-  for (auto& e : *rw) pass.remote.emplace(std::move(e.path), std::move(e.stat));
+  // A directory either side cannot read is unknown beneath, not empty: its
+  // subtree waits (nothing there is pushed, pulled or deleted) and it is a
+  // failed path of the pass, while the rest of the share syncs.
+  for (auto* walked : {&*lw, &*rw}) {
+    for (auto& e : *walked) {
+      if (e.unlisted && !pass.isUnlisted(e.path)) {
+        pass.unlisted.push_back(e.path);
+        pass.held.push_back(e.path);
+        pass.report.failed.emplace_back(e.path, *e.unlisted);
+      }
+      (walked == &*lw ? pass.local : pass.remote).emplace(std::move(e.path), std::move(e.stat));
+    }
+  }
   // A database's -wal, -shm and -journal are part of its entry, never paths
   // of their own (a change only in the -wal changes the database).
   pass.sqlite.foldLocal(pass.local);

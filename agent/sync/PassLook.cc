@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sync/PassState.h"
+#include "sync/Phases.h"
 
 namespace hoard::sync {
 
@@ -56,6 +56,9 @@ bool PassState::noteFailure(const RelPath& p, const Error& e) {
     report.stopped = e;
     return false;
   }
+  // A transfer cut short by a stop request is the pass stopping, not a
+  // failure of the path: the next pass sends or fetches it whole.
+  if (e.code() == ErrorCode::kAborted && stopRequested(*this)) return false;
   {
     std::lock_guard lock(moved_on_mu);
     if (moved_on.count(p) != 0) {

@@ -47,6 +47,14 @@ using PathSet = std::set<RelPath, PathLess>;
 // pauses): everything else is a failure of one path, retried next pass.
 bool stopsPass(const Error& e);
 
+// A walk that could not list some directory (WalkEntry::unlisted) is no
+// picture of a subtree to act on: the first such directory's error.
+inline Status refuseUnlisted(const std::vector<remote::WalkEntry>& walked) {
+  for (const remote::WalkEntry& e : walked)
+    if (e.unlisted) return tl::unexpected(*e.unlisted);
+  return {};
+}
+
 // An unnamed temporary file in `dir` (same filesystem as the cache, so copies
 // into and out of it are cheap), gone when closed.
 Result<UniqueFd> anonTemp(const std::string& dir);
@@ -87,6 +95,9 @@ struct PassState {
   StatMap local;
   StatMap remote;
   std::vector<RelPath> held;  // open conflict paths: they and their subtrees wait
+  // Directories a listing could not read (WalkEntry::unlisted): held too,
+  // and each noted once as a failed path, not counted as waiting.
+  std::vector<RelPath> unlisted;
   std::map<RelPath, ContentHash> local_hash;
   std::map<RelPath, ContentHash> remote_hash;
 
@@ -132,6 +143,10 @@ struct PassState {
   }
   bool isHeld(const RelPath& p) const {
     return std::any_of(held.begin(), held.end(), [&](const RelPath& h) { return isUnder(p, h); });
+  }
+  bool isUnlisted(const RelPath& p) const {
+    return std::any_of(unlisted.begin(), unlisted.end(),
+                       [&](const RelPath& u) { return isUnder(p, u); });
   }
 
   // Records a failure of one path, or stops the pass for remote trouble.
@@ -238,7 +253,7 @@ struct PassState {
     kAlways,  // kept whatever the policy (a conflict's versions); a full store is no error
   };
   // Any thread. Errors: the side's (kNotFound if the file is gone, kBusy if it
-  // changed while being copied).
+  // changed while being copied, kAborted if a stop was requested mid-copy).
   Result<Staged> stageCopy(remote::RemoteFs& fs, const RelPath& p, Keep keep);
   // A remote file to pull or hoard (named later by installNew), with its
   // user.* xattrs. Any thread.
@@ -254,6 +269,10 @@ struct PassState {
   // with, so the remote is not asked what it has. True if the remote was
   // changed (its ctime moved). Any thread.
   Result<bool> carryXattrsOut(const RelPath& p, bool fresh);
+  // The progress function of every transfer of the pass: it stops the copy
+  // in progress once ReconcileOptions::stop is set (the call fails with
+  // kAborted, its temporary removed). Null when nothing can stop the pass.
+  remote::ProgressFn transferProgress() const;
 
   // The first half of pulling a regular file: fetch, hash, keep, install
   // (unsynced when batching), carry xattrs. It touches nothing of the pass
@@ -300,6 +319,7 @@ struct PassState {
     std::optional<int64_t> intent;
     Result<remote::Stat> sent = fail(ErrorCode::kInternal, "not sent");
     bool attempted = false;  // replaceFile was called (not skipped for a stop)
+    bool left = false;       // a new file gone from the cache since it was staged
     bool replaced = false;   // the bytes reached the remote (xattrs may have failed)
   };
 

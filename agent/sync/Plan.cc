@@ -40,6 +40,7 @@ bool classifyPaths(PassState& pass, Changed& changed) {
   for (const auto& [p, e] : pass.local) paths.insert(p);
   for (const auto& [p, e] : pass.remote) paths.insert(p);
   for (const RelPath& p : paths) {
+    if (pass.isUnlisted(p)) continue;  // unknown beneath: a failed path already
     if (pass.isHeld(p)) {
       ++pass.report.waiting;
       continue;
@@ -98,18 +99,34 @@ bool losesFile(const PassState::Planned& pl, bool on_remote) {
 bool guardMassDelete(PassState& pass) {
   const ReconcileOptions& opts = pass.opts;
   if (opts.confirm_mass_delete) return true;
+  // Entries beneath a directory one side replaced by a link or a file (a
+  // type conflict, both sides holding something there) wait with it: they
+  // are not deleted. Any other conflict (a dir-delete: a side that is gone,
+  // as an unmounted share looks) still counts.
+  std::vector<RelPath> conflicted;
+  for (const PassState::Planned& pl : pass.plan)
+    if (pl.decision.action == Action::kConflict && pl.decision.conflict == ConflictKind::kType &&
+        pl.state.local.exists() && pl.state.remote.exists())
+      conflicted.push_back(pl.path);
+  auto waits = [&](const RelPath& p) {
+    return std::any_of(conflicted.begin(), conflicted.end(),
+                       [&](const RelPath& c) { return p != c && isUnder(p, c); });
+  };
+  auto loses = [&](const PassState::Planned& pl, bool on_remote) {
+    return losesFile(pl, on_remote) && !waits(pl.path);
+  };
   for (bool on_remote : {true, false}) {
     size_t total = 0, count = 0;
     for (const auto& [p, st] : on_remote ? pass.remote : pass.local)
       total += st.meta.type != FileType::kDir;
-    for (const PassState::Planned& pl : pass.plan) count += losesFile(pl, on_remote);
+    for (const PassState::Planned& pl : pass.plan) count += loses(pl, on_remote);
     if (count <= opts.mass_delete_floor ||
         static_cast<double>(count) <= opts.max_delete_fraction * static_cast<double>(total))
       continue;
     MassDelete md{on_remote, count, total, {}};
     for (const PassState::Planned& pl : pass.plan) {
       if (md.first.size() >= 20) break;
-      if (losesFile(pl, on_remote)) md.first.push_back(pl.path);
+      if (loses(pl, on_remote)) md.first.push_back(pl.path);
     }
     pass.report.mass_delete = std::move(md);
     const std::string n = std::to_string(count) + " of " + std::to_string(total);

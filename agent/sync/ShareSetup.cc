@@ -171,6 +171,18 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
     faulty->addRule(rule);
     inner = faulty;
   }
+  // Test hook: HOARD_FAULT_UNREADABLE_REMOTE=GLOB makes the remote refuse to
+  // open the directories matching GLOB (EACCES), as mode 000 does for a
+  // user (the tests run as root, whom mode 000 does not stop).
+  if (const char* glob = std::getenv("HOARD_FAULT_UNREADABLE_REMOTE"); glob != nullptr) {
+    auto faulty = std::make_shared<remote::FaultyRemoteFs>(inner);
+    remote::FaultRule rule;
+    rule.op = remote::RemoteOp::kOpenDir;
+    rule.path_glob = glob;
+    rule.err = EACCES;
+    faulty->addRule(rule);
+    inner = faulty;
+  }
   // Test hook: HOARD_FAULT_SLOW_REMOTE_MS=N makes every remote file fetch
   // take N ms longer (a slow link), so the daemon's tests can act during a
   // long pass. Unset (always, outside tests): nothing changes.

@@ -35,7 +35,8 @@ Status PassState::push(const RelPath& p, const BaseEntry* b, const remote::Stat&
     ro.mode = newl.meta.mode;
     ro.mtime_ns = newl.meta.mtime_ns;
     auto replaced = staged->is_db ? sqlite.push(p, tmp->get(), expect, ro)
-                                  : s.remote.replaceFile(p, tmp->get(), expect, ro, nullptr);
+                                  : s.remote.replaceFile(p, tmp->get(), expect, ro,
+                                                         transferProgress());
     if (!replaced) {
       // A timeout or a dropped link leaves the outcome unknown: the call
       // may still land. Keep the intent so the next pass can recognise our
@@ -81,11 +82,16 @@ Status PassState::push(const RelPath& p, const BaseEntry* b, const remote::Stat&
   return putBase(entryFrom(p, l, *rs, std::nullopt, std::nullopt), std::nullopt);
 }
 
+remote::ProgressFn PassState::transferProgress() const {
+  if (!opts.stop) return nullptr;
+  return [stop = opts.stop](uint64_t) { return !stop->load(); };
+}
+
 Result<PassState::Staged> PassState::stageCopy(remote::RemoteFs& fs, const RelPath& p,
                                                 Keep keep_as) {
   auto tmp = anonTemp(s.cache_root);
   if (!tmp) return tl::unexpected(tmp.error());
-  auto copied = fs.fetchFile(p, tmp->get(), nullptr);
+  auto copied = fs.fetchFile(p, tmp->get(), transferProgress());
   if (!copied) {
     // Gone since it was listed, or written to while it was read: nothing is
     // sent or fetched half-done, and the next pass looks at it again.
@@ -141,7 +147,8 @@ Result<PassState::Fetched> PassState::installStaged(const RelPath& p, Staged& st
   ro.sync_dir = !batching;  // flush() syncs the cache before the base row
   writingLocally(p);
   auto installed = n->is_db ? sqlite.install(p, n->tmp.get(), find(local, p), ro)
-                            : s.local.replaceFile(p, n->tmp.get(), expect, ro, nullptr);
+                            : s.local.replaceFile(p, n->tmp.get(), expect, ro,
+                                                  transferProgress());
   if (!installed) return tl::unexpected(installed.error());
   if (Status done = carryXattrsInto(p, *installed, n->is_db ? std::nullopt : n->xattrs); !done)
     return tl::unexpected(done.error());
@@ -238,6 +245,13 @@ Result<bool> PassState::pushFiles(const std::vector<FilePush>& pushes) {
       StagedPush& x = st[i];
       if (!x.intent || stop) return;
       const RelPath& p = pushes[at + i].path;
+      // A new file that left the cache since it was staged (an editor's
+      // temporary renamed into place) is not sent: the next pass sees where
+      // it went, and the remote never shows what the user already removed.
+      if (pushes[at + i].expect.kind == Expect::Kind::kAbsent && !s.local.lstat(p)) {
+        x.left = true;
+        return;
+      }
       remote::ReplaceOptions ro;
       ro.mode = x.staged->copied.meta.mode;
       ro.mtime_ns = x.staged->copied.meta.mtime_ns;
@@ -245,7 +259,8 @@ Result<bool> PassState::pushFiles(const std::vector<FilePush>& pushes) {
       auto replaced =
           x.staged->is_db
               ? sqlite.push(p, x.staged->tmp.get(), pushes[at + i].expect, ro)
-              : s.remote.replaceFile(p, x.staged->tmp.get(), pushes[at + i].expect, ro, nullptr);
+              : s.remote.replaceFile(p, x.staged->tmp.get(), pushes[at + i].expect, ro,
+                                     transferProgress());
       if (!replaced) {
         if (shareGone(replaced.error())) stop = true;
         x.sent = tl::unexpected(replaced.error());
@@ -265,6 +280,11 @@ Result<bool> PassState::pushFiles(const std::vector<FilePush>& pushes) {
       StagedPush& x = st[i];
       if (!x.staged) {
         if (!noteFailure(p, x.staged.error())) stop = true;
+        continue;
+      }
+      if (x.left) {
+        forgetIntent(*x.intent);
+        report.retried.push_back(p);
         continue;
       }
       if (!x.attempted) {  // skipped: the pass is stopping; the next one sends it

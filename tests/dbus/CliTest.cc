@@ -626,6 +626,70 @@ TEST_F(CliTest, StatusCountsTheRemoteCallsOfEachPass) {
   // The pass listed the tree again: each directory (root, docs, many) once more.
   EXPECT_GE(after.value("listDir", 0), preload.value("listDir", 0) + 3) << after.dump();
   EXPECT_GE(after.value("lstat", 0), preload.value("lstat", 0) + 25) << after.dump();
+// Issue 9, point 11: one unreadable remote subdirectory is a failed path in
+// `status`, not a paused share nor "authentication required"; the rest of
+// the share syncs. (Root ignores mode 000, so the daemon's test hook makes
+// the remote refuse to open it, EACCES.)
+TEST_F(CliTest, AnUnreadableRemoteDirectoryIsAFailedPathAndTheRestSyncs) {
+  put(server_ + "/secret/hidden.txt", "hidden\n");
+  put(server_ + "/secret-x.txt", "beside it\n");
+  startDaemon({{"HOARD_FAULT_UNREADABLE_REMOTE", "secret"}});
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  EXPECT_EQ(hoard("preload docs").first, 1) << "a path failed";
+  EXPECT_EQ(slurp(cache_ + "/docs/report.txt"), "report v1\n");
+  EXPECT_EQ(slurp(cache_ + "/secret-x.txt"), "beside it\n");
+  EXPECT_FALSE(fs::exists(cache_ + "/secret/hidden.txt"));
+  put(server_ + "/docs/plan.txt", "plan v2 from a colleague\n");
+  EXPECT_EQ(hoard("sync docs").first, 1) << last_err_;
+  EXPECT_EQ(slurp(cache_ + "/docs/plan.txt"), "plan v2 from a colleague\n");
+  json st = listing("status docs", "status");
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0]["state"], "online") << st.dump(2);
+  ASSERT_EQ(st[0]["failed"].size(), 1u) << st.dump(2);
+  EXPECT_EQ(st[0]["failed"][0]["path"], "secret");
+  EXPECT_EQ(st[0]["failed"][0]["error"], "org.hoard.Error.PermissionDenied");
+  EXPECT_FALSE(st[0].contains("stopped")) << st.dump(2);
+  auto [rc, text] = hoard("status docs");
+  EXPECT_NE(text.find("secret"), std::string::npos) << text;
+  EXPECT_EQ(text.find("uthentication"), std::string::npos) << text;
+  // Readable again: it arrives and the failure is gone.
+  startDaemon();
+  EXPECT_EQ(hoard("sync docs").first, 0) << last_err_;
+  EXPECT_EQ(slurp(cache_ + "/secret/hidden.txt"), "hidden\n");
+  EXPECT_TRUE(listing("status docs", "status")[0]["failed"].empty());
+}
+
+// Issue 9, point 12: the cache replaced docs/ by a symlink while a colleague
+// edited docs/report.txt: one `type` conflict on docs, resolved through the
+// CLI, and the link's target is never written through.
+TEST_F(CliTest, AConflictUnderADirectoryThatBecameASymlinkIsResolvable) {
+  startDaemon();
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload docs").first, 0) << last_err_;
+  const std::string elsewhere = dir_ + "/elsewhere";
+  put(elsewhere + "/report.txt", "not the share's, no final newline");
+  ASSERT_EQ(hoard("offline docs").first, 0) << last_err_;
+  fs::remove_all(cache_ + "/docs");
+  fs::create_directory_symlink(elsewhere, cache_ + "/docs");
+  put(server_ + "/docs/report.txt", "theirs\n");
+  ASSERT_TRUE(eventually([&] { return !listing("changes docs", "changes").empty(); }));
+  ASSERT_EQ(hoard("online docs").first, 0) << last_err_;
+  EXPECT_TRUE(eventually([&] { return hoard("sync docs").first == 3; })) << last_err_;
+  json conflicts = listing("conflicts docs", "conflicts", 3);
+  ASSERT_EQ(conflicts.size(), 1u) << conflicts.dump(2) << slurp(dir_ + "/hoardd.log");
+  EXPECT_EQ(conflicts[0]["path"], "docs");
+  EXPECT_EQ(conflicts[0]["kind"], "type");
+  EXPECT_TRUE(listing("status docs", "status", 3)[0]["failed"].empty()) << "no retry storm";
+  const std::string id = std::to_string(conflicts[0]["id"].get<uint64_t>());
+  EXPECT_EQ(hoard("resolve " + id + " --with keep-remote").first, 0) << last_err_;
+  EXPECT_FALSE(fs::is_symlink(cache_ + "/docs"));
+  EXPECT_EQ(slurp(cache_ + "/docs/report.txt"), "theirs\n");
+  EXPECT_EQ(slurp(cache_ + "/docs/plan.txt"), "plan v1\n");
+  EXPECT_EQ(slurp(elsewhere + "/report.txt"), "not the share's, no final newline");
+  EXPECT_EQ(std::distance(fs::directory_iterator(elsewhere), fs::directory_iterator()), 1);
+  EXPECT_EQ(hoard("sync docs").first, 0) << last_err_;
+  EXPECT_EQ(listing("conflicts docs", "conflicts").size(), 0u);
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "theirs\n");
 }
 
 }  // namespace
