@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "Resolver.h"
+#include "SqliteMerge.h"
 
 namespace hoard::resolvers {
 
@@ -46,6 +47,7 @@ void registerBuiltins(Registry& registry) {
   };
   for (const auto& e : kFixed)
     (void)registry.add(std::make_shared<Fixed>(e.name, e.summary, e.kind));
+  (void)registry.add(std::make_shared<SqliteMerge>());
 }
 
 }  // namespace hoard::resolvers
