@@ -25,8 +25,15 @@ Decision merged(const sqlite::MergeState& m) {
   for (const auto& r : m.local.rows) local += !m.changedOnBoth(r.table, r.key);
   for (const auto& r : m.remote.rows) remote += !m.changedOnBoth(r.table, r.key);
   (m.choice == sqlite::RowChoice::kLocal ? local : remote) += m.conflicting;
+  local += m.renumbered.size();  // each key both inserted: the remote's row and the local's
+  remote += m.renumbered.size();
   std::string why = (m.conflicting ? "merged, " : "clean, ") + rowCount(local) +
                     " from local, " + std::to_string(remote) + " from remote";
+  if (!m.renumbered.empty()) {
+    why += "; inserted on both sides, the local " +
+           std::string(m.renumbered.size() == 1 ? "row renumbered" : "rows renumbered") + ":";
+    for (const auto& r : m.renumbered) why += " " + r + (&r == &m.renumbered.back() ? "" : ",");
+  }
   for (const auto* t : m.whole_from_local)
     why += "; table " + sqlite::quoteIdent(t->name) + " (no primary key) taken from local";
   if (m.conflicting)

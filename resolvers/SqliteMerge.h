@@ -14,7 +14,9 @@
 // taken from that side; a row changed alike on both is fine; a row changed
 // differently (an update against another update or a delete, an insert of
 // the same key with other values) is a conflicting row, which follows the
-// option `on_row_conflict`:
+// option `on_row_conflict`, except rows both sides inserted under the same
+// INTEGER PRIMARY KEY of a table no FOREIGN KEY references: the remote's
+// keeps its key, the local's gets the next free one. The option:
 //
 //   "defer"  (default) leave the conflict open, naming the rows
 //   "local"  the row as the cache has it (deleted if the cache deleted it)

@@ -3,6 +3,8 @@
 // remote's copy, conflicting rows set to the chosen side, the result checked
 // and written.
 
+#include <algorithm>
+
 #include "SqliteMergeState.h"
 
 namespace hoard::resolvers::sqlite {
@@ -69,6 +71,34 @@ Status fixRows(MergeState& m) {
   return {};
 }
 
+// Inserts the local row `key` of `t` under the next free key.
+Status renumberRow(MergeState& m, const Table& t, const Row& key) {
+  std::string table = quoteIdent(t.name);
+  auto next = m.db->column("SELECT coalesce(max(rowid), 0) + 1 FROM main." + table);
+  if (!next) return tl::unexpected(next.error());
+  std::string select;
+  for (const std::string& c : t.columns)
+    select += (select.empty() ? "" : ", ") + (c == t.pk[0] ? std::string("?2") : quoteIdent(c));
+  auto st = m.db->prepare("INSERT INTO main." + table + " (" + t.columnList() + ") SELECT " +
+                          select + " FROM local." + table + " WHERE " + t.keyMatch());
+  if (!st) return tl::unexpected(st.error());
+  key[0].bind(st->get(), 1);
+  sqlite3_bind_int64(st->get(), 2, std::stoll(next->front()));
+  if (sqlite3_step(st->get()) != SQLITE_DONE)
+    return tl::unexpected(m.db->error("renumbering a local row of " + t.name));
+  m.renumbered.push_back(table + " " + t.pk[0] + " " + key[0].display() + " -> " + next->front());
+  return {};
+}
+
+Status renumberRows(MergeState& m) {
+  for (auto& [table, keys] : m.renumber) {
+    std::sort(keys.begin(), keys.end(), [](const Row& a, const Row& b) { return a[0].i < b[0].i; });
+    for (const Row& key : keys)
+      if (Status s = renumberRow(m, *m.table(table), key); !s) return s;
+  }
+  return {};
+}
+
 Status takeTables(MergeState& m) {
   for (const Table* t : m.whole_from_local) {
     std::string cols = "rowid, " + t->columnList();
@@ -116,7 +146,7 @@ Step applyLocal(MergeState& m) {
                                                              : m.abort_reason);
   }
   if (rc != SQLITE_OK) return tl::unexpected(m.db->error("applying the local changes"));
-  for (auto step : {fixRows, takeTables, mergeSequences})
+  for (auto step : {fixRows, renumberRows, takeTables, mergeSequences})
     if (Status s = step(m); !s) return tl::unexpected(s.error());
   if (Status s = m.db->exec("COMMIT"); !s) return tl::unexpected(s.error());
   return std::nullopt;

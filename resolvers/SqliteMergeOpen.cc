@@ -108,10 +108,11 @@ Step diffSides(MergeState& m) {
   if (!remote) return tl::unexpected(remote.error());
   m.local = std::move(*local);
   m.remote = std::move(*remote);
-  std::map<std::string, std::set<std::string>> remote_keys;
-  for (const RowChange& r : m.remote.rows) remote_keys[r.table].insert(encodeKey(r.key));
+  std::map<std::string, std::map<std::string, RowOp>> remote_ops;
+  for (const RowChange& r : m.remote.rows) remote_ops[r.table][encodeKey(r.key)] = r.op;
   for (const RowChange& l : m.local.rows) {
-    if (!remote_keys[l.table].count(encodeKey(l.key))) continue;
+    auto theirs = remote_ops[l.table].find(encodeKey(l.key));
+    if (theirs == remote_ops[l.table].end()) continue;
     m.both[l.table].insert(encodeKey(l.key));
     const Table& t = *m.table(l.table);
     auto lrow = readRow(*m.db, "local", t, l.key);
@@ -119,6 +120,11 @@ Step diffSides(MergeState& m) {
     auto rrow = readRow(*m.db, "remote", t, l.key);
     if (!rrow) return tl::unexpected(rrow.error());
     if (*lrow == *rrow) continue;  // changed alike (or deleted on both sides)
+    bool both_inserted = l.op == RowOp::kInsert && theirs->second == RowOp::kInsert;
+    if (both_inserted && t.integer_key && !t.referenced) {
+      m.renumber[l.table].push_back(l.key);
+      continue;
+    }
     m.conflicts[l.table].push_back(l.key);
     ++m.conflicting;
   }

@@ -42,6 +42,12 @@ struct MergeState {
   // table -> keys changed differently on the two sides.
   std::map<std::string, std::vector<Row>> conflicts;
   size_t conflicting = 0;
+  // table -> keys both sides inserted with other values in a table keyed by
+  // an INTEGER PRIMARY KEY no FOREIGN KEY references: the remote's row keeps
+  // its key, the local's gets the next free one (as SQLite would have given
+  // it, had it been inserted after the remote's).
+  std::map<std::string, std::vector<Row>> renumber;
+  std::vector<std::string> renumbered;  // "\"t\" id 3 -> 5", in order
   // Tables without a primary key that only the local side changed.
   std::vector<const Table*> whole_from_local;
   // Set by the changeset conflict handler when it had to abort.

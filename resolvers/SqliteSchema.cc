@@ -20,16 +20,53 @@ std::string Table::keyMatch() const {
 
 namespace {
 
+// Column `col` of every row of a PRAGMA, as text.
+Result<std::vector<std::string>> pragmaColumn(Db& db, const std::string& sql, int col) {
+  auto st = db.prepare(sql);
+  if (!st) return tl::unexpected(st.error());
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
+    auto* t = sqlite3_column_text(st->get(), col);
+    out.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
+  }
+  if (rc != SQLITE_DONE) return tl::unexpected(db.error(sql));
+  return out;
+}
+
 Status readColumns(Db& db, const std::string& schema, Table& t) {
   auto st = db.prepare("PRAGMA " + quoteIdent(schema) + ".table_info(" + quoteLiteral(t.name) + ")");
   if (!st) return tl::unexpected(st.error());
   int rc;
+  bool integer = false;
   while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
     std::string col = reinterpret_cast<const char*>(sqlite3_column_text(st->get(), 1));
     t.columns.push_back(col);
-    if (sqlite3_column_int(st->get(), 5) > 0) t.pk.push_back(col);
+    if (sqlite3_column_int(st->get(), 5) > 0) {
+      t.pk.push_back(col);
+      integer = sqlite3_stricmp(reinterpret_cast<const char*>(sqlite3_column_text(st->get(), 2)),
+                                "INTEGER") == 0;
+    }
   }
   if (rc != SQLITE_DONE) return tl::unexpected(db.error("reading the columns of " + t.name));
+  auto wr = pragmaColumn(db, "PRAGMA " + quoteIdent(schema) + ".table_list(" +
+                                quoteLiteral(t.name) + ")", 4);
+  if (!wr) return tl::unexpected(wr.error());
+  t.integer_key = integer && t.pk.size() == 1 && !wr->empty() && wr->front() == "0";
+  return {};
+}
+
+// Marks the tables some FOREIGN KEY references.
+Status readReferences(Db& db, const std::string& schema, std::vector<Table>& tables) {
+  for (const Table& from : tables) {
+    if (from.is_virtual) continue;
+    auto targets = pragmaColumn(db, "PRAGMA " + quoteIdent(schema) + ".foreign_key_list(" +
+                                        quoteLiteral(from.name) + ")", 2);
+    if (!targets) return tl::unexpected(targets.error());
+    for (Table& t : tables)
+      for (const std::string& target : *targets)
+        if (sqlite3_stricmp(target.c_str(), t.name.c_str()) == 0) t.referenced = true;
+  }
   return {};
 }
 
@@ -68,6 +105,7 @@ Result<std::vector<Table>> readTables(Db& db, const std::string& schema) {
   for (Table& t : out)
     if (!t.is_virtual)
       if (Status s = readColumns(db, schema, t); !s) return tl::unexpected(s.error());
+  if (Status s = readReferences(db, schema, out); !s) return tl::unexpected(s.error());
   return out;
 }
 

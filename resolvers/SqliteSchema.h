@@ -18,6 +18,11 @@ struct Table {
   std::vector<std::string> columns;  // PRAGMA table_info order (generated columns left out)
   std::vector<std::string> pk;       // primary key columns, in column order
   bool is_virtual = false;           // CREATE VIRTUAL TABLE (fts5, rtree, ...)
+  // The key is one INTEGER PRIMARY KEY column of a rowid table (an alias
+  // of the rowid, which SQLite hands out as max + 1).
+  bool integer_key = false;
+  // Some table's FOREIGN KEY references this one.
+  bool referenced = false;
 
   bool hasPrimaryKey() const { return !pk.empty(); }
   // "a", "b" joined with ", ", quoted.

@@ -101,13 +101,38 @@ TEST_F(SqliteMergeTest, AnUpdateAgainstADeleteIsAConflictingRow) {
   EXPECT_EQ(rows(), "1|one;2|two;4|four;5|five");
 }
 
-TEST_F(SqliteMergeTest, BothInsertingTheSameKeyDifferentlyIsAConflictingRow) {
+// The commonest case (issue 10): both sides added rows to a table keyed by
+// INTEGER PRIMARY KEY and SQLite gave both the same next keys.
+TEST_F(SqliteMergeTest, RowsBothSidesInsertedUnderTheSameIntegerKeyAreRenumbered) {
   db.base(kNotes);
-  db.local("INSERT INTO t VALUES (6,'laptop');");
-  db.remote("INSERT INTO t VALUES (6,'server');");
-  EXPECT_EQ(merge().reason, "1 row conflicts in table \"t\" (id=6)");
+  db.local("INSERT INTO t(v) VALUES ('laptop1'), ('laptop2');");
+  db.remote("INSERT INTO t(v) VALUES ('server1');");
+  Decision d = merge();
+  EXPECT_EQ(d.kind, DecisionKind::kMerged);
+  EXPECT_EQ(d.reason,
+            "clean, 2 rows from local, 1 from remote; inserted on both sides, the local row "
+            "renumbered: \"t\" id 6 -> 8");
+  // The remote's row keeps its key; the local's row 7 did not collide.
+  EXPECT_EQ(rows("SELECT id, v FROM t WHERE id > 5 ORDER BY id"), "6|server1;7|laptop2;8|laptop1");
+}
+
+TEST_F(SqliteMergeTest, AnIntegerKeyAForeignKeyReferencesIsNotRenumbered) {
+  db.base("CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT);"
+          "CREATE TABLE c(id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id));");
+  db.local("INSERT INTO p VALUES (1, 'mine'); INSERT INTO c VALUES (1, 1);");
+  db.remote("INSERT INTO p VALUES (1, 'theirs');");
+  Decision d = merge();
+  EXPECT_EQ(d.kind, DecisionKind::kDefer);
+  EXPECT_EQ(d.reason, "1 row conflicts in table \"p\" (id=1)");
+}
+
+TEST_F(SqliteMergeTest, BothInsertingTheSameTextKeyDifferentlyIsAConflictingRow) {
+  db.base("CREATE TABLE kv(k TEXT PRIMARY KEY, v TEXT);");
+  db.local("INSERT INTO kv VALUES ('colour', 'red');");
+  db.remote("INSERT INTO kv VALUES ('colour', 'blue');");
+  EXPECT_EQ(merge().reason, "1 row conflicts in table \"kv\" (k='colour')");
   merge(json{{"on_row_conflict", "remote"}});
-  EXPECT_EQ(rows("SELECT v FROM t WHERE id=6"), "server");
+  EXPECT_EQ(rows("SELECT v FROM kv"), "blue");
 }
 
 TEST_F(SqliteMergeTest, ADryRunReportsWithoutWriting) {
@@ -267,10 +292,11 @@ TEST_F(SqliteMergeTest, TriggersOfTheSidesAreNotRunAgain) {
           "('insert ' || new.v); END;");
   db.local("INSERT INTO t VALUES (1, 'l');");
   db.remote("INSERT INTO t VALUES (2, 'r');");
-  // Both sides' triggers made audit row 1: a conflicting row, not two rows each.
-  EXPECT_EQ(merge().reason, "1 row conflicts in table \"audit\" (id=1)");
-  merge(json{{"on_row_conflict", "remote"}});
-  EXPECT_EQ(rows("SELECT what FROM audit ORDER BY id"), "insert r");
+  // Both sides' triggers made audit row 1: renumbered, and not run again
+  // (which would have made four audit rows).
+  Decision d = merge();
+  EXPECT_EQ(d.kind, DecisionKind::kMerged) << d.reason;
+  EXPECT_EQ(rows("SELECT id, what FROM audit ORDER BY id"), "1|insert r;2|insert l");
   EXPECT_EQ(rows("SELECT id FROM t ORDER BY id"), "1;2");
 }
 
