@@ -174,7 +174,9 @@ TEST_F(SqliteApplyCrashTest, KilledWhileApplyingAMergedDatabaseRecoverFinishesOr
       // A resolved database is the new base on both sides: nothing moves.
       ReconcileReport r = sync();
       EXPECT_FALSE(r.stopped);
-      if (!now->open) EXPECT_EQ(r.pushed + r.pulled, 0u);
+      if (!now->open) {
+        EXPECT_EQ(r.pushed + r.pulled, 0u);
+      }
       EXPECT_EQ(openConflicts().size(), now->open ? 1u : 0u);
       if (!killed) finished = true;
     }
