@@ -2,7 +2,6 @@
 #include "SqliteTables.h"
 
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "Client.h"
@@ -52,8 +51,10 @@ int printSqliteTables(int base_fd, int local_fd, int remote_fd, bool as_json) {
     std::cout << out.dump(2) << "\n";
     return kOk;
   }
-  if (changes) std::cout << resolvers::describe(*changes);
-  else std::cout << "no base version was kept: the rows of each side cannot be compared\n";
+  if (changes)
+    std::cout << resolvers::describe(*changes);
+  else
+    std::cout << "no base version was kept: the rows of each side cannot be compared\n";
   std::cout << "the sqlite resolver would " << (would == "merged" ? "merge" : would) << ": "
             << d.reason << "\n";
   return kOk;

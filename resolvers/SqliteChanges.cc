@@ -15,7 +15,9 @@ struct IterFree {
 };
 
 RowOp rowOp(int op) {
-  return op == SQLITE_INSERT ? RowOp::kInsert : op == SQLITE_DELETE ? RowOp::kDelete : RowOp::kUpdate;
+  return op == SQLITE_INSERT   ? RowOp::kInsert
+         : op == SQLITE_DELETE ? RowOp::kDelete
+                               : RowOp::kUpdate;
 }
 
 Result<std::vector<RowChange>> listRows(std::string& blob) {
@@ -34,8 +36,10 @@ Result<std::vector<RowChange>> listRows(std::string& blob) {
     for (int i = 0; i < ncol; ++i) {
       if (!pk[i]) continue;
       sqlite3_value* v = nullptr;
-      if (op == SQLITE_INSERT) sqlite3changeset_new(it.get(), i, &v);
-      else sqlite3changeset_old(it.get(), i, &v);
+      if (op == SQLITE_INSERT)
+        sqlite3changeset_new(it.get(), i, &v);
+      else
+        sqlite3changeset_old(it.get(), i, &v);
       rc.key.push_back(Value::of(v));
     }
     out.push_back(std::move(rc));
@@ -55,7 +59,8 @@ Result<Changeset> diffTables(Db& db, const std::string& from, const std::string&
     if (!t.hasPrimaryKey() || t.is_virtual) continue;
     char* err = nullptr;
     int rc = sqlite3session_attach(session.get(), t.name.c_str());
-    if (rc == SQLITE_OK) rc = sqlite3session_diff(session.get(), from.c_str(), t.name.c_str(), &err);
+    if (rc == SQLITE_OK)
+      rc = sqlite3session_diff(session.get(), from.c_str(), t.name.c_str(), &err);
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
     if (rc != SQLITE_OK)
@@ -95,7 +100,8 @@ Result<std::optional<Row>> readRow(Db& db, const std::string& schema, const Tabl
   if (rc == SQLITE_DONE) return std::optional<Row>();
   if (rc != SQLITE_ROW) return tl::unexpected(db.error("reading a row of " + t.name));
   Row row;
-  for (int i = 0; i < sqlite3_column_count(st->get()); ++i) row.push_back(Value::column(st->get(), i));
+  for (int i = 0; i < sqlite3_column_count(st->get()); ++i)
+    row.push_back(Value::column(st->get(), i));
   return std::optional<Row>(std::move(row));
 }
 

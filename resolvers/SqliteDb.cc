@@ -72,13 +72,13 @@ Result<Stmt> Db::prepare(const std::string& sql) {
   return Stmt(s);
 }
 
-Result<std::vector<std::string>> Db::column(const std::string& sql) {
+Result<std::vector<std::string>> Db::column(const std::string& sql, int col) {
   auto st = prepare(sql);
   if (!st) return tl::unexpected(st.error());
   std::vector<std::string> out;
   int rc;
   while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
-    auto* t = sqlite3_column_text(st->get(), 0);
+    auto* t = sqlite3_column_text(st->get(), col);
     out.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
   }
   if (rc != SQLITE_DONE) return tl::unexpected(error(sql.substr(0, 80)));
@@ -109,13 +109,16 @@ Value Value::column(sqlite3_stmt* s, int col) { return of(sqlite3_column_value(s
 
 int Value::bind(sqlite3_stmt* s, int idx) const {
   switch (type) {
-    case SQLITE_INTEGER: return sqlite3_bind_int64(s, idx, i);
-    case SQLITE_FLOAT: return sqlite3_bind_double(s, idx, d);
+    case SQLITE_INTEGER:
+      return sqlite3_bind_int64(s, idx, i);
+    case SQLITE_FLOAT:
+      return sqlite3_bind_double(s, idx, d);
     case SQLITE_TEXT:
       return sqlite3_bind_text(s, idx, bytes.data(), int(bytes.size()), SQLITE_TRANSIENT);
     case SQLITE_BLOB:
       return sqlite3_bind_blob(s, idx, bytes.data(), int(bytes.size()), SQLITE_TRANSIENT);
-    default: return sqlite3_bind_null(s, idx);
+    default:
+      return sqlite3_bind_null(s, idx);
   }
 }
 
@@ -129,15 +132,19 @@ bool Value::operator==(const Value& o) const {
 std::string Value::display() const {
   static const char* kHex = "0123456789abcdef";
   switch (type) {
-    case SQLITE_INTEGER: return std::to_string(i);
-    case SQLITE_FLOAT: return std::to_string(d);
-    case SQLITE_TEXT: return quoteLiteral(bytes);
+    case SQLITE_INTEGER:
+      return std::to_string(i);
+    case SQLITE_FLOAT:
+      return std::to_string(d);
+    case SQLITE_TEXT:
+      return quoteLiteral(bytes);
     case SQLITE_BLOB: {
       std::string out = "x'";
       for (unsigned char ch : bytes) (out += kHex[ch >> 4]) += kHex[ch & 15];
       return out + "'";
     }
-    default: return "NULL";
+    default:
+      return "NULL";
   }
 }
 
@@ -146,8 +153,9 @@ std::string encodeKey(const Row& key) {
   for (const Value& v : key) {
     out += char(v.type);
     std::string body = v.type == SQLITE_INTEGER ? std::to_string(v.i)
-                       : v.type == SQLITE_FLOAT ? std::string(reinterpret_cast<const char*>(&v.d), 8)
-                                                : v.bytes;
+                       : v.type == SQLITE_FLOAT
+                           ? std::string(reinterpret_cast<const char*>(&v.d), 8)
+                           : v.bytes;
     out += std::to_string(body.size()) + ":" + body;
   }
   return out;

@@ -62,8 +62,8 @@ class Db {
   // SQLITE_CORRUPT/NOTADB, kIo otherwise, with SQLite's message.
   Status exec(const std::string& sql);
   Result<Stmt> prepare(const std::string& sql);
-  // The first column of every row of `sql`, as text.
-  Result<std::vector<std::string>> column(const std::string& sql);
+  // Column `col` of every row of `sql`, as text (NULL as "").
+  Result<std::vector<std::string>> column(const std::string& sql, int col = 0);
   // An Error for the connection's last failure, naming `what_` and `doing`.
   Error error(std::string_view doing) const;
   // Closes the connection (a WAL database is checkpointed and its -wal
@@ -121,8 +121,6 @@ Result<std::string> readHeader(int fd, std::string_view what);
 // True if `head` starts with "SQLite format 3\0".
 bool isSqliteHeader(std::string_view head);
 // Byte 18 of a database header is 2 in WAL mode.
-inline bool headerSaysWal(std::string_view head) {
-  return head.size() > 18 && head[18] == 2;
-}
+inline bool headerSaysWal(std::string_view head) { return head.size() > 18 && head[18] == 2; }
 
 }  // namespace hoard::resolvers::sqlite

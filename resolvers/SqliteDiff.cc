@@ -99,11 +99,14 @@ std::string describe(const SqliteChanges& c) {
   std::string out;
   for (auto [name, s] : {std::pair{"local", &c.local}, std::pair{"remote", &c.remote}}) {
     out += std::string(name) + ", against the base:\n";
-    if (s->schema_change) out += "  the schema changed: " + *s->schema_change + "\n";
-    else if (s->tables.empty()) out += "  no rows changed\n";
+    if (s->schema_change)
+      out += "  the schema changed: " + *s->schema_change + "\n";
+    else if (s->tables.empty())
+      out += "  no rows changed\n";
     for (const auto& t : s->tables) {
       out += "  table " + quoteIdent(t.table) + ": ";
-      if (t.changed_without_key) out += "rows changed (no primary key to count them by)\n";
+      if (t.changed_without_key)
+        out += "rows changed (no primary key to count them by)\n";
       else
         out += std::to_string(t.inserted) + " inserted, " + std::to_string(t.updated) +
                " updated, " + std::to_string(t.deleted) + " deleted\n";

@@ -6,11 +6,10 @@
 // updated and deleted against the base, by primary key, with the session
 // extension, as the sqlite resolver sees them.
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/Error.h"
 

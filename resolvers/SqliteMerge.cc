@@ -7,10 +7,12 @@ namespace hoard::resolvers {
 
 namespace {
 
-constexpr const char* kChoiceError = "/on_row_conflict: expected \"defer\", \"local\" or \"remote\"";
+constexpr const char* kChoiceError =
+    "/on_row_conflict: expected \"defer\", \"local\" or \"remote\"";
 
 std::optional<sqlite::RowChoice> choiceOf(const nlohmann::json& options) {
-  if (!options.is_object() || !options.contains("on_row_conflict")) return sqlite::RowChoice::kDefer;
+  if (!options.is_object() || !options.contains("on_row_conflict"))
+    return sqlite::RowChoice::kDefer;
   const auto& v = options["on_row_conflict"];
   if (v == "defer") return sqlite::RowChoice::kDefer;
   if (v == "local") return sqlite::RowChoice::kLocal;
@@ -27,8 +29,8 @@ Decision merged(const sqlite::MergeState& m) {
   (m.choice == sqlite::RowChoice::kLocal ? local : remote) += m.conflicting;
   local += m.renumbered.size();  // each key both inserted: the remote's row and the local's
   remote += m.renumbered.size();
-  std::string why = (m.conflicting ? "merged, " : "clean, ") + rowCount(local) +
-                    " from local, " + std::to_string(remote) + " from remote";
+  std::string why = (m.conflicting ? "merged, " : "clean, ") + rowCount(local) + " from local, " +
+                    std::to_string(remote) + " from remote";
   if (!m.renumbered.empty()) {
     why += "; inserted on both sides, the local " +
            std::string(m.renumbered.size() == 1 ? "row renumbered" : "rows renumbered") + ":";

@@ -21,8 +21,10 @@ Row keyOf(sqlite3_changeset_iter* it, bool from_new) {
   for (int i = 0; i < ncol; ++i) {
     if (!pk[i]) continue;
     sqlite3_value* v = nullptr;
-    if (from_new) sqlite3changeset_new(it, i, &v);
-    else sqlite3changeset_old(it, i, &v);
+    if (from_new)
+      sqlite3changeset_new(it, i, &v);
+    else
+      sqlite3changeset_old(it, i, &v);
     key.push_back(Value::of(v));
   }
   return key;
@@ -36,8 +38,8 @@ int onConflict(void* ctx, int kind, sqlite3_changeset_iter* it) {
   int ncol = 0, op = 0, indirect = 0;
   sqlite3changeset_op(it, &table, &ncol, &op, &indirect);
   if (kind == SQLITE_CHANGESET_CONSTRAINT) {
-    m.abort_reason = "the merge breaks a UNIQUE, NOT NULL or CHECK constraint of table " +
-                     quoteIdent(table);
+    m.abort_reason =
+        "the merge breaks a UNIQUE, NOT NULL or CHECK constraint of table " + quoteIdent(table);
     return SQLITE_CHANGESET_ABORT;
   }
   if (m.changedOnBoth(table, keyOf(it, op == SQLITE_INSERT))) return SQLITE_CHANGESET_OMIT;
@@ -48,10 +50,10 @@ int onConflict(void* ctx, int kind, sqlite3_changeset_iter* it) {
 // Sets one row of the result to `from`'s (deleted if `from` has none).
 Status takeRow(MergeState& m, const Table& t, const Row& key, const std::string& from) {
   std::string main = "main." + quoteIdent(t.name);
-  std::string sqls[] = {
-      "DELETE FROM " + main + " WHERE " + t.keyMatch(),
-      "INSERT INTO " + main + " (" + t.columnList() + ") SELECT " + t.columnList() + " FROM " +
-          quoteIdent(from) + "." + quoteIdent(t.name) + " WHERE " + t.keyMatch()};
+  std::string sqls[] = {"DELETE FROM " + main + " WHERE " + t.keyMatch(),
+                        "INSERT INTO " + main + " (" + t.columnList() + ") SELECT " +
+                            t.columnList() + " FROM " + quoteIdent(from) + "." +
+                            quoteIdent(t.name) + " WHERE " + t.keyMatch()};
   for (const std::string& sql : sqls) {
     auto st = m.db->prepare(sql);
     if (!st) return tl::unexpected(st.error());
@@ -114,8 +116,8 @@ Status takeTables(MergeState& m) {
 // AUTOINCREMENT counters: the larger of the two sides, so no side's key is
 // handed out again.
 Status mergeSequences(MergeState& m) {
-  auto has = m.db->column(
-      "SELECT count(*) FROM local.sqlite_schema WHERE name = 'sqlite_sequence'");
+  auto has =
+      m.db->column("SELECT count(*) FROM local.sqlite_schema WHERE name = 'sqlite_sequence'");
   if (!has) return tl::unexpected(has.error());
   if (has->empty() || has->front() == "0") return {};
   return m.db->exec(

@@ -70,13 +70,13 @@ Step openVersions(MergeState& m) {
   // The sides' changes already hold what their triggers did.
   sqlite3_db_config(m.db->get(), SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr);
   for (const char* side : kSides) {
-    std::string sql = "ATTACH " + quoteLiteral(m.dir.file(std::string(side) + ".db")) + " AS " +
-                      quoteIdent(side);
+    std::string sql =
+        "ATTACH " + quoteLiteral(m.dir.file(std::string(side) + ".db")) + " AS " + quoteIdent(side);
     if (Status s = m.db->exec(sql); !s) {
       if (s.error().code() == ErrorCode::kCorrupt)
-        return std::optional<std::string>("the " + std::string(side) +
-                                          " version is not a valid database: " +
-                                          s.error().message());
+        return std::optional<std::string>(
+            "the " + std::string(side) +
+            " version is not a valid database: " + s.error().message());
       return tl::unexpected(s.error());
     }
     auto step = checkVersion(m, side);

@@ -20,22 +20,9 @@ std::string Table::keyMatch() const {
 
 namespace {
 
-// Column `col` of every row of a PRAGMA, as text.
-Result<std::vector<std::string>> pragmaColumn(Db& db, const std::string& sql, int col) {
-  auto st = db.prepare(sql);
-  if (!st) return tl::unexpected(st.error());
-  std::vector<std::string> out;
-  int rc;
-  while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
-    auto* t = sqlite3_column_text(st->get(), col);
-    out.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
-  }
-  if (rc != SQLITE_DONE) return tl::unexpected(db.error(sql));
-  return out;
-}
-
 Status readColumns(Db& db, const std::string& schema, Table& t) {
-  auto st = db.prepare("PRAGMA " + quoteIdent(schema) + ".table_info(" + quoteLiteral(t.name) + ")");
+  auto st =
+      db.prepare("PRAGMA " + quoteIdent(schema) + ".table_info(" + quoteLiteral(t.name) + ")");
   if (!st) return tl::unexpected(st.error());
   int rc;
   bool integer = false;
@@ -49,8 +36,8 @@ Status readColumns(Db& db, const std::string& schema, Table& t) {
     }
   }
   if (rc != SQLITE_DONE) return tl::unexpected(db.error("reading the columns of " + t.name));
-  auto wr = pragmaColumn(db, "PRAGMA " + quoteIdent(schema) + ".table_list(" +
-                                quoteLiteral(t.name) + ")", 4);
+  auto wr =
+      db.column("PRAGMA " + quoteIdent(schema) + ".table_list(" + quoteLiteral(t.name) + ")", 4);
   if (!wr) return tl::unexpected(wr.error());
   t.integer_key = integer && t.pk.size() == 1 && !wr->empty() && wr->front() == "0";
   return {};
@@ -60,8 +47,8 @@ Status readColumns(Db& db, const std::string& schema, Table& t) {
 Status readReferences(Db& db, const std::string& schema, std::vector<Table>& tables) {
   for (const Table& from : tables) {
     if (from.is_virtual) continue;
-    auto targets = pragmaColumn(db, "PRAGMA " + quoteIdent(schema) + ".foreign_key_list(" +
-                                        quoteLiteral(from.name) + ")", 2);
+    auto targets = db.column(
+        "PRAGMA " + quoteIdent(schema) + ".foreign_key_list(" + quoteLiteral(from.name) + ")", 2);
     if (!targets) return tl::unexpected(targets.error());
     for (Table& t : tables)
       for (const std::string& target : *targets)
@@ -78,7 +65,9 @@ Result<std::map<std::string, std::string>> schemaRows(Db& db, const std::string&
   std::map<std::string, std::string> out;
   int rc;
   while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
-    auto text = [&](int i) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st->get(), i))); };
+    auto text = [&](int i) {
+      return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st->get(), i)));
+    };
     out[text(0) + " " + quoteIdent(text(1))] = text(2);
   }
   if (rc != SQLITE_DONE) return tl::unexpected(db.error("reading its schema"));

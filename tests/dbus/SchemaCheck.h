@@ -3,9 +3,8 @@
 // (HOARD_SCHEMA_DIR), with valijson. Shared by the CLI tests.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>

@@ -2,11 +2,10 @@
 // The sqlite resolver on real databases: three versions made with
 // libsqlite3, merged row by row, the result read back with SQLite.
 
-#include "SqliteMerge.h"
-
 #include <gtest/gtest.h>
 
 #include "Resolver.h"
+#include "SqliteMerge.h"
 #include "SqliteVersions.h"
 
 namespace hoard::resolvers {
@@ -36,8 +35,11 @@ class SqliteMergeTest : public ::testing::Test {
 
 TEST_F(SqliteMergeTest, DisjointInsertsUpdatesAndDeletesMergeClean) {
   db.base(kNotes);
-  db.local("UPDATE t SET v='ONE' WHERE id=1; DELETE FROM t WHERE id=2; INSERT INTO t VALUES (10,'l');");
-  db.remote("UPDATE t SET v='THREE' WHERE id=3; DELETE FROM t WHERE id=4; INSERT INTO t VALUES (20,'r');");
+  db.local(
+      "UPDATE t SET v='ONE' WHERE id=1; DELETE FROM t WHERE id=2; INSERT INTO t VALUES (10,'l');");
+  db.remote(
+      "UPDATE t SET v='THREE' WHERE id=3; DELETE FROM t WHERE id=4; INSERT INTO t VALUES "
+      "(20,'r');");
   std::string local_before = fileBytes(db.path("local.db"));
   std::string remote_before = fileBytes(db.path("remote.db"));
   Decision d = merge();
@@ -117,8 +119,9 @@ TEST_F(SqliteMergeTest, RowsBothSidesInsertedUnderTheSameIntegerKeyAreRenumbered
 }
 
 TEST_F(SqliteMergeTest, AnIntegerKeyAForeignKeyReferencesIsNotRenumbered) {
-  db.base("CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT);"
-          "CREATE TABLE c(id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id));");
+  db.base(
+      "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT);"
+      "CREATE TABLE c(id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id));");
   db.local("INSERT INTO p VALUES (1, 'mine'); INSERT INTO c VALUES (1, 1);");
   db.remote("INSERT INTO p VALUES (1, 'theirs');");
   Decision d = merge();
@@ -204,8 +207,9 @@ TEST_F(SqliteMergeTest, ATableWithoutPrimaryKeyChangedOnOneSideIsTakenWhole) {
   db.remote("INSERT INTO t VALUES (8,'r');");
   Decision d = merge();
   EXPECT_EQ(d.kind, DecisionKind::kMerged);
-  EXPECT_EQ(d.reason, "clean, 0 rows from local, 1 from remote; table \"log\" (no primary key) "
-                      "taken from local");
+  EXPECT_EQ(d.reason,
+            "clean, 0 rows from local, 1 from remote; table \"log\" (no primary key) "
+            "taken from local");
   EXPECT_EQ(rows("SELECT line FROM log ORDER BY rowid"), "b;l");
   EXPECT_EQ(rows("SELECT count(*) FROM t"), "6");
 }
@@ -232,10 +236,12 @@ TEST_F(SqliteMergeTest, ALocalInRollbackModeGivesARollbackResult) {
 }
 
 TEST_F(SqliteMergeTest, BlobsNullsAndNonUtf8KeysKeepTheirBytes) {
-  db.base("CREATE TABLE b(k BLOB PRIMARY KEY, v) WITHOUT ROWID;"
-          "INSERT INTO b VALUES (x'00ff00', NULL), (x'6e6f', x'0d0a00');");
+  db.base(
+      "CREATE TABLE b(k BLOB PRIMARY KEY, v) WITHOUT ROWID;"
+      "INSERT INTO b VALUES (x'00ff00', NULL), (x'6e6f', x'0d0a00');");
   db.local("INSERT INTO b VALUES (x'ff', x'00'); UPDATE b SET v = NULL WHERE k = x'6e6f';");
-  db.remote("INSERT INTO b VALUES (x'c3', zeroblob(70000)); UPDATE b SET v = x'01' WHERE k = x'00ff00';");
+  db.remote(
+      "INSERT INTO b VALUES (x'c3', zeroblob(70000)); UPDATE b SET v = x'01' WHERE k = x'00ff00';");
   Decision d = merge();
   EXPECT_EQ(d.kind, DecisionKind::kMerged) << d.reason;
   EXPECT_EQ(rows("SELECT hex(k), hex(v), typeof(v) FROM b WHERE length(v) < 10 "
@@ -245,15 +251,17 @@ TEST_F(SqliteMergeTest, BlobsNullsAndNonUtf8KeysKeepTheirBytes) {
 }
 
 TEST_F(SqliteMergeTest, ConflictingBlobKeysAreNamedInHex) {
-  db.base("CREATE TABLE b(k BLOB PRIMARY KEY, v) WITHOUT ROWID; INSERT INTO b VALUES (x'00ff', 1);");
+  db.base(
+      "CREATE TABLE b(k BLOB PRIMARY KEY, v) WITHOUT ROWID; INSERT INTO b VALUES (x'00ff', 1);");
   db.local("UPDATE b SET v = 2;");
   db.remote("UPDATE b SET v = 3;");
   EXPECT_EQ(merge().reason, "1 row conflicts in table \"b\" (k=x'00ff')");
 }
 
 TEST_F(SqliteMergeTest, TablesAndColumnsNamedWithSpacesAndQuotes) {
-  db.base("CREATE TABLE \"my \"\"odd\"\" table\"(\"the key\" TEXT PRIMARY KEY, \"it's\" TEXT);"
-          "INSERT INTO \"my \"\"odd\"\" table\" VALUES ('a b', 'x'), ('c', 'y');");
+  db.base(
+      "CREATE TABLE \"my \"\"odd\"\" table\"(\"the key\" TEXT PRIMARY KEY, \"it's\" TEXT);"
+      "INSERT INTO \"my \"\"odd\"\" table\" VALUES ('a b', 'x'), ('c', 'y');");
   db.local("UPDATE \"my \"\"odd\"\" table\" SET \"it's\" = 'L' WHERE \"the key\" = 'a b';");
   db.remote("INSERT INTO \"my \"\"odd\"\" table\" VALUES ('d''e', 'R');");
   Decision d = merge();
@@ -275,9 +283,10 @@ TEST_F(SqliteMergeTest, AMergeThatBreaksAUniqueConstraintDefers) {
 }
 
 TEST_F(SqliteMergeTest, AMergeThatBreaksAForeignKeyDefers) {
-  db.base("CREATE TABLE p(id INTEGER PRIMARY KEY);"
-          "CREATE TABLE c(id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id));"
-          "INSERT INTO p VALUES (1), (2);");
+  db.base(
+      "CREATE TABLE p(id INTEGER PRIMARY KEY);"
+      "CREATE TABLE c(id INTEGER PRIMARY KEY, p INTEGER REFERENCES p(id));"
+      "INSERT INTO p VALUES (1), (2);");
   db.local("INSERT INTO c VALUES (10, 2);");
   db.remote("DELETE FROM p WHERE id = 2;");
   Decision d = merge();
@@ -286,10 +295,11 @@ TEST_F(SqliteMergeTest, AMergeThatBreaksAForeignKeyDefers) {
 }
 
 TEST_F(SqliteMergeTest, TriggersOfTheSidesAreNotRunAgain) {
-  db.base("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
-          "CREATE TABLE audit(id INTEGER PRIMARY KEY, what TEXT);"
-          "CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO audit(what) VALUES "
-          "('insert ' || new.v); END;");
+  db.base(
+      "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);"
+      "CREATE TABLE audit(id INTEGER PRIMARY KEY, what TEXT);"
+      "CREATE TRIGGER t_ins AFTER INSERT ON t BEGIN INSERT INTO audit(what) VALUES "
+      "('insert ' || new.v); END;");
   db.local("INSERT INTO t VALUES (1, 'l');");
   db.remote("INSERT INTO t VALUES (2, 'r');");
   // Both sides' triggers made audit row 1: renumbered, and not run again
@@ -301,8 +311,9 @@ TEST_F(SqliteMergeTest, TriggersOfTheSidesAreNotRunAgain) {
 }
 
 TEST_F(SqliteMergeTest, AutoincrementCountersKeepTheLargerSide) {
-  db.base("CREATE TABLE a(id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);"
-          "INSERT INTO a(v) VALUES ('x');");
+  db.base(
+      "CREATE TABLE a(id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);"
+      "INSERT INTO a(v) VALUES ('x');");
   db.local("INSERT INTO a VALUES (50, 'l'); DELETE FROM a WHERE id = 50;");
   db.remote("INSERT INTO a VALUES (7, 'r');");
   EXPECT_EQ(merge().kind, DecisionKind::kMerged);
@@ -317,8 +328,7 @@ TEST(SqliteMergeOptions, AreCheckedNamingTheKey) {
   auto bad = r.checkOptions(json{{"on_row_conflict", "mine"}});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(bad.error().message(),
-            "/on_row_conflict: expected \"defer\", \"local\" or \"remote\"");
+  EXPECT_EQ(bad.error().message(), "/on_row_conflict: expected \"defer\", \"local\" or \"remote\"");
   auto unknown = r.checkOptions(json{{"on_conflict", "local"}});
   ASSERT_FALSE(unknown);
   EXPECT_EQ(unknown.error().message(),

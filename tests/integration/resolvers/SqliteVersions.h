@@ -6,6 +6,8 @@
 #pragma once
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -14,10 +16,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <sqlite3.h>
-
-#include <gtest/gtest.h>
 
 #include "Conflict.h"
 #include "common/UniqueFd.h"

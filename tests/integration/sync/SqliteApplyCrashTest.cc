@@ -8,13 +8,12 @@
 // dropped), and no intent behind.
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "SqliteMerge.h"
 #include "integration/sync/KillingFs.h"
@@ -55,9 +54,9 @@ class SqliteApplyCrashTest : public ReconcilerTest {
     resolvers::ConflictView v;
     v.kind = ConflictKind::kContent;
     std::vector<UniqueFd> keep;
-    for (auto [object, version] : {std::pair{c.base_object, &v.base},
-                                   std::pair{c.local_object, &v.local},
-                                   std::pair{c.remote_object, &v.remote}}) {
+    for (auto [object, version] :
+         {std::pair{c.base_object, &v.base}, std::pair{c.local_object, &v.local},
+          std::pair{c.remote_object, &v.remote}}) {
       EXPECT_TRUE(object);
       if (!object) continue;
       auto fd = store_->open(*object);
@@ -87,8 +86,10 @@ class SqliteApplyCrashTest : public ReconcilerTest {
     sqlite3_open(copy.c_str(), &h);
     sqlite3_stmt* st = nullptr;
     std::string out = "<error>";
-    if (sqlite3_prepare_v2(h, "SELECT group_concat(id || ' ' || side) FROM (SELECT * FROM t "
-                              "ORDER BY id)", -1, &st, nullptr) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(h,
+                           "SELECT group_concat(id || ' ' || side) FROM (SELECT * FROM t "
+                           "ORDER BY id)",
+                           -1, &st, nullptr) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
       out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
@@ -110,8 +111,8 @@ class SqliteApplyCrashTest : public ReconcilerTest {
     if (pid == 0) {
       uint64_t counter = 0;
       KillingFs l(*local_fs_, plan, counter), r(*remote_fs_, plan, counter);
-      Reconciler rec(ShareSides{*journal_, mu_, share_, l, r, cache_, *store_,
-                                store::KeepPolicy{}, "laptop", nullptr, nullptr});
+      Reconciler rec(ShareSides{*journal_, mu_, share_, l, r, cache_, *store_, store::KeepPolicy{},
+                                "laptop", nullptr, nullptr});
       _exit(rec.apply(id, ConflictDecision{Resolution::kMerged, merged_fd, {}}) ? 0 : 3);
     }
     int status = 0;
@@ -130,9 +131,9 @@ class SqliteApplyCrashTest : public ReconcilerTest {
     auto j = journal::Journal::open(dir_ + "/journal.db");
     ASSERT_TRUE(j) << j.error().toString();
     journal_ = std::move(*j);
-    reconciler_ = std::make_unique<Reconciler>(ShareSides{
-        *journal_, mu_, share_, *local_fs_, *remote_fs_, cache_, *store_, store::KeepPolicy{},
-        "laptop", nullptr, nullptr});
+    reconciler_ = std::make_unique<Reconciler>(
+        ShareSides{*journal_, mu_, share_, *local_fs_, *remote_fs_, cache_, *store_,
+                   store::KeepPolicy{}, "laptop", nullptr, nullptr});
     Status ok = reconciler_->recover();
     ASSERT_TRUE(ok) << ok.error().toString();
   }
