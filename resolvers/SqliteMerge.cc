@@ -32,9 +32,11 @@ Decision merged(const sqlite::MergeState& m) {
   std::string why = (m.conflicting ? "merged, " : "clean, ") + rowCount(local) + " from local, " +
                     std::to_string(remote) + " from remote";
   if (!m.renumbered.empty()) {
+    const size_t n = m.renumbered.size();
     why += "; inserted on both sides, the local " +
-           std::string(m.renumbered.size() == 1 ? "row renumbered" : "rows renumbered") + ":";
-    for (const auto& r : m.renumbered) why += " " + r + (&r == &m.renumbered.back() ? "" : ",");
+           std::string(n == 1 ? "row renumbered" : "rows renumbered") + ":";
+    for (size_t i = 0; i < n && i < 5; ++i) why += (i ? ", " : " ") + m.renumbered[i];
+    if (n > 5) why += " and " + std::to_string(n - 5) + " more";
   }
   for (const auto* t : m.whole_from_local)
     why += "; table " + sqlite::quoteIdent(t->name) + " (no primary key) taken from local";

@@ -118,6 +118,24 @@ TEST_F(SqliteMergeTest, RowsBothSidesInsertedUnderTheSameIntegerKeyAreRenumbered
   EXPECT_EQ(rows("SELECT id, v FROM t WHERE id > 5 ORDER BY id"), "6|server1;7|laptop2;8|laptop1");
 }
 
+TEST_F(SqliteMergeTest, ManyRenumberedRowsAreSummedUpInTheReason) {
+  db.base(kNotes);
+  db.local(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 8) "
+      "INSERT INTO t(v) SELECT 'laptop' || i FROM n;");
+  db.remote(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 8) "
+      "INSERT INTO t(v) SELECT 'server' || i FROM n;");
+  Decision d = merge();
+  EXPECT_EQ(d.reason,
+            "clean, 8 rows from local, 8 from remote; inserted on both sides, the local rows "
+            "renumbered: \"t\" id 6 -> 14, \"t\" id 7 -> 15, \"t\" id 8 -> 16, \"t\" id 9 -> 17, "
+            "\"t\" id 10 -> 18 and 3 more");
+  EXPECT_EQ(rows("SELECT count(*), count(DISTINCT v), max(id) FROM t"), "21|21|21");
+  EXPECT_EQ(rows("SELECT v FROM t WHERE id IN (13, 14, 21) ORDER BY id"),
+            "server8;laptop1;laptop8");
+}
+
 TEST_F(SqliteMergeTest, AnIntegerKeyAForeignKeyReferencesIsNotRenumbered) {
   db.base(
       "CREATE TABLE p(id INTEGER PRIMARY KEY, name TEXT);"
