@@ -12,12 +12,13 @@ namespace hoard::daemon {
 
 namespace {
 
-sync::Resolution resolution(const std::string& name) {
+// The engine's own resolutions; any other name goes through the resolver chain.
+std::optional<sync::Resolution> direct(const std::string& name) {
   auto r = sync::resolutionFromName(name);
-  if (!r)
-    raise(Error(ErrorCode::kInvalidArgument,
-                "unknown resolver \"" + name + "\": use keep-local, keep-remote or stash"));
-  return *r;
+  if (r && (*r == sync::Resolution::kKeepLocal || *r == sync::Resolution::kKeepRemote ||
+            *r == sync::Resolution::kStash || *r == sync::Resolution::kDelete))
+    return r;
+  return std::nullopt;
 }
 
 int emptyFd() {
@@ -137,7 +138,8 @@ Result<std::vector<uint64_t>> Agent::resolveIds(const std::vector<int64_t>& ids,
     done.push_back(static_cast<uint64_t>(id));
     signal([&] {
       emitConflictResolved(static_cast<uint64_t>(id), share, bytes(c.path),
-                           std::string(sync::resolutionName(how)));
+                           std::string(sync::resolutionName(how)),
+                           std::string(sync::resolutionName(how)), std::string());
     });
   }
   return done;
@@ -146,7 +148,8 @@ Result<std::vector<uint64_t>> Agent::resolveIds(const std::vector<int64_t>& ids,
 void Agent::Resolve(sdbus::Result<std::vector<uint64_t>>&& result, std::vector<uint64_t> ids,
                     std::string resolver) {
   async(jobs_, "Resolve", std::move(result), [this, ids, resolver](auto& reply) {
-    sync::Resolution how = resolution(resolver);
+    auto how = direct(resolver);
+    if (!how) checkResolverName(resolver);
     {
       std::lock_guard lock(journal_mu_);
       for (uint64_t id : ids) {
@@ -157,7 +160,7 @@ void Agent::Resolve(sdbus::Result<std::vector<uint64_t>>&& result, std::vector<u
       }
     }
     std::vector<int64_t> signed_ids(ids.begin(), ids.end());
-    auto done = resolveIds(signed_ids, how);
+    auto done = how ? resolveIds(signed_ids, *how) : resolveIdsWith(signed_ids, resolver);
     if (!done && done.error().code() == ErrorCode::kNotFound)
       raise(dbus::kUnknownConflict, done.error().message());
     reply.returnResults(orRaise(std::move(done)));
@@ -168,7 +171,8 @@ void Agent::ResolveMatching(sdbus::Result<std::vector<uint64_t>>&& result, std::
                             std::map<std::string, sdbus::Variant> filter, std::string resolver) {
   async(jobs_, "ResolveMatching", std::move(result),
         [this, share, filter, resolver](auto& reply) {
-          sync::Resolution how = resolution(resolver);
+          auto how = direct(resolver);
+          if (!how) checkResolverName(resolver);
           const std::string m = "ResolveMatching";
           onlyKeys(filter, {"glob", "under", "kind"}, m);
           if (filter.empty())
@@ -184,7 +188,7 @@ void Agent::ResolveMatching(sdbus::Result<std::vector<uint64_t>>&& result, std::
                           .map_error([&](Error e) { return e.withContext(m); }));
           journal::ShareRecord rec = shareRecord(share);
           auto ids = orRaise(sync::matchingConflicts(journal_, journal_mu_, rec.id, f));
-          reply.returnResults(orRaise(resolveIds(ids, how)));
+          reply.returnResults(orRaise(how ? resolveIds(ids, *how) : resolveIdsWith(ids, resolver)));
         });
 }
 

@@ -14,13 +14,14 @@ std::string_view resolutionName(Resolution r) {
     case Resolution::kKeepRemote: return "keep-remote";
     case Resolution::kStash: return "stash";
     case Resolution::kMerged: return "merged";
+    case Resolution::kDelete: return "delete";
   }
   return "keep-local";
 }
 
 std::optional<Resolution> resolutionFromName(std::string_view name) {
   for (Resolution r : {Resolution::kKeepLocal, Resolution::kKeepRemote, Resolution::kStash,
-                       Resolution::kMerged})
+                       Resolution::kMerged, Resolution::kDelete})
     if (resolutionName(r) == name) return r;
   return std::nullopt;
 }

@@ -146,8 +146,12 @@ struct ReconcileReport {
   bool clean() const { return !stopped && failed.empty() && new_conflicts.empty() && waiting == 0; }
 };
 
-enum class Resolution { kKeepLocal, kKeepRemote, kStash, kMerged };
-// "keep-local", "keep-remote", "stash", "merged"
+// What each decision means for each kind of conflict is the table in
+// README.md ("What each decision means for each kind of conflict").
+// kDelete takes the path away on both sides; only modify-delete,
+// delete-modify and dir-delete allow it (a side deleted the path).
+enum class Resolution { kKeepLocal, kKeepRemote, kStash, kMerged, kDelete };
+// "keep-local", "keep-remote", "stash", "merged", "delete"
 std::string_view resolutionName(Resolution r);
 std::optional<Resolution> resolutionFromName(std::string_view name);
 
@@ -161,6 +165,12 @@ struct ConflictDecision {
   // Recorded as the resolution's text when not empty (e.g. "git-merge via
   // rule 2"); else resolutionName(kind).
   std::string label;
+  // Who decided, for the history (`hoard conflicts --resolved`): the
+  // resolver's name ("keep-local", "git-merge", an external one's; empty:
+  // the decision's name) and the rule that named it (empty: a person or a
+  // script decided directly).
+  std::string resolver;
+  std::string rule;
 };
 
 class Reconciler {
@@ -197,6 +207,18 @@ class Reconciler {
   // any point leaves the conflict open with both sides as detected, or (once
   // the remote took the result) completed by recover(). Errors as resolve().
   Status apply(int64_t conflict_id, const ConflictDecision& decision);
+
+  // Takes back the latest resolution of conflict `conflict_id` (Undo.cc):
+  // both sides get back what they held at the path before it (from the
+  // versions the history keeps), a stash copy it made is removed on both
+  // sides, and the conflict is open again. Compare-and-swap against the
+  // result: kConflict naming the path and the side if either changed since
+  // (nothing is changed then). kNotFound: no resolution of this share's
+  // conflict to undo; kInvalidArgument: the conflict is open, its versions
+  // are no longer kept, or the decision was on a directory, a symlink or a
+  // rename (not undoable yet). One intent; a crash mid-undo is finished by
+  // recover().
+  Status undo(int64_t conflict_id);
 
   // Drops the cache's copy of `path` (a file or subtree) and its base rows,
   // freeing local space; the remote is untouched. Refuses, naming the first

@@ -113,7 +113,7 @@ class SqliteApplyCrashTest : public ReconcilerTest {
       KillingFs l(*local_fs_, plan, counter), r(*remote_fs_, plan, counter);
       Reconciler rec(ShareSides{*journal_, mu_, share_, l, r, cache_, *store_, store::KeepPolicy{},
                                 "laptop", nullptr, nullptr});
-      _exit(rec.apply(id, ConflictDecision{Resolution::kMerged, merged_fd, {}}) ? 0 : 3);
+      _exit(rec.apply(id, ConflictDecision{Resolution::kMerged, merged_fd, {}, "sqlite", {}}) ? 0 : 3);
     }
     int status = 0;
     EXPECT_EQ(::waitpid(pid, &status, 0), pid);
