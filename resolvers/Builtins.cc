@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "Resolver.h"
+#include "SqliteMerge.h"
 
 namespace hoard::resolvers {
 
@@ -49,6 +50,7 @@ void registerBuiltins(Registry& registry) {
   for (const auto& e : kFixed)
     (void)registry.add(std::make_shared<Fixed>(e.name, e.summary, e.kind));
   (void)registry.add(makeFollow());
+  (void)registry.add(std::make_shared<SqliteMerge>());
 }
 
 }  // namespace hoard::resolvers
