@@ -15,12 +15,19 @@ output descriptor hoardd gave. hoardd never gives it a path, only read-only
 descriptors of the three versions and one for the result.
 
     hoard-resolver-newest.py [--name NAME] [--default] [--merge-lines]
+                             [--always ANSWER] [--think SECONDS] [--timeout SECONDS]
+
+--always answers the same for every conflict (a bulk "keep-remote
+everything" resolver, or any word, to see how hoardd takes an answer it
+does not know); --think waits before answering, as a person at a prompt
+would; --timeout is how long hoardd waits for one answer.
 
 Needs python3-dbus and python3-gi (Debian packages).
 """
 import argparse
 import os
 import sys
+import time
 
 import dbus
 import dbus.mainloop.glib
@@ -42,14 +49,23 @@ def read_all(fd):
 
 
 class Newest(dbus.service.Object):
-    def __init__(self, bus, loop, merge_lines):
+    def __init__(self, bus, loop, args):
         super().__init__(bus, PATH)
         self.loop = loop
-        self.merge_lines = merge_lines
+        self.merge_lines = args.merge_lines
+        self.always = args.always
+        self.think = args.think
 
     @dbus.service.method(RESOLVER, in_signature="a{sv}hhhh", out_signature="s")
     def Resolve(self, conflict, base, local, remote, output):
         fds = [base.take(), local.take(), remote.take(), output.take()]
+        if self.think:
+            time.sleep(self.think)
+        if self.always:
+            print(f"{bytes(conflict['path']).decode('utf-8', 'replace')}: {self.always}", flush=True)
+            for fd in fds:
+                os.close(fd)
+            return self.always
         try:
             return self.decide(conflict, fds[1], fds[2], fds[3])
         finally:
@@ -95,17 +111,23 @@ def main():
                         help="also decide every conflict no rule takes")
     parser.add_argument("--merge-lines", action="store_true",
                         help="merge text conflicts line by line instead of picking a side")
+    parser.add_argument("--always", metavar="ANSWER", help="answer this for every conflict")
+    parser.add_argument("--think", type=float, default=0, metavar="SECONDS",
+                        help="wait this long before answering")
+    parser.add_argument("--timeout", type=int, default=60, metavar="SECONDS",
+                        help="how long hoardd waits for one answer (1 to 86400)")
     args = parser.parse_args()
 
     dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
     bus = dbus.SessionBus()
     loop = GLib.MainLoop()
-    Newest(bus, loop, args.merge_lines)
+    Newest(bus, loop, args)
     agent = dbus.Interface(bus.get_object("org.hoard.Agent1", "/org/hoard/Agent1"),
                            "org.hoard.Agent1")
     try:
         agent.RegisterResolver(dbus.ObjectPath(PATH), args.name,
-                               {"default": dbus.Boolean(args.default)})
+                               {"default": dbus.Boolean(args.default),
+                                "timeout_s": dbus.UInt32(args.timeout)})
     except dbus.DBusException as e:
         print(f"hoard-resolver-newest: cannot register: {e.get_dbus_name()}: {e.get_dbus_message()}",
               file=sys.stderr)

@@ -22,6 +22,7 @@ fi
 export PATH="$PWD/build/agent/daemon:$PWD/build/cli:$PATH"
 WORK=$(mktemp -d /tmp/hoard-demo-XXXXXX)
 export XDG_STATE_HOME="$WORK/state"
+export XDG_CONFIG_HOME="$WORK/config"   # hoardd's config.json (the rules) lives here
 SERVER="$WORK/server"      # stands in for the network share (NFS, SMB, sshfs...)
 CACHE="$WORK/Documents"    # where the user works
 HOARDD=
@@ -110,6 +111,31 @@ step "Both sides are equal"
   if cmp -s "$CACHE/$f" "$SERVER/$f"; then echo "   same  $f"; else echo "   DIFFERENT  $f"; exit 1; fi
 done)
 [ ! -e "$SERVER/data/results.csv" ] && say "data/results.csv is gone from the server too (you deleted it)"
+
+step "Rules decide for you: \"discard every local .o\" (keep the server's)"
+mkdir -p "$XDG_CONFIG_HOME/hoard"
+cat > "$XDG_CONFIG_HOME/hoard/config.json" <<'JSON'
+{"rules": [{"name": "objects", "match": "**/*.o", "resolver": "keep-remote"}]}
+JSON
+run hoard rules check
+run hoard rules reload
+mkdir -p "$SERVER/thesis/build"; printf 'object v1\n' > "$SERVER/thesis/build/main.o"
+until_true "main.o in the cache" test -f "$CACHE/thesis/build/main.o"
+run hoard offline docs
+say "you rebuild offline: thesis/build/main.o changes in the cache"; printf 'object built on the train\n' > "$CACHE/thesis/build/main.o"
+until_true "the rebuild in the change log" bash -c "hoard changes docs | grep -q main.o"
+say "the build server rebuilds it too";                         printf 'object built by the server\n' > "$SERVER/thesis/build/main.o"
+run hoard online docs
+until_true "the rule to decide" bash -c "grep -q 'built by the server' '$CACHE/thesis/build/main.o'"
+say "the cache now holds the server's object, as the rule says: $(cat "$CACHE/thesis/build/main.o")"
+run hoard conflicts --resolved
+oid=$(hoard conflicts --resolved --json | /usr/bin/python3 -c 'import json,sys; print([r["conflict_id"] for r in json.load(sys.stdin) if r["path"].endswith("main.o")][0])')
+step "Changed your mind? Undo puts both sides back and reopens the conflict"
+run hoard undo "$oid"
+say "cache: $(cat "$CACHE/thesis/build/main.o")   server: $(cat "$SERVER/thesis/build/main.o")"
+run hoard resolve --dry-run --all || true
+run hoard resolve "$oid" --with keep-local
+until_true "the share to be clean" bash -c "hoard status docs --json | grep -q '\"pending_changes\": 0'"
 
 step "Safety net: kill -9 of hoardd in the middle of a burst of 500 new files"
 mkdir -p "$CACHE/thesis/figures"

@@ -295,3 +295,58 @@ TEST_F(CliRulesTest, TheExampleExternalResolverDecidesAndIsDroppedWhenItLeaves) 
 
 }  // namespace
 }  // namespace hoard
+
+namespace hoard {
+namespace {
+
+// An external resolver that answers a word hoardd does not know, or that
+// answers after its deadline: the conflict stays open, both sides as they
+// were, and the log says what happened.
+TEST_F(CliRulesTest, AResolverThatAnswersNonsenseOrTooLateLeavesTheConflictOpen) {
+  writeConfig(R"({"rules": [{"match": "*.txt", "resolver": "talker"}]})");
+  put(R_ + "/a.txt", "v1\n");
+  startDaemon();
+  addShareAndPreload();
+  std::string script = std::string(HOARD_EXAMPLES_DIR) + "/hoard-resolver-newest.py";
+  std::string out = dir_ + "/talker.out";
+  resolver_pid_ = spawn({"/usr/bin/python3", script, "--name", "talker", "--always", "frobnicate"},
+                        out, {});
+  ASSERT_TRUE(eventually([&] { return slurp(out).find("registered") != std::string::npos; }))
+      << slurp(out);
+  conflictOn({"a.txt"});
+  std::string log_path = dir_ + "/hoardd.log";
+  ASSERT_TRUE(eventually([&] {
+    return slurp(log_path).find("answered \"frobnicate\"") != std::string::npos;
+  })) << slurp(log_path);
+  EXPECT_EQ(openPaths(), std::set<std::string>{"a.txt"});
+  EXPECT_EQ(slurp(C_ + "/a.txt"), "mine a.txt\n");
+  EXPECT_EQ(slurp(R_ + "/a.txt"), "theirs a.txt\n");
+
+  kill(resolver_pid_, SIGKILL);
+  waitpid(resolver_pid_, nullptr, 0);
+  resolver_pid_ = -1;
+  ASSERT_TRUE(eventually([&] {
+    json p = jsonOf("resolve --dry-run --all", 3);
+    return p.size() == 1 && p[0]["reason"] == "resolver \"talker\" is not registered";
+  }));
+  // Now one that would say keep-local, but only after its 1 s deadline.
+  std::string out2 = dir_ + "/slow.out";
+  resolver_pid_ = spawn({"/usr/bin/python3", script, "--name", "talker", "--always", "keep-local",
+                         "--think", "3", "--timeout", "1"},
+                        out2, {});
+  ASSERT_TRUE(eventually([&] { return slurp(out2).find("registered") != std::string::npos; }))
+      << slurp(out2) << slurp(log_path);
+  ASSERT_TRUE(eventually([&] { return slurp(out2).find("a.txt: keep-local") != std::string::npos; },
+                         std::chrono::seconds(10)))
+      << slurp(out2);
+  sleep(1);
+  EXPECT_NE(slurp(log_path).find("talker: defer (the resolver failed); failed: resolver talker"),
+            std::string::npos)
+      << slurp(log_path);
+  EXPECT_EQ(openPaths(), std::set<std::string>{"a.txt"}) << "a late answer is not applied";
+  EXPECT_EQ(slurp(R_ + "/a.txt"), "theirs a.txt\n");
+  EXPECT_EQ(slurp(C_ + "/a.txt"), "mine a.txt\n");
+}
+
+}  // namespace
+}  // namespace hoard

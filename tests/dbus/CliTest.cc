@@ -608,6 +608,8 @@ TEST_F(CliTest, StatusCountsTheRemoteCallsOfEachPass) {
   // The pass listed the tree again: each directory (root, docs, many) once more.
   EXPECT_GE(after.value("listDir", 0), preload.value("listDir", 0) + 3) << after.dump();
   EXPECT_GE(after.value("lstat", 0), preload.value("lstat", 0) + 25) << after.dump();
+}
+
 // Issue 9, point 11: one unreadable remote subdirectory is a failed path in
 // `status`, not a paused share nor "authentication required"; the rest of
 // the share syncs. (Root ignores mode 000, so the daemon's test hook makes
