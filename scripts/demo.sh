@@ -133,7 +133,7 @@ oid=$(hoard conflicts --resolved --json | /usr/bin/python3 -c 'import json,sys; 
 step "Changed your mind? Undo puts both sides back and reopens the conflict"
 run hoard undo "$oid"
 say "cache: $(cat "$CACHE/thesis/build/main.o")   server: $(cat "$SERVER/thesis/build/main.o")"
-run hoard resolve --dry-run --all || true
+run hoard resolve --dry-run "$oid" || true
 run hoard resolve "$oid" --with keep-local
 until_true "the share to be clean" bash -c "hoard status docs --json | grep -q '\"pending_changes\": 0'"
 

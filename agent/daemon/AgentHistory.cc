@@ -52,6 +52,8 @@ void Agent::Undo(sdbus::Result<>&& result, uint64_t id) {
       share = orRaise(journal_.share(c->share_id)).name;
     }
     std::shared_ptr<Engine> e = engine(share);
+    // A person took the rule's decision back: the rules must not take it again.
+    chain_->leaveForAPerson(static_cast<int64_t>(id));
     Status st = e->engine->undo(static_cast<int64_t>(id));
     if (!st && st.error().code() == ErrorCode::kNotFound)
       raise(dbus::kUnknownConflict, st.error().message());

@@ -103,6 +103,11 @@ std::string ResolverChain::defaultResolver() const {
   return default_resolver_;
 }
 
+void ResolverChain::leaveForAPerson(int64_t id) {
+  std::lock_guard lock(mu_);
+  for_a_person_.insert(id);
+}
+
 std::optional<ChainOutcome> ResolverChain::last(int64_t id) const {
   std::lock_guard lock(mu_);
   auto it = last_.find(id);
@@ -185,6 +190,10 @@ ChainOutcome ResolverChain::decide(sync::ShareEngine& engine, const journal::Con
     std::string fallback;
     {
       std::lock_guard lock(mu_);
+      if (for_a_person_.count(c.id)) {
+        out.decision = resolvers::Decision::defer("reopened by hoard undo: left for you to decide");
+        return out;
+      }
       if (!rules_error_) set = rules_.forShare(share);
       fallback = default_resolver_;
     }

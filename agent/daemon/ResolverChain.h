@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "daemon/RulesConfig.h"
@@ -79,6 +80,10 @@ class ResolverChain {
   // need no conflict (globs, subtree) are judged.
   std::vector<std::string> explainPath(const std::string& share, const RelPath& path) const;
 
+  // Conflict `id` was reopened by an undo: the rules and the default
+  // resolver leave it to a person (a resolver named with --with still runs).
+  void leaveForAPerson(int64_t id);
+
   // The last outcome of a conflict the chain ran on (not in dry runs).
   std::optional<ChainOutcome> last(int64_t id) const;
 
@@ -101,6 +106,7 @@ class ResolverChain {
   std::optional<Error> rules_error_;     // GUARDED_BY(mu_)
   std::string default_resolver_;         // GUARDED_BY(mu_)
   std::map<int64_t, ChainOutcome> last_;  // GUARDED_BY(mu_)
+  std::set<int64_t> for_a_person_;        // GUARDED_BY(mu_)
 };
 
 }  // namespace hoard::daemon
