@@ -110,6 +110,7 @@ Status applyTree(PassState& pass, const RelPath& p, Resolution kind) {
     case Resolution::kKeepRemote:
       return mirror(pass, p, /*to_remote=*/false);
     case Resolution::kMerged:
+    case Resolution::kMarkers:
       return fail(ErrorCode::kInvalidArgument,
                   displayPath(p) + " is not a file on both sides: it cannot take merged content");
     case Resolution::kStash:
@@ -169,6 +170,7 @@ Status applyRenameRename(PassState& pass, const journal::ConflictRecord& c,
   Status done;
   switch (resolution) {
     case Resolution::kMerged:
+    case Resolution::kMarkers:
       return fail(ErrorCode::kInvalidArgument, "a rename-rename conflict takes no merged content");
     case Resolution::kKeepLocal:  // the remote takes the cache's name
       done = s.remote.rename(rr->remote_to, p, Expect::version(r->data_version),
@@ -207,7 +209,7 @@ Status loadSide(remote::RemoteFs& fs, StatMap& side, const RelPath& p) {
 }
 
 Status Reconciler::resolve(int64_t conflict_id, Resolution resolution) {
-  if (resolution == Resolution::kMerged)
+  if (resolution == Resolution::kMerged || resolution == Resolution::kMarkers)
     return fail(ErrorCode::kInvalidArgument, "a merged result needs its content");
   return apply(conflict_id, ConflictDecision{resolution, -1, {}});
 }
@@ -224,16 +226,17 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
   if (c.share_id != s.share_id || !c.open)
     return fail(ErrorCode::kNotFound, "conflict " + std::to_string(conflict_id) +
                                           " is not an open conflict of this share");
-  if (decision.kind == Resolution::kMerged && decision.merged_fd < 0)
+  if ((decision.kind == Resolution::kMerged || decision.kind == Resolution::kMarkers) &&
+      decision.merged_fd < 0)
     return fail(ErrorCode::kInvalidArgument, "a merged result needs its content");
   const RelPath& p = c.path;
   ReconcileOptions opts;
   PassState pass(s, opts);
   pass.batching = true;  // the rows and the resolution commit together
-  const ConflictDetail d = decodeDetail(c.detail);
+  ConflictDetail d = decodeDetail(c.detail);
 
   if (c.kind == journal::ConflictKind::kRenameRename && d.from && d.remote_to) {
-    if (decision.kind == Resolution::kMerged)
+    if (decision.kind == Resolution::kMerged || decision.kind == Resolution::kMarkers)
       return fail(ErrorCode::kInvalidArgument, "a rename-rename conflict takes no merged content");
     Status done = applyRenameRename(pass, c, d, decision.kind);
     if (!done) return done;
@@ -264,6 +267,17 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
                              "holds: look at it again (hoard show " + std::to_string(c.id) +
                              ") and decide again"));
 
+  if (decision.kind == Resolution::kMarkers || (d.merging && decision.kind == Resolution::kKeepLocal)) {
+    Status merging = decision.kind == Resolution::kMarkers
+                         ? applyMarkers(pass, c, d, decision)
+                         : acceptMergeEdit(pass, c, d, decision.force);
+    if (!merging && merging.error().code() == ErrorCode::kConflict)
+      return refresh(pass, c, decodeDetail(c.detail), merging.error());
+    if (!merging || decision.kind == Resolution::kMarkers) {
+      pass.forgetOwnWrites();
+      return merging;
+    }
+  }
   auto isFileOrNone = [](FileType t) { return t == FileType::kFile || t == FileType::kNone; };
   Status done;
   if (isFileOrNone(d.local.type) && isFileOrNone(d.remote.type)) {
