@@ -17,6 +17,7 @@
 #include "Complete.h"
 #include "HoardVersion.h"
 #include "Output.h"
+#include "ShowMerged.h"
 #include "common/RelPath.h"
 
 namespace {
@@ -211,7 +212,8 @@ int main(int argc, char** argv) {
   bool as_json = false;
   std::string share, name, path, remote, cache, with, glob, under, kind;
   uint32_t priority = 500;
-  bool force = false, want_base = false, want_local = false, want_remote = false;
+  bool force = false, want_base = false, want_local = false, want_remote = false, want_merged = false;
+  std::string merge_style;
   std::vector<uint64_t> ids;
   uint64_t id = 0;
   std::function<int(Agent&)> action;
@@ -485,8 +487,13 @@ int main(int argc, char** argv) {
   show_which->add_flag("--base", want_base);
   show_which->add_flag("--local", want_local);
   show_which->add_flag("--remote", want_remote);
+  show_which->add_flag("--merged", want_merged,
+                       "git-merge's proposal, with markers where hunks conflict (exit 3)");
+  show->add_option("--style", merge_style, "with --merged: merge, diff3 or zdiff3")
+      ->default_val("merge");
   show->callback([&] {
     action = [&](Agent& a) {
+      if (want_merged) return showMerged(a, id, merge_style);
       auto [base, local, remote_fd, present] = a.OpenConflictVersions(id);
       const sdbus::UnixFd& fd = want_base ? base : want_local ? local : remote_fd;
       bool here = want_base ? std::get<0>(present) : want_local ? std::get<1>(present)

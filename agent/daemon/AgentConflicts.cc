@@ -6,6 +6,7 @@
 #include "daemon/Agent.h"
 #include "daemon/BusArgs.h"
 #include "dbus/DbusErrors.h"
+#include "sync/ConflictDetail.h"
 #include "sync/ShareQueries.h"
 
 namespace hoard::daemon {
@@ -67,7 +68,9 @@ std::map<std::string, sdbus::Variant> Agent::GetConflict(const uint64_t& id) {
         {"share", sdbus::Variant(share)},
         {"path", sdbus::Variant(bytes(c.path))},
         {"kind", sdbus::Variant(std::string(journal::conflictKindName(c.kind)))},
-        {"state", sdbus::Variant(std::string(c.open ? "open" : "resolved"))},
+        {"state", sdbus::Variant(std::string(!c.open                           ? "resolved"
+                                             : sync::decodeDetail(c.detail).merging ? "merging"
+                                                                                    : "open"))},
         {"detail", sdbus::Variant(c.detail)}};
     if (!c.open) out["resolution"] = sdbus::Variant(c.resolution);
     return out;
