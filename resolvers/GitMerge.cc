@@ -92,15 +92,16 @@ int countMarkers(std::string_view merged) {
 }
 
 // Why .gitattributes keeps this path from a text merge, if it does; may
-// turn a merge into a union or allow a binary-looking one.
-std::optional<std::string> fromAttributes(const ConflictView& c, Opt& opts, bool& force_text) {
+// turn a merge into a union. (merge=text cannot make libgit2 merge content
+// with NUL bytes: git_merge_file takes such content as binary whatever it
+// is told, so binary content defers even then.)
+std::optional<std::string> fromAttributes(const ConflictView& c, Opt& opts) {
   if (!c.git_attr) return std::nullopt;
   if (c.git_attr("binary") == "set") return ".gitattributes marks it binary";
   auto merge = c.git_attr("merge");
   if (merge == "unset") return ".gitattributes marks it -merge";
   if (merge == "binary") return ".gitattributes marks it merge=binary";
   if (merge == "union") opts.favor = Opt::Favor::kUnion;
-  if (merge == "text") force_text = true;
   return std::nullopt;
 }
 
@@ -209,13 +210,27 @@ Result<MergeOutcome> mergeVersions(const ConflictView& c, const GitMergeOptions&
     out.not_merged = "git-merge merges a file on both sides";
     return out;
   }
-  if (c.base.exists() && (c.base.type != FileType::kFile || c.base.fd < 0)) {
-    out.not_merged = "no base version was kept";
+  if (c.local.fd < 0 || c.remote.fd < 0) {
+    out.not_merged = std::string(c.local.fd < 0 ? "the cache's" : "the remote's") +
+                     " version was not kept";
     return out;
   }
-  bool force_text = false;
-  if (auto why = fromAttributes(c, o, force_text)) {
+  if (auto why = fromAttributes(c, o)) {
     out.not_merged = std::move(why);
+    return out;
+  }
+  auto l = readAll(c.local.fd, c, "cache's");
+  if (!l) return tl::unexpected(l.error());
+  auto r = readAll(c.remote.fd, c, "remote's");
+  if (!r) return tl::unexpected(r.error());
+  // Binary first: the keep policy rarely keeps a binary file's base, and
+  // "binary content" is the reason that matters then.
+  if (looksBinary(*l) || looksBinary(*r)) {
+    out.not_merged = "binary content";
+    return out;
+  }
+  if (c.base.exists() && (c.base.type != FileType::kFile || c.base.fd < 0)) {
+    out.not_merged = "no base version was kept";
     return out;
   }
   std::string base;
@@ -224,11 +239,7 @@ Result<MergeOutcome> mergeVersions(const ConflictView& c, const GitMergeOptions&
     if (!b) return tl::unexpected(b.error());
     base = std::move(*b);
   }
-  auto l = readAll(c.local.fd, c, "cache's");
-  if (!l) return tl::unexpected(l.error());
-  auto r = readAll(c.remote.fd, c, "remote's");
-  if (!r) return tl::unexpected(r.error());
-  if (!force_text && (looksBinary(base) || looksBinary(*l) || looksBinary(*r))) {
+  if (looksBinary(base)) {
     out.not_merged = "binary content";
     return out;
   }

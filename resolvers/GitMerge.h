@@ -44,8 +44,8 @@ struct MergeOutcome {
 // Reads the three versions of `c` (pread from offset 0) and merges them.
 // A base that does not exist (create-create) merges as empty; a base that
 // existed but has no fd was not kept and is not merged. Binary content is a
-// NUL byte in the first 8000 bytes of a version (git's test) unless
-// .gitattributes says merge=text. Errors: kIo reading a version (naming the
+// NUL byte in the first 8000 bytes of a version (git's test, and libgit2's,
+// which no attribute overrides). Errors: kIo reading a version (naming the
 // path and the side), kInternal from libgit2. Any thread.
 Result<MergeOutcome> mergeVersions(const ConflictView& c, const GitMergeOptions& options);
 

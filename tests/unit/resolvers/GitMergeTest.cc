@@ -238,12 +238,15 @@ TEST_F(GitMergeAttributesTest, AnAttributeForAnotherPathChangesNothing) {
   EXPECT_EQ(resolve(c).kind, DecisionKind::kMerged);
 }
 
-TEST_F(GitMergeAttributesTest, MergeTextMergesBinaryLookingContent) {
+TEST_F(GitMergeAttributesTest, MergeTextStillDefersBinaryContent) {
+  // libgit2 merges no content with a NUL byte as text, whatever it is told.
   std::string base = kBase + std::string(1, '\0') + "\n";
   auto c = view(base, "ONE\n" + base.substr(4), base + "eight\n", "data.raw");
   attributes(c, "*.raw merge=text\n");
-  EXPECT_EQ(resolve(c).kind, DecisionKind::kMerged);
-  EXPECT_EQ(output(), "ONE\n" + base.substr(4) + "eight\n");
+  Decision d = resolve(c);
+  EXPECT_EQ(d.kind, DecisionKind::kDefer);
+  EXPECT_EQ(d.reason, "binary content");
+  EXPECT_EQ(output(), "");
 }
 
 struct BadOption {
