@@ -52,7 +52,7 @@ class Agent final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> {
   void onConflictDetected(const uint64_t&, const std::string&, const std::vector<uint8_t>&,
                           const std::string&) override {}
   void onConflictResolved(const uint64_t&, const std::string&, const std::vector<uint8_t>&,
-                          const std::string&) override {}
+                          const std::string&, const std::string&, const std::string&) override {}
   void onProgress(const uint64_t& job, const std::string&, const std::string&,
                   const uint64_t& bytes_done, const uint64_t& bytes_total,
                   const uint32_t& files_done, const uint32_t& files_total) override;

@@ -15,8 +15,10 @@
 
 #include "Client.h"
 #include "Complete.h"
+#include "History.h"
 #include "HoardVersion.h"
 #include "Output.h"
+#include "RulesCommands.h"
 #include "ShowMerged.h"
 #include "common/RelPath.h"
 
@@ -81,6 +83,8 @@ void addProblems(json& j, const std::map<std::string, sdbus::Variant>& st) {
   if (auto it = st.find("stopped_error"); it != st.end())
     j["stopped"] = {{"error", it->second.get<std::string>()},
                     {"message", st.at("stopped_message").get<std::string>()}};
+  if (auto it = st.find("rules_error"); it != st.end())
+    j["rules_error"] = it->second.get<std::string>();
   if (auto it = st.find("mass_delete_count"); it != st.end()) {
     json md = {{"count", it->second.get<uint32_t>()},
                {"total", st.at("mass_delete_total").get<uint32_t>()},
@@ -217,6 +221,7 @@ int main(int argc, char** argv) {
   std::vector<uint64_t> ids;
   uint64_t id = 0;
   std::function<int(Agent&)> action;
+  std::function<int()> local_action;  // a command that needs no hoardd
 
   auto json_flag = [&](CLI::App* c) { c->add_flag("--json", as_json, "machine-readable output"); };
 
@@ -398,6 +403,10 @@ int main(int argc, char** argv) {
             std::cout << "  nothing is deleted until you run `hoard sync " << n
                       << " --confirm-delete`\n";
           }
+          if (j.contains("rules_error"))
+            std::cout << "  the resolution rules are disabled: "
+                      << j["rules_error"].get<std::string>()
+                      << " (fix it, then `hoard rules reload`)\n";
           if (j.contains("stopped"))
             std::cout << "  the last sync stopped early: "
                       << j["stopped"]["message"].get<std::string>() << " ("
@@ -459,21 +468,41 @@ int main(int argc, char** argv) {
 
   auto* conflicts = app.add_subcommand("conflicts", "open conflicts (exit 3 if there are any)");
   conflicts->add_option("share", share);
+  bool resolved = false;
+  conflicts->add_flag("--resolved", resolved,
+                      "the resolutions kept (newest first): who decided what, undone or not");
   json_flag(conflicts);
   conflicts->callback([&] {
     action = [&](Agent& a) {
+      if (resolved) return listResolutions(a, share, as_json);
       json out = json::array();
       auto list = a.ListConflicts(share);
+      // Which rule would take each one, and what it would do (nothing is changed).
+      std::map<uint64_t, std::map<std::string, sdbus::Variant>> preview;
+      if (!list.empty())
+        for (auto& row : a.PreviewResolve({}, share, {}, ""))
+          preview[row.at("id").get<uint64_t>()] = row;
       for (const auto& c : list) {
         json j = {{"id", std::get<0>(c)},
                   {"share", std::get<1>(c)},
                   {"kind", std::get<3>(c)},
                   {"created_at_ns", std::get<4>(c)}};
         putPath(j, "path", str(std::get<2>(c)));
+        if (auto it = preview.find(std::get<0>(c)); it != preview.end()) {
+          j["rule"] = it->second.at("rule").get<std::string>();
+          j["resolver"] = it->second.at("resolver").get<std::string>();
+          j["would"] = it->second.at("decision").get<std::string>();
+          j["reason"] = it->second.at("reason").get<std::string>();
+        }
         out.push_back(j);
-        if (!as_json)
-          std::cout << "#" << std::get<0>(c) << "  " << std::get<1>(c) << "  " << std::get<3>(c)
-                    << "  " << displayPath(str(std::get<2>(c))) << "\n";
+        if (as_json) continue;
+        std::cout << "#" << std::get<0>(c) << "  " << std::get<1>(c) << "  " << std::get<3>(c)
+                  << "  " << displayPath(str(std::get<2>(c))) << "\n";
+        if (j.contains("rule") && !j["resolver"].get<std::string>().empty())
+          std::cout << "    " << (j["rule"] == "" ? std::string("default") : j["rule"].get<std::string>())
+                    << " -> " << j["resolver"].get<std::string>() << ": "
+                    << j["would"].get<std::string>() << " (" << j["reason"].get<std::string>()
+                    << ")\n";
       }
       if (as_json) std::cout << out.dump(2) << "\n";
       else if (list.empty()) std::cout << "no open conflicts\n";
@@ -537,7 +566,16 @@ int main(int argc, char** argv) {
   resolve->add_option("--glob", glob, "paths matching this pattern (** crosses folders)");
   resolve->add_option("--under", under, "paths in this folder");
   resolve->add_option("--kind", kind, "content, modify-delete, delete-modify, create-create, ...");
-  resolve->add_option("--with", with, "keep-local, keep-remote or stash")->required();
+  resolve->add_option("--with", with,
+                      "keep-local, keep-remote, stash, delete, git-merge, sqlite, follow, or an "
+                      "external resolver's name");
+  bool dry_run = false, all = false, keep_markers = false;
+  resolve->add_flag("--force", keep_markers,
+                    "with --with keep-local: keep a merge that still holds conflict markers");
+  resolve->add_flag("--dry-run", dry_run,
+                    "say which rule and resolver would decide, and what, changing nothing");
+  resolve->add_flag("--all", all, "every open conflict (of --share, if given)");
+  json_flag(resolve);
   resolve->callback([&] {
     action = [&](Agent& a) {
       std::vector<uint64_t> done;
@@ -554,8 +592,38 @@ int main(int argc, char** argv) {
       }
       while (under.size() > 1 && under.back() == '/') under.pop_back();
       bool by_filter = !glob.empty() || !under.empty() || !kind.empty();
+      if (dry_run) {
+        if (!ids.empty() && (by_filter || all)) {
+          std::cerr << "hoard: give conflict ids, or --all / --glob/--under/--kind, not both\n";
+          return kUsage;
+        }
+        if (ids.empty() && !by_filter && !all) {
+          std::cerr << "hoard: --dry-run needs conflict ids, --all, or --glob/--under/--kind\n";
+          return kUsage;
+        }
+        std::map<std::string, sdbus::Variant> filter;
+        if (!glob.empty()) filter["glob"] = sdbus::Variant(bytes(glob));
+        if (!under.empty()) filter["under"] = sdbus::Variant(bytes(under));
+        if (!kind.empty()) filter["kind"] = sdbus::Variant(kind);
+        return printPreview(a, ids, share, filter, with, as_json);
+      }
+      if (with.empty()) {
+        std::cerr << "hoard: say how with --with (keep-local, keep-remote, stash, ...), or "
+                     "preview the rules with --dry-run\n";
+        return kUsage;
+      }
+      if (all) {
+        std::cerr << "hoard: --all is for --dry-run; to decide many, use --share with "
+                     "--glob/--under/--kind\n";
+        return kUsage;
+      }
       if (by_filter == !ids.empty()) {
         std::cerr << "hoard: give conflict ids, or --share with --glob/--under/--kind\n";
+        return kUsage;
+      }
+      if (keep_markers && (with != "keep-local" || by_filter)) {
+        std::cerr << "hoard: --force goes with conflict ids and --with keep-local (it keeps a "
+                     "merge that still holds conflict markers)\n";
         return kUsage;
       }
       if (by_filter) {
@@ -568,6 +636,8 @@ int main(int argc, char** argv) {
         if (!under.empty()) filter["under"] = sdbus::Variant(bytes(under));
         if (!kind.empty()) filter["kind"] = sdbus::Variant(kind);
         done = a.ResolveMatching(share, filter, with);
+      } else if (keep_markers) {
+        done = a.ResolveWith(ids, with, {{"force", sdbus::Variant(true)}});
       } else {
         done = a.Resolve(ids, with);
       }
@@ -575,6 +645,10 @@ int main(int argc, char** argv) {
       return a.OpenConflicts() > 0 ? kConflictsRemain : kOk;
     };
   });
+
+  auto* undo = app.add_subcommand("undo", "take back a conflict's latest resolution, reopen it");
+  undo->add_option("id", id, "the id of a resolved conflict")->required();
+  undo->callback([&] { action = [&](Agent& a) { return undoResolution(a, id); }; });
 
   auto* evict = app.add_subcommand("evict", "drop the local copy of a clean, unpinned path");
   evict->add_option("path", path)->required();
@@ -637,6 +711,8 @@ int main(int argc, char** argv) {
     };
   });
 
+  addRulesCommands(app, Commands{as_json, action, local_action});
+
   if (argc == 1 || argv[1][0] != '-') {
     std::string cmd = argc > 1 ? argv[1] : "";
     bool known = false;
@@ -661,6 +737,7 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? kOk : kUsage;
   }
+  if (local_action) return local_action();
   try {
     auto agent = Agent::connect();
     return action(*agent);

@@ -45,7 +45,7 @@ _hoard() {
       mapfile -t COMPREPLY < <(compgen -W "$(hoard __complete shares 2>/dev/null)" -- "$cur")
       return 0 ;;
     --with)
-      mapfile -t COMPREPLY < <(compgen -W "keep-local keep-remote stash" -- "$cur")
+      mapfile -t COMPREPLY < <(compgen -W "keep-local keep-remote stash delete" -- "$cur")
       return 0 ;;
     --kind)
       mapfile -t COMPREPLY < <(compgen -W "content modify-delete delete-modify create-create type metadata dir-delete rename-rename" -- "$cur")

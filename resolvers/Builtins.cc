@@ -32,6 +32,8 @@ class Fixed final : public Resolver {
 
 }  // namespace
 
+std::shared_ptr<Resolver> makeFollow();  // Follow.cc
+
 void registerBuiltins(Registry& registry) {
   struct Entry {
     std::string_view name, summary;
@@ -47,6 +49,7 @@ void registerBuiltins(Registry& registry) {
   };
   for (const auto& e : kFixed)
     (void)registry.add(std::make_shared<Fixed>(e.name, e.summary, e.kind));
+  (void)registry.add(makeFollow());
   (void)registry.add(std::make_shared<GitMerge>());
 }
 

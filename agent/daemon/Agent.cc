@@ -4,6 +4,7 @@
 
 #include "common/RelPath.h"
 #include "daemon/BusArgs.h"
+#include "daemon/ExternalResolvers.h"
 #include "daemon/Log.h"
 #include "dbus/DbusErrors.h"
 
@@ -22,7 +23,11 @@ Agent::Agent(sdbus::IConnection& connection, journal::Journal& journal, store::B
       store_(store),
       options_(std::move(options)),
       pool_(std::make_shared<remote::WorkerPool>(
-          remote::WorkerPool::Options{4, 256, "hoard-remote"})) {
+          remote::WorkerPool::Options{4, 256, "hoard-remote"})),
+      chain_(std::make_unique<ResolverChain>(journal, journal_mu_, store, options_.config_path)),
+      external_(std::make_unique<ExternalResolvers>(connection, *chain_)) {
+  if (auto st = chain_->reload(); !st) log(3, "rules disabled: " + st.error().message());
+  for (const auto& w : chain_->rulesWarnings()) log(4, "rules: " + w);
   registerAdaptor();
 }
 
@@ -56,6 +61,8 @@ void Agent::startShares() {
       logCurrentException("starting share " + share.name);
     }
   }
+  // Conflicts left open by an earlier run meet the rules as they are now.
+  postChainOnOpenConflicts();
 }
 
 void Agent::close() {
@@ -73,6 +80,8 @@ void Agent::close() {
   // What was queued ends (refused as Aborted); what runs finishes its file.
   control_.reset();
   jobs_.reset();
+  resolve_.reset();  // a resolver waiting for a person is not waited for past its timeout
+  external_.reset();
   {
     std::lock_guard lock(mu_);
     engines.swap(engines_);
@@ -111,6 +120,7 @@ void Agent::startEngine(const journal::ShareRecord& share) {
         emitConflictDetected(static_cast<uint64_t>(id), raw->name, bytes(c->path),
                              std::string(journal::conflictKindName(c->kind)));
       });
+      postChain(raw->name, id);
     });
   };
   hooks.onAuthenticationRequired = [this, raw](const std::string& m) {

@@ -31,7 +31,9 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "daemon/AgentOptions.h"
 #include "daemon/CatchLadder.h"
+#include "daemon/ResolverChain.h"
 #include "daemon/Strand.h"
 #include "dbus/org.hoard.Agent1.adaptor.h"
 #include "journal/Journal.h"
@@ -40,13 +42,8 @@
 
 namespace hoard::daemon {
 
-struct AgentOptions {
-  sync::ShareEngineOptions engine;
-  std::string host;
-  // config resolved_retention_days: how long resolved conflicts and their
-  // versions are kept (for undo) before they are dropped.
-  int resolved_retention_days = 30;
-};
+
+class ExternalResolvers;
 
 class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> {
  public:
@@ -67,6 +64,10 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   // hold (queued jobs end as Aborted), then stops every engine (the trackers
   // make what they saw durable first). Idempotent. Not from the bus thread.
   void close();
+
+  // Reads the rules again (SIGHUP, ReloadRules), logs the outcome and runs
+  // the chain on every open conflict. Any thread but the bus thread's.
+  Status reloadRules();
 
  private:
   struct Engine {
@@ -141,9 +142,25 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
                             uint64_t id) override;
   void Resolve(sdbus::Result<std::vector<uint64_t>>&& result, std::vector<uint64_t> ids,
                std::string resolver) override;
+  void ResolveWith(sdbus::Result<std::vector<uint64_t>>&& result, std::vector<uint64_t> ids,
+                   std::string resolver, std::map<std::string, sdbus::Variant> options) override;
   void ResolveMatching(sdbus::Result<std::vector<uint64_t>>&& result, std::string share,
                        std::map<std::string, sdbus::Variant> filter,
                        std::string resolver) override;
+  void PreviewResolve(sdbus::Result<std::vector<std::map<std::string, sdbus::Variant>>>&& result,
+                      std::vector<uint64_t> ids, std::string share,
+                      std::map<std::string, sdbus::Variant> filter, std::string resolver) override;
+  void ReloadRules(sdbus::Result<uint32_t, std::vector<std::string>>&& result) override;
+  void ExplainRules(sdbus::Result<std::vector<std::string>>&& result, std::string share,
+                    std::vector<uint8_t> path) override;
+  void RegisterResolver(const sdbus::ObjectPath& object, const std::string& name,
+                        const std::map<std::string, sdbus::Variant>& options) override;
+  void UnregisterResolver(const sdbus::ObjectPath& object) override;
+  std::vector<sdbus::Struct<uint64_t, uint64_t, std::string, std::vector<uint8_t>, std::string,
+                            std::string, std::string, std::string, std::string, int64_t,
+                            int64_t>>
+  ListResolutions(const std::string& share) override;  // AgentHistory.cc
+  void Undo(sdbus::Result<>&& result, uint64_t id) override;
   std::vector<sdbus::Struct<uint64_t, std::string, int64_t, uint32_t>> ListSnapshots(
       const std::string& share) override;
   std::vector<sdbus::Struct<std::vector<uint8_t>, std::string, uint32_t, uint64_t, int64_t,
@@ -164,8 +181,28 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   void stopEngine(const std::string& share);
   // Resolves the given open conflicts (on the strand); returns the ids done.
   Result<std::vector<uint64_t>> resolveIds(const std::vector<int64_t>& ids,
-                                           sync::Resolution how);
+                                           sync::Resolution how, bool force = false);
+  // Resolve and ResolveWith by ids: raises UnknownConflict for an id that is
+  // not open, InvalidArgument for an unknown resolver.
+  std::vector<uint64_t> resolveByIds(const std::vector<uint64_t>& ids,
+                                     const std::string& resolver, bool force);
+  // The same through the resolver chain with resolver `name` alone (git-merge,
+  // sqlite, an external one...): a conflict it leaves open is an error
+  // (Conflict) saying why.
+  Result<std::vector<uint64_t>> resolveIdsWith(const std::vector<int64_t>& ids,
+                                               const std::string& name);
+  // InvalidArgument naming the resolvers there are, if `name` is none of them.
+  void checkResolverName(const std::string& name);
   uint64_t newJob(const std::string& share, std::string kind);
+  // The resolver chain on conflict `id` of `share`, queued on resolve_ (off
+  // the passes and the jobs); announces a decision that was applied.
+  void postChain(const std::string& share, int64_t id);
+  void postChainOnOpenConflicts();
+  void runChain(const std::string& share, int64_t id);
+  // The open conflicts PreviewResolve is about (ids, or share + filter).
+  std::vector<journal::ConflictRecord> previewTargets(const std::vector<uint64_t>& ids,
+                                                      const std::string& share,
+                                                      const std::map<std::string, sdbus::Variant>& filter);
   // Runs a pass of `e` as job `job` on jobs_ and ends it with JobFinished.
   void runSyncJob(std::shared_ptr<Engine> e, uint64_t job, std::string kind,
                   bool confirm_mass_delete);
@@ -189,6 +226,11 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   // Reset in close(), before the engines go: no task may outlive the state it uses.
   std::unique_ptr<Strand> control_ = std::make_unique<Strand>("hoard-control");
   std::unique_ptr<Strand> jobs_ = std::make_unique<Strand>("hoard-jobs");
+  // The resolver chain: its own strand, so a resolver that takes minutes (a
+  // prompt) holds up no job.
+  std::unique_ptr<ResolverChain> chain_;
+  std::unique_ptr<ExternalResolvers> external_;
+  std::unique_ptr<Strand> resolve_ = std::make_unique<Strand>("hoard-resolve");
 };
 
 }  // namespace hoard::daemon

@@ -13,12 +13,13 @@ namespace hoard::daemon {
 
 namespace {
 
-sync::Resolution resolution(const std::string& name) {
+// The engine's own resolutions; any other name goes through the resolver chain.
+std::optional<sync::Resolution> direct(const std::string& name) {
   auto r = sync::resolutionFromName(name);
-  if (!r)
-    raise(Error(ErrorCode::kInvalidArgument,
-                "unknown resolver \"" + name + "\": use keep-local, keep-remote or stash"));
-  return *r;
+  if (r && (*r == sync::Resolution::kKeepLocal || *r == sync::Resolution::kKeepRemote ||
+            *r == sync::Resolution::kStash || *r == sync::Resolution::kDelete))
+    return r;
+  return std::nullopt;
 }
 
 int emptyFd() {
@@ -108,7 +109,7 @@ void Agent::OpenConflictVersions(
 }
 
 Result<std::vector<uint64_t>> Agent::resolveIds(const std::vector<int64_t>& ids,
-                                                sync::Resolution how) {
+                                                sync::Resolution how, bool force) {
   std::vector<uint64_t> done;
   for (int64_t id : ids) {
     journal::ConflictRecord c;
@@ -135,35 +136,60 @@ Result<std::vector<uint64_t>> Agent::resolveIds(const std::vector<int64_t>& ids,
         return fail(ErrorCode::kNotFound, "share \"" + share + "\" is not running");
       e = it->second;
     }
-    Status st = e->engine->resolve(id, how);
+    sync::ConflictDecision decision;
+    decision.kind = how;
+    decision.resolver = sync::resolutionName(how);
+    decision.force = force;
+    Status st = force ? e->engine->apply(id, decision) : e->engine->resolve(id, how);
     if (!st) return tl::unexpected(st.error().withContext("conflict #" + std::to_string(id)));
     done.push_back(static_cast<uint64_t>(id));
     signal([&] {
       emitConflictResolved(static_cast<uint64_t>(id), share, bytes(c.path),
-                           std::string(sync::resolutionName(how)));
+                           std::string(sync::resolutionName(how)),
+                           std::string(sync::resolutionName(how)), std::string());
     });
   }
   return done;
 }
 
+std::vector<uint64_t> Agent::resolveByIds(const std::vector<uint64_t>& ids,
+                                          const std::string& resolver, bool force) {
+  auto how = direct(resolver);
+  if (!how) checkResolverName(resolver);
+  {
+    std::lock_guard lock(journal_mu_);
+    for (uint64_t id : ids) {
+      auto c = journal_.conflict(static_cast<int64_t>(id));
+      if (!c || !c->open)
+        raise(dbus::kUnknownConflict, "there is no open conflict #" + std::to_string(id) +
+                                          "; `hoard conflicts` lists the open ones");
+    }
+  }
+  std::vector<int64_t> signed_ids(ids.begin(), ids.end());
+  auto done = how ? resolveIds(signed_ids, *how, force) : resolveIdsWith(signed_ids, resolver);
+  if (!done && done.error().code() == ErrorCode::kNotFound)
+    raise(dbus::kUnknownConflict, done.error().message());
+  return orRaise(std::move(done));
+}
+
 void Agent::Resolve(sdbus::Result<std::vector<uint64_t>>&& result, std::vector<uint64_t> ids,
                     std::string resolver) {
   async(jobs_, "Resolve", std::move(result), [this, ids, resolver](auto& reply) {
-    sync::Resolution how = resolution(resolver);
-    {
-      std::lock_guard lock(journal_mu_);
-      for (uint64_t id : ids) {
-        auto c = journal_.conflict(static_cast<int64_t>(id));
-        if (!c || !c->open)
-          raise(dbus::kUnknownConflict, "there is no open conflict #" + std::to_string(id) +
-                                            "; `hoard conflicts` lists the open ones");
-      }
-    }
-    std::vector<int64_t> signed_ids(ids.begin(), ids.end());
-    auto done = resolveIds(signed_ids, how);
-    if (!done && done.error().code() == ErrorCode::kNotFound)
-      raise(dbus::kUnknownConflict, done.error().message());
-    reply.returnResults(orRaise(std::move(done)));
+    reply.returnResults(resolveByIds(ids, resolver, false));
+  });
+}
+
+void Agent::ResolveWith(sdbus::Result<std::vector<uint64_t>>&& result, std::vector<uint64_t> ids,
+                        std::string resolver, std::map<std::string, sdbus::Variant> options) {
+  async(jobs_, "ResolveWith", std::move(result), [this, ids, resolver, options](auto& reply) {
+    const std::string m = "ResolveWith";
+    onlyKeys(options, {"force"}, m);
+    bool force = option<bool>(options, "force", m).value_or(false);
+    if (force && resolver != "keep-local")
+      raise(Error(ErrorCode::kInvalidArgument,
+                  m + ": option \"force\" goes with keep-local only (it keeps a merge that "
+                      "still holds conflict markers), not with \"" + resolver + "\""));
+    reply.returnResults(resolveByIds(ids, resolver, force));
   });
 }
 
@@ -171,7 +197,8 @@ void Agent::ResolveMatching(sdbus::Result<std::vector<uint64_t>>&& result, std::
                             std::map<std::string, sdbus::Variant> filter, std::string resolver) {
   async(jobs_, "ResolveMatching", std::move(result),
         [this, share, filter, resolver](auto& reply) {
-          sync::Resolution how = resolution(resolver);
+          auto how = direct(resolver);
+          if (!how) checkResolverName(resolver);
           const std::string m = "ResolveMatching";
           onlyKeys(filter, {"glob", "under", "kind"}, m);
           if (filter.empty())
@@ -187,7 +214,7 @@ void Agent::ResolveMatching(sdbus::Result<std::vector<uint64_t>>&& result, std::
                           .map_error([&](Error e) { return e.withContext(m); }));
           journal::ShareRecord rec = shareRecord(share);
           auto ids = orRaise(sync::matchingConflicts(journal_, journal_mu_, rec.id, f));
-          reply.returnResults(orRaise(resolveIds(ids, how)));
+          reply.returnResults(orRaise(how ? resolveIds(ids, *how) : resolveIdsWith(ids, resolver)));
         });
 }
 

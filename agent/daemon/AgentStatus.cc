@@ -42,6 +42,7 @@ std::map<std::string, sdbus::Variant> Agent::GetStatus(const std::string& share)
         {"hoarded_bytes", sdbus::Variant(n.hoarded_bytes)},
         {"unavailable_offline", sdbus::Variant(unavailable)},
         {"failed", sdbus::Variant(failed)}};
+    if (auto err = chain_->rulesError()) out["rules_error"] = sdbus::Variant(err->message());
     // The base store is shared by every share: its whole size.
     store::StoreUsage usage = sync::storeSize(store_);
     out["store_bytes"] = sdbus::Variant(static_cast<uint64_t>(usage.bytes));

@@ -188,6 +188,17 @@ Result<AgentOptions> applyOptions(const nlohmann::json& doc, const std::string& 
 }
 
 Result<AgentOptions> load(const std::string& path, const std::string& text) {
+  auto parsed = parseConfigText(path, text);
+  if (!parsed) return tl::unexpected(parsed.error());
+  const nlohmann::json& doc = *parsed;
+  if (auto problem = schemaProblem(configSchema(), doc))
+    return fail(ErrorCode::kInvalidArgument, "config " + path + ": " + *problem);
+  return applyOptions(doc, path);
+}
+
+}  // namespace
+
+Result<nlohmann::json> parseConfigText(const std::string& path, const std::string& text) {
   nlohmann::json doc;
   KeyTracker keys;
   try {
@@ -210,8 +221,11 @@ Result<AgentOptions> load(const std::string& path, const std::string& text) {
     return fail(ErrorCode::kInvalidArgument,
                 "config " + path + ": " + (at.empty() ? "the top level" : at) + ": " + e.what());
   }
+  return doc;
+}
 
-  nlohmann::json schema_doc = nlohmann::json::parse(configSchema());
+std::optional<std::string> schemaProblem(const std::string& schema_text, const nlohmann::json& doc) {
+  nlohmann::json schema_doc = nlohmann::json::parse(schema_text);
   valijson::Schema schema;
   valijson::SchemaParser parser;
   valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc);
@@ -245,27 +259,31 @@ Result<AgentOptions> load(const std::string& path, const std::string& text) {
       }
     }
     if (where.empty()) where = "the top level";
-    return fail(ErrorCode::kInvalidArgument,
-                "config " + path + ": " + where + ":" + value + " " + best.description);
+    return where + ":" + value + " " + best.description;
   }
-  return applyOptions(doc, path);
+  return std::nullopt;
 }
 
-}  // namespace
-
-Result<AgentOptions> loadConfig(const std::string& path) {
+Result<std::optional<std::string>> readConfigFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    if (errno == ENOENT) return AgentOptions{};  // no file: the defaults
+    if (errno == ENOENT) return std::optional<std::string>();  // no file: the defaults
     return failErrno(errno, "config " + path);
   }
   std::stringstream ss;
   ss << in.rdbuf();
   if (in.bad()) return failErrno(errno, "read config " + path);
+  return std::optional<std::string>(ss.str());
+}
+
+Result<AgentOptions> loadConfig(const std::string& path) {
+  auto text = readConfigFile(path);
+  if (!text) return tl::unexpected(text.error());
+  if (!*text) return AgentOptions{};
   // The one boundary where nlohmann's and valijson's exceptions become an
   // Error: nothing in a config file may end hoardd.
   try {
-    return load(path, ss.str());
+    return load(path, **text);
   } catch (const std::exception& e) {
     return fail(ErrorCode::kInvalidArgument, "config " + path + ": " + e.what());
   }

@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGHUP);  // reload the rules
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
   std::error_code ec;
@@ -109,6 +110,7 @@ int main(int argc, char** argv) {
     auto connection = sdbus::createSessionBusConnection();
     hoard::daemon::AgentOptions options = *config;
     options.host = hostName();
+    options.config_path = config_path;
     auto agent = std::make_unique<hoard::daemon::Agent>(*connection, **journal, *store, options);
     // Every share's engine exists before the name is taken: a call that
     // activated hoardd (it waits for the name) must find the share it names.
@@ -137,7 +139,10 @@ int main(int argc, char** argv) {
     log(6, "ready: journal " + state_dir + "/journal.db");
 
     int sig = 0;
-    sigwait(&stop, &sig);
+    while (sigwait(&stop, &sig) == 0 && sig == SIGHUP) {
+      log(6, "SIGHUP: reloading the rules of " + config_path);
+      agent->reloadRules();
+    }
     sd_notify(0, "STOPPING=1\nSTATUS=stopping");
     log(6, std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
     // Stop taking calls first (the name, then every call that still comes

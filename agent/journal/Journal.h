@@ -237,6 +237,21 @@ class Journal {
   // computes the bound from its clock: now - the retention period.
   Result<int64_t> purgeResolvedConflictsBefore(int64_t share_id, int64_t resolved_before_ns);
 
+  // --- resolutions (Resolutions.cc) --------------------------------------
+  // Records one applied decision (r.id and undone_at_ns are ignored; a zero
+  // resolved_at_ns is now). Call it inside the transaction that closes the
+  // conflict. Returns the id. kNotFound if the conflict does not exist.
+  Result<int64_t> addResolution(const ResolutionRecord& r);
+  // kNotFound if no such resolution.
+  Result<ResolutionRecord> resolution(int64_t resolution_id);
+  // The share's resolutions, newest first (undone ones included).
+  Result<std::vector<ResolutionRecord>> resolutions(int64_t share_id);
+  // Undoes resolution `resolution_id` in the journal, in one transaction:
+  // stamps it undone and reopens its conflict with `detail`. kNotFound if
+  // absent; kInvalidArgument if it was undone already, if its conflict is
+  // open, or if a later resolution of the same conflict exists (undo that).
+  Status undoResolution(int64_t resolution_id, std::string_view detail);
+
   // --- objects ------------------------------------------------------------
   // Object rows are created and counted only by the journal's triggers, from
   // the base, snapshot and conflict rows that name them.

@@ -99,6 +99,29 @@ struct ConflictRecord {
   bool operator==(const ConflictRecord&) const = default;
 };
 
+// One decision applied to a conflict (schemas/journal/0005_resolutions.sql).
+struct ResolutionRecord {
+  int64_t id = 0;
+  int64_t conflict_id = 0;
+  int64_t share_id = 0;
+  RelPath path;
+  std::string decision;  // "keep-local", "keep-remote", "stash", "merged", "delete"
+  std::string resolver;  // who decided ("" : a person, directly)
+  std::string rule;      // the rule that named the resolver ("": none)
+  std::string label;     // the conflict's resolution text
+  std::optional<ContentHash> local_before;   // the cache's version before (a file)
+  std::optional<ContentHash> remote_before;  // the remote's version before (a file)
+  std::optional<ContentHash> result_object;  // the path on both sides after (a file)
+  RelPath stash_path;                        // stash: the name the loser went to
+  std::optional<ContentHash> stash_object;   // ... and its bytes
+  std::string before_detail = "{}";  // the conflict's detail when decided
+  std::string after_detail = "{}";   // what each side held once applied
+  int64_t resolved_at_ns = 0;
+  int64_t undone_at_ns = 0;  // 0: not undone
+
+  bool operator==(const ResolutionRecord&) const = default;
+};
+
 // A remote step of reintegration in flight (see schemas/journal/0002_intents.sql).
 struct Intent {
   int64_t id = 0;

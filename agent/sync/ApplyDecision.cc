@@ -38,6 +38,69 @@ std::optional<Resolution> resolutionOfIntent(std::string_view op) {
   return resolutionFromName(op.substr(kIntentPrefix.size()));
 }
 
+Winner winnerOf(Resolution kind, const ConflictDetail& d) {
+  switch (kind) {
+    case Resolution::kKeepLocal: return Winner::kLocal;
+    case Resolution::kKeepRemote: return Winner::kRemote;
+    case Resolution::kStash: return d.remote.exists() ? Winner::kRemote : Winner::kLocal;
+    case Resolution::kMerged:
+    case Resolution::kMarkers:  // never reaches FileApply (ApplyMarkers.cc)
+    case Resolution::kDelete: return Winner::kNone;
+  }
+  return Winner::kNone;
+}
+
+bool stashesLocal(Resolution kind, const ConflictDetail& d) {
+  return kind == Resolution::kStash && d.local.exists() && d.remote.exists();
+}
+
+journal::ResolutionRecord historyOf(const journal::ConflictRecord& c,
+                                    const ConflictDecision& decision) {
+  journal::ResolutionRecord h;
+  h.conflict_id = c.id;
+  h.share_id = c.share_id;
+  h.path = c.path;
+  h.decision = resolutionName(decision.kind);
+  h.resolver = decision.resolver;
+  h.rule = decision.rule;
+  h.label = decision.label.empty() ? h.decision : decision.label;
+  h.local_before = c.local_object;
+  h.remote_before = c.remote_object;
+  h.before_detail = c.detail;
+  return h;
+}
+
+Status closeConflict(journal::Journal& j, const journal::ResolutionRecord& h,
+                     std::optional<int64_t> intent) {
+  if (intent) {
+    if (Status st = j.removeIntent(*intent); !st) return st;
+  }
+  if (Status st = j.resolveConflict(h.conflict_id, h.label); !st) return st;
+  auto added = j.addResolution(h);
+  if (!added) return tl::unexpected(added.error());
+  return {};
+}
+
+namespace {
+
+// What a side holds at the path once the decision applied, for the history.
+SideSeen seenAfter(const remote::Stat* st, const std::optional<FileApply::Bytes>& b) {
+  SideSeen seen;
+  if (st == nullptr) return seen;
+  seen.type = st->meta.type;
+  seen.size = st->meta.size;
+  seen.mode = st->meta.mode;
+  seen.mtime_ns = st->meta.mtime_ns;
+  seen.ctime_ns = st->meta.ctime_ns;
+  seen.inode = st->meta.inode;
+  seen.data_version = st->data_version;
+  if (b) seen.hash = b->hash;
+  seen.recorded = true;
+  return seen;
+}
+
+}  // namespace
+
 Result<const remote::Stat*> FileApply::entry(bool on_remote, const RelPath& q) {
   StatMap& side = on_remote ? pass.remote : pass.local;
   if (const remote::Stat* st = pass.find(side, q)) return st;
@@ -50,17 +113,19 @@ Result<const remote::Stat*> FileApply::entry(bool on_remote, const RelPath& q) {
   return &(side[q] = *st);
 }
 
-Result<bool> FileApply::holds(remote::RemoteFs& fs, const RelPath& q,
-                              const std::optional<ContentHash>& want) {
+// The side holds `b` at `q` (its bytes and its mode; a metadata conflict is
+// decided by the mode alone), or nothing there when `b` is null.
+Result<bool> FileApply::holds(remote::RemoteFs& fs, const RelPath& q, const Bytes* b) {
   const bool is_local = &fs == &pass.s.local;
   auto looked = entry(!is_local, q);
   if (!looked) return tl::unexpected(looked.error());
   const remote::Stat* st = *looked;
-  if (!want) return st == nullptr;
+  if (b == nullptr) return st == nullptr;
   if (st == nullptr || st->meta.type != FileType::kFile) return false;
+  if ((st->meta.mode & 07777) != (b->mode & 07777)) return false;
   auto h = is_local ? pass.hashLocal(q) : pass.hashRemote(q);
   if (!h) return tl::unexpected(h.error());
-  return *h == *want;
+  return *h == b->hash;
 }
 
 Result<bool> FileApply::asSeen(bool local_side) {
@@ -84,13 +149,13 @@ Status FileApply::check(bool resuming) {
     if (resuming) {
       // A step that already ran: this side holds what was decided.
       auto done = holds(local_side ? pass.s.local : pass.s.remote, c.path,
-                        result ? std::optional(result->hash) : std::nullopt);
+                        result ? &*result : nullptr);
       if (!done) return tl::unexpected(done.error());
       if (*done) continue;
       // Between the two cache steps of a stash: the cache's file already
       // moved to the stash name, the remote's not yet in place.
       if (local_side && stash_bytes && pass.find(pass.local, c.path) == nullptr) {
-        auto moved = holds(pass.s.local, stash, stash_bytes->hash);
+        auto moved = holds(pass.s.local, stash, &*stash_bytes);
         if (!moved) return tl::unexpected(moved.error());
         if (*moved) continue;
       }
@@ -101,7 +166,8 @@ Status FileApply::check(bool resuming) {
 }
 
 Status FileApply::prepare() {
-  const bool local_wins = decision.kind == Resolution::kKeepLocal;
+  const Winner w = winnerOf(decision.kind, d);
+  const bool local_wins = w == Winner::kLocal;
   if (decision.kind == Resolution::kMerged) {
     auto tmp = anonTemp(pass.s.cache_root);
     if (!tmp) return tl::unexpected(tmp.error());
@@ -114,10 +180,9 @@ Status FileApply::prepare() {
     result = Bytes{std::move(*tmp), *h, put->hash, mode_from.mode ? mode_from.mode : 0644, {}};
     return {};
   }
-  // keep-local takes the cache's version; keep-remote and stash the remote's.
   remote::RemoteFs& from = local_wins ? pass.s.local : pass.s.remote;
   const SideSeen& winner = local_wins ? d.local : d.remote;
-  if (winner.exists()) {
+  if (w != Winner::kNone && winner.exists()) {
     auto staged = pass.stageCopy(from, c.path, PassState::Keep::kAlways);
     if (!staged) return tl::unexpected(staged.error());
     if (!winner.hash || staged->hash != *winner.hash)
@@ -125,7 +190,7 @@ Status FileApply::prepare() {
     result = Bytes{std::move(staged->tmp), staged->hash, staged->object,
                    staged->copied.meta.mode, staged->copied.meta.mtime_ns};
   }
-  if (decision.kind == Resolution::kStash && d.local.exists()) {
+  if (stashesLocal(decision.kind, d)) {
     // The cache's file moves to the stash name: a database a program has
     // open would leave its -wal behind under the old name.
     if (pass.sqlite.isLocalDb(c.path)) {
@@ -182,7 +247,7 @@ Result<int64_t> FileApply::intend() {
 Status FileApply::place(bool on_remote, const RelPath& q, const std::optional<Bytes>& b) {
   remote::RemoteFs& fs = on_remote ? pass.s.remote : pass.s.local;
   StatMap& side = on_remote ? pass.remote : pass.local;
-  auto done = holds(fs, q, b ? std::optional(b->hash) : std::nullopt);
+  auto done = holds(fs, q, b ? &*b : nullptr);
   if (!done) return tl::unexpected(done.error());
   if (*done) return {};
   const remote::Stat* st = pass.find(side, q);  // looked at by holds()
@@ -218,7 +283,7 @@ Status FileApply::run(std::optional<int64_t> intent) {
     // The cache's own file moves to the stash name (a rename keeps the
     // inode an editor may still have open).
     const remote::Stat* l = pass.find(pass.local, c.path);
-    auto there = holds(pass.s.local, stash, stash_bytes->hash);
+    auto there = holds(pass.s.local, stash, &*stash_bytes);
     if (!there) return tl::unexpected(there.error());
     if (l != nullptr && !*there) {
       pass.writingLocally(stash);
@@ -255,14 +320,18 @@ Status FileApply::run(std::optional<int64_t> intent) {
         !st)
       return st;
   }
-  const int64_t id = c.id;
-  const std::string label =
-      decision.label.empty() ? std::string(resolutionName(decision.kind)) : decision.label;
-  pass.also_commit.push_back([id, label, intent](journal::Journal& j) -> Status {
-    if (intent) {
-      if (Status st = j.removeIntent(*intent); !st) return st;
-    }
-    return j.resolveConflict(id, label);
+  journal::ResolutionRecord h = historyOf(c, decision);
+  h.result_object = result ? std::optional(result->object.value_or(result->hash)) : std::nullopt;
+  if (stash_bytes) {
+    h.stash_path = stash;
+    h.stash_object = stash_bytes->object.value_or(stash_bytes->hash);
+  }
+  ConflictDetail after;
+  after.local = seenAfter(pass.find(pass.local, c.path), result);
+  after.remote = seenAfter(pass.find(pass.remote, c.path), result);
+  h.after_detail = encodeDetail(after);
+  pass.also_commit.push_back([h = std::move(h), intent](journal::Journal& j) {
+    return closeConflict(j, h, intent);
   });
   return pass.flush();
 }

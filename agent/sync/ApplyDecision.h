@@ -16,6 +16,19 @@ namespace hoard::sync {
 std::string applyIntentOp(Resolution kind);
 std::optional<Resolution> resolutionOfIntent(std::string_view op);
 
+// Which side's version a decision leaves at the path of a file-level
+// conflict (the bytes of kMerged come from the caller; kDelete leaves
+// nothing). Stash keeps the remote's at the name and the cache's beside it
+// when both sides hold a file; when one side deleted, the edited version is
+// what stays at its name on both sides (nothing else to keep).
+enum class Winner { kLocal, kRemote, kNone };
+Winner winnerOf(Resolution kind, const ConflictDetail& d);
+// The cache's bytes go beside the result under a stash name.
+bool stashesLocal(Resolution kind, const ConflictDetail& d);
+
+// Delete on both sides has a meaning only where a side deleted the path.
+bool deleteAllowed(journal::ConflictKind k);
+
 // One side at and beneath `p`, as it is now, into `side` (Resolve.cc).
 Status loadSide(remote::RemoteFs& fs, StatMap& side, const RelPath& p);
 
@@ -24,6 +37,20 @@ Status loadSide(remote::RemoteFs& fs, StatMap& side, const RelPath& p);
 // and the conflict closed; before that, the intent is dropped and the
 // conflict stays open as detected.
 Status finishApply(ShareSides& s, const journal::Intent& i, Resolution kind);
+
+// The history row of decision `decision` on conflict `c` (the versions
+// before and the detail as decided; the caller adds the result).
+journal::ResolutionRecord historyOf(const journal::ConflictRecord& c,
+                                    const ConflictDecision& decision);
+// In the transaction that closes a conflict: the apply's intent removed (if
+// any), the conflict resolved with h.label, the history row `h` added.
+Status closeConflict(journal::Journal& j, const journal::ResolutionRecord& h,
+                     std::optional<int64_t> intent);
+
+// Finishes an undo a crash cut short, from its intent (Undo.cc): when each
+// side holds either the resolution's result or what it undoes to, the undo
+// is completed; otherwise the intent is dropped and the resolution stands.
+Status finishUndo(ShareSides& s, const journal::Intent& i);
 
 // A merge with conflict markers into the cache only; the conflict stays
 // open, merging (ApplyMarkers.cc). kConflict if the cache's file is not the
@@ -65,11 +92,15 @@ struct FileApply {
   // The remote, then the cache, then the base and the resolution.
   Status run(std::optional<int64_t> intent);
 
+  // The side holds `b` at `q` (bytes and mode), or nothing when `b` is null.
+  Result<bool> holds(remote::RemoteFs& fs, const RelPath& q, const Bytes* b);
+  // Writes `b` (or nothing: removes) at `q` on one side unless it holds it
+  // already, compare-and-swap against the listed entry (Undo.cc uses both).
+  Status place(bool on_remote, const RelPath& q, const std::optional<Bytes>& b);
+
  private:
   Result<bool> asSeen(bool local_side);
   Result<const remote::Stat*> entry(bool on_remote, const RelPath& q);
-  Result<bool> holds(remote::RemoteFs& fs, const RelPath& q, const std::optional<ContentHash>& want);
-  Status place(bool on_remote, const RelPath& q, const std::optional<Bytes>& b);
   Status copyAll(int from, int to);
 };
 

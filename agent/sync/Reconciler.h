@@ -146,10 +146,14 @@ struct ReconcileReport {
   bool clean() const { return !stopped && failed.empty() && new_conflicts.empty() && waiting == 0; }
 };
 
+// What each decision means for each kind of conflict is the table in
+// README.md ("What each decision means for each kind of conflict").
+// kDelete takes the path away on both sides; only modify-delete,
+// delete-modify and dir-delete allow it (a side deleted the path).
 // kMarkers: a merge still holding conflict markers goes to the cache only,
 // the remote stays, the conflict stays open as merging (ApplyMarkers.cc).
-enum class Resolution { kKeepLocal, kKeepRemote, kStash, kMerged, kMarkers };
-// "keep-local", "keep-remote", "stash", "merged", "markers" (which
+enum class Resolution { kKeepLocal, kKeepRemote, kStash, kMerged, kDelete, kMarkers };
+// "keep-local", "keep-remote", "stash", "merged", "delete", "markers" (which
 // resolutionFromName does not accept: it needs a resolver's merge)
 std::string_view resolutionName(Resolution r);
 std::optional<Resolution> resolutionFromName(std::string_view name);
@@ -165,6 +169,12 @@ struct ConflictDecision {
   // rule 2"); else resolutionName(kind). kMarkers: the conflict's note
   // ("2 hunks conflict: ...").
   std::string label;
+  // Who decided, for the history (`hoard conflicts --resolved`): the
+  // resolver's name ("keep-local", "git-merge", an external one's; empty:
+  // the decision's name) and the rule that named it (empty: a person or a
+  // script decided directly).
+  std::string resolver;
+  std::string rule;
   // keep-local of a merging conflict: take the cache's file even though it
   // still holds conflict markers (else kBusy naming the line).
   bool force = false;
@@ -212,6 +222,18 @@ class Reconciler {
   // with kBusy, naming the file and the line, a file still holding markers
   // unless decision.force; the remote is still checked as detected.
   Status apply(int64_t conflict_id, const ConflictDecision& decision);
+
+  // Takes back the latest resolution of conflict `conflict_id` (Undo.cc):
+  // both sides get back what they held at the path before it (from the
+  // versions the history keeps), a stash copy it made is removed on both
+  // sides, and the conflict is open again. Compare-and-swap against the
+  // result: kConflict naming the path and the side if either changed since
+  // (nothing is changed then). kNotFound: no resolution of this share's
+  // conflict to undo; kInvalidArgument: the conflict is open, its versions
+  // are no longer kept, or the decision was on a directory, a symlink or a
+  // rename (not undoable yet). One intent; a crash mid-undo is finished by
+  // recover().
+  Status undo(int64_t conflict_id);
 
   // Drops the cache's copy of `path` (a file or subtree) and its base rows,
   // freeing local space; the remote is untouched. Refuses, naming the first

@@ -79,7 +79,7 @@ Status finishApply(ShareSides& s, const journal::Intent& i, Resolution kind) {
   if (Status st = loadSide(s.local, pass.local, i.path); !st) return st;
   if (Status st = loadSide(s.remote, pass.remote, i.path); !st) return st;
   if (Status st = pass.sqlite.foldLoaded(pass.local, pass.remote, i.path); !st) return st;
-  FileApply fa{pass, *c, d, ConflictDecision{kind, -1, {}}, {}, {}, i.to_path};
+  FileApply fa{pass, *c, d, ConflictDecision{kind, -1, {}, {}, {}}, {}, {}, i.to_path};
   // The result's bytes and the stash copy come back from the store.
   auto fromStore = [&](const std::optional<ContentHash>& id,
                        const SideSeen& like) -> std::optional<FileApply::Bytes> {
@@ -88,10 +88,11 @@ Status finishApply(ShareSides& s, const journal::Intent& i, Resolution kind) {
     if (!fd) return std::nullopt;
     return FileApply::Bytes{std::move(*fd), *id, *id, like.mode ? like.mode : 0644u, std::nullopt};
   };
-  const SideSeen& winner = kind == Resolution::kKeepLocal ? d.local : d.remote;
-  fa.result = fromStore(i.new_hash, kind == Resolution::kMerged && d.local.exists() ? d.local : winner);
+  const Winner w = winnerOf(kind, d);
+  const SideSeen& winner = w == Winner::kLocal ? d.local : d.remote;
+  fa.result = fromStore(i.new_hash, w == Winner::kNone && d.local.exists() ? d.local : winner);
   if (i.new_hash && !fa.result) return drop();  // its bytes are gone: decide again
-  if (kind == Resolution::kStash && d.local.exists()) {
+  if (stashesLocal(kind, d)) {
     fa.stash_bytes = fromStore(d.local.hash, d.local);
     if (!fa.stash_bytes) return drop();
   }
@@ -125,6 +126,10 @@ Status Reconciler::recover() {
   for (const journal::Intent& i : intents) {
     if (auto kind = resolutionOfIntent(i.op)) {
       if (Status done = finishApply(s, i, *kind); !done) return done;
+      continue;
+    }
+    if (i.op == "undo") {
+      if (Status done = finishUndo(s, i); !done) return done;
       continue;
     }
     auto adopted = pass.adoptReplace(i);

@@ -102,13 +102,64 @@ Status refresh(PassState& pass, const journal::ConflictRecord& c, const Conflict
   return tl::unexpected(std::move(why));
 }
 
-Status applyTree(PassState& pass, const RelPath& p, Resolution kind) {
+// Moves one side's entry at p (a whole directory with everything beneath
+// it) to a stash name beside it on that side, then copies it to the other
+// side under the same name: nothing that side held is lost, and p is free.
+Status moveBeside(PassState& pass, const RelPath& p, bool from_local) {
   ShareSides& s = pass.s;
+  StatMap& side = from_local ? pass.local : pass.remote;
+  remote::RemoteFs& fs = from_local ? s.local : s.remote;
+  std::string dir(parentOf(p));
+  std::string name = resolvers::uniqueStashName(
+      baseName(p), s.host, std::time(nullptr), [&](const std::string& n) {
+        RelPath q = joinPath(dir, n);
+        return pass.find(side, q) != nullptr || s.local.lstat(q).has_value() ||
+               s.remote.lstat(q).has_value();
+      });
+  RelPath stash = joinPath(dir, name);
+  const remote::Stat st = side.at(p);
+  if (from_local) pass.writingLocally(stash);
+  if (Status mv = fs.rename(p, stash, Expect::version(st.data_version), Expect::absent()); !mv)
+    return mv;
+  std::vector<RelPath> moved;
+  for (const RelPath& q : subtree(side, p)) moved.push_back(rebase(q, p, stash));
+  auto [first, last] = subtreeOf(side, p);
+  side.erase(first, last);
+  for (const RelPath& q : moved) {
+    auto now = fs.lstat(q);  // the rename moved ctime: take fresh metadata
+    if (!now) return tl::unexpected(now.error());
+    side[q] = *now;
+    Status copied = from_local ? pass.push(q, nullptr, *now) : pass.pull(q, *now);
+    if (!copied) return copied;
+  }
+  return {};
+}
+
+// A dir-delete decided for the deletion: the directory goes on both sides,
+// but what the side that kept it holds beneath it first moves to a stash
+// name on both sides (a user's new file is never silently dropped).
+Status deleteKeepingBeside(PassState& pass, const RelPath& p) {
+  const bool kept_local = pass.find(pass.local, p) != nullptr;
+  if (Status st = moveBeside(pass, p, kept_local); !st) return st;
+  return pass.dropBase(p, std::nullopt);
+}
+
+Status applyTree(PassState& pass, const journal::ConflictRecord& c, Resolution kind) {
+  const RelPath& p = c.path;
+  const bool dir_delete = c.kind == journal::ConflictKind::kDirDelete;
+  const bool local_gone = pass.find(pass.local, p) == nullptr;
+  const bool remote_gone = pass.find(pass.remote, p) == nullptr;
   switch (kind) {
     case Resolution::kKeepLocal:
+      if (dir_delete && local_gone) return deleteKeepingBeside(pass, p);
       return mirror(pass, p, /*to_remote=*/true);
     case Resolution::kKeepRemote:
+      if (dir_delete && remote_gone) return deleteKeepingBeside(pass, p);
       return mirror(pass, p, /*to_remote=*/false);
+    case Resolution::kDelete:
+      if (dir_delete) return deleteKeepingBeside(pass, p);
+      // A symlink modified on one side, deleted on the other: the deletion wins.
+      return mirror(pass, p, /*to_remote=*/local_gone);
     case Resolution::kMerged:
     case Resolution::kMarkers:
       return fail(ErrorCode::kInvalidArgument,
@@ -118,30 +169,11 @@ Status applyTree(PassState& pass, const RelPath& p, Resolution kind) {
   }
   // The remote's version takes the path; the local one moves beside it
   // under a conflict name, on both sides. Nothing is lost either way.
-  if (pass.find(pass.local, p) != nullptr) {
-    std::string dir(parentOf(p));
-    std::string name = resolvers::uniqueStashName(
-        baseName(p), s.host, std::time(nullptr), [&](const std::string& n) {
-          RelPath q = joinPath(dir, n);
-          return pass.find(pass.local, q) != nullptr || s.local.lstat(q).has_value() ||
-                 s.remote.lstat(q).has_value();
-        });
-    RelPath stash = joinPath(dir, name);
-    const remote::Stat l = pass.local.at(p);
-    if (Status mv = s.local.rename(p, stash, Expect::version(l.data_version), Expect::absent());
-        !mv)
-      return mv;
-    // Move the local entries to their stashed names and push them.
-    StatMap moved;
-    for (const RelPath& q : subtree(pass.local, p)) moved[rebase(q, p, stash)] = pass.local.at(q);
-    auto [first, last] = subtreeOf(pass.local, p);
-    pass.local.erase(first, last);
-    for (auto& [q, st] : moved) {
-      auto now = s.local.lstat(q);  // the rename moved ctime: take fresh metadata
-      if (!now) return tl::unexpected(now.error());
-      pass.local[q] = *now;
-      if (Status pushed = pass.push(q, nullptr, *now); !pushed) return pushed;
-    }
+  if (!local_gone && !remote_gone) {
+    if (Status st = moveBeside(pass, p, /*from_local=*/true); !st) return st;
+  } else if (remote_gone) {
+    // Only the cache holds something: it keeps its name on both sides.
+    return mirror(pass, p, /*to_remote=*/true);
   }
   return mirror(pass, p, /*to_remote=*/false);
 }
@@ -171,7 +203,9 @@ Status applyRenameRename(PassState& pass, const journal::ConflictRecord& c,
   switch (resolution) {
     case Resolution::kMerged:
     case Resolution::kMarkers:
-      return fail(ErrorCode::kInvalidArgument, "a rename-rename conflict takes no merged content");
+    case Resolution::kDelete:
+      return fail(ErrorCode::kInvalidArgument,
+                  "a rename-rename conflict takes no merged content and no delete");
     case Resolution::kKeepLocal:  // the remote takes the cache's name
       done = s.remote.rename(rr->remote_to, p, Expect::version(r->data_version),
                               Expect::absent());
@@ -195,6 +229,11 @@ Status applyRenameRename(PassState& pass, const journal::ConflictRecord& c,
 
 }  // namespace
 
+bool deleteAllowed(journal::ConflictKind k) {
+  return k == journal::ConflictKind::kModifyDelete || k == journal::ConflictKind::kDeleteModify ||
+         k == journal::ConflictKind::kDirDelete;
+}
+
 Status loadSide(remote::RemoteFs& fs, StatMap& side, const RelPath& p) {
   auto st = fs.lstat(p);
   if (!st) return st.error().code() == ErrorCode::kNotFound ? Status{}
@@ -211,7 +250,9 @@ Status loadSide(remote::RemoteFs& fs, StatMap& side, const RelPath& p) {
 Status Reconciler::resolve(int64_t conflict_id, Resolution resolution) {
   if (resolution == Resolution::kMerged || resolution == Resolution::kMarkers)
     return fail(ErrorCode::kInvalidArgument, "a merged result needs its content");
-  return apply(conflict_id, ConflictDecision{resolution, -1, {}});
+  ConflictDecision d{resolution, -1, {}, {}, {}};
+  d.resolver = resolutionName(resolution);  // a built-in, named directly (no rule)
+  return apply(conflict_id, d);
 }
 
 Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) {
@@ -229,6 +270,19 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
   if ((decision.kind == Resolution::kMerged || decision.kind == Resolution::kMarkers) &&
       decision.merged_fd < 0)
     return fail(ErrorCode::kInvalidArgument, "a merged result needs its content");
+  if ((decision.kind == Resolution::kMerged || decision.kind == Resolution::kMarkers) &&
+      c.kind != journal::ConflictKind::kContent && c.kind != journal::ConflictKind::kCreateCreate)
+    return fail(ErrorCode::kInvalidArgument,
+                "conflict " + std::to_string(c.id) + " at " + displayPath(c.path) + " is a " +
+                    std::string(journal::conflictKindName(c.kind)) +
+                    " conflict: merged content is a decision only where both sides edited or "
+                    "created a file (content, create-create)");
+  if (decision.kind == Resolution::kDelete && !deleteAllowed(c.kind))
+    return fail(ErrorCode::kInvalidArgument,
+                "conflict " + std::to_string(c.id) + " at " + displayPath(c.path) + " is a " +
+                    std::string(journal::conflictKindName(c.kind)) +
+                    " conflict: delete is a decision only where a side deleted the path "
+                    "(modify-delete, delete-modify, dir-delete)");
   const RelPath& p = c.path;
   ReconcileOptions opts;
   PassState pass(s, opts);
@@ -236,13 +290,11 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
   ConflictDetail d = decodeDetail(c.detail);
 
   if (c.kind == journal::ConflictKind::kRenameRename && d.from && d.remote_to) {
-    if (decision.kind == Resolution::kMerged || decision.kind == Resolution::kMarkers)
-      return fail(ErrorCode::kInvalidArgument, "a rename-rename conflict takes no merged content");
     Status done = applyRenameRename(pass, c, d, decision.kind);
     if (!done) return done;
-    const std::string label(resolutionName(decision.kind));
-    pass.also_commit.push_back(
-        [id = c.id, label](journal::Journal& j) { return j.resolveConflict(id, label); });
+    pass.also_commit.push_back([h = historyOf(c, decision)](journal::Journal& j) {
+      return closeConflict(j, h, std::nullopt);
+    });
     Status flushed = pass.flush();
     pass.forgetOwnWrites();
     return flushed;
@@ -305,13 +357,11 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
                                  " was detected; nothing was changed. The conflict now shows "
                                  "the new version: look at it again and decide again"));
     }
-    done = applyTree(pass, p, decision.kind);
+    done = applyTree(pass, c, decision.kind);
     if (done) {
-      const std::string label = decision.label.empty()
-                                    ? std::string(resolutionName(decision.kind))
-                                    : decision.label;
-      pass.also_commit.push_back(
-          [id = c.id, label](journal::Journal& j) { return j.resolveConflict(id, label); });
+      pass.also_commit.push_back([h = historyOf(c, decision)](journal::Journal& j) {
+        return closeConflict(j, h, std::nullopt);
+      });
       done = pass.flush();
     }
   }

@@ -228,6 +228,48 @@ Status ShareEngine::resolve(int64_t conflict_id, Resolution how) {
   return st;
 }
 
+Status ShareEngine::apply(int64_t conflict_id, const ConflictDecision& decision) {
+  Status st;
+  {
+    std::lock_guard lock(pass_mu_);
+    if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
+    st = runtime_->reconciler().apply(conflict_id, decision);
+  }
+  if (!st && st.error().code() == ErrorCode::kConflict && hooks_.onConflictDetected)
+    hooks_.onConflictDetected(conflict_id);
+  return st;
+}
+
+Result<ShareEngine::PathSides> ShareEngine::lookSides(const RelPath& path) {
+  if (status().user_offline)
+    return fail(ErrorCode::kOffline, "share \"" + share().name + "\" is offline (hoard offline)");
+  PathSides out;
+  auto side = [&](remote::RemoteFs& fs, std::optional<FileMeta>& into) -> Status {
+    auto st = fs.lstat(path);
+    if (st) {
+      into = st->meta;
+      return {};
+    }
+    if (st.error().code() == ErrorCode::kNotFound) return {};
+    return tl::unexpected(st.error());
+  };
+  if (auto st = side(runtime_->local(), out.local); !st) return tl::unexpected(st.error());
+  if (auto st = side(runtime_->remote(), out.remote); !st) return tl::unexpected(st.error());
+  out.resolution = runtime_->lastResolution(path);
+  return out;
+}
+
+Status ShareEngine::undo(int64_t conflict_id) {
+  Status st;
+  {
+    std::lock_guard lock(pass_mu_);
+    if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
+    st = runtime_->reconciler().undo(conflict_id);
+  }
+  if (st && hooks_.onConflictDetected) hooks_.onConflictDetected(conflict_id);
+  return st;
+}
+
 Result<uint64_t> ShareEngine::evict(const RelPath& path) {
   std::lock_guard lock(pass_mu_);
   if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");

@@ -116,6 +116,25 @@ class ShareEngine {
   PassTotals takeAutomaticTotals();
 
   Status resolve(int64_t conflict_id, Resolution how);
+  // Reconciler::apply under the pass lock; a side that changed since the
+  // conflict was detected refreshes it and announces it again (as resolve).
+  Status apply(int64_t conflict_id, const ConflictDecision& decision);
+
+  // What each side holds now at `path` (lstat, through the remote's
+  // deadlines), and how the last resolved conflict at `path` was decided:
+  // what a rule that follows a related file decides from. Does not wait for
+  // a pass. kOffline while the user forced the share offline.
+  struct PathSides {
+    std::optional<FileMeta> local, remote;
+    std::string resolution;
+  };
+  Result<PathSides> lookSides(const RelPath& path);
+  // The cache root as the reconciler sees it (beneath the root, never
+  // through a symlink), for reads off the pass: the resolver chain reads the
+  // share's .gitattributes with it (readGitAttributes). Lives as long as
+  // this engine; any thread.
+  remote::RemoteFs& cacheFs() { return runtime_->local(); }
+  Status undo(int64_t conflict_id);
   Result<uint64_t> evict(const RelPath& path);
 
   const journal::ShareRecord& share() const { return runtime_->share(); }

@@ -150,6 +150,8 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
     std::shared_ptr<remote::WorkerPool> pool, remote::DeadlineRemoteFs::Deadlines deadlines,
     std::string host) {
   std::unique_ptr<ShareRuntime> rt(new ShareRuntime());
+  rt->journal_ = &journal;
+  rt->journal_mu_ = &journal_mu;
   {
     std::lock_guard lock(journal_mu);
     auto share = journal.share(share_id);
@@ -202,6 +204,17 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
                    rt->own_writes_};
   rt->reconciler_ = std::make_unique<Reconciler>(std::move(sides));
   return rt;
+}
+
+std::string ShareRuntime::lastResolution(const RelPath& path) {
+  std::lock_guard lock(*journal_mu_);
+  auto all = journal_->conflicts(share_.id, false);
+  if (!all) return {};
+  const journal::ConflictRecord* newest = nullptr;
+  for (const auto& c : *all)
+    if (!c.open && c.path == path && (!newest || c.resolved_at_ns > newest->resolved_at_ns))
+      newest = &c;
+  return newest ? newest->resolution : std::string();
 }
 
 }  // namespace hoard::sync

@@ -59,9 +59,18 @@ class ShareRuntime {
   remote::IdentityChecker& probe() { return *checker_; }
   const journal::ShareRecord& share() const { return share_; }
   const std::shared_ptr<OwnWrites>& ownWrites() const { return own_writes_; }
+  // The cache and the remote as the reconciler sees them (the remote with
+  // its deadlines).
+  remote::RemoteFs& local() { return *local_; }
+  remote::RemoteFs& remote() { return *remote_; }
+  // How the newest resolved conflict at `path` was decided ("keep-local",
+  // ...), or "" if none was.
+  std::string lastResolution(const RelPath& path);
 
  private:
   ShareRuntime() = default;
+  journal::Journal* journal_ = nullptr;
+  std::mutex* journal_mu_ = nullptr;
   journal::ShareRecord share_;
   std::shared_ptr<remote::PosixRemoteFs> local_;
   std::shared_ptr<remote::PosixRemoteFs> remote_posix_;

@@ -45,6 +45,7 @@ class AgentProxy final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy>
   std::condition_variable cv;
   std::vector<std::tuple<uint64_t, std::string, std::string>> finished;  // job, error, message
   std::vector<uint64_t> detected, resolved;
+  std::vector<std::pair<std::string, std::string>> resolved_by;  // (resolver, rule)
   std::vector<std::string> auth;  // AuthenticationRequired messages
   std::vector<std::string> states;
 
@@ -67,7 +68,9 @@ class AgentProxy final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy>
     cv.notify_all();
   }
   void onConflictResolved(const uint64_t& id, const std::string&, const std::vector<uint8_t>&,
-                          const std::string&) override {
+                          const std::string&, const std::string& resolver,
+                          const std::string& rule) override {
+    resolved_by.emplace_back(resolver, rule);
     std::lock_guard lock(mu);
     resolved.push_back(id);
     cv.notify_all();
@@ -288,11 +291,48 @@ TEST_F(AgentBusTest, OfflineEditsConflictVersionsAndResolution) {
   EXPECT_TRUE(std::get<0>(present) && std::get<1>(present) && std::get<2>(present));
   EXPECT_EQ(fcntl(local.get(), F_GETFL) & O_ACCMODE, O_RDONLY) << "versions are read-only";
 
+  // A client written before ConflictResolved carried the resolver and the
+  // rule reads only the first four arguments, and still gets the signal.
+  std::vector<std::string> old_client;
+  auto old_proxy = sdbus::createProxy(*connection_, "org.hoard.Agent1", "/org/hoard/Agent1");
+  old_proxy->uponSignal("ConflictResolved")
+      .onInterface("org.hoard.Agent1")
+      .call([&](uint64_t, const std::string&, const std::vector<uint8_t>&,
+                const std::string& resolution) {
+        std::lock_guard lock(proxy_->mu);
+        old_client.push_back(resolution);
+        proxy_->cv.notify_all();
+      });
+  old_proxy->finishRegistration();
+
   auto done = proxy_->Resolve({id}, "keep-local");
   EXPECT_EQ(done, std::vector<uint64_t>{id});
-  ASSERT_TRUE(proxy_->waitFor([&] { return !proxy_->resolved.empty(); }));
+  ASSERT_TRUE(proxy_->waitFor([&] { return !proxy_->resolved.empty() && !old_client.empty(); }));
+  EXPECT_EQ(old_client, std::vector<std::string>{"keep-local"});
+  {
+    std::lock_guard lock(proxy_->mu);
+    ASSERT_EQ(proxy_->resolved_by.size(), 1u);
+    EXPECT_EQ(proxy_->resolved_by[0], (std::pair<std::string, std::string>{"keep-local", ""}));
+  }
   EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "report: mine\n");
   EXPECT_TRUE(proxy_->ListConflicts("docs").empty());
+  // The history says what was decided and by whom.
+  auto history = proxy_->ListResolutions("docs");
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(std::get<1>(history[0]), id);
+  EXPECT_EQ(std::get<4>(history[0]), "content");
+  EXPECT_EQ(std::get<5>(history[0]), "keep-local");
+  EXPECT_EQ(std::get<6>(history[0]), "keep-local");
+  EXPECT_EQ(std::get<10>(history[0]), 0);
+  EXPECT_EQ(errorOf([&] { proxy_->Undo(999); }), "org.hoard.Error.UnknownConflict");
+  // Undo: both sides back, the conflict announced again.
+  size_t detected_before = proxy_->detected.size();
+  proxy_->Undo(id);
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "report: theirs\n");
+  EXPECT_EQ(slurp(cache_ + "/docs/report.txt"), "report: mine\n");
+  ASSERT_TRUE(proxy_->waitFor([&] { return proxy_->detected.size() > detected_before; }));
+  EXPECT_EQ(proxy_->ListConflicts("docs").size(), 1u);
+  EXPECT_EQ(errorOf([&] { proxy_->Undo(id); }), "org.hoard.Error.UnknownConflict");
 }
 
 TEST_F(AgentBusTest, SigtermStopsCleanly) {

@@ -137,7 +137,8 @@ TEST_F(CliTest, UsageErrorsExitWithTwo) {
   EXPECT_EQ(hoard("frobnicate").first, 2);
   EXPECT_EQ(hoard("resolve 1").first, 2) << "--with is required";
   EXPECT_EQ(hoard("resolve 1 --with merge-magic").first, 2);
-  EXPECT_NE(last_err_.find("keep-local, keep-remote or stash"), std::string::npos) << last_err_;
+  EXPECT_NE(last_err_.find("keep-local, keep-remote, stash or delete"), std::string::npos)
+      << last_err_;
 }
 
 TEST_F(CliTest, TheWholeStoryThroughTheCliOnly) {
@@ -516,6 +517,88 @@ TEST_F(CliTest, FailingPathsAreListedInStatusUntilTheyGoThrough) {
   EXPECT_FALSE(st[0].contains("stopped")) << st.dump(2);
   EXPECT_EQ(st[0]["reason"], "") << st.dump(2);
   EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "an edit the failing remote refuses\n");
+}
+
+// Stash files beside docs/NAME in `dir` (NAME.conflict-HOST-...).
+std::vector<std::string> stashesIn(const std::string& dir, const std::string& stem) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename().string().rfind(stem + ".conflict-", 0) == 0)
+      out.push_back(e.path().filename());
+  return out;
+}
+
+TEST_F(CliTest, ResolutionsAreListedAndUndoPutsBothSidesBack) {
+  startDaemon();
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload docs").first, 0) << last_err_;
+  EXPECT_EQ(listing("conflicts docs --resolved", "resolutions").size(), 0u);
+
+  uint64_t a = makeConflict("report.txt");
+  ASSERT_NE(a, 0u);
+  // delete has no meaning for a content conflict: refused, nothing changed.
+  EXPECT_EQ(hoard("resolve " + std::to_string(a) + " --with delete").first, 2);
+  EXPECT_NE(last_err_.find("delete is a decision only where a side deleted"), std::string::npos)
+      << last_err_;
+  EXPECT_EQ(slurp(cache_ + "/docs/report.txt"), "mine\n");
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "theirs\n");
+
+  ASSERT_EQ(hoard("resolve " + std::to_string(a) + " --with stash").first, 0) << last_err_;
+  ASSERT_EQ(stashesIn(server_ + "/docs", "report").size(), 1u);
+  ASSERT_EQ(stashesIn(cache_ + "/docs", "report").size(), 1u);
+  json h = listing("conflicts docs --resolved", "resolutions");
+  ASSERT_EQ(h.size(), 1u) << h.dump(2);
+  EXPECT_EQ(h[0]["conflict_id"], a);
+  EXPECT_EQ(h[0]["path"], "docs/report.txt");
+  EXPECT_EQ(h[0]["kind"], "content");
+  EXPECT_EQ(h[0]["decision"], "stash");
+  EXPECT_EQ(h[0]["resolver"], "stash");
+  EXPECT_EQ(h[0]["rule"], "");
+  EXPECT_EQ(h[0]["undone"], false);
+  auto text = hoard("conflicts docs --resolved");
+  EXPECT_EQ(text.first, 0);
+  EXPECT_NE(text.second.find("#" + std::to_string(a) + "  docs  content  docs/report.txt  stash"),
+            std::string::npos)
+      << text.second;
+
+  // Undo: both sides as before the stash, the stash copy gone from both,
+  // the conflict open again (and it stays so through passes).
+  ASSERT_EQ(hoard("undo " + std::to_string(a)).first, 0) << last_err_;
+  EXPECT_EQ(slurp(cache_ + "/docs/report.txt"), "mine\n");
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "theirs\n");
+  EXPECT_TRUE(stashesIn(server_ + "/docs", "report").empty());
+  EXPECT_TRUE(stashesIn(cache_ + "/docs", "report").empty());
+  EXPECT_EQ(hoard("sync docs").first, 3) << last_err_;
+  json open = listing("conflicts docs", "conflicts", 3);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0]["id"], a);
+  EXPECT_EQ(slurp(cache_ + "/docs/report.txt"), "mine\n");
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "theirs\n");
+  h = listing("conflicts docs --resolved", "resolutions");
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0]["undone"], true);
+  // Undoing an open conflict: nothing to undo.
+  EXPECT_EQ(hoard("undo " + std::to_string(a)).first, 1);
+  EXPECT_NE(last_err_.find("is open"), std::string::npos) << last_err_;
+
+  // Decided again; a colleague then saves on the server: undo refuses and
+  // changes nothing.
+  ASSERT_EQ(hoard("resolve " + std::to_string(a) + " --with keep-local").first, 0) << last_err_;
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "mine\n");
+  put(server_ + "/docs/report.txt", "the colleague's later edit\n");
+  EXPECT_EQ(hoard("undo " + std::to_string(a)).first, 3);
+  EXPECT_NE(last_err_.find("docs/report.txt changed on the remote since resolution"),
+            std::string::npos)
+      << last_err_;
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "the colleague's later edit\n");
+  EXPECT_EQ(slurp(cache_ + "/docs/report.txt"), "mine\n");
+  h = listing("conflicts docs --resolved", "resolutions");
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0]["decision"], "keep-local");
+  EXPECT_EQ(h[0]["undone"], false);
+  EXPECT_EQ(hoard("undo 999").first, 1);
+  EXPECT_NE(last_err_.find("no conflict #999"), std::string::npos) << last_err_;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 
 #include <gtest/gtest.h>
 
@@ -45,6 +46,14 @@ class ApplyTest : public ReconcilerTest {
     auto c = journal_->conflict(id);
     EXPECT_TRUE(c);
     return c ? *c : journal::ConflictRecord{};
+  }
+  // Names beside doc.txt in `root` that are stash copies.
+  static std::vector<std::string> stashes(const std::string& root) {
+    std::vector<std::string> out;
+    for (auto& e : fs::directory_iterator(root))
+      if (e.path().filename().string().rfind("doc.conflict-", 0) == 0)
+        out.push_back(e.path().filename());
+    return out;
   }
   UniqueFd bytesFd(const std::string& bytes) {
     UniqueFd fd(::memfd_create("merged", MFD_CLOEXEC));
@@ -101,7 +110,7 @@ TEST_F(ApplyTest, AMergedResultReachesBothSidesAndBecomesTheBase) {
   auto c = contentConflict();
   UniqueFd merged = bytesFd("L and R, merged");
   ASSERT_OK(reconciler_->apply(c.id, ConflictDecision{Resolution::kMerged, merged.get(),
-                                                        "git-merge (rule 1)"}));
+                                                        "git-merge (rule 1)", "git-merge", "1"}));
   EXPECT_EQ(local("doc.txt"), "L and R, merged");
   EXPECT_EQ(remote("doc.txt"), "L and R, merged");
   auto closed = reread(c.id);
@@ -153,6 +162,19 @@ class ApplyCrashTest : public ApplyTest {
   // True if the child was killed (false: it finished on its own).
   bool killDuringApply(int64_t id, ConflictDecision decision, const std::string& merged,
                        KillPlan plan) {
+    return killDuring(
+        [&](Reconciler& rec) {
+          UniqueFd fd;
+          if (decision.kind == Resolution::kMerged) {
+            fd = bytesFd(merged);
+            decision.merged_fd = fd.get();
+          }
+          return rec.apply(id, decision);
+        },
+        plan);
+  }
+  // A child runs `step` on both roots wrapped in KillingFs.
+  bool killDuring(const std::function<Status(Reconciler&)>& step, KillPlan plan) {
     std::fflush(nullptr);
     pid_t pid = ::fork();
     if (pid == 0) {
@@ -160,12 +182,7 @@ class ApplyCrashTest : public ApplyTest {
       KillingFs l(*local_fs_, plan, counter), r(*remote_fs_, plan, counter);
       Reconciler rec(ShareSides{*journal_, mu_, share_, l, r, cache_, *store_,
                                 store::KeepPolicy{}, "laptop", nullptr, nullptr});
-      UniqueFd fd;
-      if (decision.kind == Resolution::kMerged) {
-        fd = bytesFd(merged);
-        decision.merged_fd = fd.get();
-      }
-      _exit(rec.apply(id, decision) ? 0 : 3);
+      _exit(step(rec) ? 0 : 3);
     }
     int status = 0;
     EXPECT_EQ(::waitpid(pid, &status, 0), pid);
@@ -175,6 +192,17 @@ class ApplyCrashTest : public ApplyTest {
     }
     EXPECT_TRUE(WIFSIGNALED(status));
     return true;
+  }
+  // The next start: the journal is reopened and recover() runs.
+  void restart() {
+    journal_.reset();
+    auto j = journal::Journal::open(dir_ + "/journal.db");
+    ASSERT_TRUE(j) << j.error().toString();
+    journal_ = std::move(*j);
+    reconciler_ = std::make_unique<Reconciler>(ShareSides{
+        *journal_, mu_, share_, *local_fs_, *remote_fs_, cache_, *store_, store::KeepPolicy{},
+        "laptop", nullptr, nullptr});
+    ASSERT_OK(reconciler_->recover());
   }
 };
 
@@ -193,18 +221,11 @@ TEST_F(ApplyCrashTest, KilledAtEveryStepTheConflictIsOpenAsDetectedOrResolvedAnd
         SetUp();
         auto c = contentConflict();
         ASSERT_TRUE(c.open);
-        bool killed = killDuringApply(c.id, ConflictDecision{k.kind, -1, {}}, "M",
+        bool killed = killDuringApply(c.id, ConflictDecision{k.kind, -1, {}, {}, {}}, "M",
                                       KillPlan{at, when});
         kills += killed;
-        // The next start: the journal is reopened and recover() runs.
-        journal_.reset();
-        auto j = journal::Journal::open(dir_ + "/journal.db");
-        ASSERT_TRUE(j) << j.error().toString();
-        journal_ = std::move(*j);
-        reconciler_ = std::make_unique<Reconciler>(ShareSides{
-            *journal_, mu_, share_, *local_fs_, *remote_fs_, cache_, *store_,
-            store::KeepPolicy{}, "laptop", nullptr, nullptr});
-        ASSERT_OK(reconciler_->recover());
+        restart();
+        if (HasFatalFailure()) return;
         auto now = reread(c.id);
         SCOPED_TRACE(std::string(resolutionName(k.kind)) + " killed at op " +
                      std::to_string(at) + (when == KillPlan::When::kBefore ? " before" : " after"));
@@ -214,6 +235,12 @@ TEST_F(ApplyCrashTest, KilledAtEveryStepTheConflictIsOpenAsDetectedOrResolvedAnd
         } else {
           EXPECT_EQ(local("doc.txt"), k.result);
           EXPECT_EQ(remote("doc.txt"), k.result);
+          // Finished by recover() or not, the resolution is in the history.
+          auto h = journal_->resolutions(share_);
+          ASSERT_TRUE(h);
+          ASSERT_EQ(h->size(), 1u);
+          EXPECT_EQ((*h)[0].decision, resolutionName(k.kind));
+          EXPECT_EQ((*h)[0].result_object, hashBytes(k.result));
         }
         auto intents = journal_->intents(share_);
         ASSERT_TRUE(intents);
@@ -228,6 +255,127 @@ TEST_F(ApplyCrashTest, KilledAtEveryStepTheConflictIsOpenAsDetectedOrResolvedAnd
     }
   }
   EXPECT_GE(kills, 8u);
+}
+
+// Undo through the same intent machinery: killed at every step of the undo
+// of a stash and of a keep-local, the next start leaves the conflict either
+// resolved with both sides as the resolution left them, or open again with
+// both sides as detected (no stash copy anywhere); never in between.
+TEST_F(ApplyCrashTest, KilledAtEveryStepOfAnUndoNothingIsLostAndItIsAllOrNothing) {
+  size_t kills = 0;
+  for (const auto& [kind, result] : {std::pair{Resolution::kStash, "R"},
+                                     std::pair{Resolution::kKeepLocal, "L"}}) {
+    for (uint64_t at = 1;; ++at) {
+      bool finished = false;
+      for (auto when : {KillPlan::When::kBefore, KillPlan::When::kAfter}) {
+        TearDown();
+        SetUp();
+        auto c = contentConflict();
+        ASSERT_OK(reconciler_->resolve(c.id, kind));
+        bool killed = killDuring([&](Reconciler& rec) { return rec.undo(c.id); },
+                                 KillPlan{at, when});
+        kills += killed;
+        restart();
+        if (HasFatalFailure()) return;
+        SCOPED_TRACE(std::string("undo of ") + std::string(resolutionName(kind)) +
+                     " killed at op " + std::to_string(at) +
+                     (when == KillPlan::When::kBefore ? " before" : " after"));
+        auto now = reread(c.id);
+        if (now.open) {
+          EXPECT_EQ(local("doc.txt"), "L");
+          EXPECT_EQ(remote("doc.txt"), "R");
+          EXPECT_TRUE(stashes(cache_).empty());
+          EXPECT_TRUE(stashes(remote_root_).empty());
+        } else {
+          EXPECT_EQ(local("doc.txt"), result);
+          EXPECT_EQ(remote("doc.txt"), result);
+          EXPECT_EQ(stashes(cache_).size(), kind == Resolution::kStash ? 1u : 0u);
+          EXPECT_EQ(stashes(remote_root_).size(), kind == Resolution::kStash ? 1u : 0u);
+          // Not undone: it can be undone now, and then it is.
+          ASSERT_OK(reconciler_->undo(c.id));
+          EXPECT_EQ(local("doc.txt"), "L");
+          EXPECT_EQ(remote("doc.txt"), "R");
+        }
+        auto intents = journal_->intents(share_);
+        ASSERT_TRUE(intents);
+        EXPECT_TRUE(intents->empty());
+        // The conflict is open and holds its path: a pass changes nothing.
+        sync();
+        EXPECT_EQ(local("doc.txt"), "L");
+        EXPECT_EQ(remote("doc.txt"), "R");
+        EXPECT_TRUE(reread(c.id).open);
+        if (!killed) finished = true;
+      }
+      if (finished) break;
+      ASSERT_LT(at, 20u) << "undo never finished";
+    }
+  }
+  EXPECT_GE(kills, 6u);
+}
+
+TEST_F(ApplyTest, UndoOfAStashRemovesTheCopyOnBothSidesAndReopens) {
+  auto c = contentConflict();
+  ConflictDecision d{Resolution::kStash, -1, "stash (rule 3)", "stash", "3"};
+  ASSERT_OK(reconciler_->apply(c.id, d));
+  ASSERT_EQ(stashes(cache_).size(), 1u);
+  ASSERT_OK(reconciler_->undo(c.id));
+  EXPECT_EQ(local("doc.txt"), "L");
+  EXPECT_EQ(remote("doc.txt"), "R");
+  EXPECT_TRUE(stashes(cache_).empty());
+  EXPECT_TRUE(stashes(remote_root_).empty());
+  auto again = reread(c.id);
+  EXPECT_TRUE(again.open);
+  EXPECT_EQ(again.local_object, c.local_object);
+  EXPECT_EQ(again.remote_object, c.remote_object);
+  auto h = journal_->resolutions(share_);
+  ASSERT_TRUE(h);
+  ASSERT_EQ(h->size(), 1u);
+  EXPECT_NE((*h)[0].undone_at_ns, 0);
+  EXPECT_EQ((*h)[0].label, "stash (rule 3)");
+  EXPECT_EQ((*h)[0].rule, "3");
+  EXPECT_EQ((*h)[0].stash_object, hashBytes("L"));
+  EXPECT_EQ((*h)[0].result_object, hashBytes("R"));
+  // A second undo has nothing to take back; deciding again works.
+  auto twice = reconciler_->undo(c.id);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code(), ErrorCode::kNotFound);
+  ASSERT_OK(reconciler_->resolve(c.id, Resolution::kKeepLocal));
+  EXPECT_EQ(remote("doc.txt"), "L");
+  EXPECT_TRUE(sync().clean());
+  expectConverged();
+}
+
+TEST_F(ApplyTest, UndoRefusesWhenASideChangedSinceTheResolution) {
+  auto c = contentConflict();
+  ASSERT_OK(reconciler_->resolve(c.id, Resolution::kKeepRemote));
+  local("doc.txt", "the user typed on after the resolution");
+  auto done = reconciler_->undo(c.id);
+  ASSERT_FALSE(done);
+  EXPECT_EQ(done.error().code(), ErrorCode::kConflict);
+  EXPECT_NE(done.error().message().find("doc.txt changed in the cache since resolution"),
+            std::string::npos)
+      << done.error().toString();
+  EXPECT_EQ(local("doc.txt"), "the user typed on after the resolution");
+  EXPECT_EQ(remote("doc.txt"), "R");
+  EXPECT_FALSE(reread(c.id).open);
+  auto intents = journal_->intents(share_);
+  ASSERT_TRUE(intents);
+  EXPECT_TRUE(intents->empty());
+}
+
+// The versions a resolution names stay in the store through retention's
+// collection for as long as the row, so an undo still finds them.
+TEST_F(ApplyTest, TheHistoryKeepsItsVersionsThroughStoreCollection) {
+  auto c = contentConflict();
+  ASSERT_OK(reconciler_->resolve(c.id, Resolution::kKeepRemote));
+  auto kept = journal_->object(hashBytes("L"));
+  ASSERT_TRUE(kept && *kept);
+  EXPECT_GE((*kept)->refcount, 2);  // the conflict's local version and the history's
+  auto r = sync();  // the pass ends with retention and store collection
+  EXPECT_TRUE(r.clean());
+  ASSERT_OK(reconciler_->undo(c.id));
+  EXPECT_EQ(local("doc.txt"), "L");
+  EXPECT_EQ(remote("doc.txt"), "R");
 }
 
 }  // namespace
