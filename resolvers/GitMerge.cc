@@ -204,6 +204,11 @@ std::string hunksConflict(int n) {
 }
 
 Result<MergeOutcome> mergeVersions(const ConflictView& c, const GitMergeOptions& options) {
+  // libgit2 must be initialised before git_merge_file (its allocator); the
+  // CLI calls this without a GitMerge object. Once per process, never shut
+  // down: the library's own count keeps GitMerge's init/shutdown pairs safe.
+  static const int initialised = git_libgit2_init();
+  (void)initialised;
   GitMergeOptions o = options;
   MergeOutcome out;
   if (c.local.type != FileType::kFile || c.remote.type != FileType::kFile) {

@@ -74,7 +74,7 @@ class ApplyMarkersTest : public ReconcilerTest {
     auto d = gm.resolve(v, {{"on_conflict", "markers"}});
     EXPECT_TRUE(d);
     EXPECT_EQ(d->kind, resolvers::DecisionKind::kMarkers);
-    return reconciler_->apply(c.id, ConflictDecision{Resolution::kMarkers, out.get(), d->reason});
+    return reconciler_->apply(c.id, ConflictDecision{Resolution::kMarkers, out.get(), d->reason, "git-merge", {}});
   }
   std::vector<UniqueFd> fds_;
 };
@@ -111,7 +111,7 @@ TEST_F(ApplyMarkersTest, KeepLocalRefusesAFileStillHoldingMarkersUnlessForced) {
       << refused.error().message();
   EXPECT_EQ(remote("doc.txt"), kRemote);
   EXPECT_TRUE(reread(c.id).open);
-  ConflictDecision forced{Resolution::kKeepLocal, -1, {}};
+  ConflictDecision forced{Resolution::kKeepLocal, -1, {}, "keep-local", {}};
   forced.force = true;
   ASSERT_OK(reconciler_->apply(c.id, forced));
   EXPECT_EQ(remote("doc.txt"), kWithMarkers);
