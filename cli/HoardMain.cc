@@ -19,6 +19,7 @@
 #include "HoardVersion.h"
 #include "Output.h"
 #include "RulesCommands.h"
+#include "SqliteTables.h"
 #include "ShowMerged.h"
 #include "common/RelPath.h"
 
@@ -63,7 +64,10 @@ json statusJson(const std::string& name, const std::map<std::string, sdbus::Vari
           {"last_sync_ns", st.at("last_sync_ns").get<int64_t>()},
           {"hoarded_bytes", st.at("hoarded_bytes").get<uint64_t>()},
           {"unavailable_offline", st.at("unavailable_offline").get<uint32_t>()},
-          {"store_bytes", st.count("store_bytes") ? st.at("store_bytes").get<uint64_t>() : 0}};
+          {"store_bytes", st.count("store_bytes") ? st.at("store_bytes").get<uint64_t>() : 0},
+          {"remote_calls", st.count("remote_calls")
+                               ? json(st.at("remote_calls").get<std::map<std::string, uint64_t>>())
+                               : json::object()}};
 }
 
 // The failing paths and a waiting mass deletion of a GetStatus answer, into
@@ -216,7 +220,9 @@ int main(int argc, char** argv) {
   bool as_json = false;
   std::string share, name, path, remote, cache, with, glob, under, kind;
   uint32_t priority = 500;
-  bool force = false, want_base = false, want_local = false, want_remote = false, want_merged = false;
+  bool force = false, want_base = false, want_local = false, want_remote = false;
+  bool want_tables = false;
+  bool want_merged = false;
   std::string merge_style;
   std::vector<uint64_t> ids;
   uint64_t id = 0;
@@ -520,10 +526,27 @@ int main(int argc, char** argv) {
                        "git-merge's proposal, with markers where hunks conflict (exit 3)");
   show->add_option("--style", merge_style, "with --merged: merge, diff3 or zdiff3")
       ->default_val("merge");
+  show_which->add_flag("--tables", want_tables,
+                       "a database: the rows each side inserted, updated, deleted per table");
+  json_flag(show);
   show->callback([&] {
     action = [&](Agent& a) {
       if (want_merged) return showMerged(a, id, merge_style);
       auto [base, local, remote_fd, present] = a.OpenConflictVersions(id);
+      if (want_tables) {
+        if (!std::get<1>(present) || !std::get<2>(present) ||
+            !bothAreDatabases(local.get(), remote_fd.get())) {
+          std::cerr << "hoard: conflict #" << id
+                    << " is not between two SQLite databases (--tables is for those)\n";
+          return kFailed;
+        }
+        return printSqliteTables(std::get<0>(present) ? base.get() : -1, local.get(),
+                                 remote_fd.get(), as_json);
+      }
+      if (as_json) {
+        std::cerr << "hoard: show --json goes with --tables (the other versions are bytes)\n";
+        return kUsage;
+      }
       const sdbus::UnixFd& fd = want_base ? base : want_local ? local : remote_fd;
       bool here = want_base ? std::get<0>(present) : want_local ? std::get<1>(present)
                                                                   : std::get<2>(present);
@@ -540,15 +563,24 @@ int main(int argc, char** argv) {
       return copyFd(fd.get());
     };
   });
-  auto* diff = app.add_subcommand("diff", "diff -u of the local and remote versions");
+  auto* diff = app.add_subcommand(
+      "diff", "diff -u of the local and remote versions (of a database: the rows per table)");
   diff->add_option("id", id)->required();
+  json_flag(diff);
   diff->callback([&] {
     action = [&](Agent& a) {
       auto [base, local, remote_fd, present] = a.OpenConflictVersions(id);
-      (void)base;
       if (!std::get<1>(present) && !std::get<2>(present)) {
         describeConflict(a, id);  // no file versions to compare: say what each side did
         return kOk;
+      }
+      if (std::get<1>(present) && std::get<2>(present) &&
+          bothAreDatabases(local.get(), remote_fd.get()))
+        return printSqliteTables(std::get<0>(present) ? base.get() : -1, local.get(),
+                                 remote_fd.get(), as_json);
+      if (as_json) {
+        std::cerr << "hoard: diff --json is for database conflicts (others get diff -u)\n";
+        return kUsage;
       }
       std::string l = "/proc/self/fd/" + std::to_string(local.get());
       std::string r = "/proc/self/fd/" + std::to_string(remote_fd.get());

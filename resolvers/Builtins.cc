@@ -6,6 +6,7 @@
 
 #include "GitMerge.h"
 #include "Resolver.h"
+#include "SqliteMerge.h"
 
 namespace hoard::resolvers {
 
@@ -51,6 +52,7 @@ void registerBuiltins(Registry& registry) {
     (void)registry.add(std::make_shared<Fixed>(e.name, e.summary, e.kind));
   (void)registry.add(makeFollow());
   (void)registry.add(std::make_shared<GitMerge>());
+  (void)registry.add(std::make_shared<SqliteMerge>());
 }
 
 }  // namespace hoard::resolvers

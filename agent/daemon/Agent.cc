@@ -22,8 +22,12 @@ Agent::Agent(sdbus::IConnection& connection, journal::Journal& journal, store::B
       journal_(journal),
       store_(store),
       options_(std::move(options)),
-      pool_(std::make_shared<remote::WorkerPool>(
-          remote::WorkerPool::Options{4, 256, "hoard-remote"})),
+      // As many workers as a pass keeps remote calls in flight
+      // (ReconcileOptions::remote_in_flight): a network filesystem answers
+      // them together. Each stuck in a hung call costs a thread, never the
+      // engine.
+      pool_(std::make_shared<remote::WorkerPool>(remote::WorkerPool::Options{
+          sync::ReconcileOptions{}.remote_in_flight, 1024, "hoard-remote"})),
       chain_(std::make_unique<ResolverChain>(journal, journal_mu_, store, options_.config_path)),
       external_(std::make_unique<ExternalResolvers>(connection, *chain_)) {
   if (auto st = chain_->reload(); !st) log(3, "rules disabled: " + st.error().message());

@@ -117,7 +117,7 @@ void Agent::checkResolverName(const std::string& name) {
   std::string names;
   for (const auto& n : chain_->registry().names()) names += (names.empty() ? "" : ", ") + n;
   raise(Error(ErrorCode::kInvalidArgument,
-              "unknown resolver \"" + name + "\": use keep-local, keep-remote or stash, or one of " +
+              "unknown resolver \"" + name + "\": use keep-local, keep-remote, stash or delete, or one of " +
                   names));
 }
 

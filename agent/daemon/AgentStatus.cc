@@ -10,6 +10,15 @@ namespace hoard::daemon {
 
 namespace {
 constexpr const char* kVersion = "0.1.0";
+
+// Calls that reached the remote's mount, by operation (those made at least
+// once).
+std::map<std::string, uint64_t> remoteCallMap(const remote::RemoteCallCounts& c) {
+  std::map<std::string, uint64_t> out;
+  for (size_t i = 0; i < remote::kRemoteOpCount; ++i)
+    if (c.calls[i] != 0) out[std::string(remote::remoteOpName(static_cast<remote::RemoteOp>(i)))] = c.calls[i];
+  return out;
+}
 }  // namespace
 
 std::map<std::string, sdbus::Variant> Agent::GetStatus(const std::string& share) {
@@ -47,6 +56,7 @@ std::map<std::string, sdbus::Variant> Agent::GetStatus(const std::string& share)
     store::StoreUsage usage = sync::storeSize(store_);
     out["store_bytes"] = sdbus::Variant(static_cast<uint64_t>(usage.bytes));
     out["store_objects"] = sdbus::Variant(static_cast<uint64_t>(usage.objects));
+    out["remote_calls"] = sdbus::Variant(remoteCallMap(e->engine->remoteCalls()));
     if (last && last->stopped && !last->mass_delete) {
       // Why the last pass stopped early (ENOSPC, the remote gone...); gone
       // with the next pass that gets through.

@@ -7,7 +7,8 @@
 // and one listing per directory). Calls of directories opened through it
 // (openDir) are counted too: their listing as kListDir, an entry's stat as
 // kLstat, opening a subdirectory as kOpenDir, removing a temporary as
-// kRemoveTemp. Counting costs an atomic increment; nothing else changes.
+// kRemoveTemp. Counting costs a few atomic operations; nothing else changes.
+// It also keeps the peak of calls running at once.
 //
 // Stack it directly over the real filesystem (under DeadlineRemoteFs) to
 // count what reaches the mount. Threads: any.
@@ -25,6 +26,13 @@ namespace hoard::remote {
 
 struct RemoteCallCounts {
   std::array<uint64_t, kRemoteOpCount> calls{};
+  // The most calls that were running at once (since resetPeak): how much of
+  // the link's latency concurrency hid. A difference keeps the later peak.
+  uint64_t peak_in_flight = 0;
+  // The same for each operation alone (e.g. fetches running at once).
+  std::array<uint64_t, kRemoteOpCount> peak{};
+
+  uint64_t peakOf(RemoteOp op) const { return peak[static_cast<size_t>(op)]; }
 
   uint64_t of(RemoteOp op) const { return calls[static_cast<size_t>(op)]; }
   uint64_t total() const;
@@ -40,6 +48,8 @@ class CountingRemoteFs final : public RemoteFs {
   explicit CountingRemoteFs(std::shared_ptr<RemoteFs> inner);
 
   RemoteCallCounts counts() const;
+  // Starts measuring peak_in_flight afresh (from the calls running now).
+  void resetPeak();
 
   Result<Stat> lstat(const RelPath& path) override;
   Result<std::vector<DirEntry>> listDir(const RelPath& dir) override;
@@ -69,9 +79,26 @@ class CountingRemoteFs final : public RemoteFs {
   Result<std::shared_ptr<RemoteDir>> openDir(const RelPath& dir) override;
 
   // Shared with the directories opened through it (they may outlive it).
+  struct Counters;
+  // One call running: counted in flight until destroyed.
+  class Busy {
+   public:
+    Busy(Counters* c, RemoteOp op) : c_(c), op_(op) {}
+    Busy(const Busy&) = delete;
+    Busy& operator=(const Busy&) = delete;
+    ~Busy();
+
+   private:
+    Counters* c_;
+    RemoteOp op_;
+  };
   struct Counters {
     std::array<std::atomic<uint64_t>, kRemoteOpCount> calls{};
-    void bump(RemoteOp op) { calls[static_cast<size_t>(op)].fetch_add(1, std::memory_order_relaxed); }
+    std::atomic<uint64_t> in_flight{0};
+    std::atomic<uint64_t> peak{0};
+    std::array<std::atomic<uint64_t>, kRemoteOpCount> op_in_flight{};
+    std::array<std::atomic<uint64_t>, kRemoteOpCount> op_peak{};
+    [[nodiscard]] Busy bump(RemoteOp op);
   };
 
  private:

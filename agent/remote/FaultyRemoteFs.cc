@@ -3,6 +3,8 @@
 
 #include <fnmatch.h>
 
+#include <thread>
+
 namespace hoard::remote {
 
 std::string_view remoteOpName(RemoteOp op) {
@@ -122,6 +124,7 @@ std::optional<Error> FaultyRemoteFs::inject(RemoteOp op, const RelPath& path,
   };
   for (auto& [id, active] : rules_) {
     const FaultRule& r = active.rule;
+    if (r.chunk_delay.count() > 0) continue;  // see slowed()
     if (r.op && *r.op != op) continue;
     if (!matches(r.path_glob)) continue;
     if (active.matched++ < r.skip_first) continue;
@@ -166,6 +169,25 @@ std::optional<Error> FaultyRemoteFs::inject(RemoteOp op, const RelPath& path,
   return std::nullopt;
 }
 
+ProgressFn FaultyRemoteFs::slowed(RemoteOp op, const RelPath& path, const ProgressFn& progress) {
+  std::chrono::milliseconds pause{0};
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, active] : rules_) {
+      const FaultRule& r = active.rule;
+      if (r.chunk_delay.count() == 0 || (r.op && *r.op != op)) continue;
+      if (!r.path_glob.empty() && ::fnmatch(r.path_glob.c_str(), path.c_str(), 0) != 0) continue;
+      pause = r.chunk_delay;
+      break;
+    }
+  }
+  if (pause.count() == 0) return progress;
+  return [pause, progress](uint64_t done) {
+    std::this_thread::sleep_for(pause);
+    return progress ? progress(done) : true;
+  };
+}
+
 #define HOARD_FAULT(op, path, path2)                       \
   if (auto injected = inject(op, path, path2); injected) { \
     return tl::unexpected(std::move(*injected));           \
@@ -189,7 +211,7 @@ Result<std::vector<WalkEntry>> FaultyRemoteFs::walk(const RelPath& dir) {
 Result<Stat> FaultyRemoteFs::fetchFile(const RelPath& path, int out_fd,
                                        const ProgressFn& progress) {
   HOARD_FAULT(RemoteOp::kFetchFile, path, nullptr);
-  return inner_->fetchFile(path, out_fd, progress);
+  return inner_->fetchFile(path, out_fd, slowed(RemoteOp::kFetchFile, path, progress));
 }
 
 Result<std::string> FaultyRemoteFs::readSmallFile(const RelPath& path, size_t max_bytes) {
@@ -201,7 +223,8 @@ Result<Stat> FaultyRemoteFs::replaceFile(const RelPath& path, int src_fd, const 
                                          const ReplaceOptions& options,
                                          const ProgressFn& progress) {
   HOARD_FAULT(RemoteOp::kReplaceFile, path, nullptr);
-  return inner_->replaceFile(path, src_fd, expect, options, progress);
+  return inner_->replaceFile(path, src_fd, expect, options,
+                             slowed(RemoteOp::kReplaceFile, path, progress));
 }
 
 Status FaultyRemoteFs::mkdir(const RelPath& path, uint32_t mode) {

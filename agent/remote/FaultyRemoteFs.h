@@ -56,6 +56,13 @@ struct FaultRule {
   // When > 0 (and not hang): the call waits this long, then proceeds to the
   // wrapped fs (err is ignored).
   std::chrono::milliseconds delay{0};
+  // When > 0: a slow transfer, not a slow start. A matching fetchFile or
+  // replaceFile proceeds at once but waits this long after each chunk it
+  // copies (each progress report, about 1 MiB), so one big file takes a
+  // while and the caller's progress function is asked whether to go on
+  // meanwhile. Such a rule never fails a call; the other fields but op and
+  // path_glob are ignored.
+  std::chrono::milliseconds chunk_delay{0};
 };
 
 class FaultyRemoteFs final : public RemoteFs {
@@ -114,6 +121,8 @@ class FaultyRemoteFs final : public RemoteFs {
 
   // Applies the rules to one call: an error to return, or nothing to proceed.
   std::optional<Error> inject(RemoteOp op, const RelPath& path, const RelPath* path2);
+  // `progress`, slowed down by the first matching chunk_delay rule.
+  ProgressFn slowed(RemoteOp op, const RelPath& path, const ProgressFn& progress);
 
   const std::shared_ptr<RemoteFs> inner_;
   mutable std::mutex mu_;

@@ -37,6 +37,10 @@ bool writeAll(int fd, const char* data, size_t len, int* err) {
   return true;
 }
 
+Error stopped(std::string_view what) {
+  return Error(ErrorCode::kAborted, std::string(what) + ": stopped on request mid-transfer");
+}
+
 }  // namespace
 
 Result<uint64_t> copyFd(int in_fd, int out_fd, const ProgressFn& progress, std::string_view what) {
@@ -58,7 +62,7 @@ Result<uint64_t> copyFd(int in_fd, int out_fd, const ProgressFn& progress, std::
     }
     if (n == 0) return done;
     done += static_cast<uint64_t>(n);
-    if (progress) progress(done);
+    if (progress && !progress(done)) return tl::unexpected(stopped(what));
   }
   std::vector<char> buf(kChunk);
   for (;;) {
@@ -73,7 +77,7 @@ Result<uint64_t> copyFd(int in_fd, int out_fd, const ProgressFn& progress, std::
       return failErrno(err, std::string("write ") + std::string(what));
     }
     done += static_cast<uint64_t>(n);
-    if (progress) progress(done);
+    if (progress && !progress(done)) return tl::unexpected(stopped(what));
   }
 }
 

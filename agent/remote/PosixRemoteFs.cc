@@ -505,16 +505,23 @@ Status PosixRemoteFs::walkInto(const RelPath& top, bool include_internal,
   if (!root) return tl::unexpected(root.error());
   // Explicit stack, one directory fd open at a time: a deep tree must not
   // exhaust descriptors or the stack.
-  std::vector<RelPath> pending{top};
+  // Each pending directory with its entry's index in `out` (none for the top).
+  constexpr size_t kTop = static_cast<size_t>(-1);
+  std::vector<std::pair<RelPath, size_t>> pending{{top, kTop}};
   bool first = true;
   while (!pending.empty()) {
-    RelPath dir = std::move(pending.back());
+    auto [dir, at] = std::move(pending.back());
     pending.pop_back();
     auto fd = openDirBeneath(root->get(), dir, kDirRead, "walk");
     if (!fd) {
       // A subdirectory that vanished (or became a symlink) since it was listed.
       if (!first && (fd.error().code() == ErrorCode::kNotFound ||
                      fd.error().code() == ErrorCode::kOutsideRoot)) {
+        continue;
+      }
+      // One that refuses to be read: its subtree is unknown, the rest goes on.
+      if (!first && fd.error().code() == ErrorCode::kPermission) {
+        (*out)[at].unlisted = fd.error();
         continue;
       }
       return tl::unexpected(fd.error());
@@ -541,7 +548,7 @@ Status PosixRemoteFs::walkInto(const RelPath& top, bool include_internal,
       names.push_back(std::move(name));
     }
     std::sort(names.begin(), names.end());
-    std::vector<RelPath> subdirs;
+    std::vector<std::pair<RelPath, size_t>> subdirs;
     for (const std::string& name : names) {
       RelPath child = joinPath(dir, name);
       auto st = statAt(dfd, name, child, "walk");
@@ -550,8 +557,8 @@ Status PosixRemoteFs::walkInto(const RelPath& top, bool include_internal,
         ::closedir(d);
         return tl::unexpected(st.error());
       }
-      if (st->meta.type == FileType::kDir) subdirs.push_back(child);
-      out->push_back(WalkEntry{std::move(child), std::move(*st)});
+      if (st->meta.type == FileType::kDir) subdirs.emplace_back(child, out->size());
+      out->push_back(WalkEntry{std::move(child), std::move(*st), std::nullopt});
     }
     ::closedir(d);
     // Reverse so the stack pops them in name order.

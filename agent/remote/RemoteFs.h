@@ -64,6 +64,10 @@ struct DirEntry {
 struct WalkEntry {
   RelPath path;  // relative to the share root, not to the walked directory
   Stat stat;
+  // Set on a directory the walk could not open or list (kPermission: mode
+  // 000, an ACL, a server's refusal): nothing beneath it is reported, which
+  // says "unknown", not "empty".
+  std::optional<Error> unlisted;
 };
 
 struct FsStats {
@@ -94,8 +98,13 @@ struct Expect {
 };
 
 // Bytes copied so far; called on the thread that made the call (see
-// DeadlineRemoteFs for how progress crosses threads). Must not throw.
-using ProgressFn = std::function<void(uint64_t bytes_done)>;
+// DeadlineRemoteFs for how progress crosses threads). Returns true to go on;
+// false stops the transfer within about one more chunk (1 MiB): the call
+// then fails with kAborted, and what it was writing is left as if it had
+// never started (replaceFile removes its temporary and leaves the path as
+// it was; fetchFile leaves a partial copy in the caller's descriptor, which
+// the caller discards). Must not throw.
+using ProgressFn = std::function<bool(uint64_t bytes_done)>;
 
 struct ReplaceOptions {
   uint32_t mode = 0644;             // permission bits of the new file
@@ -152,7 +161,8 @@ class RemoteFs {
   // Every entry beneath `dir` (not `dir` itself) with its Stat, parents before
   // children; symlinks are reported, never descended. A subtree that changes
   // during the walk may be reported partially; entries that vanish mid-walk
-  // are skipped.
+  // are skipped. A subdirectory that refuses to be read (kPermission) is
+  // reported with WalkEntry::unlisted and not descended; the walk goes on.
   virtual Result<std::vector<WalkEntry>> walk(const RelPath& dir) = 0;
 
   // Copies the whole regular file `path` into `out_fd` (written from its

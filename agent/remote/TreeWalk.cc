@@ -36,6 +36,7 @@ struct Node {
   std::vector<std::string> names;          // sorted bytewise
   std::vector<std::optional<Stat>> stats;  // per name; nullopt: vanished or not stat'ed yet
   std::vector<size_t> child;               // per name: the subdirectory's node, or kNone
+  std::vector<std::optional<Error>> unlisted;  // per name: a subdirectory that refused a read
 };
 
 Error incomplete(const Item& item) {
@@ -80,6 +81,10 @@ bool skippable(const Error& e) {
   return e.code() == ErrorCode::kNotFound || e.code() == ErrorCode::kOutsideRoot;
 }
 
+// A subdirectory that refuses to be read (mode 000, an ACL): the walk
+// reports it as unlisted and goes on; the sweep passes it by.
+bool unreadable(const Error& e) { return e.code() == ErrorCode::kPermission; }
+
 }  // namespace
 
 Result<std::vector<WalkEntry>> parallelWalk(const std::shared_ptr<RemoteFs>& fs, WorkerPool& pool,
@@ -121,15 +126,16 @@ Result<std::vector<WalkEntry>> parallelWalk(const std::shared_ptr<RemoteFs>& fs,
     }
     if (!item.opened) return tl::unexpected(incomplete(item));
     const bool is_top = item.node == kNone;
-    if (!*item.opened) {
+    if (!*item.opened || !item.listed || !*item.listed) {
+      if (*item.opened && !item.listed) return tl::unexpected(incomplete(item));
+      const Error& e = !*item.opened ? item.opened->error() : item.listed->error();
       // A subdirectory that vanished (or became a symlink) since its stat.
-      if (!is_top && skippable(item.opened->error())) return {};
-      return tl::unexpected(item.opened->error());
-    }
-    if (!item.listed) return tl::unexpected(incomplete(item));
-    if (!*item.listed) {
-      if (!is_top && skippable(item.listed->error())) return {};
-      return tl::unexpected(item.listed->error());
+      if (!is_top && skippable(e)) return {};
+      if (!is_top && unreadable(e)) {
+        nodes[item.node].unlisted[item.index] = e;
+        return {};
+      }
+      return tl::unexpected(e);
     }
     const size_t index = nodes.size();
     if (!is_top) nodes[item.node].child[item.index] = index;
@@ -139,6 +145,7 @@ Result<std::vector<WalkEntry>> parallelWalk(const std::shared_ptr<RemoteFs>& fs,
     std::sort(node.names.begin(), node.names.end());
     node.stats.resize(node.names.size());
     node.child.assign(node.names.size(), kNone);
+    node.unlisted.resize(node.names.size());
     std::shared_ptr<RemoteDir> dir = std::move(**item.opened);
     for (size_t i = node.names.size(); i-- > 0;) {
       auto st = std::make_shared<Item>();
@@ -170,7 +177,8 @@ Result<std::vector<WalkEntry>> parallelWalk(const std::shared_ptr<RemoteFs>& fs,
     stack.pop_back();
     for (size_t i = 0; i < node.names.size(); ++i) {
       if (!node.stats[i]) continue;
-      out.push_back(WalkEntry{joinPath(node.path, node.names[i]), std::move(*node.stats[i])});
+      out.push_back(WalkEntry{joinPath(node.path, node.names[i]), std::move(*node.stats[i]),
+                              std::move(node.unlisted[i])});
     }
     for (size_t i = node.names.size(); i-- > 0;) {
       if (node.child[i] != kNone) stack.push_back(node.child[i]);
@@ -212,13 +220,15 @@ Result<uint64_t> parallelRemoveStaleTemps(const std::shared_ptr<RemoteFs>& fs, W
     if (!item.opened) return tl::unexpected(incomplete(item));
     const bool is_top = item.node == kNone;
     if (!*item.opened) {
-      if (!is_top && skippable(item.opened->error())) return {};
-      return tl::unexpected(item.opened->error());
+      const Error& e = item.opened->error();
+      if (!is_top && (skippable(e) || unreadable(e))) return {};
+      return tl::unexpected(e);
     }
     if (!item.listed) return tl::unexpected(incomplete(item));
     if (!*item.listed) {
-      if (!is_top && skippable(item.listed->error())) return {};
-      return tl::unexpected(item.listed->error());
+      const Error& e = item.listed->error();
+      if (!is_top && (skippable(e) || unreadable(e))) return {};
+      return tl::unexpected(e);
     }
     if (item.remove_error) return tl::unexpected(*item.remove_error);
     removed += item.removed;

@@ -15,6 +15,9 @@ struct WorkerPool::Call {
   bool abandoned HOARD_GUARDED_BY(Core::mu) = false;  // the caller stopped waiting
   bool progress_pending HOARD_GUARDED_BY(Core::mu) = false;
   uint64_t progress_bytes HOARD_GUARDED_BY(Core::mu) = 0;
+  // The caller's progress function said stop: the task's next progress
+  // report returns false.
+  bool cancelled HOARD_GUARDED_BY(Core::mu) = false;
   // Batch calls only: where the worker reports the finish, the tag, and when
   // the call's deadline passes.
   std::shared_ptr<Batch::State> batch;
@@ -116,6 +119,7 @@ void WorkerPool::workerLoop(std::shared_ptr<Core> core, size_t index) {
       call->progress_bytes = bytes;
       call->progress_pending = true;
       call->cv.notify_all();
+      return !call->cancelled;
     };
     call->task(report);
     // Drop what the task captured on this thread, not on whichever thread
@@ -178,8 +182,9 @@ Status WorkerPool::runErased(std::string what, std::chrono::milliseconds idle_de
     deadline = std::chrono::steady_clock::now() + idle_deadline;
     if (progress) {
       lock.unlock();
-      progress(bytes);
+      const bool go_on = progress(bytes);
       lock.lock();
+      if (!go_on) call->cancelled = true;
     }
   }
 

@@ -57,7 +57,8 @@ class WorkerPool {
   // task reports progress (so a large transfer that keeps moving is not cut
   // off, and one that stalls is). The task receives a progress function that
   // it may call from the worker; `progress` (if set) is then invoked on the
-  // calling thread with the latest byte count.
+  // calling thread with the latest byte count. When `progress` returns false
+  // (stop), the task's next call of its progress function returns false.
   //
   // Returns the task's result; or kTimeout when the deadline passes (the
   // task, if it started, is abandoned and its result discarded whenever it

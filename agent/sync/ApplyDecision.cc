@@ -172,7 +172,11 @@ Status FileApply::prepare() {
     auto tmp = anonTemp(pass.s.cache_root);
     if (!tmp) return tl::unexpected(tmp.error());
     if (Status copied = copyAll(decision.merged_fd, tmp->get()); !copied) return copied;
-    auto h = hashFd(tmp->get(), c.path);
+    // A merged database is hashed as every database is (its content, not
+    // the bookkeeping in its header), so both sides' later looks match it.
+    auto h = isSqliteFd(tmp->get()).value_or(false)
+                 ? hashSqliteSnapshot(tmp->get(), displayPath(c.path))
+                 : hashFd(tmp->get(), c.path);
     if (!h) return tl::unexpected(h.error());
     auto put = pass.s.store.put(tmp->get(), c.path, store::BaseStore::Sync::kNow);
     if (!put) return tl::unexpected(put.error().withContext("keep the merged result"));
@@ -238,8 +242,12 @@ Status FileApply::copyAll(int from, int to) {
 }
 
 Result<int64_t> FileApply::intend() {
+  // The intent names the result as the store keeps it (for a database the
+  // object is a snapshot whose raw bytes hash otherwise than its content):
+  // recover() reads it back from there.
   return pass.intend(applyIntentOp(decision.kind), c.path,
-                     result ? std::optional(result->hash) : std::nullopt, stash);
+                     result ? std::optional(result->object.value_or(result->hash)) : std::nullopt,
+                     stash);
 }
 
 // Writes `b` (or nothing: removes) at `q` on one side unless it holds it

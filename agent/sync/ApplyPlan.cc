@@ -19,6 +19,7 @@ struct Deferred {
   };
   std::vector<DirRemoval> dir_removals;
   std::vector<PassState::FilePush> file_pushes;
+  std::vector<PassState::FilePull> file_pulls;
 };
 
 // Makes the remote like the cache at `p` (created, replaced, type changed
@@ -76,6 +77,13 @@ Status applyPull(PassState& pass, const PassState::Planned& pl, Deferred& later)
   const remote::Stat* r = pass.find(pass.remote, p);
   Status done;
   std::vector<Deferred::DirRemoval>& dir_removals = later.dir_removals;
+  if (r != nullptr && r->meta.type == FileType::kFile && !d.merged_mode &&
+      (l == nullptr || l->meta.type == FileType::kFile)) {
+    // Fetched with the others after this loop, many at once.
+    later.file_pulls.push_back(
+        {p, l == nullptr ? Expect::absent() : Expect::version(l->data_version)});
+    return done;
+  }
   if (r != nullptr) {
     if (l != nullptr && l->meta.type != r->meta.type) {
       if (l->meta.type == FileType::kDir) {
@@ -148,6 +156,9 @@ Result<bool> applyPlan(PassState& pass) {
     Status done = pl.refresh ? pass.refreshLocal(pl.path) : applyOne(pass, pl, later);
     if (!done && !pass.noteFailure(pl.path, done.error())) return false;
   }
+  auto pulled = pass.pullFiles(later.file_pulls);
+  if (!pulled) return tl::unexpected(pulled.error());
+  if (!*pulled) return false;
   auto pushed = pass.pushFiles(later.file_pushes);
   if (!pushed) return tl::unexpected(pushed.error());
   if (!*pushed) return false;

@@ -56,6 +56,7 @@ Result<uint64_t> Reconciler::evict(const RelPath& path) {
   if (top->meta.type == FileType::kDir) {
     auto w = s.local.walk(path);
     if (!w) return tl::unexpected(w.error());
+    if (Status all = refuseUnlisted(*w); !all) return tl::unexpected(all.error());
     for (auto& e : *w) pass.local.emplace(std::move(e.path), std::move(e.stat));
   }
   // A database is its unit; one a program has open is not evicted.

@@ -60,7 +60,7 @@ class HoardFetcher {
 
   // False if the pass must stop.
   bool run() {
-    const size_t threads = std::min<size_t>(std::max<size_t>(1, pass_.opts.transfer_threads),
+    const size_t threads = std::min<size_t>(std::max<size_t>(1, pass_.opts.remote_in_flight),
                                             progress_.files_total);
     live_ = threads;
     std::vector<std::thread> workers;

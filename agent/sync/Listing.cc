@@ -67,6 +67,17 @@ Status readJournal(PassState& pass) {
   return {};
 }
 
+// Everything beneath the remote root, from the share's change source (a
+// walk unless a filesystem can say itself). Deltas are not taken yet
+// (ChangeSource.h): the source is asked for a complete answer.
+Result<std::vector<remote::WalkEntry>> listRemote(ShareSides& s) {
+  if (!s.remote_changes) return s.remote.walk("");
+  auto answer = s.remote_changes->changes(std::nullopt);
+  if (!answer) return tl::unexpected(answer.error());
+  if (!answer->complete) return s.remote.walk("");  // a source must not, but when in doubt, walk
+  return std::move(answer->entries);
+}
+
 }  // namespace
 
 Result<bool> listSides(PassState& pass) {
@@ -74,20 +85,31 @@ Result<bool> listSides(PassState& pass) {
   // Both sides are listed on their own threads while the journal is read: a
   // reconnect costs the slowest of the three, not their sum. (The futures'
   // destructors wait for them on every early return.)
-  auto remote_listing = std::async(std::launch::async, [&s] { return s.remote.walk(""); });
+  auto remote_listing = std::async(std::launch::async, [&s] { return listRemote(s); });
   auto local_listing = std::async(std::launch::async, [&s] { return s.local.walk(""); });
   if (Status read = readJournal(pass); !read) return tl::unexpected(read.error());
 
   auto lw = local_listing.get();
   if (!lw) return tl::unexpected(lw.error().withContext("cache root " + s.cache_root));
-  for (auto& e : *lw) pass.local.emplace(std::move(e.path), std::move(e.stat));
   auto rw = remote_listing.get();
   if (!rw) {
     if (!stopsPass(rw.error())) return tl::unexpected(rw.error());
     pass.report.stopped = rw.error();
     return false;
   }
-  for (auto& e : *rw) pass.remote.emplace(std::move(e.path), std::move(e.stat));
+  // A directory either side cannot read is unknown beneath, not empty: its
+  // subtree waits (nothing there is pushed, pulled or deleted) and it is a
+  // failed path of the pass, while the rest of the share syncs.
+  for (auto* walked : {&*lw, &*rw}) {
+    for (auto& e : *walked) {
+      if (e.unlisted && !pass.isUnlisted(e.path)) {
+        pass.unlisted.push_back(e.path);
+        pass.held.push_back(e.path);
+        pass.report.failed.emplace_back(e.path, *e.unlisted);
+      }
+      (walked == &*lw ? pass.local : pass.remote).emplace(std::move(e.path), std::move(e.stat));
+    }
+  }
   // A database's -wal, -shm and -journal are part of its entry, never paths
   // of their own (a change only in the -wal changes the database).
   pass.sqlite.foldLocal(pass.local);

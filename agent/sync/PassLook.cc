@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sync/PassState.h"
+#include "sync/Phases.h"
 
 namespace hoard::sync {
 
@@ -56,6 +56,9 @@ bool PassState::noteFailure(const RelPath& p, const Error& e) {
     report.stopped = e;
     return false;
   }
+  // A transfer cut short by a stop request is the pass stopping, not a
+  // failure of the path: the next pass sends or fetches it whole.
+  if (e.code() == ErrorCode::kAborted && stopRequested(*this)) return false;
   {
     std::lock_guard lock(moved_on_mu);
     if (moved_on.count(p) != 0) {
@@ -77,11 +80,15 @@ bool PassState::noteFailure(const RelPath& p, const Error& e) {
   return true;
 }
 
-// Hash of the cache file at `p`, opened without following a final symlink
-// and checked to be the inode the walk saw (so a swapped-in symlink in a
-// directory component cannot make us read outside the root).
 Result<ContentHash> PassState::hashLocal(const RelPath& p) {
   if (auto it = local_hash.find(p); it != local_hash.end()) return it->second;
+  if (auto failed = local_hash_error.extract(p)) return tl::unexpected(failed.mapped());
+  auto h = readLocalHash(p);
+  if (h) local_hash[p] = *h;
+  return h;
+}
+
+Result<ContentHash> PassState::readLocalHash(const RelPath& p) {
   const remote::Stat* st = find(local, p);
   std::string abs = s.cache_root + "/" + p;
   auto movedOn = [&] {
@@ -103,20 +110,22 @@ Result<ContentHash> PassState::hashLocal(const RelPath& p) {
     fd.reset();  // no other descriptor while SQLite has it open (POSIX locks)
     auto snap = sqlite.snapshotLocal(p);  // sees the -wal
     if (!snap) return tl::unexpected(snap.error());
-    local_hash[p] = snap->hash;
     return snap->hash;
   }
-  auto h = hashFd(fd.get(), p);
-  if (h) local_hash[p] = *h;
+  return hashFd(fd.get(), p);
+}
+
+Result<ContentHash> PassState::hashRemote(const RelPath& p) {
+  if (auto it = remote_hash.find(p); it != remote_hash.end()) return it->second;
+  if (auto failed = remote_hash_error.extract(p)) return tl::unexpected(failed.mapped());
+  auto h = readRemoteHash(p);
+  if (h) remote_hash[p] = *h;
   return h;
 }
 
-// Hash of the remote file at `p` (fetched into a temporary file).
-Result<ContentHash> PassState::hashRemote(const RelPath& p) {
-  if (auto it = remote_hash.find(p); it != remote_hash.end()) return it->second;
+Result<ContentHash> PassState::readRemoteHash(const RelPath& p) {
   auto staged = stageCopy(s.remote, p, Keep::kNo);
   if (!staged) return tl::unexpected(staged.error());
-  remote_hash[p] = staged->hash;
   return staged->hash;
 }
 

@@ -33,6 +33,7 @@
 #include "sync/Reconciler.h"
 #include "sync/SqliteSides.h"
 #include "sync/ThreeWay.h"
+#include "sync/Xattrs.h"
 
 namespace hoard::sync {
 
@@ -45,6 +46,14 @@ using PathSet = std::set<RelPath, PathLess>;
 // Remote trouble that ends the pass (the state machine goes OFFLINE or
 // pauses): everything else is a failure of one path, retried next pass.
 bool stopsPass(const Error& e);
+
+// A walk that could not list some directory (WalkEntry::unlisted) is no
+// picture of a subtree to act on: the first such directory's error.
+inline Status refuseUnlisted(const std::vector<remote::WalkEntry>& walked) {
+  for (const remote::WalkEntry& e : walked)
+    if (e.unlisted) return tl::unexpected(*e.unlisted);
+  return {};
+}
 
 // An unnamed temporary file in `dir` (same filesystem as the cache, so copies
 // into and out of it are cheap), gone when closed.
@@ -86,6 +95,9 @@ struct PassState {
   StatMap local;
   StatMap remote;
   std::vector<RelPath> held;  // open conflict paths: they and their subtrees wait
+  // Directories a listing could not read (WalkEntry::unlisted): held too,
+  // and each noted once as a failed path, not counted as waiting.
+  std::vector<RelPath> unlisted;
   std::map<RelPath, ContentHash> local_hash;
   std::map<RelPath, ContentHash> remote_hash;
 
@@ -132,6 +144,10 @@ struct PassState {
   bool isHeld(const RelPath& p) const {
     return std::any_of(held.begin(), held.end(), [&](const RelPath& h) { return isUnder(p, h); });
   }
+  bool isUnlisted(const RelPath& p) const {
+    return std::any_of(unlisted.begin(), unlisted.end(),
+                       [&](const RelPath& u) { return isUnder(p, u); });
+  }
 
   // Records a failure of one path, or stops the pass for remote trouble.
   // Returns false if the pass must stop. A path whose source moved on while
@@ -150,6 +166,16 @@ struct PassState {
 
   // Hash of the remote file at `p` (fetched into a temporary file).
   Result<ContentHash> hashRemote(const RelPath& p);
+
+  // Both memoized per pass in local_hash / remote_hash; a failure read
+  // ahead (LookAhead.h) is given once, in place of a second read. The
+  // read* forms neither look at nor fill the memos and may run on several
+  // threads at once (for different paths), while the pass's maps are not
+  // being changed.
+  Result<ContentHash> readLocalHash(const RelPath& p);
+  Result<ContentHash> readRemoteHash(const RelPath& p);
+  std::map<RelPath, Error, PathLess> local_hash_error;
+  std::map<RelPath, Error, PathLess> remote_hash_error;
 
   // Fills one side's Version and whether it changed since the base.
   Status look(const RelPath& p, const BaseEntry* b, const StatMap& side, bool is_local, Version& v, SideChange& change);
@@ -217,6 +243,9 @@ struct PassState {
     ContentHash hash;
     std::optional<ContentHash> object;
     bool is_db = false;
+    // The source's user.* xattrs, read with the copy (stageNew), so they
+    // need no second look once the file is installed.
+    std::optional<UserXattrs> xattrs;
   };
   enum class Keep : uint8_t {
     kNo,      // not kept
@@ -224,21 +253,53 @@ struct PassState {
     kAlways,  // kept whatever the policy (a conflict's versions); a full store is no error
   };
   // Any thread. Errors: the side's (kNotFound if the file is gone, kBusy if it
-  // changed while being copied).
+  // changed while being copied, kAborted if a stop was requested mid-copy).
   Result<Staged> stageCopy(remote::RemoteFs& fs, const RelPath& p, Keep keep);
-  // A new remote file (the hoard walk), named later by installNew.
-  Result<Staged> stageNew(const RelPath& p) { return stageCopy(s.remote, p, Keep::kPolicy); }
+  // A remote file to pull or hoard (named later by installNew), with its
+  // user.* xattrs. Any thread.
+  Result<Staged> stageNew(const RelPath& p);
+
+  // The remote's user.* xattrs at `p`; an empty set, without asking again,
+  // once the remote said it keeps none (kUnsupported). Any thread.
+  Result<UserXattrs> remoteXattrs(const RelPath& p);
+  std::atomic<bool> remote_keeps_no_xattrs = false;
+  // After a push replaced the remote file at `p`: the cache file's user.*
+  // xattrs follow. A file the push created afresh (`fresh`: a temporary
+  // renamed over, not a database written in place) has none to compare
+  // with, so the remote is not asked what it has. True if the remote was
+  // changed (its ctime moved). Any thread.
+  Result<bool> carryXattrsOut(const RelPath& p, bool fresh);
+  // The progress function of every transfer of the pass: it stops the copy
+  // in progress once ReconcileOptions::stop is set (the call fails with
+  // kAborted, its temporary removed). Null when nothing can stop the pass.
+  remote::ProgressFn transferProgress() const;
 
   // The first half of pulling a regular file: fetch, hash, keep, install
   // (unsynced when batching), carry xattrs. It touches nothing of the pass
   // but the own-writes list and the unsynced flags, so the hoard walk runs it
   // on several threads at once.
   Result<Fetched> fetchInto(const RelPath& p, const Expect& expect);
+  // Its install half: puts the staged remote file into the cache at `p`
+  // (compare-and-swap against `expect`) with its xattrs. The pass's thread.
+  Result<Fetched> installStaged(const RelPath& p, Staged& staged, const Expect& expect);
+
+  // A regular file pull the plan deferred so that many are fetched at once
+  // (PullFiles.cc): staged up to ReconcileOptions::remote_in_flight at a
+  // time, then installed and recorded in plan order on the pass's thread.
+  struct FilePull {
+    RelPath path;
+    Expect expect;  // what the cache must still hold
+  };
+  // Failures are noted per path; returns false if the pass must stop.
+  Result<bool> pullFiles(const std::vector<FilePull>& pulls);
 
   // After a remote file was installed in the cache at `p`: its user.* xattrs
   // follow (moving the cache file's ctime, so `installed` is refreshed) and
-  // the recorder learns what the pass wrote.
-  Status carryXattrsInto(const RelPath& p, remote::Stat& installed);
+  // the recorder learns what the pass wrote. `known`: the remote's, read
+  // with the copy, for a file installed afresh (no xattrs of its own yet);
+  // otherwise both sides are listed and compared.
+  Status carryXattrsInto(const RelPath& p, remote::Stat& installed,
+                         const std::optional<UserXattrs>& known = std::nullopt);
 
   // Names a staged file in the cache (the caller synced its bytes first: a
   // name never points at unsynced data) and records it. The pass's thread.
@@ -258,6 +319,7 @@ struct PassState {
     std::optional<int64_t> intent;
     Result<remote::Stat> sent = fail(ErrorCode::kInternal, "not sent");
     bool attempted = false;  // replaceFile was called (not skipped for a stop)
+    bool left = false;       // a new file gone from the cache since it was staged
     bool replaced = false;   // the bytes reached the remote (xattrs may have failed)
   };
 

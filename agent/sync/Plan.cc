@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "sync/LookAhead.h"
 #include "sync/Phases.h"
 
 namespace hoard::sync {
@@ -23,65 +24,6 @@ std::optional<int> hoardPriority(const std::vector<journal::Pin>& pins, const Re
   return best;
 }
 
-// Modification times equal as far as the remote keeps them (sshfs: whole
-// seconds).
-bool sameTime(int64_t local_ns, int64_t remote_ns) {
-  constexpr int64_t kSecond = 1000000000;
-  if (remote_ns % kSecond == 0) return local_ns / kSecond == remote_ns / kSecond;
-  return local_ns == remote_ns;
-}
-
-// Both sides of `p` against the base. Hashes are read only where metadata
-// cannot decide.
-Status lookBothSides(PassState& pass, const RelPath& p, const BaseEntry* b, PathState& st) {
-  if (b != nullptr) st.base = Version{b->local.type, b->hash, b->symlink_target, b->local.mode};
-  if (Status lk = pass.look(p, b, pass.local, true, st.local, st.local_change); !lk) return lk;
-  if (Status lk = pass.look(p, b, pass.remote, false, st.remote, st.remote_change); !lk)
-    return lk;
-  // A touch is a change only while the remote's time differs: after our own
-  // push the remote already has the cache's time.
-  if (st.local_change.times) {
-    const remote::Stat* l = pass.find(pass.local, p);
-    const remote::Stat* r = pass.find(pass.remote, p);
-    if (r != nullptr && l != nullptr && sameTime(l->meta.mtime_ns, r->meta.mtime_ns))
-      st.local_change.times = false;
-  }
-  // A remote whose timestamps are whole seconds (sshfs: no ctime, mtime in
-  // seconds) can change without its data version moving: a same-size edit
-  // within the same second. Before pushing over such a file, its bytes must
-  // still be the base's, or a colleague's edit would be overwritten.
-  if (st.local_change.content && !st.remote_change.content && b != nullptr && b->hash &&
-      st.remote.type == FileType::kFile && st.local.type == FileType::kFile) {
-    const remote::Stat* r = pass.find(pass.remote, p);
-    if (r != nullptr && r->meta.mtime_ns % 1000000000 == 0) {
-      auto h = pass.hashRemote(p);
-      if (!h) return tl::unexpected(h.error());
-      if (*h != *b->hash) {
-        st.remote_change.content = true;
-        st.remote.hash = *h;
-      }
-    }
-  }
-  // Both sides moved: only contents can tell an agreement from a conflict.
-  if (st.local_change.any() && st.remote_change.content && st.remote.type == FileType::kFile) {
-    auto h = pass.hashRemote(p);
-    if (!h) return tl::unexpected(h.error());
-    st.remote.hash = *h;
-    if (b != nullptr && b->local.type == FileType::kFile && b->hash == *h)
-      st.remote_change.content = false;  // only its metadata moved
-    // A file new on both sides (no base, or a type change) was not hashed
-    // by look(): the same bytes on both sides are an agreement, not a
-    // create-create conflict (e.g. a pass killed after a rename reached the
-    // remote but before the base followed it).
-    if (st.remote_change.content && st.local.type == FileType::kFile && !st.local.hash) {
-      auto lh = pass.hashLocal(p);
-      if (!lh) return tl::unexpected(lh.error());
-      st.local.hash = *lh;
-    }
-  }
-  return {};
-}
-
 // The paths each side changed (created, modified) with what they hold now:
 // what decides a dir-delete conflict. (Deletions beneath a directory the
 // other side deleted agree with it and do not count.)
@@ -98,6 +40,7 @@ bool classifyPaths(PassState& pass, Changed& changed) {
   for (const auto& [p, e] : pass.local) paths.insert(p);
   for (const auto& [p, e] : pass.remote) paths.insert(p);
   for (const RelPath& p : paths) {
+    if (pass.isUnlisted(p)) continue;  // unknown beneath: a failed path already
     if (pass.isHeld(p)) {
       ++pass.report.waiting;
       continue;
@@ -156,18 +99,34 @@ bool losesFile(const PassState::Planned& pl, bool on_remote) {
 bool guardMassDelete(PassState& pass) {
   const ReconcileOptions& opts = pass.opts;
   if (opts.confirm_mass_delete) return true;
+  // Entries beneath a directory one side replaced by a link or a file (a
+  // type conflict, both sides holding something there) wait with it: they
+  // are not deleted. Any other conflict (a dir-delete: a side that is gone,
+  // as an unmounted share looks) still counts.
+  std::vector<RelPath> conflicted;
+  for (const PassState::Planned& pl : pass.plan)
+    if (pl.decision.action == Action::kConflict && pl.decision.conflict == ConflictKind::kType &&
+        pl.state.local.exists() && pl.state.remote.exists())
+      conflicted.push_back(pl.path);
+  auto waits = [&](const RelPath& p) {
+    return std::any_of(conflicted.begin(), conflicted.end(),
+                       [&](const RelPath& c) { return p != c && isUnder(p, c); });
+  };
+  auto loses = [&](const PassState::Planned& pl, bool on_remote) {
+    return losesFile(pl, on_remote) && !waits(pl.path);
+  };
   for (bool on_remote : {true, false}) {
     size_t total = 0, count = 0;
     for (const auto& [p, st] : on_remote ? pass.remote : pass.local)
       total += st.meta.type != FileType::kDir;
-    for (const PassState::Planned& pl : pass.plan) count += losesFile(pl, on_remote);
+    for (const PassState::Planned& pl : pass.plan) count += loses(pl, on_remote);
     if (count <= opts.mass_delete_floor ||
         static_cast<double>(count) <= opts.max_delete_fraction * static_cast<double>(total))
       continue;
     MassDelete md{on_remote, count, total, {}};
     for (const PassState::Planned& pl : pass.plan) {
       if (md.first.size() >= 20) break;
-      if (losesFile(pl, on_remote)) md.first.push_back(pl.path);
+      if (loses(pl, on_remote)) md.first.push_back(pl.path);
     }
     pass.report.mass_delete = std::move(md);
     const std::string n = std::to_string(count) + " of " + std::to_string(total);
@@ -188,6 +147,7 @@ bool guardMassDelete(PassState& pass) {
 }  // namespace
 
 Result<bool> planPaths(PassState& pass) {
+  lookAhead(pass);  // the hashes the classification will ask for, read many at once
   Changed changed;
   if (!classifyPaths(pass, changed)) return false;
   for (PassState::Planned& pl : pass.plan) {

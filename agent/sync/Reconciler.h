@@ -44,6 +44,7 @@
 
 #include "common/Error.h"
 #include "journal/Journal.h"
+#include "remote/ChangeSource.h"
 #include "remote/RemoteFs.h"
 #include "store/BaseStore.h"
 #include "store/KeepPolicy.h"
@@ -69,6 +70,9 @@ struct ShareSides {
   // Where a pass lists the cache entries it wrote until their base rows are
   // committed (shared with the share's LocalRecorder). Null: not listed.
   std::shared_ptr<OwnWrites> own_writes;
+  // Where a pass learns what the remote holds (ChangeSource.h). Null: a
+  // walk of `remote` (WalkChangeSource).
+  std::shared_ptr<remote::ChangeSource> remote_changes = nullptr;
 };
 
 // Progress of the files a pass fetches for the first time (the hoard walk).
@@ -94,10 +98,18 @@ struct ReconcileOptions {
   uint64_t cache_budget_bytes = 0;
   // Told after each file hoarded (on the calling thread). May be null.
   std::function<void(const HoardProgress&)> progress;
-  // Files fetched by the hoard walk, and file pushes sent, at once (at least
-  // 1). A network filesystem answers several requests at a time much faster
-  // than one after the other.
+  // Local copies made at once before file pushes are sent (at least 1): the
+  // stable copy, hash and kept base content of each, bounded by the
+  // machine's cores and disk more than by the network.
   size_t transfer_threads = 4;
+  // Remote work in flight at once (at least 1): hashes of candidate files
+  // before the plan decides, pulls and hoard-walk fetches, pushes sent. A
+  // network filesystem answers concurrent requests (sshfs multiplexes them
+  // on one connection), so a link's latency is paid once per batch instead
+  // of once per file. Every call is still under its own deadline (the
+  // remote RemoteFs is a DeadlineRemoteFs in the daemon, whose pool should
+  // have at least this many workers).
+  size_t remote_in_flight = 32;
   // Set (by another thread: `hoard offline`, SIGTERM, share removal) to make
   // the pass stop touching the remote as soon as the file at hand is done; it
   // ends with report.stopped = kAborted ("stopped on request"). Null: never.

@@ -80,20 +80,29 @@ Status finishApply(ShareSides& s, const journal::Intent& i, Resolution kind) {
   if (Status st = loadSide(s.remote, pass.remote, i.path); !st) return st;
   if (Status st = pass.sqlite.foldLoaded(pass.local, pass.remote, i.path); !st) return st;
   FileApply fa{pass, *c, d, ConflictDecision{kind, -1, {}, {}, {}}, {}, {}, i.to_path};
-  // The result's bytes and the stash copy come back from the store.
+  // The result's bytes and the stash copy come back from the store, by the
+  // object the intent (or the conflict) names; a database's content hash is
+  // its snapshot hash, not the object's.
   auto fromStore = [&](const std::optional<ContentHash>& id,
                        const SideSeen& like) -> std::optional<FileApply::Bytes> {
     if (!id) return std::nullopt;
     auto fd = s.store.open(*id);
     if (!fd) return std::nullopt;
-    return FileApply::Bytes{std::move(*fd), *id, *id, like.mode ? like.mode : 0644u, std::nullopt};
+    ContentHash content = *id;
+    if (isSqliteFd(fd->get()).value_or(false)) {
+      auto h = hashSqliteSnapshot(fd->get(), displayPath(i.path));
+      if (!h) return std::nullopt;
+      content = *h;
+    }
+    return FileApply::Bytes{std::move(*fd), content, *id, like.mode ? like.mode : 0644u,
+                            std::nullopt};
   };
   const Winner w = winnerOf(kind, d);
   const SideSeen& winner = w == Winner::kLocal ? d.local : d.remote;
   fa.result = fromStore(i.new_hash, w == Winner::kNone && d.local.exists() ? d.local : winner);
   if (i.new_hash && !fa.result) return drop();  // its bytes are gone: decide again
   if (stashesLocal(kind, d)) {
-    fa.stash_bytes = fromStore(d.local.hash, d.local);
+    fa.stash_bytes = fromStore(c->local_object ? c->local_object : d.local.hash, d.local);
     if (!fa.stash_bytes) return drop();
   }
   // Until the remote holds the result, nothing is decided: the cache was not
@@ -103,7 +112,7 @@ Status finishApply(ShareSides& s, const journal::Intent& i, Resolution kind) {
   if (i.new_hash && r != nullptr && r->meta.type == FileType::kFile) {
     auto h = pass.hashRemote(i.path);
     if (!h) return tl::unexpected(h.error());
-    remote_done = *h == *i.new_hash;
+    remote_done = *h == fa.result->hash;
   }
   if (!remote_done) return drop();
   if (Status ok = fa.check(/*resuming=*/true); !ok) return drop();

@@ -63,6 +63,15 @@ Status mirror(PassState& pass, const RelPath& p, bool to_remote) {
                    : Expect::anything();
     if (Status st = pass.remove(to_fs, to, *it, e, to_remote); !st) return st;
   }
+  // Base rows beneath p that the winning side has no entry for (the loser's,
+  // moved aside by a stash, or replaced by a file or a link) describe
+  // nothing now: left, they would be looked up through that link.
+  std::vector<RelPath> stale;
+  auto [first, last] = subtreeOf(pass.base, p);
+  for (auto it = first; it != last; ++it)
+    if (it->first != p && !from.count(it->first)) stale.push_back(it->first);
+  for (const RelPath& q : stale)
+    if (Status st = pass.dropBase(q, std::nullopt); !st) return st;
   return {};
 }
 
@@ -242,6 +251,7 @@ Status loadSide(remote::RemoteFs& fs, StatMap& side, const RelPath& p) {
   if (st->meta.type == FileType::kDir) {
     auto w = fs.walk(p);
     if (!w) return tl::unexpected(w.error());
+    if (Status all = refuseUnlisted(*w); !all) return all;
     for (auto& e : *w) side.emplace(std::move(e.path), std::move(e.stat));
   }
   return {};

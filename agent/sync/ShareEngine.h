@@ -138,6 +138,8 @@ class ShareEngine {
   Result<uint64_t> evict(const RelPath& path);
 
   const journal::ShareRecord& share() const { return runtime_->share(); }
+  // Remote calls made since the engine started (ShareRuntime::remoteCalls).
+  remote::RemoteCallCounts remoteCalls() const { return runtime_->remoteCalls(); }
 
  private:
   class Sink;

@@ -171,6 +171,18 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
     faulty->addRule(rule);
     inner = faulty;
   }
+  // Test hook: HOARD_FAULT_UNREADABLE_REMOTE=GLOB makes the remote refuse to
+  // open the directories matching GLOB (EACCES), as mode 000 does for a
+  // user (the tests run as root, whom mode 000 does not stop).
+  if (const char* glob = std::getenv("HOARD_FAULT_UNREADABLE_REMOTE"); glob != nullptr) {
+    auto faulty = std::make_shared<remote::FaultyRemoteFs>(inner);
+    remote::FaultRule rule;
+    rule.op = remote::RemoteOp::kOpenDir;
+    rule.path_glob = glob;
+    rule.err = EACCES;
+    faulty->addRule(rule);
+    inner = faulty;
+  }
   // Test hook: HOARD_FAULT_SLOW_REMOTE_MS=N makes every remote file fetch
   // take N ms longer (a slow link), so the daemon's tests can act during a
   // long pass. Unset (always, outside tests): nothing changes.
@@ -183,7 +195,9 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
     faulty->addRule(rule);
     inner = faulty;
   }
-  rt->remote_ = std::make_shared<remote::DeadlineRemoteFs>(inner, pool, deadlines);
+  // Counted where calls reach the mount (the bench and `hoard status` report them).
+  rt->counting_ = std::make_shared<remote::CountingRemoteFs>(inner);
+  rt->remote_ = std::make_shared<remote::DeadlineRemoteFs>(rt->counting_, pool, deadlines);
   rt->probe_pool_ = std::make_shared<remote::WorkerPool>(
       remote::WorkerPool::Options{1, 4, "hoard-probe"});
   remote::IdentityChecker::Options probe_opts;

@@ -10,6 +10,7 @@
 
 #include "common/Error.h"
 #include "journal/Journal.h"
+#include "remote/CountingRemoteFs.h"
 #include "remote/DeadlineRemoteFs.h"
 #include "remote/FaultyRemoteFs.h"
 #include "remote/Identity.h"
@@ -66,6 +67,9 @@ class ShareRuntime {
   // How the newest resolved conflict at `path` was decided ("keep-local",
   // ...), or "" if none was.
   std::string lastResolution(const RelPath& path);
+  // The calls that reached the remote's mount since the share was opened,
+  // by operation (with faults injected by tests counted as calls). Any thread.
+  remote::RemoteCallCounts remoteCalls() const { return counting_->counts(); }
 
  private:
   ShareRuntime() = default;
@@ -74,6 +78,7 @@ class ShareRuntime {
   journal::ShareRecord share_;
   std::shared_ptr<remote::PosixRemoteFs> local_;
   std::shared_ptr<remote::PosixRemoteFs> remote_posix_;
+  std::shared_ptr<remote::CountingRemoteFs> counting_;
   std::shared_ptr<remote::DeadlineRemoteFs> remote_;
   std::shared_ptr<remote::WorkerPool> probe_pool_;
   std::unique_ptr<remote::IdentityChecker> checker_;

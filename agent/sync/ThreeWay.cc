@@ -94,6 +94,14 @@ Decision decide(const PathState& s) {
       return conflict(ConflictKind::kDirDelete);
     if (!s.remote.exists() && s.local.type == FileType::kDir && s.local_subtree_changed)
       return conflict(ConflictKind::kDirDelete);
+    // ... or replaced it by a file or a symlink: the conflict is the
+    // directory's own, never one per entry beneath it (those would have to
+    // be written through the link, or into the file).
+    auto replaced = [](const Version& v) { return v.exists() && v.type != FileType::kDir; };
+    if (replaced(s.local) && s.remote.type == FileType::kDir && s.remote_subtree_changed)
+      return conflict(ConflictKind::kType);
+    if (replaced(s.remote) && s.local.type == FileType::kDir && s.local_subtree_changed)
+      return conflict(ConflictKind::kType);
   }
 
   if (lc.content && rc.content) {

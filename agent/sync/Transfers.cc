@@ -35,7 +35,8 @@ Status PassState::push(const RelPath& p, const BaseEntry* b, const remote::Stat&
     ro.mode = newl.meta.mode;
     ro.mtime_ns = newl.meta.mtime_ns;
     auto replaced = staged->is_db ? sqlite.push(p, tmp->get(), expect, ro)
-                                  : s.remote.replaceFile(p, tmp->get(), expect, ro, nullptr);
+                                  : s.remote.replaceFile(p, tmp->get(), expect, ro,
+                                                         transferProgress());
     if (!replaced) {
       // A timeout or a dropped link leaves the outcome unknown: the call
       // may still land. Keep the intent so the next pass can recognise our
@@ -44,7 +45,7 @@ Status PassState::push(const RelPath& p, const BaseEntry* b, const remote::Stat&
       return tl::unexpected(replaced.error());
     }
     remote::Stat final_remote = *replaced;
-    auto carried = copyUserXattrs(s.local, s.remote, p);
+    auto carried = carryXattrsOut(p, !staged->is_db);
     if (!carried) {
       forgetIntent(*intent);
       return tl::unexpected(carried.error());
@@ -81,11 +82,16 @@ Status PassState::push(const RelPath& p, const BaseEntry* b, const remote::Stat&
   return putBase(entryFrom(p, l, *rs, std::nullopt, std::nullopt), std::nullopt);
 }
 
+remote::ProgressFn PassState::transferProgress() const {
+  if (!opts.stop) return nullptr;
+  return [stop = opts.stop](uint64_t) { return !stop->load(); };
+}
+
 Result<PassState::Staged> PassState::stageCopy(remote::RemoteFs& fs, const RelPath& p,
                                                 Keep keep_as) {
   auto tmp = anonTemp(s.cache_root);
   if (!tmp) return tl::unexpected(tmp.error());
-  auto copied = fs.fetchFile(p, tmp->get(), nullptr);
+  auto copied = fs.fetchFile(p, tmp->get(), transferProgress());
   if (!copied) {
     // Gone since it was listed, or written to while it was read: nothing is
     // sent or fetched half-done, and the next pass looks at it again.
@@ -103,12 +109,12 @@ Result<PassState::Staged> PassState::stageCopy(remote::RemoteFs& fs, const RelPa
     tmp->reset();  // no other descriptor while SQLite has it open (POSIX locks)
     auto snap = &fs == &s.local ? sqlite.snapshotLocal(p) : sqlite.snapshotRemote(p);
     if (!snap) return tl::unexpected(snap.error());
-    out = Staged{std::move(snap->fd), snap->unit, snap->hash, std::nullopt, true};
+    out = Staged{std::move(snap->fd), snap->unit, snap->hash, std::nullopt, true, std::nullopt};
     size = snap->size;
   } else {
     auto h = hashFd(tmp->get(), p);
     if (!h) return tl::unexpected(h.error());
-    out = Staged{std::move(*tmp), *copied, *h, std::nullopt, false};
+    out = Staged{std::move(*tmp), *copied, *h, std::nullopt, false, std::nullopt};
   }
   if (keep_as == Keep::kPolicy) {
     out.object = keep(p, out.tmp.get(), size);
@@ -129,23 +135,32 @@ Result<PassState::Staged> PassState::stageCopy(remote::RemoteFs& fs, const RelPa
 Result<PassState::Fetched> PassState::fetchInto(const RelPath& p, const Expect& expect) {
   auto n = stageNew(p);
   if (!n) return tl::unexpected(n.error());
+  return installStaged(p, *n, expect);
+}
+
+Result<PassState::Fetched> PassState::installStaged(const RelPath& p, Staged& staged,
+                                                    const Expect& expect) {
+  Staged* n = &staged;
   remote::ReplaceOptions ro;
   ro.mode = n->copied.meta.mode;
   ro.mtime_ns = n->copied.meta.mtime_ns;
   ro.sync_dir = !batching;  // flush() syncs the cache before the base row
   writingLocally(p);
   auto installed = n->is_db ? sqlite.install(p, n->tmp.get(), find(local, p), ro)
-                            : s.local.replaceFile(p, n->tmp.get(), expect, ro, nullptr);
+                            : s.local.replaceFile(p, n->tmp.get(), expect, ro,
+                                                  transferProgress());
   if (!installed) return tl::unexpected(installed.error());
-  if (Status done = carryXattrsInto(p, *installed); !done) return tl::unexpected(done.error());
+  if (Status done = carryXattrsInto(p, *installed, n->is_db ? std::nullopt : n->xattrs); !done)
+    return tl::unexpected(done.error());
   return Fetched{*installed, n->copied, n->hash, n->object};
 }
 
 // After a remote file was installed in the cache at `p`: its user.* xattrs
 // follow (moving the cache file's ctime, so `installed` is refreshed) and
 // the recorder learns what the pass wrote.
-Status PassState::carryXattrsInto(const RelPath& p, remote::Stat& installed) {
-  auto carried = copyUserXattrs(s.remote, s.local, p);
+Status PassState::carryXattrsInto(const RelPath& p, remote::Stat& installed,
+                                  const std::optional<UserXattrs>& known) {
+  auto carried = known ? setUserXattrs(s.local, p, *known) : copyUserXattrs(s.remote, s.local, p);
   if (!carried) return tl::unexpected(carried.error());
   if (*carried) {
     auto fresh = s.local.lstat(p);
@@ -166,7 +181,8 @@ Status PassState::installNew(const RelPath& p, Staged& n) {
   auto installed = n.is_db ? sqlite.install(p, n.tmp.get(), nullptr, ro)
                            : s.local.linkNewFile(p, n.tmp.get(), ro);
   if (!installed) return tl::unexpected(installed.error());
-  if (Status done = carryXattrsInto(p, *installed); !done) return tl::unexpected(done.error());
+  if (Status done = carryXattrsInto(p, *installed, n.is_db ? std::nullopt : n.xattrs); !done)
+    return tl::unexpected(done.error());
   return recordFetched(p, Fetched{*installed, n.copied, n.hash, n.object});
 }
 
@@ -183,6 +199,7 @@ Status PassState::recordFetched(const RelPath& p, Fetched f) {
 Result<bool> PassState::pushFiles(const std::vector<FilePush>& pushes) {
   std::atomic<bool> stop{false};
   const size_t width = std::max<size_t>(1, opts.transfer_threads);
+  const size_t send_width = std::max<size_t>(1, opts.remote_in_flight);
   // A failing send may be the first sign of the share going away (an
   // unmount leaves a bare mountpoint where new files would land): as in
   // noteFailure, look before sending more.
@@ -224,10 +241,17 @@ Result<bool> PassState::pushFiles(const std::vector<FilePush>& pushes) {
     if (!intended) return tl::unexpected(intended.error());
     // Sent on several threads; the first sign of the remote going away
     // stops the rest (each would wait out its own deadline).
-    parallelFor(width, n, [&](size_t i) {
+    parallelFor(send_width, n, [&](size_t i) {
       StagedPush& x = st[i];
       if (!x.intent || stop) return;
       const RelPath& p = pushes[at + i].path;
+      // A new file that left the cache since it was staged (an editor's
+      // temporary renamed into place) is not sent: the next pass sees where
+      // it went, and the remote never shows what the user already removed.
+      if (pushes[at + i].expect.kind == Expect::Kind::kAbsent && !s.local.lstat(p)) {
+        x.left = true;
+        return;
+      }
       remote::ReplaceOptions ro;
       ro.mode = x.staged->copied.meta.mode;
       ro.mtime_ns = x.staged->copied.meta.mtime_ns;
@@ -235,7 +259,8 @@ Result<bool> PassState::pushFiles(const std::vector<FilePush>& pushes) {
       auto replaced =
           x.staged->is_db
               ? sqlite.push(p, x.staged->tmp.get(), pushes[at + i].expect, ro)
-              : s.remote.replaceFile(p, x.staged->tmp.get(), pushes[at + i].expect, ro, nullptr);
+              : s.remote.replaceFile(p, x.staged->tmp.get(), pushes[at + i].expect, ro,
+                                     transferProgress());
       if (!replaced) {
         if (shareGone(replaced.error())) stop = true;
         x.sent = tl::unexpected(replaced.error());
@@ -243,7 +268,7 @@ Result<bool> PassState::pushFiles(const std::vector<FilePush>& pushes) {
       }
       x.replaced = true;
       x.sent = *replaced;
-      auto carried = copyUserXattrs(s.local, s.remote, p);
+      auto carried = carryXattrsOut(p, !x.staged->is_db);
       if (!carried) {
         x.sent = tl::unexpected(carried.error());
       } else if (*carried) {  // setting xattrs moved the remote's ctime
@@ -255,6 +280,11 @@ Result<bool> PassState::pushFiles(const std::vector<FilePush>& pushes) {
       StagedPush& x = st[i];
       if (!x.staged) {
         if (!noteFailure(p, x.staged.error())) stop = true;
+        continue;
+      }
+      if (x.left) {
+        forgetIntent(*x.intent);
+        report.retried.push_back(p);
         continue;
       }
       if (!x.attempted) {  // skipped: the pass is stopping; the next one sends it

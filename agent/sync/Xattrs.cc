@@ -10,8 +10,10 @@ namespace {
 
 bool isUser(std::string_view name) { return name.rfind("user.", 0) == 0; }
 
-Result<std::map<std::string, std::string>> userXattrs(remote::RemoteFs& fs, const RelPath& p) {
-  std::map<std::string, std::string> out;
+}  // namespace
+
+Result<UserXattrs> readUserXattrs(remote::RemoteFs& fs, const RelPath& p) {
+  UserXattrs out;
   auto names = fs.listXattrs(p);
   if (!names) return tl::unexpected(names.error());
   for (const std::string& n : *names) {
@@ -26,15 +28,26 @@ Result<std::map<std::string, std::string>> userXattrs(remote::RemoteFs& fs, cons
   return out;
 }
 
-}  // namespace
+Result<bool> setUserXattrs(remote::RemoteFs& to, const RelPath& path, const UserXattrs& want) {
+  bool changed = false;
+  for (const auto& [n, v] : want) {
+    Status st = to.setXattr(path, n, v);
+    if (!st) {
+      if (st.error().code() == ErrorCode::kUnsupported) return changed;
+      return tl::unexpected(st.error());
+    }
+    changed = true;
+  }
+  return changed;
+}
 
 Result<bool> copyUserXattrs(remote::RemoteFs& from, remote::RemoteFs& to, const RelPath& path) {
-  auto want = userXattrs(from, path);
+  auto want = readUserXattrs(from, path);
   if (!want) {
     if (want.error().code() == ErrorCode::kUnsupported) return false;
     return tl::unexpected(want.error());
   }
-  auto have = userXattrs(to, path);
+  auto have = readUserXattrs(to, path);
   if (!have) {
     if (have.error().code() == ErrorCode::kUnsupported) return false;
     return tl::unexpected(have.error());

@@ -6,6 +6,9 @@
 // trusted., system.) are the filesystem's or the administrator's, differ
 // between filesystems and need privileges.
 
+#include <map>
+#include <string>
+
 #include "common/Error.h"
 #include "remote/RemoteFs.h"
 
@@ -16,5 +19,17 @@ namespace hoard::sync {
 // changed (its ctime, and so its data version, moved). A side without xattr
 // support (kUnsupported) is not an error: there is nothing to carry.
 Result<bool> copyUserXattrs(remote::RemoteFs& from, remote::RemoteFs& to, const RelPath& path);
+
+// The user.* xattrs of one path, by name.
+using UserXattrs = std::map<std::string, std::string>;
+
+// The user.* xattrs of `fs`:`path`; kUnsupported where `fs` has none.
+Result<UserXattrs> readUserXattrs(remote::RemoteFs& fs, const RelPath& path);
+
+// Gives `to`:`path`, a file hoard has just created (a temporary renamed or
+// linked into place: it has no user.* xattrs yet), the xattrs `want`, without
+// listing what it has. Returns whether `to` was changed; a side without
+// xattr support is not an error.
+Result<bool> setUserXattrs(remote::RemoteFs& to, const RelPath& path, const UserXattrs& want);
 
 }  // namespace hoard::sync

@@ -8,12 +8,14 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "BusHarness.h"
+#include "SchemaCheck.h"
 #include "integration/sync/SqliteChild.h"
 
 namespace hoard {
@@ -142,6 +144,64 @@ TEST_F(CliSqliteTest, OneSideChangedTravelsWholeWithTheDatabaseOpen) {
   })) << last_err_ << slurp(dir_ + "/hoardd.log");
   EXPECT_EQ(app.value("PRAGMA integrity_check"), "ok");
   EXPECT_EQ(hoard("conflicts s").first, 0) << "no conflict: " << last_err_;
+}
+
+// `hoard show ID --tables` and `hoard diff ID` on a database conflict: the
+// rows each side inserted, updated and deleted, per table (one named with a
+// space and a quote), and what the sqlite resolver would do; --json too,
+// matching its schema. A text conflict has no tables.
+TEST_F(CliSqliteTest, ShowTablesAndDiffPrintTheRowsEachSideChangedPerTable) {
+  sqlite3(R_ + "/w.db",
+          "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, side TEXT); "
+          "CREATE TABLE \\\"my 'notes\\\"(k TEXT PRIMARY KEY, body BLOB); "
+          "INSERT INTO t(side) VALUES ('base1'),('base2'),('base3'); "
+          "INSERT INTO \\\"my 'notes\\\" VALUES ('a', x'00ff'), ('b', NULL);");
+  std::ofstream(R_ + "/notes.txt") << "base\n";
+  ASSERT_EQ(hoard("share add s " + R_ + " " + C_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload s").first, 0) << last_err_;
+  ASSERT_EQ(hoard("offline s").first, 0) << last_err_;
+  sync::runSql(C_ + "/w.db",
+               "INSERT INTO t VALUES (10, 'cache'), (11, 'cache'); UPDATE t SET side = 'c1' "
+               "WHERE id = 1; DELETE FROM \"my 'notes\" WHERE k = 'b';");
+  std::ofstream(C_ + "/notes.txt") << "cache\n";
+  sqlite3(R_ + "/w.db", "INSERT INTO t VALUES (20, 'srv'); DELETE FROM t WHERE id = 3;");
+  std::ofstream(R_ + "/notes.txt") << "server\n";
+  ASSERT_EQ(hoard("online s").first, 0) << last_err_;
+  EXPECT_TRUE(eventually([&] { return hoard("sync s").first == 3; })) << last_err_;
+  json conflicts = json::parse(hoard("conflicts s --json").second, nullptr, false);
+  ASSERT_TRUE(conflicts.is_array() && conflicts.size() == 2u) << conflicts.dump();
+  std::string db_id, txt_id;
+  for (const json& c : conflicts)
+    (c["path"] == "w.db" ? db_id : txt_id) = std::to_string(c["id"].get<uint64_t>());
+  ASSERT_FALSE(db_id.empty());
+
+  auto [rc, out] = hoard("show " + db_id + " --tables");
+  EXPECT_EQ(rc, 0) << last_err_;
+  EXPECT_EQ(out,
+            "local, against the base:\n"
+            "  table \"my 'notes\": 0 inserted, 0 updated, 1 deleted\n"
+            "  table \"t\": 2 inserted, 1 updated, 0 deleted\n"
+            "remote, against the base:\n"
+            "  table \"t\": 1 inserted, 0 updated, 1 deleted\n"
+            "the sqlite resolver would merge: clean, 4 rows from local, 2 from remote\n");
+  auto [drc, dout] = hoard("diff " + db_id);
+  EXPECT_EQ(drc, 0) << last_err_;
+  EXPECT_EQ(dout, out);
+
+  auto [jrc, jout] = hoard("diff " + db_id + " --json");
+  EXPECT_EQ(jrc, 0) << last_err_;
+  json doc = json::parse(jout, nullptr, false);
+  EXPECT_EQ(bustest::schemaViolations(doc, "conflict-tables"), "") << jout;
+  EXPECT_EQ(doc["remote"]["tables"][0]["table"], "t");
+  EXPECT_EQ(doc["remote"]["tables"][0]["deleted"], 1);
+  EXPECT_EQ(doc["local"]["tables"][1]["inserted"], 2);
+  EXPECT_EQ(doc["merge"]["decision"], "merged");
+
+  // Nothing was written anywhere by looking.
+  EXPECT_EQ(onServer("SELECT group_concat(id) FROM t"), "1,2,20");
+  EXPECT_EQ(hoard("show " + txt_id + " --tables").first, 1);
+  EXPECT_NE(last_err_.find("is not between two SQLite databases"), std::string::npos) << last_err_;
+  EXPECT_EQ(hoard("diff " + txt_id + " --json").first, 2);
 }
 
 }  // namespace

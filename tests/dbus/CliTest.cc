@@ -16,12 +16,8 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validator.hpp>
-
 #include "BusHarness.h"
+#include "SchemaCheck.h"
 
 namespace hoard {
 namespace {
@@ -79,24 +75,10 @@ class CliTest : public ::testing::Test {
     EXPECT_EQ(rc, want_rc) << args << "\n" << last_err_;
     json doc = json::parse(out, nullptr, false);
     EXPECT_FALSE(doc.is_discarded()) << args << " printed no JSON: " << out;
-    json schema_doc = json::parse(slurp(std::string(HOARD_SCHEMA_DIR) + "/" + schema + ".schema.json"));
-    valijson::Schema s;
-    valijson::SchemaParser parser;
-    valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc);
-    parser.populateSchema(schema_adapter, s);
-    valijson::Validator validator;
-    valijson::ValidationResults results;
-    valijson::adapters::NlohmannJsonAdapter target(doc);
-    if (!validator.validate(s, target, &results)) {
-      std::string why;
-      valijson::ValidationResults::Error e;
-      while (results.popError(e)) {
-        for (const auto& c : e.context) why += c;
-        why += ": " + e.description + "\n";
-      }
+    std::string why = schemaViolations(doc, schema);
+    if (!why.empty())
       ADD_FAILURE() << args << " --json does not match " << schema << ".schema.json:\n"
                     << why << doc.dump(2);
-    }
     return doc;
   }
   // Makes one conflict on docs/NAME (offline edit vs third-party edit);
@@ -648,6 +630,91 @@ TEST_F(CliTest, ShowMergedPrintsGitMergesProposal) {
   EXPECT_EQ(bout, "");
   EXPECT_NE(last_err_.find("docs/image.dat cannot be merged: "), std::string::npos) << last_err_;
   EXPECT_NE(last_err_.find("binary content"), std::string::npos) << last_err_;
+
+// What a pass costs in remote calls is in `hoard status --json`: a preload
+// fetches each file once; a pass with nothing to do fetches nothing and
+// writes nothing, only lists and stats.
+TEST_F(CliTest, StatusCountsTheRemoteCallsOfEachPass) {
+  manyOnServer(20);
+  startDaemon();
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload docs").first, 0) << last_err_;
+  json st = listing("status docs", "status");
+  ASSERT_TRUE(st[0].contains("remote_calls")) << st.dump(2);
+  json preload = st[0]["remote_calls"];
+  EXPECT_EQ(preload.value("fetchFile", 0), 23) << preload.dump();  // docs/ 3, many/ 20
+  EXPECT_EQ(preload.value("replaceFile", 0), 0) << preload.dump();
+  ASSERT_EQ(hoard("sync docs").first, 0) << last_err_;
+  json after = listing("status docs", "status")[0]["remote_calls"];
+  EXPECT_EQ(after.value("fetchFile", 0), preload.value("fetchFile", 0)) << after.dump();
+  EXPECT_EQ(after.value("replaceFile", 0), 0) << after.dump();
+  // The pass listed the tree again: each directory (root, docs, many) once more.
+  EXPECT_GE(after.value("listDir", 0), preload.value("listDir", 0) + 3) << after.dump();
+  EXPECT_GE(after.value("lstat", 0), preload.value("lstat", 0) + 25) << after.dump();
+// Issue 9, point 11: one unreadable remote subdirectory is a failed path in
+// `status`, not a paused share nor "authentication required"; the rest of
+// the share syncs. (Root ignores mode 000, so the daemon's test hook makes
+// the remote refuse to open it, EACCES.)
+TEST_F(CliTest, AnUnreadableRemoteDirectoryIsAFailedPathAndTheRestSyncs) {
+  put(server_ + "/secret/hidden.txt", "hidden\n");
+  put(server_ + "/secret-x.txt", "beside it\n");
+  startDaemon({{"HOARD_FAULT_UNREADABLE_REMOTE", "secret"}});
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  EXPECT_EQ(hoard("preload docs").first, 1) << "a path failed";
+  EXPECT_EQ(slurp(cache_ + "/docs/report.txt"), "report v1\n");
+  EXPECT_EQ(slurp(cache_ + "/secret-x.txt"), "beside it\n");
+  EXPECT_FALSE(fs::exists(cache_ + "/secret/hidden.txt"));
+  put(server_ + "/docs/plan.txt", "plan v2 from a colleague\n");
+  EXPECT_EQ(hoard("sync docs").first, 1) << last_err_;
+  EXPECT_EQ(slurp(cache_ + "/docs/plan.txt"), "plan v2 from a colleague\n");
+  json st = listing("status docs", "status");
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0]["state"], "online") << st.dump(2);
+  ASSERT_EQ(st[0]["failed"].size(), 1u) << st.dump(2);
+  EXPECT_EQ(st[0]["failed"][0]["path"], "secret");
+  EXPECT_EQ(st[0]["failed"][0]["error"], "org.hoard.Error.PermissionDenied");
+  EXPECT_FALSE(st[0].contains("stopped")) << st.dump(2);
+  auto [rc, text] = hoard("status docs");
+  EXPECT_NE(text.find("secret"), std::string::npos) << text;
+  EXPECT_EQ(text.find("uthentication"), std::string::npos) << text;
+  // Readable again: it arrives and the failure is gone.
+  startDaemon();
+  EXPECT_EQ(hoard("sync docs").first, 0) << last_err_;
+  EXPECT_EQ(slurp(cache_ + "/secret/hidden.txt"), "hidden\n");
+  EXPECT_TRUE(listing("status docs", "status")[0]["failed"].empty());
+}
+
+// Issue 9, point 12: the cache replaced docs/ by a symlink while a colleague
+// edited docs/report.txt: one `type` conflict on docs, resolved through the
+// CLI, and the link's target is never written through.
+TEST_F(CliTest, AConflictUnderADirectoryThatBecameASymlinkIsResolvable) {
+  startDaemon();
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload docs").first, 0) << last_err_;
+  const std::string elsewhere = dir_ + "/elsewhere";
+  put(elsewhere + "/report.txt", "not the share's, no final newline");
+  ASSERT_EQ(hoard("offline docs").first, 0) << last_err_;
+  fs::remove_all(cache_ + "/docs");
+  fs::create_directory_symlink(elsewhere, cache_ + "/docs");
+  put(server_ + "/docs/report.txt", "theirs\n");
+  ASSERT_TRUE(eventually([&] { return !listing("changes docs", "changes").empty(); }));
+  ASSERT_EQ(hoard("online docs").first, 0) << last_err_;
+  EXPECT_TRUE(eventually([&] { return hoard("sync docs").first == 3; })) << last_err_;
+  json conflicts = listing("conflicts docs", "conflicts", 3);
+  ASSERT_EQ(conflicts.size(), 1u) << conflicts.dump(2) << slurp(dir_ + "/hoardd.log");
+  EXPECT_EQ(conflicts[0]["path"], "docs");
+  EXPECT_EQ(conflicts[0]["kind"], "type");
+  EXPECT_TRUE(listing("status docs", "status", 3)[0]["failed"].empty()) << "no retry storm";
+  const std::string id = std::to_string(conflicts[0]["id"].get<uint64_t>());
+  EXPECT_EQ(hoard("resolve " + id + " --with keep-remote").first, 0) << last_err_;
+  EXPECT_FALSE(fs::is_symlink(cache_ + "/docs"));
+  EXPECT_EQ(slurp(cache_ + "/docs/report.txt"), "theirs\n");
+  EXPECT_EQ(slurp(cache_ + "/docs/plan.txt"), "plan v1\n");
+  EXPECT_EQ(slurp(elsewhere + "/report.txt"), "not the share's, no final newline");
+  EXPECT_EQ(std::distance(fs::directory_iterator(elsewhere), fs::directory_iterator()), 1);
+  EXPECT_EQ(hoard("sync docs").first, 0) << last_err_;
+  EXPECT_EQ(listing("conflicts docs", "conflicts").size(), 0u);
+  EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "theirs\n");
 }
 
 }  // namespace

@@ -758,6 +758,12 @@ bool SshfsHarness::isMounted() const {
   return false;
 }
 
+std::vector<std::string> SshfsHarness::sshArgv() const {
+  return {"ssh", "-F", "/dev/null", "-i", client_key_, "-p", std::to_string(port_),
+          "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+          "-o", "BatchMode=yes", "-o", "LogLevel=ERROR"};
+}
+
 Status SshfsHarness::mount() {
   if (isMounted()) return {};
   sshfs_log_ = dir_ + "/sshfs-" + std::to_string(++mounts_) + ".log";

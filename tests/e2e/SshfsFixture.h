@@ -84,6 +84,11 @@ class SshfsHarness {
   // for third-party edits (never through the mount, so it never hangs).
   std::string serverPath(const std::string& rel = {}) const;
   const std::string& exportPath() const { return export_dir_; }
+  // ssh to the server as the mount does (our key, port, no host key checks):
+  // the argv of `ssh` up to the destination, and the destination
+  // ("root@ADDR"), for tools that run over ssh themselves (rsync, unison).
+  std::vector<std::string> sshArgv() const;
+  std::string sshDestination() const { return "root@" + server_addr_; }
 
   CutMode cutMode() const { return cut_mode_; }
   // Why the netns flavour is not in use (empty when it is).

@@ -222,6 +222,7 @@ void SshfsLinkCutTest::replaceInterrupted(bool hang) {
       auto st = hang ? h.hangServer() : h.cutLink();
       EXPECT_TRUE(st) << st.error().toString();
     }
+    return true;
   };
   auto r = fs.replaceFile("big.dat", src.get(), Expect::version(base->data_version), {}, progress);
   ASSERT_TRUE(cut) << "the transfer finished before it reported 2 MiB of progress";

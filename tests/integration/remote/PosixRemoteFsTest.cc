@@ -155,6 +155,7 @@ TEST_P(PosixRemoteFsTest, FetchCopiesEveryByteWithProgress) {
     EXPECT_GE(b, last);
     last = b;
     ++calls;
+    return true;
   });
   ASSERT_TRUE(st) << st.error().toString();
   EXPECT_EQ(out.content(), big);
@@ -644,6 +645,7 @@ TEST_P(PosixRemoteFsTest, AbandonedReplaceLeavesOnlyATemporary) {
       gate->entered = true;
       gate->cv.notify_all();
       gate->cv.wait_for(lock, 10min, [&] { return gate->open; });
+      return true;
     });
   });
   ASSERT_FALSE(r1);

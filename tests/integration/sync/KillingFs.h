@@ -51,7 +51,7 @@ class KillingFs final : public remote::RemoteFs {
     if (mine && plan_.when == KillPlan::When::kMidCopy) {
       // The temporary holds its first chunk (a large file) or all its bytes
       // (a small one) but is neither synced nor renamed into place.
-      return after(inner_.replaceFile(p, fd, e, o, [this](uint64_t) { die(); }), true);
+      return after(inner_.replaceFile(p, fd, e, o, [this](uint64_t) { die(); return true; }), true);
     }
     return after(inner_.replaceFile(p, fd, e, o, pr), mine);
   }

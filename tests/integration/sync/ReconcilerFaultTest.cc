@@ -252,6 +252,7 @@ class ReconcilerFaultTest : public ShareFixture {
     faulty_->addRule(rule);
     ReconcileOptions one_at_a_time;  // for an exact count of what went through
     one_at_a_time.transfer_threads = 1;
+    one_at_a_time.remote_in_flight = 1;
     ReconcileReport r = pass(one_at_a_time);
     ASSERT_TRUE(r.stopped) << "the pass went on through " << std::strerror(err);
     EXPECT_EQ(r.stopped->code(), want) << r.stopped->toString();
@@ -585,6 +586,7 @@ TEST_F(ReconcilerUnmountTest, ShareUnmountedMidPassLosesNothingAndResumes) {
   };
   ReconcileOptions one_at_a_time;  // nothing else in flight on the mount it unmounts
   one_at_a_time.transfer_threads = 1;
+  one_at_a_time.remote_in_flight = 1;
   ReconcileReport r = pass(one_at_a_time);
   hook.before_replace = nullptr;
   ASSERT_FALSE(bound_);

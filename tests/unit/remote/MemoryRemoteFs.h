@@ -68,7 +68,7 @@ class MemoryRemoteFs final : public RemoteFs {
     std::vector<WalkEntry> out;
     for (const auto& [p, n] : nodes_) {
       if (p == dir || !isUnder(p, dir)) continue;
-      out.push_back(WalkEntry{p, *statLocked(p)});
+      out.push_back(WalkEntry{p, *statLocked(p), std::nullopt});
     }
     return out;
   }

@@ -268,6 +268,7 @@ TEST(WorkerPoolTest, ProgressReachesTheCallerOnItsOwnThread) {
       [&](uint64_t bytes) {
         seen.push_back(bytes);
         threads.push_back(std::this_thread::get_id());
+        return true;
       });
   ASSERT_TRUE(r);
   ASSERT_FALSE(seen.empty());
@@ -332,7 +333,7 @@ TEST_F(DeadlineRemoteFsTest, FetchAndReplaceCarryDataAndProgress) {
   ASSERT_EQ(::write(src.get(), "payload", 7), 7);
   uint64_t last = 0;
   auto st = slow.replaceFile("f", src.get(), Expect::absent(), ReplaceOptions{},
-                             [&](uint64_t b) { last = b; });
+                             [&](uint64_t b) { last = b; return true; });
   ASSERT_TRUE(st) << st.error().toString();
   EXPECT_EQ(mem_->content("f"), "payload");
   EXPECT_EQ(last, 7u);

@@ -150,6 +150,26 @@ TEST(ThreeWay, DirDelete) {
   EXPECT_EQ(decide(s).action, Action::kPush);
 }
 
+// A directory one side replaced by a symlink (or a file) while the other
+// changed something beneath it: a type conflict on the directory itself.
+TEST(ThreeWay, ADirectoryReplacedByALinkWhileTheOtherSideEditedInsideIsATypeConflict) {
+  PathState s = state(dir(), link("/elsewhere"), kContent, dir(), kSame);
+  s.remote_subtree_changed = true;
+  EXPECT_EQ(expectConflict(s).conflict, ConflictKind::kType);
+
+  s = state(dir(), dir(), kSame, link("../elsewhere"), kContent);
+  s.local_subtree_changed = true;
+  EXPECT_EQ(expectConflict(s).conflict, ConflictKind::kType);
+
+  s = state(dir(), file("now a file"), kContent, dir(), kSame);
+  s.remote_subtree_changed = true;
+  EXPECT_EQ(expectConflict(s).conflict, ConflictKind::kType);
+
+  // nothing changed beneath on the other side: the replacement is pushed
+  s = state(dir(), link("/elsewhere"), kContent, dir(), kSame);
+  EXPECT_EQ(decide(s).action, Action::kPush);
+}
+
 TEST(ThreeWay, BothCreatedDirectoriesAgree) {
   EXPECT_EQ(decide(state(std::nullopt, dir(), kContent, dir(), kContent)).action, Action::kAgree);
 }
