@@ -20,6 +20,7 @@
 #include "Output.h"
 #include "RulesCommands.h"
 #include "SqliteTables.h"
+#include "ShowMerged.h"
 #include "common/RelPath.h"
 
 namespace {
@@ -221,6 +222,8 @@ int main(int argc, char** argv) {
   uint32_t priority = 500;
   bool force = false, want_base = false, want_local = false, want_remote = false;
   bool want_tables = false;
+  bool want_merged = false;
+  std::string merge_style;
   std::vector<uint64_t> ids;
   uint64_t id = 0;
   std::function<int(Agent&)> action;
@@ -519,11 +522,16 @@ int main(int argc, char** argv) {
   show_which->add_flag("--base", want_base);
   show_which->add_flag("--local", want_local);
   show_which->add_flag("--remote", want_remote);
+  show_which->add_flag("--merged", want_merged,
+                       "git-merge's proposal, with markers where hunks conflict (exit 3)");
+  show->add_option("--style", merge_style, "with --merged: merge, diff3 or zdiff3")
+      ->default_val("merge");
   show_which->add_flag("--tables", want_tables,
                        "a database: the rows each side inserted, updated, deleted per table");
   json_flag(show);
   show->callback([&] {
     action = [&](Agent& a) {
+      if (want_merged) return showMerged(a, id, merge_style);
       auto [base, local, remote_fd, present] = a.OpenConflictVersions(id);
       if (want_tables) {
         if (!std::get<1>(present) || !std::get<2>(present) ||
@@ -593,7 +601,9 @@ int main(int argc, char** argv) {
   resolve->add_option("--with", with,
                       "keep-local, keep-remote, stash, delete, git-merge, sqlite, follow, or an "
                       "external resolver's name");
-  bool dry_run = false, all = false;
+  bool dry_run = false, all = false, keep_markers = false;
+  resolve->add_flag("--force", keep_markers,
+                    "with --with keep-local: keep a merge that still holds conflict markers");
   resolve->add_flag("--dry-run", dry_run,
                     "say which rule and resolver would decide, and what, changing nothing");
   resolve->add_flag("--all", all, "every open conflict (of --share, if given)");
@@ -643,6 +653,11 @@ int main(int argc, char** argv) {
         std::cerr << "hoard: give conflict ids, or --share with --glob/--under/--kind\n";
         return kUsage;
       }
+      if (keep_markers && (with != "keep-local" || by_filter)) {
+        std::cerr << "hoard: --force goes with conflict ids and --with keep-local (it keeps a "
+                     "merge that still holds conflict markers)\n";
+        return kUsage;
+      }
       if (by_filter) {
         if (share.empty()) {
           std::cerr << "hoard: --glob, --under and --kind need --share\n";
@@ -653,6 +668,8 @@ int main(int argc, char** argv) {
         if (!under.empty()) filter["under"] = sdbus::Variant(bytes(under));
         if (!kind.empty()) filter["kind"] = sdbus::Variant(kind);
         done = a.ResolveMatching(share, filter, with);
+      } else if (keep_markers) {
+        done = a.ResolveWith(ids, with, {{"force", sdbus::Variant(true)}});
       } else {
         done = a.Resolve(ids, with);
       }

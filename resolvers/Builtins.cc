@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The resolvers that decide without reading the versions: keep-local,
-// keep-remote, stash, delete and defer. What each means for every kind of
+// keep-remote, stash, delete and defer; and the merging ones (GitMerge.h). What each means for every kind of
 // conflict is the engine's (sync::Reconciler::apply) and the README's table.
 #include <memory>
 
+#include "GitMerge.h"
 #include "Resolver.h"
 #include "SqliteMerge.h"
 
@@ -50,6 +51,7 @@ void registerBuiltins(Registry& registry) {
   for (const auto& e : kFixed)
     (void)registry.add(std::make_shared<Fixed>(e.name, e.summary, e.kind));
   (void)registry.add(makeFollow());
+  (void)registry.add(std::make_shared<GitMerge>());
   (void)registry.add(std::make_shared<SqliteMerge>());
 }
 

@@ -7,11 +7,12 @@
 namespace hoard::resolvers {
 
 namespace {
-constexpr std::array<std::pair<DecisionKind, std::string_view>, 6> kNames{{
+constexpr std::array<std::pair<DecisionKind, std::string_view>, 7> kNames{{
     {DecisionKind::kKeepLocal, "keep-local"},
     {DecisionKind::kKeepRemote, "keep-remote"},
     {DecisionKind::kStash, "stash"},
     {DecisionKind::kMerged, "merged"},
+    {DecisionKind::kMarkers, "markers"},
     {DecisionKind::kDelete, "delete"},
     {DecisionKind::kDefer, "defer"},
 }};
@@ -32,6 +33,7 @@ std::optional<DecisionKind> decisionKindFromName(std::string_view name) {
 bool decisionAllowed(DecisionKind d, ConflictKind k) {
   switch (d) {
     case DecisionKind::kMerged:
+    case DecisionKind::kMarkers:
       return k == ConflictKind::kContent || k == ConflictKind::kCreateCreate;
     case DecisionKind::kDelete:
       return k == ConflictKind::kModifyDelete || k == ConflictKind::kDeleteModify ||

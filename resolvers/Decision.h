@@ -17,15 +17,20 @@ enum class DecisionKind {
   kKeepRemote,  // the remote's version wins on both sides
   kStash,       // both kept: the loser beside the winner under a stash name
   kMerged,      // the resolver wrote a result to ConflictView::output_fd
+  // The resolver wrote a merge that still holds conflict markers to
+  // output_fd: the cache gets it, the remote stays as it is, and the
+  // conflict stays open, marked "merging", until the user saves a version
+  // without markers and keeps it (hoard resolve ID --with keep-local).
+  kMarkers,
   kDelete,      // deleted on both sides (only where one side deleted it)
   kDefer,       // no decision: the conflict stays open for a person
 };
 
-// "keep-local", "keep-remote", "stash", "merged", "delete", "defer".
+// "keep-local", "keep-remote", "stash", "merged", "markers", "delete", "defer".
 std::string_view decisionKindName(DecisionKind k);
 std::optional<DecisionKind> decisionKindFromName(std::string_view name);
 
-// Whether `d` has a meaning for a conflict of kind `k`: merged needs a file
+// Whether `d` has a meaning for a conflict of kind `k`: merged and markers need a file
 // on both sides (content, create-create); delete needs a side that deleted
 // (modify-delete, delete-modify, dir-delete); defer and the keeps always do.
 bool decisionAllowed(DecisionKind d, ConflictKind k);

@@ -142,6 +142,8 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
                             uint64_t id) override;
   void Resolve(sdbus::Result<std::vector<uint64_t>>&& result, std::vector<uint64_t> ids,
                std::string resolver) override;
+  void ResolveWith(sdbus::Result<std::vector<uint64_t>>&& result, std::vector<uint64_t> ids,
+                   std::string resolver, std::map<std::string, sdbus::Variant> options) override;
   void ResolveMatching(sdbus::Result<std::vector<uint64_t>>&& result, std::string share,
                        std::map<std::string, sdbus::Variant> filter,
                        std::string resolver) override;
@@ -179,7 +181,11 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   void stopEngine(const std::string& share);
   // Resolves the given open conflicts (on the strand); returns the ids done.
   Result<std::vector<uint64_t>> resolveIds(const std::vector<int64_t>& ids,
-                                           sync::Resolution how);
+                                           sync::Resolution how, bool force = false);
+  // Resolve and ResolveWith by ids: raises UnknownConflict for an id that is
+  // not open, InvalidArgument for an unknown resolver.
+  std::vector<uint64_t> resolveByIds(const std::vector<uint64_t>& ids,
+                                     const std::string& resolver, bool force);
   // The same through the resolver chain with resolver `name` alone (git-merge,
   // sqlite, an external one...): a conflict it leaves open is an error
   // (Conflict) saying why.

@@ -6,6 +6,7 @@
 #include "daemon/Agent.h"
 #include "daemon/BusArgs.h"
 #include "dbus/DbusErrors.h"
+#include "sync/ConflictDetail.h"
 #include "sync/ShareQueries.h"
 
 namespace hoard::daemon {
@@ -68,7 +69,9 @@ std::map<std::string, sdbus::Variant> Agent::GetConflict(const uint64_t& id) {
         {"share", sdbus::Variant(share)},
         {"path", sdbus::Variant(bytes(c.path))},
         {"kind", sdbus::Variant(std::string(journal::conflictKindName(c.kind)))},
-        {"state", sdbus::Variant(std::string(c.open ? "open" : "resolved"))},
+        {"state", sdbus::Variant(std::string(!c.open                           ? "resolved"
+                                             : sync::decodeDetail(c.detail).merging ? "merging"
+                                                                                    : "open"))},
         {"detail", sdbus::Variant(c.detail)}};
     if (!c.open) out["resolution"] = sdbus::Variant(c.resolution);
     return out;
@@ -106,7 +109,7 @@ void Agent::OpenConflictVersions(
 }
 
 Result<std::vector<uint64_t>> Agent::resolveIds(const std::vector<int64_t>& ids,
-                                                sync::Resolution how) {
+                                                sync::Resolution how, bool force) {
   std::vector<uint64_t> done;
   for (int64_t id : ids) {
     journal::ConflictRecord c;
@@ -133,7 +136,11 @@ Result<std::vector<uint64_t>> Agent::resolveIds(const std::vector<int64_t>& ids,
         return fail(ErrorCode::kNotFound, "share \"" + share + "\" is not running");
       e = it->second;
     }
-    Status st = e->engine->resolve(id, how);
+    sync::ConflictDecision decision;
+    decision.kind = how;
+    decision.resolver = sync::resolutionName(how);
+    decision.force = force;
+    Status st = force ? e->engine->apply(id, decision) : e->engine->resolve(id, how);
     if (!st) return tl::unexpected(st.error().withContext("conflict #" + std::to_string(id)));
     done.push_back(static_cast<uint64_t>(id));
     signal([&] {
@@ -145,25 +152,44 @@ Result<std::vector<uint64_t>> Agent::resolveIds(const std::vector<int64_t>& ids,
   return done;
 }
 
+std::vector<uint64_t> Agent::resolveByIds(const std::vector<uint64_t>& ids,
+                                          const std::string& resolver, bool force) {
+  auto how = direct(resolver);
+  if (!how) checkResolverName(resolver);
+  {
+    std::lock_guard lock(journal_mu_);
+    for (uint64_t id : ids) {
+      auto c = journal_.conflict(static_cast<int64_t>(id));
+      if (!c || !c->open)
+        raise(dbus::kUnknownConflict, "there is no open conflict #" + std::to_string(id) +
+                                          "; `hoard conflicts` lists the open ones");
+    }
+  }
+  std::vector<int64_t> signed_ids(ids.begin(), ids.end());
+  auto done = how ? resolveIds(signed_ids, *how, force) : resolveIdsWith(signed_ids, resolver);
+  if (!done && done.error().code() == ErrorCode::kNotFound)
+    raise(dbus::kUnknownConflict, done.error().message());
+  return orRaise(std::move(done));
+}
+
 void Agent::Resolve(sdbus::Result<std::vector<uint64_t>>&& result, std::vector<uint64_t> ids,
                     std::string resolver) {
   async(jobs_, "Resolve", std::move(result), [this, ids, resolver](auto& reply) {
-    auto how = direct(resolver);
-    if (!how) checkResolverName(resolver);
-    {
-      std::lock_guard lock(journal_mu_);
-      for (uint64_t id : ids) {
-        auto c = journal_.conflict(static_cast<int64_t>(id));
-        if (!c || !c->open)
-          raise(dbus::kUnknownConflict, "there is no open conflict #" + std::to_string(id) +
-                                            "; `hoard conflicts` lists the open ones");
-      }
-    }
-    std::vector<int64_t> signed_ids(ids.begin(), ids.end());
-    auto done = how ? resolveIds(signed_ids, *how) : resolveIdsWith(signed_ids, resolver);
-    if (!done && done.error().code() == ErrorCode::kNotFound)
-      raise(dbus::kUnknownConflict, done.error().message());
-    reply.returnResults(orRaise(std::move(done)));
+    reply.returnResults(resolveByIds(ids, resolver, false));
+  });
+}
+
+void Agent::ResolveWith(sdbus::Result<std::vector<uint64_t>>&& result, std::vector<uint64_t> ids,
+                        std::string resolver, std::map<std::string, sdbus::Variant> options) {
+  async(jobs_, "ResolveWith", std::move(result), [this, ids, resolver, options](auto& reply) {
+    const std::string m = "ResolveWith";
+    onlyKeys(options, {"force"}, m);
+    bool force = option<bool>(options, "force", m).value_or(false);
+    if (force && resolver != "keep-local")
+      raise(Error(ErrorCode::kInvalidArgument,
+                  m + ": option \"force\" goes with keep-local only (it keeps a merge that "
+                      "still holds conflict markers), not with \"" + resolver + "\""));
+    reply.returnResults(resolveByIds(ids, resolver, force));
   });
 }
 

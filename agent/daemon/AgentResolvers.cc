@@ -54,7 +54,7 @@ void Agent::runChain(const std::string& share, int64_t id) {
              "share " + share + ": conflict #" + std::to_string(id) + " at " + displayPath(c.path) +
                  ": " + o.summary(),
              where);
-  if (o.applied)
+  if (o.resolved())
     signal([&] {
       emitConflictResolved(static_cast<uint64_t>(id), share, bytes(c.path), o.label(), o.resolver,
                            o.rule);
@@ -151,7 +151,7 @@ Result<std::vector<uint64_t>> Agent::resolveIdsWith(const std::vector<int64_t>& 
     }
     ChainOutcome o = chain_->run(*e->engine, c, share, false, name);
     if (o.error) return tl::unexpected(o.error->withContext("conflict #" + std::to_string(id) + before()));
-    if (!o.applied)
+    if (!o.resolved())
       return fail(ErrorCode::kConflict, "conflict #" + std::to_string(id) + " stays open: " +
                                             o.summary() + before());
     done.push_back(static_cast<uint64_t>(id));

@@ -5,6 +5,7 @@
 
 #include "common/UniqueFd.h"
 #include "sync/ConflictDetail.h"
+#include "sync/GitAttributesFiles.h"
 
 namespace hoard::daemon {
 
@@ -149,6 +150,18 @@ Result<std::unique_ptr<ResolverChain::Opened>> ResolverChain::open(
     if (!sides) return std::nullopt;
     return resolvers::Related{sides->local, sides->remote, sides->resolution};
   };
+  // Read when a resolver first asks (git-merge does), so a .gitattributes
+  // that cannot be read fails that resolver, naming the file, and no other.
+  v.git_attr = [&engine, path = c.path,
+                attrs = std::shared_ptr<resolvers::GitAttributes>()](
+                   const std::string& attr) mutable -> std::optional<std::string> {
+    if (!attrs) {
+      auto read = sync::readGitAttributes(engine.cacheFs(), path);
+      if (!read) throw std::runtime_error(read.error().message());
+      attrs = std::make_shared<resolvers::GitAttributes>(std::move(*read));
+    }
+    return attrs->lookup(path, attr);
+  };
   return o;
 }
 
@@ -159,13 +172,21 @@ Status ResolverChain::applyDecision(sync::ShareEngine& engine, const ChainOutcom
   d.label = o.label();
   d.resolver = o.resolver;
   d.rule = o.rule;
-  auto kind = sync::resolutionFromName(resolvers::decisionKindName(o.decision.kind));
+  // kMarkers is no name a person can ask for (resolutionFromName): it
+  // carries a resolver's merge, and its label becomes the conflict's note.
+  auto kind = o.decision.kind == DecisionKind::kMarkers
+                  ? std::optional(sync::Resolution::kMarkers)
+                  : sync::resolutionFromName(resolvers::decisionKindName(o.decision.kind));
+  if (o.decision.kind == DecisionKind::kMarkers)
+    d.label = o.decision.reason + "; the cache holds the merge with conflict markers (" +
+              o.label() + ")";
   if (!kind)
     return fail(ErrorCode::kUnsupported,
                 "the engine cannot apply a \"" +
                     std::string(resolvers::decisionKindName(o.decision.kind)) + "\" decision");
   d.kind = *kind;
-  if (o.decision.kind == DecisionKind::kMerged) d.merged_fd = merged_fd;
+  if (o.decision.kind == DecisionKind::kMerged || o.decision.kind == DecisionKind::kMarkers)
+    d.merged_fd = merged_fd;
   return engine.apply(o.id, d);
 }
 
@@ -183,6 +204,15 @@ ChainOutcome ResolverChain::decide(sync::ShareEngine& engine, const journal::Con
     return out;
   }
   const resolvers::ConflictView& view = (*opened)->view;
+  // A conflict git-merge left with markers in the cache waits for the user's
+  // edit: the rules do not merge it again.
+  const bool merging = sync::decodeDetail(c.detail).merging;
+  if (merging && forced.empty()) {
+    out.decision = resolvers::Decision::defer(
+        "the cache holds a merge with conflict markers: edit it, then hoard resolve " +
+        std::to_string(c.id) + " --with keep-local");
+    return out;
+  }
   std::string name = forced;
   nlohmann::json options = nlohmann::json::object();
   if (name.empty()) {
@@ -245,6 +275,13 @@ ChainOutcome ResolverChain::decide(sync::ShareEngine& engine, const journal::Con
     out.decision = resolvers::Decision::defer("the resolver's answer was refused");
     return out;
   }
+  if (merging && (d->kind == resolvers::DecisionKind::kMerged ||
+                  d->kind == resolvers::DecisionKind::kMarkers)) {
+    out.decision = resolvers::Decision::defer(
+        "the cache holds a merge with conflict markers: merging it again would merge the "
+        "markers; edit it, then keep it with keep-local");
+    return out;
+  }
   out.decision = *d;
   if (dry_run || d->kind == resolvers::DecisionKind::kDefer) return out;
   Status st = applyDecision(engine, out, (*opened)->output.get());
@@ -267,7 +304,7 @@ ChainOutcome ResolverChain::run(sync::ShareEngine& engine, const journal::Confli
   }
   if (!dry_run) {
     std::lock_guard lock(mu_);
-    if (out.applied)
+    if (out.resolved())
       last_.erase(c.id);
     else
       last_[c.id] = out;

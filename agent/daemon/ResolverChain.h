@@ -38,6 +38,12 @@ struct ChainOutcome {
   bool applied = false;
   std::optional<Error> error;  // the resolver's, or the engine's when applying
 
+  // Applied and closed: a "markers" decision is applied to the cache alone
+  // and leaves the conflict open, merging.
+  bool resolved() const {
+    return applied && decision.kind != resolvers::DecisionKind::kMarkers;
+  }
+
   // The resolution's recorded text: "keep-remote by keep-remote via rule 1
   // \"objects\"", "merged by git-merge via rule 3".
   std::string label() const;

@@ -44,6 +44,7 @@ Winner winnerOf(Resolution kind, const ConflictDetail& d) {
     case Resolution::kKeepRemote: return Winner::kRemote;
     case Resolution::kStash: return d.remote.exists() ? Winner::kRemote : Winner::kLocal;
     case Resolution::kMerged:
+    case Resolution::kMarkers:  // never reaches FileApply (ApplyMarkers.cc)
     case Resolution::kDelete: return Winner::kNone;
   }
   return Winner::kNone;

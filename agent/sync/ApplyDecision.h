@@ -52,6 +52,18 @@ Status closeConflict(journal::Journal& j, const journal::ResolutionRecord& h,
 // is completed; otherwise the intent is dropped and the resolution stands.
 Status finishUndo(ShareSides& s, const journal::Intent& i);
 
+// A merge with conflict markers into the cache only; the conflict stays
+// open, merging (ApplyMarkers.cc). kConflict if the cache's file is not the
+// one the conflict recorded.
+Status applyMarkers(PassState& pass, const journal::ConflictRecord& c, const ConflictDetail& d,
+                    const ConflictDecision& decision);
+// Before a keep-local of a merging conflict: `d.local` becomes what the
+// cache holds now (kept in the store), so the apply pushes the user's edit
+// of the merge. kBusy naming the line if it still holds conflict markers
+// and !force (ApplyMarkers.cc).
+Status acceptMergeEdit(PassState& pass, const journal::ConflictRecord& c, ConflictDetail& d,
+                       bool force);
+
 struct FileApply {
   // Bytes one name ends with on both sides.
   struct Bytes {

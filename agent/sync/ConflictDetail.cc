@@ -123,6 +123,7 @@ std::string encodeDetail(const ConflictDetail& d) {
   if (!d.local_beneath.empty()) j["local_beneath"] = encodeBeneath(d.local_beneath);
   if (!d.remote_beneath.empty()) j["remote_beneath"] = encodeBeneath(d.remote_beneath);
   if (!d.note.empty()) j["note"] = d.note;
+  if (d.merging) j["merging"] = true;
   return j.dump();
 }
 
@@ -138,6 +139,7 @@ ConflictDetail decodeDetail(std::string_view text) {
   d.local_beneath = decodeBeneath(j, "local_beneath");
   d.remote_beneath = decodeBeneath(j, "remote_beneath");
   d.note = get<std::string>(j, "note", "");
+  d.merging = get<bool>(j, "merging", false);
   return d;
 }
 

@@ -60,6 +60,11 @@ struct ConflictDetail {
   std::vector<SubtreeChange> remote_beneath;
   // Why a resolver deferred, for `hoard conflicts` (empty: none said).
   std::string note;
+  // The cache holds a merge with conflict markers (git-merge with
+  // on_conflict=markers, ApplyMarkers.cc): `local` is that merge, and a
+  // keep-local takes whatever the cache holds by then, unless it still
+  // holds markers.
+  bool merging = false;
 
   bool operator==(const ConflictDetail&) const = default;
 };

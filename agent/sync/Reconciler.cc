@@ -15,11 +15,13 @@ std::string_view resolutionName(Resolution r) {
     case Resolution::kStash: return "stash";
     case Resolution::kMerged: return "merged";
     case Resolution::kDelete: return "delete";
+    case Resolution::kMarkers: return "markers";
   }
   return "keep-local";
 }
 
 std::optional<Resolution> resolutionFromName(std::string_view name) {
+  // Not kMarkers: it needs a resolver's merge, a user cannot ask for it by name.
   for (Resolution r : {Resolution::kKeepLocal, Resolution::kKeepRemote, Resolution::kStash,
                        Resolution::kMerged, Resolution::kDelete})
     if (resolutionName(r) == name) return r;

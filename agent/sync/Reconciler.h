@@ -162,8 +162,11 @@ struct ReconcileReport {
 // README.md ("What each decision means for each kind of conflict").
 // kDelete takes the path away on both sides; only modify-delete,
 // delete-modify and dir-delete allow it (a side deleted the path).
-enum class Resolution { kKeepLocal, kKeepRemote, kStash, kMerged, kDelete };
-// "keep-local", "keep-remote", "stash", "merged", "delete"
+// kMarkers: a merge still holding conflict markers goes to the cache only,
+// the remote stays, the conflict stays open as merging (ApplyMarkers.cc).
+enum class Resolution { kKeepLocal, kKeepRemote, kStash, kMerged, kDelete, kMarkers };
+// "keep-local", "keep-remote", "stash", "merged", "delete", "markers" (which
+// resolutionFromName does not accept: it needs a resolver's merge)
 std::string_view resolutionName(Resolution r);
 std::optional<Resolution> resolutionFromName(std::string_view name);
 
@@ -175,7 +178,8 @@ struct ConflictDecision {
   // cache's where it has the file).
   int merged_fd = -1;
   // Recorded as the resolution's text when not empty (e.g. "git-merge via
-  // rule 2"); else resolutionName(kind).
+  // rule 2"); else resolutionName(kind). kMarkers: the conflict's note
+  // ("2 hunks conflict: ...").
   std::string label;
   // Who decided, for the history (`hoard conflicts --resolved`): the
   // resolver's name ("keep-local", "git-merge", an external one's; empty:
@@ -183,6 +187,9 @@ struct ConflictDecision {
   // script decided directly).
   std::string resolver;
   std::string rule;
+  // keep-local of a merging conflict: take the cache's file even though it
+  // still holds conflict markers (else kBusy naming the line).
+  bool force = false;
 };
 
 class Reconciler {
@@ -218,6 +225,14 @@ class Reconciler {
   // (ConflictRefreshed in the daemon's words: announce it again). A crash at
   // any point leaves the conflict open with both sides as detected, or (once
   // the remote took the result) completed by recover(). Errors as resolve().
+  //
+  // kMarkers (merged_fd holds a merge with conflict markers): only the cache
+  // takes it, compare-and-swap against the cache's version as detected; the
+  // remote is untouched and the conflict stays open, marked merging, its
+  // local version now the merge. A keep-local of a merging conflict takes
+  // what the cache holds by then (the user's edit of the merge) and refuses
+  // with kBusy, naming the file and the line, a file still holding markers
+  // unless decision.force; the remote is still checked as detected.
   Status apply(int64_t conflict_id, const ConflictDecision& decision);
 
   // Takes back the latest resolution of conflict `conflict_id` (Undo.cc):

@@ -170,6 +170,7 @@ Status applyTree(PassState& pass, const journal::ConflictRecord& c, Resolution k
       // A symlink modified on one side, deleted on the other: the deletion wins.
       return mirror(pass, p, /*to_remote=*/local_gone);
     case Resolution::kMerged:
+    case Resolution::kMarkers:
       return fail(ErrorCode::kInvalidArgument,
                   displayPath(p) + " is not a file on both sides: it cannot take merged content");
     case Resolution::kStash:
@@ -210,6 +211,7 @@ Status applyRenameRename(PassState& pass, const journal::ConflictRecord& c,
   Status done;
   switch (resolution) {
     case Resolution::kMerged:
+    case Resolution::kMarkers:
     case Resolution::kDelete:
       return fail(ErrorCode::kInvalidArgument,
                   "a rename-rename conflict takes no merged content and no delete");
@@ -256,7 +258,7 @@ Status loadSide(remote::RemoteFs& fs, StatMap& side, const RelPath& p) {
 }
 
 Status Reconciler::resolve(int64_t conflict_id, Resolution resolution) {
-  if (resolution == Resolution::kMerged)
+  if (resolution == Resolution::kMerged || resolution == Resolution::kMarkers)
     return fail(ErrorCode::kInvalidArgument, "a merged result needs its content");
   ConflictDecision d{resolution, -1, {}, {}, {}};
   d.resolver = resolutionName(resolution);  // a built-in, named directly (no rule)
@@ -275,10 +277,11 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
   if (c.share_id != s.share_id || !c.open)
     return fail(ErrorCode::kNotFound, "conflict " + std::to_string(conflict_id) +
                                           " is not an open conflict of this share");
-  if (decision.kind == Resolution::kMerged && decision.merged_fd < 0)
+  if ((decision.kind == Resolution::kMerged || decision.kind == Resolution::kMarkers) &&
+      decision.merged_fd < 0)
     return fail(ErrorCode::kInvalidArgument, "a merged result needs its content");
-  if (decision.kind == Resolution::kMerged && c.kind != journal::ConflictKind::kContent &&
-      c.kind != journal::ConflictKind::kCreateCreate)
+  if ((decision.kind == Resolution::kMerged || decision.kind == Resolution::kMarkers) &&
+      c.kind != journal::ConflictKind::kContent && c.kind != journal::ConflictKind::kCreateCreate)
     return fail(ErrorCode::kInvalidArgument,
                 "conflict " + std::to_string(c.id) + " at " + displayPath(c.path) + " is a " +
                     std::string(journal::conflictKindName(c.kind)) +
@@ -294,7 +297,7 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
   ReconcileOptions opts;
   PassState pass(s, opts);
   pass.batching = true;  // the rows and the resolution commit together
-  const ConflictDetail d = decodeDetail(c.detail);
+  ConflictDetail d = decodeDetail(c.detail);
 
   if (c.kind == journal::ConflictKind::kRenameRename && d.from && d.remote_to) {
     Status done = applyRenameRename(pass, c, d, decision.kind);
@@ -326,6 +329,17 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
                              "holds: look at it again (hoard show " + std::to_string(c.id) +
                              ") and decide again"));
 
+  if (decision.kind == Resolution::kMarkers || (d.merging && decision.kind == Resolution::kKeepLocal)) {
+    Status merging = decision.kind == Resolution::kMarkers
+                         ? applyMarkers(pass, c, d, decision)
+                         : acceptMergeEdit(pass, c, d, decision.force);
+    if (!merging && merging.error().code() == ErrorCode::kConflict)
+      return refresh(pass, c, decodeDetail(c.detail), merging.error());
+    if (!merging || decision.kind == Resolution::kMarkers) {
+      pass.forgetOwnWrites();
+      return merging;
+    }
+  }
   auto isFileOrNone = [](FileType t) { return t == FileType::kFile || t == FileType::kNone; };
   Status done;
   if (isFileOrNone(d.local.type) && isFileOrNone(d.remote.type)) {

@@ -129,6 +129,11 @@ class ShareEngine {
     std::string resolution;
   };
   Result<PathSides> lookSides(const RelPath& path);
+  // The cache root as the reconciler sees it (beneath the root, never
+  // through a symlink), for reads off the pass: the resolver chain reads the
+  // share's .gitattributes with it (readGitAttributes). Lives as long as
+  // this engine; any thread.
+  remote::RemoteFs& cacheFs() { return runtime_->local(); }
   Status undo(int64_t conflict_id);
   Result<uint64_t> evict(const RelPath& path);
 
