@@ -83,10 +83,13 @@ class CliTest : public ::testing::Test {
   }
   // Makes one conflict on docs/NAME (offline edit vs third-party edit);
   // returns its id.
-  uint64_t makeConflict(const std::string& name) {
+  uint64_t makeConflict(const std::string& name) { return makeConflict(name, "mine\n", "theirs\n"); }
+  // The same with the bytes each side writes.
+  uint64_t makeConflict(const std::string& name, const std::string& mine,
+                        const std::string& theirs) {
     EXPECT_EQ(hoard("offline docs").first, 0) << last_err_;
-    put(cache_ + "/docs/" + name, "mine\n");
-    put(server_ + "/docs/" + name, "theirs\n");
+    put(cache_ + "/docs/" + name, mine);
+    put(server_ + "/docs/" + name, theirs);
     EXPECT_TRUE(eventually([&] {
       for (auto& c : listing("changes docs", "changes"))
         if (c["path"] == "docs/" + name) return true;
@@ -674,6 +677,55 @@ TEST_F(CliTest, AConflictUnderADirectoryThatBecameASymlinkIsResolvable) {
   EXPECT_EQ(hoard("sync docs").first, 0) << last_err_;
   EXPECT_EQ(listing("conflicts docs", "conflicts").size(), 0u);
   EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "theirs\n");
+}
+
+}  // namespace
+}  // namespace hoard
+
+namespace hoard {
+namespace {
+
+// Issue 12: `hoard show ID --merged` prints git-merge's proposal, run in the
+// CLI on the versions hoardd opens: the clean merge (exit 0), markers where
+// hunks overlap (exit 3), the reason it will not merge (exit 1).
+TEST_F(CliTest, ShowMergedPrintsGitMergesProposal) {
+  const std::string base = "title\r\none\ntwo\nthree\nfour\nfive\nsix\nend";
+  put(server_ + "/docs/clean.txt", base);
+  put(server_ + "/docs/overlap.txt", base);
+  std::string bin = "PNG";
+  bin.push_back('\0');
+  put(server_ + "/docs/image.dat", bin + "v1\n");
+  startDaemon();
+  ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload docs").first, 0) << last_err_;
+
+  uint64_t clean = makeConflict("clean.txt", "TITLE\r\none\ntwo\nthree\nfour\nfive\nsix\nend",
+                                "title\r\none\ntwo\nthree\nfour\nfive\nsix\nEND");
+  auto [rc, out] = hoard("show " + std::to_string(clean) + " --merged");
+  EXPECT_EQ(rc, 0) << last_err_;
+  EXPECT_EQ(out, "TITLE\r\none\ntwo\nthree\nfour\nfive\nsix\nEND");
+  // Nothing was written: both sides still hold their own version.
+  EXPECT_EQ(slurp(server_ + "/docs/clean.txt"), "title\r\none\ntwo\nthree\nfour\nfive\nsix\nEND");
+
+  uint64_t overlap = makeConflict("overlap.txt", "title\r\none\nmine\nthree\nfour\nfive\nsix\nend",
+                                  "title\r\none\ntheirs\nthree\nfour\nfive\nsix\nend");
+  auto [orc, oout] = hoard("show " + std::to_string(overlap) + " --merged");
+  EXPECT_EQ(orc, 3) << last_err_;
+  EXPECT_EQ(oout,
+            "title\r\none\n<<<<<<< cache\nmine\n=======\ntheirs\n>>>>>>> remote\n"
+            "three\nfour\nfive\nsix\nend");
+  EXPECT_NE(last_err_.find("1 hunk conflicts"), std::string::npos) << last_err_;
+  auto [drc, dout] = hoard("show " + std::to_string(overlap) + " --merged --style diff3");
+  EXPECT_EQ(drc, 3);
+  EXPECT_NE(dout.find("||||||| base\ntwo\n"), std::string::npos) << dout;
+  EXPECT_EQ(hoard("show " + std::to_string(overlap) + " --merged --style zdiff4").first, 2);
+
+  uint64_t image = makeConflict("image.dat", bin + "mine\n", bin + "theirs\n");
+  auto [brc, bout] = hoard("show " + std::to_string(image) + " --merged");
+  EXPECT_EQ(brc, 1);
+  EXPECT_EQ(bout, "");
+  EXPECT_NE(last_err_.find("docs/image.dat cannot be merged: "), std::string::npos) << last_err_;
+  EXPECT_NE(last_err_.find("binary content"), std::string::npos) << last_err_;
 }
 
 }  // namespace
