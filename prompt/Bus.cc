@@ -2,6 +2,7 @@
 #include "prompt/Bus.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "dbus/DbusErrors.h"
 

@@ -2,6 +2,7 @@
 #include "prompt/Compare.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -79,6 +80,14 @@ Result<std::vector<std::string>> opener(const std::string& file) {
                   " (install meld or kdiff3, set VISUAL or EDITOR, or set prompt.compare_tool)");
 }
 
+// hoard-prompt blocks SIGTERM and SIGINT for sigwait; the programs it starts
+// must not inherit that (called between fork and exec: async-signal-safe).
+void unblockSignals() {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 std::vector<char*> cArgs(const std::vector<std::string>& argv) {
   std::vector<char*> out;
   for (const auto& a : argv) out.push_back(const_cast<char*>(a.c_str()));
@@ -99,6 +108,7 @@ Status writeDiff(const Copies& c, const std::string& out) {
   pid_t pid = ::fork();
   if (pid < 0) return failErrno(errno, "fork for diff");
   if (pid == 0) {
+    unblockSignals();
     ::dup2(fd.get(), 1);
     if (::chdir(c.dir.c_str()) != 0) ::_exit(126);
     ::execv(diff.c_str(), args.data());
@@ -193,6 +203,7 @@ Status runCompare(const ComparePlan& plan, const Copies& c) {
   if (pid == 0) {
     ::setsid();
     if (::fork() == 0) {
+      unblockSignals();
       int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
       if (null >= 0) ::dup2(null, 0);
       ::execv(program.c_str(), args.data());

@@ -79,7 +79,8 @@ void Prompt::showPending() {
     if (k == known_.end() || k->second.note != 0) continue;
     const std::string& share = k->second.info.share;
     auto g = std::find_if(groups.begin(), groups.end(), [&](auto& x) { return x.first == share; });
-    if (g == groups.end()) g = groups.insert(groups.end(), {share, {}});
+    if (g == groups.end())
+      g = groups.insert(groups.end(), std::pair<std::string, std::vector<uint64_t>>{share, {}});
     g->second.push_back(id);
   }
   pending_.clear();

@@ -23,9 +23,9 @@ namespace {
 
 using namespace hoard::prompt;
 
-// Everything that lives while hoard-prompt runs, in the order it is built
-// (and torn down in reverse: the bus objects before the worker that they
-// post to... the worker is joined first so no task touches a dead proxy).
+// Everything that lives while hoard-prompt runs. Torn down in this order:
+// the bus loop (so no callback posts any more), the worker (so no task
+// touches a proxy), then the proxies and the connection.
 struct Session {
   explicit Session(PromptConfig config)
       : connection(sdbus::createSessionBusConnection()),  // never the system bus
@@ -51,9 +51,8 @@ struct Session {
     });
   }
   ~Session() {
-    resolver.on_conflict = nullptr;
-    worker.reset();
-    connection->leaveEventLoop();
+    connection->leaveEventLoop();  // no more callbacks post to the worker
+    worker.reset();                // runs nothing more (a task under way finishes)
   }
 
   std::unique_ptr<sdbus::IConnection> connection;
