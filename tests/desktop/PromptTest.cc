@@ -262,7 +262,7 @@ TEST_F(PromptTest, CompareByDefaultIsMeldOrElseTheDiffInTheEditor) {
   fs::create_directories(bin);
   fs::create_symlink("/usr/bin/diff", bin + "/diff");
   std::string editor = dir_ + "/editor.sh";
-  put(editor, "cat \"$1\" > " + seen + "\n");
+  put(editor, "/bin/cat \"$1\" > " + seen + "\n");
   start({"report.txt"}, "{}", "actions body",
         {{"PATH", bin}, {"VISUAL", "/bin/sh " + editor}, {"EDITOR", ""}});
   conflictOn({"report.txt"});
