@@ -62,10 +62,16 @@ void AgentLink::onConflictResolved(const uint64_t& id, const std::string&,
 }
 
 Status AgentLink::registerPrompt() {
-  return guarded([&] {
+  Status st = guarded([&] {
     RegisterResolver(sdbus::ObjectPath(kResolverObject), "prompt",
                      {{"default", sdbus::Variant(true)}, {"timeout_s", sdbus::Variant(uint32_t{30})}});
   });
+  // Registered already by this connection (hoardd names the object then;
+  // a name taken by another program is a different message): that is done.
+  if (!st && st.error().code() == ErrorCode::kExists &&
+      st.error().message().find(std::string("object ") + kResolverObject) != std::string::npos)
+    return {};
+  return st;
 }
 
 Status AgentLink::resolve(uint64_t id, const std::string& how) {

@@ -38,7 +38,8 @@ class AgentLink final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> 
   std::function<void(uint64_t)> on_resolved;
 
   // Registers kResolverObject as resolver "prompt", the default for what no
-  // rule takes. kExists if another prompt holds the name.
+  // rule takes (done already by this connection counts as done). kExists if
+  // another program holds the name.
   Status registerPrompt();
   // Decides conflict `id` with keep-local, keep-remote or stash.
   Status resolve(uint64_t id, const std::string& how);

@@ -24,8 +24,8 @@ namespace {
 using namespace hoard::prompt;
 
 // Everything that lives while hoard-prompt runs. Torn down in this order:
-// the bus loop (so no callback posts any more), the worker (so no task
-// touches a proxy), then the proxies and the connection.
+// the worker (so no task touches a proxy), the bus loop, then the proxies
+// and the connection.
 struct Session {
   explicit Session(PromptConfig config)
       : connection(sdbus::createSessionBusConnection()),  // never the system bus
@@ -51,8 +51,10 @@ struct Session {
     });
   }
   ~Session() {
-    connection->leaveEventLoop();  // no more callbacks post to the worker
-    worker.reset();                // runs nothing more (a task under way finishes)
+    // The task under way may wait for a reply, which the bus loop delivers:
+    // stop the worker first (later posts are ignored), then the loop.
+    worker->stop();
+    connection->leaveEventLoop();
   }
 
   std::unique_ptr<sdbus::IConnection> connection;
@@ -113,11 +115,8 @@ int main(int argc, char** argv) {
   }
   int sig = 0;
   sigwait(&stop, &sig);
-  try {
-    s->agent.UnregisterResolver(sdbus::ObjectPath(kResolverObject));
-  } catch (const sdbus::Error&) {
-    // hoardd is gone already: nothing to undo
-  }
+  // No UnregisterResolver: hoardd drops the registration when our name
+  // leaves the bus, and a call could start a hoardd that has stopped.
   s.reset();
   return 0;
 }

@@ -8,13 +8,16 @@ namespace hoard::prompt {
 
 Worker::Worker() : thread_([this] { run(); }) {}
 
-Worker::~Worker() {
+Worker::~Worker() { stop(); }
+
+void Worker::stop() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
+    tasks_.clear();
   }
   cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void Worker::post(std::function<void()> task) { postAfter(std::chrono::milliseconds(0), std::move(task)); }
@@ -22,6 +25,7 @@ void Worker::post(std::function<void()> task) { postAfter(std::chrono::milliseco
 void Worker::postAfter(std::chrono::milliseconds delay, std::function<void()> task) {
   {
     std::lock_guard lock(mu_);
+    if (stop_) return;
     tasks_.emplace(std::pair{Clock::now() + delay, seq_++}, std::move(task));
   }
   cv_.notify_all();

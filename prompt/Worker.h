@@ -20,11 +20,14 @@ class Worker {
  public:
   using Clock = std::chrono::steady_clock;
   Worker();
-  // Stops (tasks not yet run are dropped) and joins.
-  ~Worker();
+  ~Worker();  // stop()
+
+  // Lets the task under way finish, drops the others and joins; later posts
+  // are ignored. Any thread but the worker's own may call it, more than once.
+  void stop();
 
   // Runs `task` on the worker thread, after the tasks posted before it. Any
-  // thread may call it. A task that throws is reported on stderr and the
+  // thread may call it (a no-op once stopped). A task that throws is reported on stderr and the
   // worker goes on.
   void post(std::function<void()> task);
   // Runs `task` once `delay` has passed.

@@ -284,6 +284,45 @@ TEST_F(PromptTest, CompareByDefaultIsMeldOrElseTheDiffInTheEditor) {
   EXPECT_TRUE(std::regex_match(args, want)) << args;
 }
 
+// Started before hoardd (as the user unit may be), its registration starts
+// hoardd by D-Bus activation; when hoardd restarts it registers again, and
+// the new hoardd's conflicts reach it.
+TEST_F(PromptTest, ItStartsHoarddByActivationAndRegistersAgainAfterARestart) {
+  bus_.reset();
+  setenv("XDG_STATE_HOME", (dir_ + "/state").c_str(), 1);
+  setenv("XDG_CONFIG_HOME", (dir_ + "/config").c_str(), 1);
+  bus_ = std::make_unique<PrivateBus>(dir_ + "/services");
+  ASSERT_TRUE(bus_->ok());
+  mock_ = std::make_unique<NotificationMock>("actions body", dir_ + "/mock.log");
+  ASSERT_TRUE(mock_->ok());
+  put(server_ + "/report.txt", "v1 report.txt\n");
+  prompt_pid_ = spawn({HOARD_PROMPT_PATH}, dir_ + "/prompt.log", {{"XDG_RUNTIME_DIR", dir_ + "/run"}});
+  auto registrations = [&] {
+    std::string log = promptLog();
+    size_t n = 0;
+    for (size_t at = 0; (at = log.find("registered with hoardd", at)) != std::string::npos; ++at) ++n;
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return registrations() == 1; })) << promptLog();
+  pid_t first = busNameOwnerPid("org.hoard.Agent1");
+  ASSERT_GT(first, 0) << "hoardd was activated";
+  ASSERT_EQ(hoard("share add work " + server_ + " " + cache_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload work").first, 0) << last_err_;
+
+  kill(first, SIGTERM);
+  ASSERT_TRUE(eventually([&] { return kill(first, 0) != 0; }));
+  ASSERT_EQ(hoard("status work").first, 0) << last_err_;  // activates it again
+  ASSERT_TRUE(eventually([&] { return registrations() == 2; })) << promptLog();
+  conflictOn({"report.txt"});
+  unsetenv("XDG_STATE_HOME");
+  unsetenv("XDG_CONFIG_HOME");
+  auto n = notifiesReach(1);
+  EXPECT_EQ(n[0].summary, "Conflict in work: report.txt");
+  pid_t second = busNameOwnerPid("org.hoard.Agent1");
+  kill(second, SIGTERM);
+  EXPECT_TRUE(eventually([&] { return kill(second, 0) != 0; }));
+}
+
 TEST_F(PromptTest, ABadSettingStopsItNamingTheFileAndTheKey) {
   put(config_, R"({"prompt": {"reminder_interval_s": 0}})");
   auto [rc, out] = run("XDG_CONFIG_HOME=" + dir_ + "/config " + HOARD_PROMPT_PATH + " 2>" + dir_ +
