@@ -154,10 +154,6 @@ std::string ResolverObject::Resolve(const std::map<std::string, sdbus::Variant>&
   return "defer";
 }
 
-void ResolverObject::Release() {
-  if (on_release) on_release();
-}
-
 std::unique_ptr<sdbus::IProxy> watchNames(
     sdbus::IConnection& connection,
     std::function<void(const std::string&, const std::string&)> on_owner) {

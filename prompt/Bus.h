@@ -91,13 +91,14 @@ class ResolverObject final : public sdbus::AdaptorInterfaces<org::hoard::Resolve
   ~ResolverObject();
 
   std::function<void(ConflictInfo)> on_conflict;
-  std::function<void()> on_release;
 
  private:
   std::string Resolve(const std::map<std::string, sdbus::Variant>& conflict,
                       const sdbus::UnixFd& base, const sdbus::UnixFd& local,
                       const sdbus::UnixFd& remote, const sdbus::UnixFd& output) override;
-  void Release() override;
+  // hoardd stops using us (it is stopping): nothing to do; when it comes
+  // back, its name's new owner makes us register again.
+  void Release() override {}
 };
 
 // Calls `on_owner(name, new_owner)` when org.hoard.Agent1 or the

@@ -284,6 +284,25 @@ TEST_F(PromptTest, CompareByDefaultIsMeldOrElseTheDiffInTheEditor) {
   EXPECT_TRUE(std::regex_match(args, want)) << args;
 }
 
+// A rule's resolver that cannot decide (git-merge: both sides changed the
+// same line) hands the conflict to the prompt, which asks the person.
+TEST_F(PromptTest, WhatARulesResolverLeavesOpenIsAskedAbout) {
+  start({"notes.txt", "plan.txt"},
+        R"({"rules": [{"match": "notes.txt", "resolver": "git-merge"}]})");
+  conflictOn({"notes.txt"});
+  auto n = notifiesReach(1);
+  EXPECT_EQ(n[0].summary, "Conflict in work: notes.txt");
+  EXPECT_EQ(n[0].actions, kSingleActions);
+  json c = conflicts();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0]["resolver"], "git-merge") << c.dump();
+  EXPECT_EQ(c[0]["would"], "defer") << c.dump();
+  mock_->act(n[0].id, "keep-remote");
+  ASSERT_TRUE(eventually([&] { return hoard("conflicts work").first == 0; })) << promptLog();
+  EXPECT_EQ(slurp(cache_ + "/notes.txt"), "theirs notes.txt\n");
+  EXPECT_EQ(slurp(server_ + "/notes.txt"), "theirs notes.txt\n");
+}
+
 // Started before hoardd (as the user unit may be), its registration starts
 // hoardd by D-Bus activation; when hoardd restarts it registers again, and
 // the new hoardd's conflicts reach it.
