@@ -63,7 +63,8 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
 sshfs, Ceph, 9p) available offline, records every local change while the
 network is away and, on reconnect, replays those changes three-way against
 the last agreed state, turning overlaps into conflicts to resolve. hoardd is
-the daemon on the D-Bus session bus, hoard its command line.")
+the daemon on the D-Bus session bus, hoard its command line, hoard-prompt
+the desktop prompt that asks about conflicts through notifications.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # Install with DESTDIR so that CMAKE_INSTALL_PREFIX is /usr while installing:
 # the unit and the activation file then name /usr/bin/hoardd.

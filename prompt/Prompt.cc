@@ -133,6 +133,7 @@ void Prompt::action(uint32_t note, const std::string& key) {
   Note n = it->second;
   untrack(note);
   if (isChoice(key)) {
+    notifier_.close(note);  // most servers close it on an action; not all do
     apply(n.ids, resolverOf(key));
   } else if (key == kCompare) {
     notifier_.close(note);
