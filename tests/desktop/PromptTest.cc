@@ -322,7 +322,7 @@ TEST_F(PromptTest, ItStartsHoarddByActivationAndRegistersAgainAfterARestart) {
     for (size_t at = 0; (at = log.find("registered with hoardd", at)) != std::string::npos; ++at) ++n;
     return n;
   };
-  ASSERT_TRUE(eventually([&] { return registrations() == 1; })) << promptLog();
+  ASSERT_TRUE(eventually([&] { return registrations() >= 1; })) << promptLog();
   pid_t first = busNameOwnerPid("org.hoard.Agent1");
   ASSERT_GT(first, 0) << "hoardd was activated";
   ASSERT_EQ(hoard("share add work " + server_ + " " + cache_).first, 0) << last_err_;
@@ -330,8 +330,9 @@ TEST_F(PromptTest, ItStartsHoarddByActivationAndRegistersAgainAfterARestart) {
 
   kill(first, SIGTERM);
   ASSERT_TRUE(eventually([&] { return kill(first, 0) != 0; }));
+  size_t before = registrations();
   ASSERT_EQ(hoard("status work").first, 0) << last_err_;  // activates it again
-  ASSERT_TRUE(eventually([&] { return registrations() == 2; })) << promptLog();
+  ASSERT_TRUE(eventually([&] { return registrations() > before; })) << promptLog();
   conflictOn({"report.txt"});
   unsetenv("XDG_STATE_HOME");
   unsetenv("XDG_CONFIG_HOME");
