@@ -46,7 +46,11 @@ Result<std::vector<std::string>> listerCommand(const ListerSettings& s) {
     host = host.substr(0, colon);
   }
   // A daemon has nobody to type a password: fail instead of asking.
-  argv.insert(argv.end(), {"-o", "BatchMode=yes", "--", host,
+  argv.insert(argv.end(), {"-o", "BatchMode=yes"});
+  if (!s.control_path.empty())
+    argv.insert(argv.end(), {"-o", "ControlMaster=auto", "-o", "ControlPath=" + s.control_path,
+                             "-o", "ControlPersist=300"});
+  argv.insert(argv.end(), {"--", host,
                            shellQuote(s.command) + " " + shellQuote(path)});
   return argv;
 }

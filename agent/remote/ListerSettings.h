@@ -23,6 +23,11 @@ struct ListerSettings {
   std::string spec;
   std::string command = "hoard-lister";  // the lister's name or path there
   std::string rsh = "ssh";               // the ssh command, split at spaces (as rsync's -e)
+  // ssh's ControlPath: one ssh connection per server kept open between
+  // passes (ControlMaster=auto, ControlPersist), so a pass costs a round
+  // trip, not an ssh handshake (1.8 s at 20 ms measured). Empty: a new
+  // connection every pass.
+  std::string control_path;
   std::chrono::milliseconds idle_deadline{30000};
   size_t max_in_flight = 32;             // mount stats of changed paths at once
 };

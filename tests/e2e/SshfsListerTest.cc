@@ -126,6 +126,10 @@ TEST_F(SshfsListerTest, AQuietShareCostsNoCallThroughTheMountAndChangesStillArri
   for (const auto& [rel, data] : files) ASSERT_EQ(readFileBytes(cache + "/" + rel), data) << rel;
 
   hoard("sync work");  // pairs the lister's view with the mount's, if not done yet
+  auto t0 = Clock::now();
+  hoard("sync work");  // the lister's ssh connection is open now
+  std::cerr << "[measure] a no-change sync with the lister: "
+            << std::chrono::duration<double>(Clock::now() - t0).count() << " s\n";
   auto [quiet, quiet_s] = syncCalls();
   std::cerr << "[measure] no-change pass of " << files.size() << " files at " << rtt_ms_
             << " ms round trip with hoard-lister: " << quiet_s << " s, mount calls " << quiet.dump()

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -241,6 +242,11 @@ TEST_F(ListerChangeSourceTest, TheListerCommandLineQuotesWhatTheRemoteShellSees)
                                    "-o", "BatchMode=yes", "--", "ann@files.example",
                                    "'hoard-lister' '/srv/team'\\''s share'"};
   EXPECT_EQ(*argv, want);
+  s.control_path = "/state/ssh-%C";
+  argv = listerCommand(s);
+  ASSERT_TRUE(argv);
+  EXPECT_NE(std::find(argv->begin(), argv->end(), "ControlPath=/state/ssh-%C"), argv->end());
+  EXPECT_NE(std::find(argv->begin(), argv->end(), "ControlMaster=auto"), argv->end());
   s.spec = "ssh://host:22x/srv";
   EXPECT_FALSE(listerCommand(s));
   s.spec = "ssh:///srv";
