@@ -203,6 +203,30 @@ std::shared_ptr<Agent::Engine> Agent::engine(const std::string& share) {
   return it->second;
 }
 
+Result<Agent::ConflictOnEngine> Agent::conflictOnEngine(int64_t id, bool open) {
+  ConflictOnEngine t;
+  {
+    std::lock_guard lock(journal_mu_);
+    auto c = journal_.conflict(id);
+    if (!c) return fail(ErrorCode::kNotFound, "there is no conflict #" + std::to_string(id));
+    if (c->open != open)
+      return fail(ErrorCode::kNotFound,
+                  "conflict #" + std::to_string(id) +
+                      (open ? " is not open" : " is open: there is no resolution to undo"));
+    t.conflict = std::move(*c);
+    auto s = journal_.share(t.conflict.share_id);
+    if (!s) return tl::unexpected(s.error());
+    t.share = s->name;
+  }
+  std::lock_guard lock(mu_);
+  auto it = engines_.find(t.share);
+  if (it == engines_.end())
+    return fail(ErrorCode::kNotFound, "share \"" + t.share + "\" of conflict #" +
+                                          std::to_string(id) + " is not running");
+  t.engine = it->second;
+  return t;
+}
+
 journal::ShareRecord Agent::shareRecord(const std::string& share) {
   std::lock_guard lock(journal_mu_);
   auto r = journal_.shareByName(share);
