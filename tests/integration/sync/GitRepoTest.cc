@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <iostream>
 #include <set>
 
 #include "GitRepo.h"
@@ -408,6 +409,7 @@ class GitRepoOrderTest : public GitRepoTest {
       ++cuts;
     }
     fs.clearRules();
+    std::cout << "[ cuts ] " << cuts << " passes cut, each fsck-clean on " << receiver << std::endl;
     return cuts;
   }
   std::shared_ptr<remote::FaultyRemoteFs> faulty_remote_, faulty_local_;
