@@ -314,6 +314,17 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path) {
 }
 
 Status Journal::migrate() {
+  // A migration that rebuilds a table others refer to (0007) must not let
+  // the drop of the old table cascade into its referrers: as SQLite's
+  // ALTER TABLE procedure says, foreign keys are off while migrating (the
+  // pragma is a no-op inside a transaction) and checked before each commit.
+  HOARD_TRY(db_->exec("disable foreign keys to migrate", "PRAGMA foreign_keys=OFF"));
+  Status all = migrateEach();
+  HOARD_TRY(db_->exec("enable foreign keys", "PRAGMA foreign_keys=ON"));
+  return all;
+}
+
+Status Journal::migrateEach() {
   for (const detail::Migration& m : detail::migrations()) {
     std::string purpose = "apply migration " + std::string(m.name);
     Status s = inTransaction([&]() -> Status {
@@ -327,6 +338,11 @@ Status Journal::migrate() {
                                              std::string(m.name));
       }
       HOARD_TRY(db_->exec(purpose, std::string(m.sql)));
+      HOARD_TRY_ASSIGN(broken, db_->scalarInt(purpose, "SELECT count(*) FROM pragma_foreign_key_check"));
+      if (broken != 0)
+        return fail(ErrorCode::kCorrupt, "journal " + displayPath(path_) + ": " +
+                                             std::string(m.name) + " would leave " +
+                                             std::to_string(broken) + " broken references");
       return db_->exec(purpose, "PRAGMA user_version = " + std::to_string(m.version));
     });
     if (!s) return s;

@@ -68,6 +68,17 @@ Status applyMarkers(PassState& pass, const journal::ConflictRecord& c, const Con
 Status acceptMergeEdit(PassState& pass, const journal::ConflictRecord& c, ConflictDetail& d,
                        bool force);
 
+// A repository merge (decision.repo_writes, from the git-repo resolver):
+// each write applied in order to its side, compare-and-swap (an object only
+// where the side has none, a replace against the listed file), missing
+// directories made first; then the base of the whole repository directory
+// is what both sides hold, so the next pass sees no change. The caller
+// checked both sides are as the conflict recorded (ApplyRepo.cc). A crash
+// part way leaves each side a repository git reads (objects before refs)
+// and the conflict open: the next pass records it again.
+Status applyRepoMerge(PassState& pass, const journal::ConflictRecord& c,
+                      const ConflictDecision& decision);
+
 struct FileApply {
   // Bytes one name ends with on both sides.
   struct Bytes {

@@ -170,6 +170,20 @@ enum class Resolution { kKeepLocal, kKeepRemote, kStash, kMerged, kDelete, kMark
 std::string_view resolutionName(Resolution r);
 std::optional<Resolution> resolutionFromName(std::string_view name);
 
+// One file a repository merge gives one side (resolvers::TreeWrite, made
+// by the git-repo resolver): a copy of a side's file from RepoCopies, or
+// bytes; create-only (an object: never overwritten) or a replace against
+// what the side held when the conflict was detected.
+struct RepoWrite {
+  enum class From { kLocal, kRemote, kBytes };
+  bool to_remote = false;
+  RelPath path;  // inside the repository directory
+  From from = From::kBytes;
+  std::string bytes;
+  bool create_only = false;
+  uint32_t mode = 0644;
+};
+
 // A decision on one conflict, for Reconciler::apply.
 struct ConflictDecision {
   Resolution kind = Resolution::kKeepLocal;
@@ -190,6 +204,12 @@ struct ConflictDecision {
   // keep-local of a merging conflict: take the cache's file even though it
   // still holds conflict markers (else kBusy naming the line).
   bool force = false;
+  // kMerged of a repo conflict (no merged_fd): the writes, in order, and
+  // the directories holding each side's copy they take files from
+  // (RepoCopies::local / remote). Applied to both sides, then the whole
+  // repository's base is what both sides hold (ApplyRepo.cc).
+  std::vector<RepoWrite> repo_writes = {};
+  std::string copies_local = {}, copies_remote = {};
 };
 
 class Reconciler {

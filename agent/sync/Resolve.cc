@@ -297,6 +297,44 @@ Status applyRenameRename(PassState& pass, const journal::ConflictRecord& c,
 
 }  // namespace
 
+namespace {
+
+// A directory conflict's sides checked against what it recorded: the
+// refresh's answer (kConflict naming the side) where one changed since.
+std::optional<Status> treeDrift(PassState& pass, const journal::ConflictRecord& c,
+                                const ConflictDetail& d) {
+  for (bool local_side : {true, false}) {
+    if (!treeAsSeen(pass, local_side ? d.local : d.remote, local_side ? pass.local : pass.remote,
+                    c.path))
+      return refresh(pass, c, d,
+                     Error(ErrorCode::kConflict,
+                           displayPath(c.path) +
+                               (local_side ? " changed in the cache" : " changed on the remote") +
+                               " since conflict " + std::to_string(c.id) +
+                               " was detected; nothing was changed. The conflict now shows "
+                               "the new version: look at it again and decide again"));
+  }
+  return std::nullopt;
+}
+
+// A repository merge (ApplyRepo.cc), its base and the conflict's
+// resolution committed together.
+Status applyRepo(PassState& pass, const journal::ConflictRecord& c, const ConflictDetail& d,
+                 const ConflictDecision& decision) {
+  if (auto drifted = treeDrift(pass, c, d)) return *drifted;
+  Status done = applyRepoMerge(pass, c, decision);
+  if (done)
+    pass.also_commit.push_back([h = historyOf(c, decision)](journal::Journal& j) {
+      return closeConflict(j, h, std::nullopt);
+    });
+  Status flushed = pass.flush();  // what was done before a failure stays recorded
+  pass.forgetOwnWrites();
+  if (!done) return done;
+  return flushed;
+}
+
+}  // namespace
+
 bool deleteAllowed(journal::ConflictKind k) {
   return k == journal::ConflictKind::kModifyDelete || k == journal::ConflictKind::kDeleteModify ||
          k == journal::ConflictKind::kDirDelete;
@@ -336,16 +374,19 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
   if (c.share_id != s.share_id || !c.open)
     return fail(ErrorCode::kNotFound, "conflict " + std::to_string(conflict_id) +
                                           " is not an open conflict of this share");
+  const bool repo_merge =
+      decision.kind == Resolution::kMerged && c.kind == journal::ConflictKind::kRepo;
   if ((decision.kind == Resolution::kMerged || decision.kind == Resolution::kMarkers) &&
-      decision.merged_fd < 0)
+      decision.merged_fd < 0 && !repo_merge)
     return fail(ErrorCode::kInvalidArgument, "a merged result needs its content");
   if ((decision.kind == Resolution::kMerged || decision.kind == Resolution::kMarkers) &&
-      c.kind != journal::ConflictKind::kContent && c.kind != journal::ConflictKind::kCreateCreate)
+      c.kind != journal::ConflictKind::kContent && c.kind != journal::ConflictKind::kCreateCreate &&
+      !repo_merge)
     return fail(ErrorCode::kInvalidArgument,
                 "conflict " + std::to_string(c.id) + " at " + displayPath(c.path) + " is a " +
                     std::string(journal::conflictKindName(c.kind)) +
                     " conflict: merged content is a decision only where both sides edited or "
-                    "created a file (content, create-create)");
+                    "created a file (content, create-create) or a repository (repo)");
   if (decision.kind == Resolution::kDelete && !deleteAllowed(c.kind))
     return fail(ErrorCode::kInvalidArgument,
                 "conflict " + std::to_string(c.id) + " at " + displayPath(c.path) + " is a " +
@@ -388,6 +429,7 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
                              "holds: look at it again (hoard show " + std::to_string(c.id) +
                              ") and decide again"));
 
+  if (repo_merge) return applyRepo(pass, c, d, decision);
   if (decision.kind == Resolution::kMarkers || (d.merging && decision.kind == Resolution::kKeepLocal)) {
     Status merging = decision.kind == Resolution::kMarkers
                          ? applyMarkers(pass, c, d, decision)
@@ -415,17 +457,7 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
     done = fa.run(*intent);
     if (!done) pass.forgetIntent(*intent);
   } else {
-    for (bool local_side : {true, false}) {
-      if (!treeAsSeen(pass, local_side ? d.local : d.remote, local_side ? pass.local : pass.remote,
-                      p))
-        return refresh(pass, c, d,
-                       Error(ErrorCode::kConflict,
-                             displayPath(p) +
-                                 (local_side ? " changed in the cache" : " changed on the remote") +
-                                 " since conflict " + std::to_string(c.id) +
-                                 " was detected; nothing was changed. The conflict now shows "
-                                 "the new version: look at it again and decide again"));
-    }
+    if (auto drifted = treeDrift(pass, c, d)) return *drifted;
     RelPath stash;
     done = applyTree(pass, c, decision.kind, stash);
     auto h = done ? treeHistory(pass, c, d, decision, stash) : Result<journal::ResolutionRecord>{};

@@ -262,6 +262,14 @@ Result<ShareEngine::PathSides> ShareEngine::lookSides(const RelPath& path) {
   return out;
 }
 
+Result<std::unique_ptr<RepoCopies>> ShareEngine::copyRepo(const RelPath& path) {
+  if (status().user_offline)
+    return fail(ErrorCode::kOffline, "share \"" + share().name + "\" is offline (hoard offline)");
+  std::lock_guard lock(pass_mu_);
+  if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
+  return RepoCopies::make(runtime_->local(), runtime_->remote(), path);
+}
+
 Status ShareEngine::undo(int64_t conflict_id) {
   Status st;
   {

@@ -22,6 +22,7 @@
 
 #include "common/Clock.h"
 #include "sync/LocalRecorder.h"
+#include "sync/RepoCopies.h"
 #include "sync/ShareSetup.h"
 #include "sync/ShareStateMachine.h"
 #include "sync/ShareStateStore.h"
@@ -140,6 +141,11 @@ class ShareEngine {
   // share's .gitattributes with it (readGitAttributes). Lives as long as
   // this engine; any thread.
   remote::RemoteFs& cacheFs() { return runtime_->local(); }
+  // Copies of the repository directory `path` as each side holds it
+  // (RepoCopies.h), for the git-repo resolver: made under the pass lock, so
+  // no pass writes there meanwhile. Errors: the sides'; kOffline while the
+  // user forced the share offline.
+  Result<std::unique_ptr<RepoCopies>> copyRepo(const RelPath& path);
   Status undo(int64_t conflict_id);
   Result<uint64_t> evict(const RelPath& path);
 
