@@ -48,7 +48,7 @@ _hoard() {
       mapfile -t COMPREPLY < <(compgen -W "keep-local keep-remote stash delete" -- "$cur")
       return 0 ;;
     --kind)
-      mapfile -t COMPREPLY < <(compgen -W "content modify-delete delete-modify create-create type metadata dir-delete rename-rename" -- "$cur")
+      mapfile -t COMPREPLY < <(compgen -W "content modify-delete delete-modify create-create type metadata dir-delete rename-rename repo" -- "$cur")
       return 0 ;;
     --priority | --pin | --glob | --under)
       return 0 ;;

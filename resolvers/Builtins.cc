@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "GitMerge.h"
+#include "GitRepo.h"
 #include "Resolver.h"
 #include "SqliteMerge.h"
 
@@ -52,6 +53,7 @@ void registerBuiltins(Registry& registry) {
     (void)registry.add(std::make_shared<Fixed>(e.name, e.summary, e.kind));
   (void)registry.add(makeFollow());
   (void)registry.add(std::make_shared<GitMerge>());
+  (void)registry.add(std::make_shared<GitRepo>());
   (void)registry.add(std::make_shared<SqliteMerge>());
 }
 

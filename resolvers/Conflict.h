@@ -30,6 +30,11 @@ struct Version {
   // The bytes, read-only, read from offset 0 with pread; -1 where there are
   // none to read (absent, a directory, or a base the store did not keep).
   int fd = -1;
+  // A repo conflict (its path a git repository directory): a directory
+  // holding a copy of this side's repository as it was when the resolver
+  // was called, made for it and removed after it; writing there changes
+  // nothing. Empty for every other kind, and where the side has none.
+  std::string tree;
 
   bool exists() const { return type != FileType::kNone; }
 };

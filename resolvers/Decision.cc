@@ -32,7 +32,9 @@ std::optional<DecisionKind> decisionKindFromName(std::string_view name) {
 
 bool decisionAllowed(DecisionKind d, ConflictKind k) {
   switch (d) {
-    case DecisionKind::kMerged:
+    case DecisionKind::kMerged:  // a repository merged as one (GitRepo.h) too
+      return k == ConflictKind::kContent || k == ConflictKind::kCreateCreate ||
+             k == ConflictKind::kRepo;
     case DecisionKind::kMarkers:
       return k == ConflictKind::kContent || k == ConflictKind::kCreateCreate;
     case DecisionKind::kDelete:

@@ -7,7 +7,7 @@
 namespace hoard {
 
 namespace {
-constexpr std::array<std::pair<ConflictKind, std::string_view>, 8> kKinds{{
+constexpr std::array<std::pair<ConflictKind, std::string_view>, 9> kKinds{{
     {ConflictKind::kContent, "content"},
     {ConflictKind::kModifyDelete, "modify-delete"},
     {ConflictKind::kDeleteModify, "delete-modify"},
@@ -16,6 +16,7 @@ constexpr std::array<std::pair<ConflictKind, std::string_view>, 8> kKinds{{
     {ConflictKind::kMetadata, "metadata"},
     {ConflictKind::kDirDelete, "dir-delete"},
     {ConflictKind::kRenameRename, "rename-rename"},
+    {ConflictKind::kRepo, "repo"},
 }};
 }  // namespace
 

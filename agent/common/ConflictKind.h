@@ -19,10 +19,14 @@ enum class ConflictKind {
   kMetadata,      // only mode/times/xattrs differ, on both sides
   kDirDelete,     // a directory deleted on one side, changed beneath on the other
   kRenameRename,  // renamed to different names on the two sides
+  // A git repository directory (HEAD, objects/, refs/) changed on both
+  // sides: one conflict for the whole directory, merged as a repository
+  // (resolvers/GitRepo.h), never file by file.
+  kRepo,
 };
 
 // "content", "modify-delete", "delete-modify", "create-create", "type",
-// "metadata", "dir-delete", "rename-rename" (design.md's names).
+// "metadata", "dir-delete", "rename-rename", "repo" (design.md's names).
 std::string_view conflictKindName(ConflictKind k);
 std::optional<ConflictKind> conflictKindFromName(std::string_view name);
 

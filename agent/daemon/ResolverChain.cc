@@ -7,6 +7,7 @@
 #include "common/UniqueFd.h"
 #include "sync/ConflictDetail.h"
 #include "sync/GitAttributesFiles.h"
+#include "sync/RepoDecision.h"
 
 namespace hoard::daemon {
 
@@ -42,10 +43,15 @@ std::string ruleName(const resolvers::Rule& r) {
   return l;
 }
 
+bool namesKind(const resolvers::Rule& r, ConflictKind k) {
+  return r.kinds.count(k) != 0;
+}
+
 }  // namespace
 
 struct ResolverChain::Opened {
   UniqueFd base, local, remote, output;
+  std::unique_ptr<sync::RepoCopies> repo;  // a repo conflict: each side's copy
   resolvers::ConflictView view;
 };
 
@@ -149,6 +155,13 @@ Result<std::unique_ptr<ResolverChain::Opened>> ResolverChain::open(
   v.base.fd = fdOf(c.base_object, o->base);
   v.local.fd = fdOf(c.local_object, o->local);
   v.remote.fd = fdOf(c.remote_object, o->remote);
+  if (c.kind == ConflictKind::kRepo) {
+    auto copies = engine.copyRepo(c.path);
+    if (!copies) return tl::unexpected(copies.error());
+    o->repo = std::move(*copies);
+    v.local.tree = o->repo->local();
+    v.remote.tree = o->repo->remote();
+  }
   if (!dry_run) {
     int fd = ::memfd_create("hoard-merged", MFD_CLOEXEC);
     if (fd < 0) return failErrno(errno, "memfd_create for a merged result");
@@ -176,7 +189,7 @@ Result<std::unique_ptr<ResolverChain::Opened>> ResolverChain::open(
 }
 
 Status ResolverChain::applyDecision(sync::ShareEngine& engine, const ChainOutcome& o,
-                                    int merged_fd) {
+                                    int merged_fd, const sync::RepoCopies* repo) {
   using resolvers::DecisionKind;
   sync::ConflictDecision d;
   d.label = o.label();
@@ -197,6 +210,11 @@ Status ResolverChain::applyDecision(sync::ShareEngine& engine, const ChainOutcom
   d.kind = *kind;
   if (o.decision.kind == DecisionKind::kMerged || o.decision.kind == DecisionKind::kMarkers)
     d.merged_fd = merged_fd;
+  if (o.decision.kind == DecisionKind::kMerged && repo != nullptr) {
+    sync::carryRepoWrites(o.decision, *repo, d);
+    // The history says what the merge did: every diverged ref by name.
+    d.label = o.label() + ": " + o.decision.reason;
+  }
   return engine.apply(o.id, d);
 }
 
@@ -237,7 +255,13 @@ ChainOutcome ResolverChain::decide(sync::ShareEngine& engine, const journal::Con
       if (!rules_error_) set = rules_.forShare(share);
       fallback = default_resolver_;
     }
-    if (const resolvers::Rule* r = set.match(view)) {
+    const resolvers::Rule* r = set.match(view);
+    // A repository is merged as one by git-repo unless a rule names the
+    // repo kind itself: a catch-all rule written for files (keep-local of
+    // `**`) must not throw away one side's commits.
+    if (c.kind == ConflictKind::kRepo && (r == nullptr || !namesKind(*r, ConflictKind::kRepo))) {
+      name = "git-repo";
+    } else if (r != nullptr) {
       out.rule = ruleName(*r);
       name = r->resolver;
       options = r->options;
@@ -303,7 +327,7 @@ ChainOutcome ResolverChain::decide(sync::ShareEngine& engine, const journal::Con
   }
   out.decision = *d;
   if (dry_run || d->kind == resolvers::DecisionKind::kDefer) return out;
-  Status st = applyDecision(engine, out, (*opened)->output.get());
+  Status st = applyDecision(engine, out, (*opened)->output.get(), (*opened)->repo.get());
   out.applied = static_cast<bool>(st);
   if (!st) out.error = st.error();
   return out;

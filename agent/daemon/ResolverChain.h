@@ -100,7 +100,8 @@ class ResolverChain {
                                        const std::string& share, bool dry_run) const;
   ChainOutcome decide(sync::ShareEngine& engine, const journal::ConflictRecord& c,
                       const std::string& share, bool dry_run, const std::string& forced);
-  Status applyDecision(sync::ShareEngine& engine, const ChainOutcome& o, int merged_fd);
+  Status applyDecision(sync::ShareEngine& engine, const ChainOutcome& o, int merged_fd,
+                       const sync::RepoCopies* repo = nullptr);
 
   journal::Journal& journal_;
   std::mutex& journal_mu_;

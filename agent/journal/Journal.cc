@@ -314,6 +314,17 @@ Result<std::unique_ptr<Journal>> Journal::open(const std::string& path) {
 }
 
 Status Journal::migrate() {
+  // A migration that rebuilds a table others refer to (0007) must not let
+  // the drop of the old table cascade into its referrers: as SQLite's
+  // ALTER TABLE procedure says, foreign keys are off while migrating (the
+  // pragma is a no-op inside a transaction) and checked before each commit.
+  HOARD_TRY(db_->exec("disable foreign keys to migrate", "PRAGMA foreign_keys=OFF"));
+  Status all = migrateEach();
+  HOARD_TRY(db_->exec("enable foreign keys", "PRAGMA foreign_keys=ON"));
+  return all;
+}
+
+Status Journal::migrateEach() {
   for (const detail::Migration& m : detail::migrations()) {
     std::string purpose = "apply migration " + std::string(m.name);
     Status s = inTransaction([&]() -> Status {
@@ -327,6 +338,11 @@ Status Journal::migrate() {
                                              std::string(m.name));
       }
       HOARD_TRY(db_->exec(purpose, std::string(m.sql)));
+      HOARD_TRY_ASSIGN(broken, db_->scalarInt(purpose, "SELECT count(*) FROM pragma_foreign_key_check"));
+      if (broken != 0)
+        return fail(ErrorCode::kCorrupt, "journal " + displayPath(path_) + ": " +
+                                             std::string(m.name) + " would leave " +
+                                             std::to_string(broken) + " broken references");
       return db_->exec(purpose, "PRAGMA user_version = " + std::to_string(m.version));
     });
     if (!s) return s;
@@ -1293,12 +1309,18 @@ Result<int64_t> Journal::addIntent(const Intent& intent) {
     HOARD_TRY(requireShare(intent.share_id));
     HOARD_TRY_ASSIGN(q, db_->query("add intent",
                                    "INSERT INTO intents (share_id, op, path, to_path, new_hash, "
-                                   "created_at_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+                                   "created_at_ns, resolver, rule, label) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
     q.bindInt(1, intent.share_id).bindText(2, intent.op).bindBlob(3, intent.path);
     if (intent.to_path.empty()) q.bindNull(4);
     else q.bindBlob(4, intent.to_path);
     bindOptHash(q, 5, intent.new_hash);
     q.bindInt(6, nowNs());
+    int col = 7;
+    for (const std::string* t : {&intent.resolver, &intent.rule, &intent.label}) {
+      if (t->empty()) q.bindNull(col++);
+      else q.bindText(col++, *t);
+    }
     HOARD_TRY(q.run());
     id = sqlite3_last_insert_rowid(db_->handle());
     return {};
@@ -1309,7 +1331,8 @@ Result<int64_t> Journal::addIntent(const Intent& intent) {
 
 Result<std::vector<Intent>> Journal::intents(int64_t share_id) {
   HOARD_TRY_ASSIGN(q, db_->query("list intents",
-                                 "SELECT id, op, path, to_path, new_hash, created_at_ns "
+                                 "SELECT id, op, path, to_path, new_hash, created_at_ns, "
+                                 "resolver, rule, label "
                                  "FROM intents WHERE share_id = ?1 ORDER BY id"));
   q.bindInt(1, share_id);
   std::vector<Intent> out;
@@ -1325,6 +1348,9 @@ Result<std::vector<Intent>> Journal::intents(int64_t share_id) {
     HOARD_TRY_ASSIGN(h, colHash(q, 4, path_, "intent hash"));
     i.new_hash = h;
     i.created_at_ns = q.colInt(5);
+    i.resolver = q.colText(6);
+    i.rule = q.colText(7);
+    i.label = q.colText(8);
     out.push_back(std::move(i));
   }
 }

@@ -266,6 +266,7 @@ class Journal {
  private:
   Journal(std::unique_ptr<detail::Db> db, std::string path);
   Status migrate();
+  Status migrateEach();  // migrate(), with foreign keys off
   Result<int64_t> highWater();
   Result<int64_t> frozenThrough(int64_t share_id);
   Status requireShare(int64_t share_id);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "sync/GitRepoUnit.h"
 #include "sync/Phases.h"
 
 namespace hoard::sync {
@@ -20,7 +21,29 @@ struct Deferred {
   std::vector<DirRemoval> dir_removals;
   std::vector<PassState::FilePush> file_pushes;
   std::vector<PassState::FilePull> file_pulls;
+  // Files of a repository that the other side deleted (git gc, pack-refs):
+  // removed after everything else of the pass reached that side, so its
+  // repository never misses an object or a ref on the way (GitRepoUnit.h).
+  struct FileRemoval {
+    RelPath path;
+    Expect expect;
+    bool on_remote;
+  };
+  std::vector<FileRemoval> repo_removals;
 };
+
+// Removes file `p` from one side now, or after the transfers when it lies in
+// a repository.
+Status removeFile(PassState& pass, const RelPath& p, const Expect& expect, bool on_remote,
+                  Deferred& later) {
+  if (gitRepoOf(pass.repos, p)) {
+    later.repo_removals.push_back({p, expect, on_remote});
+    return {};
+  }
+  ShareSides& s = pass.s;
+  return on_remote ? pass.remove(s.remote, pass.remote, p, expect, true)
+                   : pass.remove(s.local, pass.local, p, expect, false);
+}
 
 // Makes the remote like the cache at `p` (created, replaced, type changed
 // or deleted there).
@@ -62,8 +85,8 @@ Status applyPush(PassState& pass, const PassState::Planned& pl, Deferred& later)
   } else if (r != nullptr && r->meta.type == FileType::kDir) {
     dir_removals.push_back({p, true});
   } else {
-    done = pass.remove(s.remote, pass.remote, p,
-                       b ? Expect::version(b->data_version) : Expect::anything(), true);
+    done = removeFile(pass, p, b ? Expect::version(b->data_version) : Expect::anything(), true,
+                      later);
   }
   return done;
 }
@@ -103,7 +126,7 @@ Status applyPull(PassState& pass, const PassState::Planned& pl, Deferred& later)
   } else if (l != nullptr && l->meta.type == FileType::kDir) {
     dir_removals.push_back({p, false});
   } else if (l != nullptr) {
-    done = pass.remove(s.local, pass.local, p, Expect::version(l->data_version), false);
+    done = removeFile(pass, p, Expect::version(l->data_version), false, later);
   } else {
     done = pass.dropBase(p, std::nullopt);
   }
@@ -145,6 +168,43 @@ Status applyOne(PassState& pass, const PassState::Planned& pl, Deferred& later) 
   return {};
 }
 
+// True if a path of the repository holding `p` failed or was retried in
+// this pass: what comes later in git's order waits for the next pass.
+bool repoFailed(const PassState& pass, const RelPath& p) {
+  const RelPath* repo = gitRepoOf(pass.repos, p);
+  if (repo == nullptr) return false;
+  return std::any_of(pass.report.failed.begin(), pass.report.failed.end(),
+                     [&](const auto& f) { return isUnder(f.first, *repo); }) ||
+         std::any_of(pass.report.retried.begin(), pass.report.retried.end(),
+                     [&](const RelPath& q) { return isUnder(q, *repo); });
+}
+
+// Pulls, then pushes, each in the ranks of GitRank: a rank sent whole before
+// the next starts, so a pass cut anywhere leaves every repository on the
+// receiving side with each ref's objects already there. A repository with a
+// failure in one rank sends none of its later ones this pass.
+template <class T, class Send>
+Result<bool> sendInRanks(PassState& pass, const std::vector<T>& all, Send send) {
+  for (int rank = resolvers::kGitObjects; rank < resolvers::kGitRanks; ++rank) {
+    std::vector<T> now;
+    for (const T& t : all) {
+      if (gitRankIn(pass.repos, t.path) != rank) continue;
+      if (rank != resolvers::kGitObjects && repoFailed(pass, t.path)) continue;
+      now.push_back(t);
+    }
+    if (now.empty()) continue;
+    auto sent = send(now);
+    if (!sent || !*sent) return sent;
+  }
+  return true;
+}
+
+Result<bool> transferInGitOrder(PassState& pass, Deferred& later) {
+  auto pulled = sendInRanks(pass, later.file_pulls, [&](const auto& v) { return pass.pullFiles(v); });
+  if (!pulled || !*pulled) return pulled;
+  return sendInRanks(pass, later.file_pushes, [&](const auto& v) { return pass.pushFiles(v); });
+}
+
 }  // namespace
 
 Result<bool> applyPlan(PassState& pass) {
@@ -156,12 +216,15 @@ Result<bool> applyPlan(PassState& pass) {
     Status done = pl.refresh ? pass.refreshLocal(pl.path) : applyOne(pass, pl, later);
     if (!done && !pass.noteFailure(pl.path, done.error())) return false;
   }
-  auto pulled = pass.pullFiles(later.file_pulls);
-  if (!pulled) return tl::unexpected(pulled.error());
-  if (!*pulled) return false;
-  auto pushed = pass.pushFiles(later.file_pushes);
-  if (!pushed) return tl::unexpected(pushed.error());
-  if (!*pushed) return false;
+  auto moved = transferInGitOrder(pass, later);
+  if (!moved || !*moved) return moved;
+  for (const auto& fr : later.repo_removals) {
+    if (stopRequested(pass)) return false;
+    if (repoFailed(pass, fr.path)) continue;  // its repository's transfers wait for the next pass
+    Status done = fr.on_remote ? pass.remove(s.remote, pass.remote, fr.path, fr.expect, true)
+                               : pass.remove(s.local, pass.local, fr.path, fr.expect, false);
+    if (!done && !pass.noteFailure(fr.path, done.error())) return false;
+  }
   auto& removals = later.dir_removals;
   std::sort(removals.begin(), removals.end(),
             [](const auto& a, const auto& b) { return PathLess()(b.path, a.path); });

@@ -374,6 +374,10 @@ struct PassState {
     int priority;
   };
   std::vector<Hoard> hoards;
+  // The git repositories the listings hold (GitRepoUnit.h), found before the
+  // renames are replayed: their files move in git's order, never by the
+  // hoard walk, and one that changed on both sides is one conflict.
+  std::vector<RelPath> repos;
 };
 
 }  // namespace hoard::sync

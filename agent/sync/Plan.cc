@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "sync/GitRepoUnit.h"
 #include "sync/LookAhead.h"
 #include "sync/Phases.h"
 
@@ -53,7 +54,9 @@ bool classifyPaths(PassState& pass, Changed& changed) {
       std::optional<int> prio = hoardPriority(pass.pins, p);
       if (!prio) continue;
       const remote::Stat* r = pass.find(pass.remote, p);
-      if (r != nullptr && r->meta.type == FileType::kFile) {
+      // A repository's new files are pulled by the plan, in git's order
+      // (GitRepoUnit.h), not fetched by the hoard walk after its refs.
+      if (r != nullptr && r->meta.type == FileType::kFile && !gitRepoOf(pass.repos, p)) {
         pass.hoards.push_back({p, *prio});
         continue;
       }
@@ -144,10 +147,34 @@ bool guardMassDelete(PassState& pass) {
   return true;
 }
 
+// A repository that changed on both sides becomes one conflict of kind
+// repo on its directory: the plan's entries inside it are replaced by that
+// one, in the place of the first of them (parents first still holds).
+Status groupRepos(PassState& pass) {
+  for (const RelPath& repo : pass.repos) {
+    auto inside = [&](const PassState::Planned& pl) { return isUnder(pl.path, repo); };
+    bool local = false, remote = false;
+    for (const PassState::Planned& pl : pass.plan) {
+      if (pl.refresh || !inside(pl)) continue;
+      local = local || pl.state.local_change.any();
+      remote = remote || pl.state.remote_change.any();
+    }
+    if (!local || !remote) continue;
+    PassState::Planned unit{repo, {}, {Action::kConflict, ConflictKind::kRepo, std::nullopt}, false};
+    if (Status lk = lookBothSides(pass, repo, pass.baseAt(repo), unit.state); !lk) return lk;
+    auto first = std::find_if(pass.plan.begin(), pass.plan.end(), inside);
+    size_t at = static_cast<size_t>(first - pass.plan.begin());
+    std::erase_if(pass.plan, inside);
+    pass.plan.insert(pass.plan.begin() + static_cast<std::ptrdiff_t>(at), std::move(unit));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<bool> planPaths(PassState& pass) {
   lookAhead(pass);  // the hashes the classification will ask for, read many at once
+  pass.repos = findGitRepos(pass.local, pass.remote);
   Changed changed;
   if (!classifyPaths(pass, changed)) return false;
   for (PassState::Planned& pl : pass.plan) {
@@ -156,6 +183,7 @@ Result<bool> planPaths(PassState& pass) {
     pl.state.remote_subtree_changed = changedBeneath(changed.remote, pl.path);
     pl.decision = decide(pl.state);
   }
+  if (Status grouped = groupRepos(pass); !grouped) return tl::unexpected(grouped.error());
   return guardMassDelete(pass);
 }
 

@@ -170,6 +170,20 @@ enum class Resolution { kKeepLocal, kKeepRemote, kStash, kMerged, kDelete, kMark
 std::string_view resolutionName(Resolution r);
 std::optional<Resolution> resolutionFromName(std::string_view name);
 
+// One file a repository merge gives one side (resolvers::TreeWrite, made
+// by the git-repo resolver): a copy of a side's file from RepoCopies, or
+// bytes; create-only (an object: never overwritten) or a replace against
+// what the side held when the conflict was detected.
+struct RepoWrite {
+  enum class From { kLocal, kRemote, kBytes };
+  bool to_remote = false;
+  RelPath path;  // inside the repository directory
+  From from = From::kBytes;
+  std::string bytes;
+  bool create_only = false;
+  uint32_t mode = 0644;
+};
+
 // A decision on one conflict, for Reconciler::apply.
 struct ConflictDecision {
   Resolution kind = Resolution::kKeepLocal;
@@ -190,6 +204,12 @@ struct ConflictDecision {
   // keep-local of a merging conflict: take the cache's file even though it
   // still holds conflict markers (else kBusy naming the line).
   bool force = false;
+  // kMerged of a repo conflict (no merged_fd): the writes, in order, and
+  // the directories holding each side's copy they take files from
+  // (RepoCopies::local / remote). Applied to both sides, then the whole
+  // repository's base is what both sides hold (ApplyRepo.cc).
+  std::vector<RepoWrite> repo_writes = {};
+  std::string copies_local = {}, copies_remote = {};
 };
 
 class Reconciler {
@@ -236,15 +256,16 @@ class Reconciler {
   Status apply(int64_t conflict_id, const ConflictDecision& decision);
 
   // Takes back the latest resolution of conflict `conflict_id` (Undo.cc):
-  // both sides get back what they held at the path before it (from the
-  // versions the history keeps), a stash copy it made is removed on both
-  // sides, and the conflict is open again. Compare-and-swap against the
-  // result: kConflict naming the path and the side if either changed since
-  // (nothing is changed then). kNotFound: no resolution of this share's
-  // conflict to undo; kInvalidArgument: the conflict is open, its versions
-  // are no longer kept, or the decision was on a directory, a symlink or a
-  // rename (not undoable yet). One intent; a crash mid-undo is finished by
-  // recover().
+  // both sides get back what they held at the path before it (files from
+  // the versions the history keeps, symlinks by their targets), a stash copy
+  // it made is removed on both sides, and the conflict is open again.
+  // Compare-and-swap against the result: kConflict naming the path and the
+  // side if either changed since (nothing is changed then). kNotFound: no
+  // resolution of this share's conflict to undo; kInvalidArgument: the
+  // conflict is open, or its versions are no longer kept; kUnsupported,
+  // saying what to do instead: the decision was on a directory (folder trees
+  // are not kept) or between two renames (the base it replaced is not kept).
+  // One intent; a crash mid-undo is finished by recover().
   Status undo(int64_t conflict_id);
 
   // Drops the cache's copy of `path` (a file or subtree) and its base rows,

@@ -6,6 +6,7 @@
 // conflict.
 
 #include "sync/ConflictDetail.h"
+#include "sync/GitRepoUnit.h"
 #include "sync/Phases.h"
 
 namespace hoard::sync {
@@ -127,12 +128,16 @@ Result<bool> replayOne(PassState& pass, const RelPath& from, const RelPath& to) 
 }  // namespace
 
 Result<bool> replayRenames(PassState& pass) {
+  pass.repos = findGitRepos(pass.local, pass.remote);
   for (const LoggedChange& lc : pass.log) {
     if (lc.change.op != ChangeOp::kRename) continue;
     if (stopRequested(pass)) return false;
     const RelPath& from = lc.change.path;
     const RelPath& to = lc.change.to;
     if (pass.isHeld(from) || pass.isHeld(to)) continue;
+    // Inside a repository (git renames its lock files over refs and the
+    // index): the plan carries the result in git's order, objects first.
+    if (gitRepoOf(pass.repos, from) || gitRepoOf(pass.repos, to)) continue;
     const remote::Stat* rf = pass.find(pass.remote, from);
     const BaseEntry* bf = pass.baseAt(from);
     if (bf != nullptr && rf == nullptr && bf->local.type == FileType::kFile && bf->hash &&

@@ -36,8 +36,11 @@ Result<std::unique_ptr<ShareEngine>> ShareEngine::start(
   std::unique_ptr<ShareEngine> e(new ShareEngine());
   e->hooks_ = std::move(hooks);
   e->options_ = options;
+  auto on_fallback = [self = e.get()](const std::string& reason) {
+    if (self->hooks_.onListerFallback) self->hooks_.onListerFallback(reason);
+  };
   auto rt = ShareRuntime::open(journal, journal_mu, share_id, store, std::move(pool),
-                               options.deadlines, std::move(host));
+                               options.deadlines, std::move(host), options.lister, on_fallback);
   if (!rt) return tl::unexpected(rt.error());
   e->runtime_ = std::move(*rt);
   const std::string& cache = e->runtime_->share().cache_root;
@@ -257,6 +260,14 @@ Result<ShareEngine::PathSides> ShareEngine::lookSides(const RelPath& path) {
   if (auto st = side(runtime_->remote(), out.remote); !st) return tl::unexpected(st.error());
   out.resolution = runtime_->lastResolution(path);
   return out;
+}
+
+Result<std::unique_ptr<RepoCopies>> ShareEngine::copyRepo(const RelPath& path) {
+  if (status().user_offline)
+    return fail(ErrorCode::kOffline, "share \"" + share().name + "\" is offline (hoard offline)");
+  std::lock_guard lock(pass_mu_);
+  if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
+  return RepoCopies::make(runtime_->local(), runtime_->remote(), path);
 }
 
 Status ShareEngine::undo(int64_t conflict_id) {

@@ -22,6 +22,7 @@
 
 #include "common/Clock.h"
 #include "sync/LocalRecorder.h"
+#include "sync/RepoCopies.h"
 #include "sync/ShareSetup.h"
 #include "sync/ShareStateMachine.h"
 #include "sync/ShareStateStore.h"
@@ -34,6 +35,9 @@ struct ShareEngineHooks {
   std::function<void(int64_t conflict_id)> onConflictDetected;
   std::function<void(const std::string& message)> onAuthenticationRequired;
   std::function<void(const ReconcileReport&)> onPassFinished;
+  // The share's lister (ListerChangeSource.h) is not used, and why; "" when
+  // it is used again. Once per change of reason.
+  std::function<void(const std::string& reason)> onListerFallback;
 };
 
 // What the last finished pass of a share left to show (GetStatus, ListPins).
@@ -62,6 +66,9 @@ struct ShareEngineOptions {
   ShareStateOptions state;
   ReconcileOptions reconcile;
   remote::DeadlineRemoteFs::Deadlines deadlines;
+  // Where a pass lists the remote: hoard-lister next to the data when set
+  // (lister.spec), else a walk of the mount.
+  remote::ListerSettings lister;
 };
 
 class ShareEngine {
@@ -134,6 +141,11 @@ class ShareEngine {
   // share's .gitattributes with it (readGitAttributes). Lives as long as
   // this engine; any thread.
   remote::RemoteFs& cacheFs() { return runtime_->local(); }
+  // Copies of the repository directory `path` as each side holds it
+  // (RepoCopies.h), for the git-repo resolver: made under the pass lock, so
+  // no pass writes there meanwhile. Errors: the sides'; kOffline while the
+  // user forced the share offline.
+  Result<std::unique_ptr<RepoCopies>> copyRepo(const RelPath& path);
   Status undo(int64_t conflict_id);
   Result<uint64_t> evict(const RelPath& path);
 

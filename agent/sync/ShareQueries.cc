@@ -62,7 +62,7 @@ Result<ConflictFilter> conflictFilter(const std::optional<std::string>& glob,
       return fail(ErrorCode::kInvalidArgument,
                   "unknown conflict kind \"" + displayPath(*kind) +
                       "\": use content, modify-delete, delete-modify, create-create, type, "
-                      "metadata, dir-delete or rename-rename");
+                      "metadata, dir-delete, rename-rename or repo");
     f.kind = *k;
   }
   return f;
