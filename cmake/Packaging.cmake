@@ -7,7 +7,7 @@
 
 find_program(SCDOC scdoc)
 find_program(GZIP gzip REQUIRED)
-set(HOARD_MAN_PAGES hoard.1 hoardd.8 hoard-config.5 hoard-lister.1)
+set(HOARD_MAN_PAGES hoard.1 hoardd.8 hoard-config.5 hoard-lister.1 hoard-prompt.1)
 set(HOARD_MAN_OUT ${PROJECT_BINARY_DIR}/man)
 if(SCDOC)
   set(man_outputs)
@@ -63,7 +63,8 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
 sshfs, Ceph, 9p) available offline, records every local change while the
 network is away and, on reconnect, replays those changes three-way against
 the last agreed state, turning overlaps into conflicts to resolve. hoardd is
-the daemon on the D-Bus session bus, hoard its command line.")
+the daemon on the D-Bus session bus, hoard its command line, hoard-prompt
+the desktop prompt that asks about conflicts through notifications.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # Install with DESTDIR so that CMAKE_INSTALL_PREFIX is /usr while installing:
 # the unit and the activation file then name /usr/bin/hoardd.

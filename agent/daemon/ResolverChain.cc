@@ -2,6 +2,7 @@
 #include "daemon/ResolverChain.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "common/UniqueFd.h"
 #include "sync/ConflictDetail.h"
@@ -21,6 +22,15 @@ resolvers::Version versionOf(const sync::SideSeen& s) {
   v.hash = s.hash;
   v.symlink_target = s.symlink_target;
   return v;
+}
+
+Result<resolvers::Decision> ask(resolvers::Resolver& r, const resolvers::ConflictView& v,
+                                const nlohmann::json& options) {
+  try {
+    return r.resolve(v, options);
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kInternal, std::string("resolver threw: ") + e.what());
+  }
 }
 
 // "rule 2 \"objects\"", or "rule 1 of share docs" for a share's own rule.
@@ -279,11 +289,20 @@ ChainOutcome ResolverChain::decide(sync::ShareEngine& engine, const journal::Con
     out.decision = resolvers::Decision::defer("would ask " + name + " (not asked in a dry run)");
     return out;
   }
-  Result<resolvers::Decision> d = fail(ErrorCode::kInternal, "resolver did not answer");
-  try {
-    d = resolver->resolve(view, options);
-  } catch (const std::exception& e) {
-    d = fail(ErrorCode::kInternal, std::string("resolver threw: ") + e.what());
+  Result<resolvers::Decision> d = ask(*resolver, view, options);
+  // A rule's resolver that leaves the conflict open passes it on to the
+  // default resolver, if one is registered (the desktop prompt asks a person).
+  if (d && d->kind == resolvers::DecisionKind::kDefer && !out.rule.empty() && !dry_run) {
+    std::string fallback = defaultResolver();
+    auto other = fallback.empty() || fallback == name ? nullptr : registry_.find(fallback);
+    if (other && (view.output_fd < 0 || ::ftruncate(view.output_fd, 0) == 0)) {
+      auto again = ask(*other, view, nlohmann::json::object());
+      if (again && again->kind != resolvers::DecisionKind::kDefer) {
+        name = out.resolver = fallback;
+        out.rule.clear();
+        d = std::move(again);
+      }
+    }
   }
   if (!d) {
     out.error = d.error().withContext("resolver " + name);

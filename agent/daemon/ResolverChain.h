@@ -4,7 +4,8 @@
 // The resolver chain of design.md: when a pass records a conflict (and when
 // hoardd starts, and when the rules are reloaded) the rules are tried in
 // order, first match wins; the resolver the rule names (or the default
-// resolver an external program registered) decides; the decision is applied
+// resolver an external program registered; also when the rule's resolver
+// leaves the conflict open) decides; the decision is applied
 // with the engine's one primitive (ShareEngine::apply: compare-and-swap
 // against what each side held, so a side that changed since reopens the
 // conflict). A deferral, an error or no rule at all leaves the conflict open

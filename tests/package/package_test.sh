@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The Debian package, as a user gets it: built with CPack from this build
 # tree, unpacked with `dpkg-deb -x` into a temporary root, every file in
-# Debian's place, every runtime library resolved (ldd), `--version` of both
+# Debian's place, every runtime library resolved (ldd), `--version` of the
 # programs, and a short story (share add, preload, a conflict, completion)
 # run from the installed paths on a private session bus.
 #   package_test.sh CPACK BUILD_DIR
@@ -31,8 +31,9 @@ done
 
 root=$tmp/root
 dpkg-deb -x "$deb" "$root"
-for f in usr/bin/hoard usr/bin/hoardd \
-  usr/lib/systemd/user/hoardd.service usr/share/dbus-1/services/org.hoard.Agent1.service \
+for f in usr/bin/hoard usr/bin/hoardd usr/bin/hoard-prompt \
+  usr/lib/systemd/user/hoardd.service usr/lib/systemd/user/hoard-prompt.service \
+  usr/share/dbus-1/services/org.hoard.Agent1.service usr/share/man/man1/hoard-prompt.1.gz \
   usr/share/dbus-1/interfaces/org.hoard.Agent1.xml \
   usr/share/man/man1/hoard.1.gz usr/share/man/man8/hoardd.8.gz usr/share/man/man5/hoard-config.5.gz \
   usr/share/bash-completion/completions/hoard usr/share/hoard/schemas/config.schema.json \
@@ -42,6 +43,8 @@ for f in usr/bin/hoard usr/bin/hoardd \
 done
 grep -qx 'ExecStart=/usr/bin/hoardd' "$root/usr/lib/systemd/user/hoardd.service" ||
   fail "the unit does not start /usr/bin/hoardd"
+grep -qx 'ExecStart=/usr/bin/hoard-prompt' "$root/usr/lib/systemd/user/hoard-prompt.service" ||
+  fail "the prompt's unit does not start /usr/bin/hoard-prompt"
 grep -qx 'Exec=/usr/bin/hoardd' "$root/usr/share/dbus-1/services/org.hoard.Agent1.service" ||
   fail "the activation file does not start /usr/bin/hoardd"
 zcat "$root/usr/share/man/man1/hoard.1.gz" | grep -q '^\.TH "hoard" "1"' || fail "hoard.1 is no man page"
@@ -55,6 +58,9 @@ done
   fail "hoard --version: $("$root/usr/bin/hoard" --version)"
 "$root/usr/bin/hoardd" --version | grep -qE "^hoardd $version \(git [0-9a-f]{7,}" ||
   fail "hoardd --version: $("$root/usr/bin/hoardd" --version)"
+
+"$root/usr/bin/hoard-prompt" --version | grep -qE "^hoard-prompt $version \(git [0-9a-f]{7,}" ||
+  fail "hoard-prompt --version: $("$root/usr/bin/hoard-prompt" --version)"
 
 dbus-run-session -- bash "$here/package_story.sh" "$root" "$tmp" || fail "the story failed"
 echo "package: $(basename "$deb") installs, resolves its libraries and runs"

@@ -74,8 +74,9 @@ TEST_F(ConfigBoundsTest, EveryKeyOfTheSchemaIsBoundedAndItsBoundsHold) {
   ASSERT_GE(props.size(), 10u);
   for (const auto& [key, prop] : props.items()) {
     SCOPED_TRACE(key);
-    // The rules are structured and checked on their own (RulesTest, CliRulesTest).
-    if (key == "rules" || key == "shares") continue;
+    // The rules are structured and checked on their own (RulesTest, CliRulesTest), the
+    // prompt's settings by hoard-prompt (PromptTest).
+    if (key == "rules" || key == "shares" || key == "prompt") continue;
     if (prop["type"] == "string") {  // lister_command, lister_rsh: never empty
       ASSERT_TRUE(prop.contains("default")) << key << " has no default";
       expectRefused(nlohmann::json{{key, ""}}.dump(), key);
@@ -114,7 +115,7 @@ TEST_F(ConfigBoundsTest, TheSchemasDefaultsAreTheDaemonsDefaults) {
   nlohmann::json all = nlohmann::json::object();
   const nlohmann::json props = schema()["properties"];
   for (const auto& [key, prop] : props.items())
-    if (key != "rules" && key != "shares") all[key] = prop["default"];
+    if (key != "rules" && key != "shares" && key != "prompt") all[key] = prop["default"];
   auto given = loadConfig(write(all.dump()));
   ASSERT_TRUE(given) << given.error().toString();
   auto none = loadConfig(dir_ + "/absent.json");
