@@ -144,6 +144,24 @@ std::chrono::milliseconds seconds(const nlohmann::json& j) {
   return std::chrono::milliseconds(std::llround(j.get<double>() * 1000));
 }
 
+// A share's credential settings ("shares": {"NAME": {"auth_command": ...}});
+// the schema checked the types and bounds.
+std::map<std::string, ShareAuthOptions> shareAuth(const nlohmann::json& doc) {
+  std::map<std::string, ShareAuthOptions> out;
+  if (!doc.contains("shares") || !doc["shares"].is_object()) return out;
+  for (const auto& [name, v] : doc["shares"].items()) {
+    if (!v.is_object()) continue;
+    ShareAuthOptions a;
+    if (v.contains("auth_command")) a.auth_command = v["auth_command"].get<std::string>();
+    if (v.contains("auth_check_command"))
+      a.auth_check_command = v["auth_check_command"].get<std::string>();
+    if (v.contains("auth_check_interval_s")) a.check_interval = seconds(v["auth_check_interval_s"]);
+    if (v.contains("auth_warn_before_s")) a.warn_before = seconds(v["auth_warn_before_s"]);
+    if (!a.auth_command.empty() || !a.auth_check_command.empty()) out.emplace(name, a);
+  }
+  return out;
+}
+
 Result<AgentOptions> applyOptions(const nlohmann::json& doc, const std::string& path) {
   for (const Bound& b : kBounds) {
     if (!doc.contains(b.key)) continue;
@@ -180,6 +198,7 @@ Result<AgentOptions> applyOptions(const nlohmann::json& doc, const std::string& 
     options.resolved_retention_days = doc["resolved_retention_days"].get<int>();
   options.engine.reconcile.resolved_retention =
       std::chrono::hours(24) * options.resolved_retention_days;
+  options.auth = shareAuth(doc);
   if (st.write_back_max_delay < st.write_back_quiet)
     return fail(ErrorCode::kInvalidArgument,
                 "config " + path +
