@@ -286,10 +286,9 @@ TEST_F(DesktopTest, TheAuthCheckWarnsBeforeExpiry) {
 
 TEST_F(DesktopTest, AnUnknownShareKeyNamesTheFileAndTheKey) {
   config({{"shares", {{"docs", {{"auth_comand", "kinit"}}}}}});
-  daemon_ = std::make_unique<Daemon>(dir_ + "/state", dir_ + "/hoardd.log",
-                                     std::vector<std::pair<std::string, std::string>>{
-                                         {"XDG_CONFIG_HOME", dir_ + "/config"}});
-  EXPECT_FALSE(daemon_->start());
+  auto [rc, out] = run("XDG_CONFIG_HOME=" + dir_ + "/config XDG_STATE_HOME=" + dir_ +
+                       "/state " + HOARDD_PATH + " 2>" + dir_ + "/hoardd.log");
+  EXPECT_EQ(rc, 1) << "hoardd does not start on a bad config";
   std::string log = slurp(dir_ + "/hoardd.log");
   EXPECT_NE(log.find("config.json"), std::string::npos) << log;
   EXPECT_NE(log.find("auth_comand"), std::string::npos) << log;
@@ -335,7 +334,7 @@ TEST_F(DesktopTest, ReadySaysWhatIsNotOfflineReadyAndWhy) {
   EXPECT_FALSE(reasons.count("not-fetched")) << "the reconnect fetched the pin: " << r.dump(2);
   EXPECT_EQ(slurp(cache_ + "/later/big.bin"), std::string("\x00\xff\xfe", 3));
   // Resolved and sent: ready again.
-  ASSERT_EQ(hoard("resolve --share docs --all --with keep-local").first, 0) << last_err_;
+  ASSERT_EQ(hoard("resolve --share docs --glob '**' --with keep-local").first, 0) << last_err_;
   EXPECT_TRUE(eventually([&] { return hoard("ready docs").first == 0; }))
       << listing("ready docs", "ready", 4).dump(2);
   EXPECT_EQ(slurp(server_ + "/docs/report.txt"), "report v2\n");
