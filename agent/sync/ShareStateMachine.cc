@@ -558,7 +558,10 @@ bool ShareStateMachine::readyForSleep() const {
 void ShareStateMachine::pauseForSleep() {
   std::lock_guard lock(mu_);
   sync_requested_ = false;
-  if (pass_stop_) pass_stop_->request_stop();
+  if (pass_stop_) {
+    pass_stop_->request_stop();
+    paused_for_sleep_ = true;
+  }
 }
 
 void ShareStateMachine::resumed() {
@@ -566,6 +569,13 @@ void ShareStateMachine::resumed() {
     std::lock_guard lock(mu_);
     sleeping_ = false;
     probe_requested_ = true;
+    if (std::exchange(paused_for_sleep_, false) && state_ != ShareState::kOffline) {
+      // The pass the sleep stopped (a hoard walk) goes on at once, not
+      // after the pause or backoff its early stop earned.
+      held_until_.reset();
+      paused_ = false;
+      sync_requested_ = true;
+    }
     wake_ = true;
   }
   cv_.notify_all();

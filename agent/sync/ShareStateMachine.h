@@ -55,7 +55,8 @@
 // prepareForSleep() holds every automatic probe and pass but one: a pass at
 // once if the share is not OFFLINE and has changes to send; readyForSleep()
 // says when no pass runs or is due, pauseForSleep() asks a running pass to
-// stop at its next restartable step; resumed() lifts the hold and probes at once.
+// stop at its next restartable step; resumed() lifts the hold, probes at once
+// and runs again at once a pass the sleep stopped.
 //
 // User override: setUserOffline(true) is stored at once and the next tick
 // takes the share OFFLINE (snapshot too, if it was not offline); while it is
@@ -329,6 +330,7 @@ class ShareStateMachine {
   std::optional<Clock::SteadyTime> auth_hold_until_;  // guarded by mu_
   std::optional<std::string> network_lost_;           // pending hint; guarded by mu_
   bool sleeping_ = false;                             // guarded by mu_
+  bool paused_for_sleep_ = false;  // a pass was stopped for the sleep; guarded by mu_
   bool probe_requested_ = true;                       // guarded by mu_
   Clock::SteadyTime next_probe_at_;                   // guarded by mu_
   bool sync_requested_ = false;                       // guarded by mu_

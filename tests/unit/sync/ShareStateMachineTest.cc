@@ -546,6 +546,32 @@ TEST_F(ShareStateMachineTest, SleepSendsPendingChangesThenHoldsEverythingUntilRe
   EXPECT_EQ(machine_->status().probes, probes + 1) << "resume probes at once";
 }
 
+TEST_F(ShareStateMachineTest, AWalkPausedForSleepGoesOnAtOnceAfterResume) {
+  bringOnline();
+  block_pass_ = true;
+  machine_->syncNow();
+  std::thread runner([this] { machine_->tick(); });
+  {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(cv_.wait_for(lock, seconds(60), [this] { return pass_entered_; }));
+  }
+  machine_->prepareForSleep();
+  EXPECT_FALSE(machine_->readyForSleep()) << "a pass (the walk) runs";
+  machine_->pauseForSleep();
+  runner.join();
+  EXPECT_TRUE(saw_stop_);
+  EXPECT_TRUE(machine_->readyForSleep());
+  {
+    std::lock_guard lock(mu_);
+    block_pass_ = false;
+  }
+  machine_->resumed();
+  machine_->tick();  // no time passed: not after paused_retry (20 s)
+  EXPECT_EQ(passes().size(), 2u);
+  EXPECT_EQ(state(), ShareState::kOnline);
+  EXPECT_FALSE(machine_->status().paused);
+}
+
 TEST_F(ShareStateMachineTest, BurstOfLocalChangesIsOneWriteBackAfterTheyQuiet) {
   bringOnline();
   for (int i = 0; i < 5; ++i) {
