@@ -162,8 +162,22 @@ void Agent::startEngine(const journal::ShareRecord& share) {
                    LogFields{raw->name, {}, 0, "org.hoard.Error.Aborted"});
     });
   };
+  hooks.onListerFallback = [raw](const std::string& reason) {
+    logged("share " + raw->name + ": lister", [&] {
+      if (reason.empty())
+        logMessage(6, "share " + raw->name + ": listing the remote with hoard-lister",
+                   LogFields{raw->name, {}, 0, {}});
+      else
+        logMessage(4, "share " + raw->name + ": not listing with hoard-lister (" + reason +
+                          "); walking the mount instead",
+                   LogFields{raw->name, {}, 0, {}});
+    });
+  };
+  sync::ShareEngineOptions engine_options = options_.engine;
+  if (auto l = options_.listers.find(share.name); l != options_.listers.end())
+    engine_options.lister.spec = l->second;
   auto engine = sync::ShareEngine::start(journal_, journal_mu_, share.id, store_, pool_,
-                                         options_.host, std::move(hooks), options_.engine);
+                                         options_.host, std::move(hooks), engine_options);
   if (!engine) raise(engine.error().withContext("share \"" + share.name + "\""));
   e->engine = std::move(*engine);
   std::lock_guard lock(mu_);

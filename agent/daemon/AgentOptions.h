@@ -32,6 +32,9 @@ struct AgentOptions {
   // ReloadRules). Empty: no rules.
   std::string config_path;
   std::map<std::string, ShareAuthOptions> auth;  // by share name
+  // config shares.NAME.lister: the share's hoard-lister (ListerChangeSource.h),
+  // by share name. Read at start.
+  std::map<std::string, std::string> listers;
 };
 
 }  // namespace hoard::daemon

@@ -31,10 +31,10 @@ Result<resolvers::RuleSet> parseList(const json& list, const std::string& path,
 
 // The keys of a share's settings; the rules are read here, the rest by Config.cc.
 constexpr const char* kShareKeys =
-    "rules, auth_command, auth_check_command, auth_check_interval_s, auth_warn_before_s";
+    "rules, lister, auth_command, auth_check_command, auth_check_interval_s, auth_warn_before_s";
 
 bool isShareKey(const std::string& k) {
-  return k == "rules" || k == "auth_command" || k == "auth_check_command" ||
+  return k == "rules" || k == "lister" || k == "auth_command" || k == "auth_check_command" ||
          k == "auth_check_interval_s" || k == "auth_warn_before_s";
 }
 
