@@ -59,6 +59,7 @@ class Agent final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> {
   void onJobFinished(const uint64_t& job, const std::string&, const std::string& error,
                      const std::string& message) override;
   void onAuthenticationRequired(const std::string&, const std::string&) override {}
+  void onAuthenticationExpiring(const std::string&, const int64_t&, const std::string&) override {}
 
   void onNameOwnerChanged(const std::string& name, const std::string& new_owner);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // hoard: the command line of hoard, a client of hoardd on the session bus.
-// Exit status: 0 ok, 1 failed, 2 usage error, 3 conflicts remain.
+// Exit status: 0 ok, 1 failed, 2 usage error, 3 conflicts remain, 4 not offline-ready
+// (`hoard ready`).
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "AuthReady.h"
 #include "Client.h"
 #include "Complete.h"
 #include "History.h"
@@ -390,6 +392,7 @@ int main(int argc, char** argv) {
         auto st = a.GetStatus(n);
         json j = statusJson(n, st);
         addProblems(j, st);
+        addAuthStatus(j, st);
         conflicts = conflicts || j["open_conflicts"].get<uint32_t>() > 0;
         out.push_back(j);
         if (!as_json) {
@@ -404,6 +407,7 @@ int main(int argc, char** argv) {
           if (j["unavailable_offline"].get<uint32_t>() > 0)
             std::cout << ", " << j["unavailable_offline"] << " pinned file(s) not available offline";
           std::cout << "\n";
+          std::cout << authStatusText(n, j);
           if (j.contains("mass_delete")) {
             showMassDelete(n, j["mass_delete"]);
             std::cout << "  nothing is deleted until you run `hoard sync " << n
@@ -744,6 +748,7 @@ int main(int argc, char** argv) {
   });
 
   addRulesCommands(app, Commands{as_json, action, local_action});
+  addAuthReadyCommands(app, Commands{as_json, action, local_action});
 
   if (argc == 1 || argv[1][0] != '-') {
     std::string cmd = argc > 1 ? argv[1] : "";

@@ -60,6 +60,7 @@ class AgentLink final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> 
   void onJobFinished(const uint64_t&, const std::string&, const std::string&,
                      const std::string&) override {}
   void onAuthenticationRequired(const std::string&, const std::string&) override {}
+  void onAuthenticationExpiring(const std::string&, const int64_t&, const std::string&) override {}
 };
 
 // The notification server.

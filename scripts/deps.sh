@@ -10,7 +10,7 @@ PACKAGES=(
   libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev
   libgit2-dev nlohmann-json3-dev libvalijson-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  dbus-daemon dbus python3-dbusmock python3-dbus python3-gi
+  dbus-daemon dbus python3-dbusmock python3-dbus python3-gi libglib2.0-bin
   sshfs openssh-server openssh-client fuse3 iproute2
   rsync unison hyperfine systemd
   scdoc lintian dpkg-dev file gzip

@@ -3,6 +3,7 @@
 #include "daemon/Agent.h"
 
 #include "common/RelPath.h"
+#include "daemon/AuthWatch.h"
 #include "daemon/BusArgs.h"
 #include "daemon/ExternalResolvers.h"
 #include "daemon/Log.h"
@@ -32,6 +33,7 @@ Agent::Agent(sdbus::IConnection& connection, journal::Journal& journal, store::B
       external_(std::make_unique<ExternalResolvers>(connection, *chain_)) {
   if (auto st = chain_->reload(); !st) log(3, "rules disabled: " + st.error().message());
   for (const auto& w : chain_->rulesWarnings()) log(4, "rules: " + w);
+  startAuthWatch();
   registerAdaptor();
 }
 
@@ -85,6 +87,8 @@ void Agent::close() {
   control_.reset();
   jobs_.reset();
   resolve_.reset();  // a resolver waiting for a person is not waited for past its timeout
+  auth_.reset();     // a renewal command is waited for (at most its timeout)
+  auth_watch_.reset();
   external_.reset();
   {
     std::lock_guard lock(mu_);

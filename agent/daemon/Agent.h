@@ -44,6 +44,7 @@ namespace hoard::daemon {
 
 
 class ExternalResolvers;
+class AuthWatch;
 
 class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> {
  public:
@@ -68,6 +69,18 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   // Reads the rules again (SIGHUP, ReloadRules), logs the outcome and runs
   // the chain on every open conflict. Any thread but the bus thread's.
   Status reloadRules();
+
+  // Session hints (SessionSignals.h, AgentSession.cc). networkChanged: up
+  // probes every share at once, down takes every share offline at once
+  // (`why` is the reason). Any thread; never blocks.
+  void networkChanged(bool up, const std::string& why);
+  // Before suspend: every share sends what it has to send; within `budget`
+  // whatever pass still runs (a hoard walk) is asked to stop, and this
+  // returns once none runs (or a second after the budget). Blocks: not from
+  // the bus thread.
+  void prepareForSleep(std::chrono::milliseconds budget);
+  // After resume: every share probes at once. Any thread; never blocks.
+  void resumedFromSleep();
 
  private:
   struct Engine {
@@ -168,6 +181,10 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   ReadSnapshot(const uint64_t& id) override;
   std::tuple<std::string, std::vector<uint8_t>> ResolvePath(
       const std::vector<uint8_t>& local_path) override;
+  void Renew(sdbus::Result<uint64_t>&& result, std::string share,
+             std::map<std::string, sdbus::Variant> options) override;  // AgentAuth.cc
+  std::vector<sdbus::Struct<std::string, std::vector<uint8_t>, std::string, std::string>>
+  CheckReady(const std::string& share) override;  // AgentAuth.cc
   std::string Version() override;
   std::vector<std::string> Shares() override;
   uint32_t OpenConflicts() override;
@@ -213,6 +230,15 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   std::vector<journal::ConflictRecord> previewTargets(const std::vector<uint64_t>& ids,
                                                       const std::string& share,
                                                       const std::map<std::string, sdbus::Variant>& filter);
+  // Credentials (AgentAuth.cc): the auth check thread, a share's auth
+  // settings (null if none), its GetStatus keys, and what follows a renewal
+  // (probe now, then a pass as job `job`).
+  void startAuthWatch();
+  const ShareAuthOptions* authOptions(const std::string& share) const;
+  void addAuthStatus(const std::string& share, const sync::ShareStatus& s,
+                     std::map<std::string, sdbus::Variant>& out);
+  void renewed(std::shared_ptr<Engine> e, uint64_t job);
+  std::vector<std::shared_ptr<Engine>> allEngines();
   // Runs a pass of `e` as job `job` on jobs_ and ends it with JobFinished.
   void runSyncJob(std::shared_ptr<Engine> e, uint64_t job, std::string kind,
                   bool confirm_mass_delete);
@@ -241,6 +267,9 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   std::unique_ptr<ResolverChain> chain_;
   std::unique_ptr<ExternalResolvers> external_;
   std::unique_ptr<Strand> resolve_ = std::make_unique<Strand>("hoard-resolve");
+  // Renewal commands run here (one may wait minutes for a person).
+  std::unique_ptr<Strand> auth_ = std::make_unique<Strand>("hoard-auth");
+  std::unique_ptr<AuthWatch> auth_watch_;
 };
 
 }  // namespace hoard::daemon

@@ -3,12 +3,24 @@
 
 // What hoardd's config file sets (daemon/Config.h reads it).
 
+#include <chrono>
 #include <map>
 #include <string>
 
 #include "sync/ShareEngine.h"
 
 namespace hoard::daemon {
+
+// A share's credentials (config "shares": {"NAME": {"auth_command": ...}}).
+struct ShareAuthOptions {
+  // Renews the credentials (kinit, ssh-add...); `hoard auth NAME` runs it in
+  // the user's terminal, Renew detached. Run with /bin/sh -c. Empty: none.
+  std::string auth_command;
+  // Says how long the credentials last (AuthCheck.h); empty: not checked.
+  std::string auth_check_command;
+  std::chrono::milliseconds check_interval{std::chrono::minutes(5)};
+  std::chrono::milliseconds warn_before{std::chrono::minutes(15)};
+};
 
 struct AgentOptions {
   sync::ShareEngineOptions engine;
@@ -19,6 +31,7 @@ struct AgentOptions {
   // The config file, for the rules (read at start, on SIGHUP and on
   // ReloadRules). Empty: no rules.
   std::string config_path;
+  std::map<std::string, ShareAuthOptions> auth;  // by share name
   // config shares.NAME.lister: the share's hoard-lister (ListerChangeSource.h),
   // by share name. Read at start.
   std::map<std::string, std::string> listers;

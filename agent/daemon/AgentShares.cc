@@ -80,8 +80,13 @@ Agent::ListShares() {
         out;
     for (const auto& s : shares) {
       sync::ShareCounts n = orRaise(sync::shareCounts(journal_, journal_mu_, s.id));
-      out.emplace_back(s.name, bytes(s.remote_root), bytes(s.cache_root),
-                       std::string(journal::shareStateName(s.state)),
+      std::string state(journal::shareStateName(s.state));
+      {
+        std::lock_guard lock(mu_);  // a running engine knows of an auth episode
+        if (auto it = engines_.find(s.name); it != engines_.end())
+          state = sync::shareStateLabel(it->second->engine->status());
+      }
+      out.emplace_back(s.name, bytes(s.remote_root), bytes(s.cache_root), state,
                        static_cast<uint32_t>(n.pending_changes),
                        static_cast<uint32_t>(n.open_conflicts));
     }

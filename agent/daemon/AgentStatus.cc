@@ -41,7 +41,7 @@ std::map<std::string, sdbus::Variant> Agent::GetStatus(const std::string& share)
         failed.emplace_back(bytes(path), dbus::errorName(err.code()), err.message());
     }
     std::map<std::string, sdbus::Variant> out = {
-        {"state", sdbus::Variant(std::string(journal::shareStateName(s.state)))},
+        {"state", sdbus::Variant(sync::shareStateLabel(s))},
         {"user_offline", sdbus::Variant(s.user_offline)},
         {"reason", sdbus::Variant(s.reason)},
         {"waiting_for_user", sdbus::Variant(s.waiting_for_user)},
@@ -52,6 +52,7 @@ std::map<std::string, sdbus::Variant> Agent::GetStatus(const std::string& share)
         {"unavailable_offline", sdbus::Variant(unavailable)},
         {"failed", sdbus::Variant(failed)}};
     if (auto err = chain_->rulesError()) out["rules_error"] = sdbus::Variant(err->message());
+    addAuthStatus(share, s, out);
     // The base store is shared by every share: its whole size.
     store::StoreUsage usage = sync::storeSize(store_);
     out["store_bytes"] = sdbus::Variant(static_cast<uint64_t>(usage.bytes));

@@ -146,6 +146,24 @@ std::chrono::milliseconds seconds(const nlohmann::json& j) {
   return std::chrono::milliseconds(std::llround(j.get<double>() * 1000));
 }
 
+// A share's credential settings ("shares": {"NAME": {"auth_command": ...}});
+// the schema checked the types and bounds.
+std::map<std::string, ShareAuthOptions> shareAuth(const nlohmann::json& doc) {
+  std::map<std::string, ShareAuthOptions> out;
+  if (!doc.contains("shares") || !doc["shares"].is_object()) return out;
+  for (const auto& [name, v] : doc["shares"].items()) {
+    if (!v.is_object()) continue;
+    ShareAuthOptions a;
+    if (v.contains("auth_command")) a.auth_command = v["auth_command"].get<std::string>();
+    if (v.contains("auth_check_command"))
+      a.auth_check_command = v["auth_check_command"].get<std::string>();
+    if (v.contains("auth_check_interval_s")) a.check_interval = seconds(v["auth_check_interval_s"]);
+    if (v.contains("auth_warn_before_s")) a.warn_before = seconds(v["auth_warn_before_s"]);
+    if (!a.auth_command.empty() || !a.auth_check_command.empty()) out.emplace(name, a);
+  }
+  return out;
+}
+
 // shares.NAME.lister of every share that has one, each checked as a
 // lister address. (The rest of "shares" is the rules', checked with them.)
 Result<std::map<std::string, std::string>> shareListers(const nlohmann::json& doc,
@@ -203,6 +221,7 @@ Result<AgentOptions> applyOptions(const nlohmann::json& doc, const std::string& 
     options.resolved_retention_days = doc["resolved_retention_days"].get<int>();
   options.engine.reconcile.resolved_retention =
       std::chrono::hours(24) * options.resolved_retention_days;
+  options.auth = shareAuth(doc);
   if (doc.contains("lister_command"))
     options.engine.lister.command = doc["lister_command"].get<std::string>();
   if (doc.contains("lister_rsh")) options.engine.lister.rsh = doc["lister_rsh"].get<std::string>();

@@ -25,6 +25,7 @@
 #include "daemon/Agent.h"
 #include "daemon/Config.h"
 #include "daemon/Log.h"
+#include "daemon/SessionSignals.h"
 #include "HoardVersion.h"
 
 namespace {
@@ -138,6 +139,13 @@ int main(int argc, char** argv) {
         ::kill(::getpid(), SIGTERM);
       }
     });
+    // NetworkManager and logind, if there is a system bus: hints, never required.
+    hoard::daemon::Agent* raw = agent.get();
+    auto session = hoard::daemon::SessionSignals::start(hoard::daemon::SessionHooks{
+        [raw](const std::string& why) { raw->networkChanged(true, why); },
+        [raw](const std::string& why) { raw->networkChanged(false, why); },
+        [raw](std::chrono::milliseconds budget) { raw->prepareForSleep(budget); },
+        [raw] { raw->resumedFromSleep(); }});
     sd_notify(0, "READY=1\nSTATUS=serving org.hoard.Agent1");
     log(6, "ready: journal " + state_dir + "/journal.db");
 
@@ -155,6 +163,7 @@ int main(int argc, char** argv) {
     } catch (const sdbus::Error&) {
       // the bus is already gone: nothing to release
     }
+    session.reset();  // no hint may reach the shares while they stop
     agent->close();
     agent.reset();
     connection->leaveEventLoop();

@@ -29,6 +29,15 @@ Result<resolvers::RuleSet> parseList(const json& list, const std::string& path,
   return resolvers::RuleSet::parse(list, "config " + path + ": " + pointer, registry);
 }
 
+// The keys of a share's settings; the rules are read here, the rest by Config.cc.
+constexpr const char* kShareKeys =
+    "rules, lister, auth_command, auth_check_command, auth_check_interval_s, auth_warn_before_s";
+
+bool isShareKey(const std::string& k) {
+  return k == "rules" || k == "lister" || k == "auth_command" || k == "auth_check_command" ||
+         k == "auth_check_interval_s" || k == "auth_warn_before_s";
+}
+
 Result<LoadedRules> fromDocument(const json& doc, const std::string& path,
                                  const resolvers::Registry& registry) {
   LoadedRules out;
@@ -49,9 +58,10 @@ Result<LoadedRules> fromDocument(const json& doc, const std::string& path,
     if (!v.is_object())
       return fail(ErrorCode::kInvalidArgument, "config " + path + ": " + at + ": expected an object");
     for (const auto& [k, ignored] : v.items())
-      if (k != "rules" && k != "lister")
-        return fail(ErrorCode::kInvalidArgument, "config " + path + ": " + at + "/" + k +
-                                                     ": unknown key (a share has: rules, lister)");
+      if (!isShareKey(k))
+        return fail(ErrorCode::kInvalidArgument,
+                    "config " + path + ": " + at + "/" + k + ": unknown key (a share has: " +
+                        kShareKeys + ")");
     if (!v.contains("rules")) continue;
     auto set = parseList(v["rules"], path, at + "/rules", registry);
     if (!set) return tl::unexpected(set.error());

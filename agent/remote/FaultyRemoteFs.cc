@@ -127,6 +127,8 @@ std::optional<Error> FaultyRemoteFs::inject(RemoteOp op, const RelPath& path,
     if (r.chunk_delay.count() > 0) continue;  // see slowed()
     if (r.op && *r.op != op) continue;
     if (!matches(r.path_glob)) continue;
+    std::optional<int> gated;
+    if (r.gate && !(gated = r.gate())) continue;
     if (active.matched++ < r.skip_first) continue;
     if (r.max_fires >= 0 && active.fired >= r.max_fires) continue;
     if (r.probability < 1.0) {
@@ -147,7 +149,7 @@ std::optional<Error> FaultyRemoteFs::inject(RemoteOp op, const RelPath& path,
         return Error(ErrorCode::kAborted, what + ": fault injector destroyed", ECANCELED);
       return std::nullopt;
     }
-    if (!r.hang) return Error::fromErrno(r.err, what);
+    if (!r.hang) return Error::fromErrno(gated.value_or(r.err), what);
 
     const int rule_id = id;
     const uint64_t epoch = release_epoch_;

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -63,6 +64,11 @@ struct FaultRule {
   // meanwhile. Such a rule never fails a call; the other fields but op and
   // path_glob are ignored.
   std::chrono::milliseconds chunk_delay{0};
+  // When set, the rule fires only while the gate returns an errno, which
+  // then replaces `err` (e.g. "while this file exists", so a test's script
+  // can end a fault in a running daemon). Called under the decorator's lock:
+  // it must be quick and must not call the decorator.
+  std::function<std::optional<int>()> gate;
 };
 
 class FaultyRemoteFs final : public RemoteFs {

@@ -284,7 +284,25 @@ Status ShareEngine::undo(int64_t conflict_id) {
 Result<uint64_t> ShareEngine::evict(const RelPath& path) {
   std::lock_guard lock(pass_mu_);
   if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
+  // While the remote refuses hoard's credentials the cache copy is the only
+  // one the user can reach: nothing is dropped until access works again.
+  if (machine_->status().auth_required)
+    return fail(ErrorCode::kAuthExpired,
+                "cannot evict " + displayPath(path) + ": the remote of share \"" + share().name +
+                    "\" refuses hoard's credentials, so the local copy could not be fetched "
+                    "again; renew them (`hoard auth " + share().name + "`) first");
   return runtime_->reconciler().evict(path);
+}
+
+bool ShareEngine::readyForSleep() {
+  if (!machine_->readyForSleep()) return false;
+  std::unique_lock lock(pass_mu_, std::try_to_lock);  // a job's pass (a preload, a sync)
+  return lock.owns_lock();
+}
+
+void ShareEngine::pauseForSleep() {
+  machine_->pauseForSleep();
+  requestStop();
 }
 
 }  // namespace hoard::sync

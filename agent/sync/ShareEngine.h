@@ -89,6 +89,20 @@ class ShareEngine {
   ShareStatus status() const { return machine_->status(); }
   void syncNow() { machine_->syncNow(); }
   void probeNow() { machine_->probeNow(); }
+  // The user renewed the credentials: probe at once and reintegrate if the
+  // remote lets hoard in (ShareStateMachine::credentialsRenewed).
+  void credentialsRenewed() { machine_->credentialsRenewed(); }
+  // Session hints (ShareStateMachine): the network is gone; the machine
+  // sleeps / woke up. Any thread, never block.
+  void networkLost(std::string why) { machine_->networkLost(std::move(why)); }
+  void prepareForSleep() { machine_->prepareForSleep(); }
+  void resumed() { machine_->resumed(); }
+  // No pass runs (the state machine's or a job's) and none is due for the
+  // sleep. Any thread, never blocks.
+  bool readyForSleep();
+  // Asks every running pass of the share (a hoard walk too) to stop at its
+  // next file. Any thread, does not wait.
+  void pauseForSleep();
   // Stores the user's override. Going offline also asks the running pass to
   // stop (requestStop) and waits until no pass runs any more, so that when
   // this returns nothing of this share touches the remote. Blocks for as
@@ -147,6 +161,8 @@ class ShareEngine {
   // user forced the share offline.
   Result<std::unique_ptr<RepoCopies>> copyRepo(const RelPath& path);
   Status undo(int64_t conflict_id);
+  // Reconciler::evict under the pass lock; kAuthExpired while the remote
+  // refuses the credentials (nothing is dropped while access is lost).
   Result<uint64_t> evict(const RelPath& path);
 
   const journal::ShareRecord& share() const { return runtime_->share(); }

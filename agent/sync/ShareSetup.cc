@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "sync/ShareSetup.h"
 
+#include <fstream>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,6 +147,19 @@ std::optional<int> testFaultFromEnvironment() {
   return std::nullopt;
 }
 
+std::optional<int> faultWhileFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::string name;
+  in >> name;
+  static const std::pair<const char*, int> kErrnos[] = {{"EKEYREVOKED", EKEYREVOKED},
+                                                         {"EKEYREJECTED", EKEYREJECTED},
+                                                         {"EACCES", EACCES}};
+  for (const auto& [n, e] : kErrnos)
+    if (name == n) return e;
+  return EKEYEXPIRED;
+}
+
 Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
     journal::Journal& journal, std::mutex& journal_mu, int64_t share_id, store::BaseStore& store,
     std::shared_ptr<remote::WorkerPool> pool, remote::DeadlineRemoteFs::Deadlines deadlines,
@@ -171,6 +186,20 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
     rule.err = *fault;
     faulty->addRule(rule);
     inner = faulty;
+  }
+  // Test hook: HOARD_FAULT_REMOTE_WHILE=FILE makes every remote call, the
+  // probe's too, fail while FILE exists, with the errno named in it
+  // (EKEYEXPIRED, EKEYREVOKED, EKEYREJECTED, EACCES; EKEYEXPIRED if it names
+  // none): credentials that expire in a running daemon, and come back when
+  // a renewal script removes FILE.
+  std::shared_ptr<remote::RemoteFs> probe_fs;
+  if (const char* file = std::getenv("HOARD_FAULT_REMOTE_WHILE"); file != nullptr) {
+    auto faulty = std::make_shared<remote::FaultyRemoteFs>(inner);
+    remote::FaultRule rule;
+    rule.gate = [path = std::string(file)]() { return faultWhileFile(path); };
+    faulty->addRule(rule);
+    inner = faulty;
+    probe_fs = faulty;
   }
   // Test hook: HOARD_FAULT_UNREADABLE_REMOTE=GLOB makes the remote refuse to
   // open the directories matching GLOB (EACCES), as mode 000 does for a
@@ -203,6 +232,7 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
       remote::WorkerPool::Options{1, 4, "hoard-probe"});
   remote::IdentityChecker::Options probe_opts;
   probe_opts.deadline = deadlines.metadata;
+  probe_opts.fs = probe_fs;
   rt->checker_ = std::make_unique<remote::IdentityChecker>(
       rt->share_.remote_root, fromJournal(rt->share_.identity), rt->probe_pool_, probe_opts);
   remote::IdentityChecker* checker = rt->checker_.get();

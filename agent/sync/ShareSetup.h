@@ -48,6 +48,10 @@ Result<int64_t> createShare(journal::Journal& journal, std::mutex& journal_mu,
 // (always, outside tests): nothing changes.
 std::optional<int> testFaultFromEnvironment();
 
+// For the HOARD_FAULT_REMOTE_WHILE test hook (ShareRuntime::open): the errno
+// the file at `path` names, nullopt while there is no such file.
+std::optional<int> faultWhileFile(const std::string& path);
+
 // The filesystems, identity checker and sides of one share, ready for a
 // Reconciler. Remote calls run on `pool` under `deadlines`; the identity
 // probe on its own small pool so a busy transfer pool cannot starve it.

@@ -97,6 +97,11 @@ ShareStateMachine::ShareStateMachine(ShareStateStore& store, remote::Connectivit
   announced_ = Announcement{state_, reason_};
 }
 
+std::string shareStateLabel(const ShareStatus& s) {
+  if (s.state == ShareState::kOffline && s.auth_required && !s.user_offline) return "auth-required";
+  return std::string(journal::shareStateName(s.state));
+}
+
 ShareStateMachine::~ShareStateMachine() { stop(); }
 
 // --- scheduling --------------------------------------------------------------
@@ -107,6 +112,7 @@ std::optional<std::pair<Clock::SteadyTime, PassKind>> ShareStateMachine::nextPas
   const bool reintegrating = state_ == ShareState::kReintegrating;
   if (sync_requested_)
     return std::pair{now, reintegrating ? PassKind::kReintegrate : PassKind::kOnDemand};
+  if (sleeping_) return std::nullopt;  // only the pass prepareForSleep asked for
   if (waiting_for_user_) return std::nullopt;
   if (held_until_) {
     return std::pair{*held_until_, reintegrating ? PassKind::kReintegrate : PassKind::kRetry};
@@ -131,7 +137,8 @@ std::optional<Clock::SteadyTime> ShareStateMachine::nextDueLocked(Clock::SteadyT
   auto consider = [&due](Clock::SteadyTime t) {
     if (!due || t < *due) due = t;
   };
-  if (!user_offline_) consider(probe_requested_ ? now : next_probe_at_);
+  if (!user_offline_ && !sleeping_) consider(probe_requested_ ? now : next_probe_at_);
+  if (network_lost_) consider(now);
   if (auto pass = nextPassLocked(now)) consider(pass->first);
   // Journal writes that failed are retried on a tick; make sure one comes.
   if (snapshot_pending_ || stored_state_ != state_) consider(now + options_.retry_initial);
@@ -171,6 +178,10 @@ void ShareStateMachine::goOfflineLocked(std::string reason) {
 }
 
 void ShareStateMachine::applyOverrideLocked() {
+  if (network_lost_) {
+    if (!user_offline_ && state_ != ShareState::kOffline) goOfflineLocked(*network_lost_);
+    network_lost_.reset();
+  }
   if (!user_offline_) return;
   if (state_ != ShareState::kOffline) {
     goOfflineLocked(std::string(kUserOfflineReason));
@@ -253,9 +264,11 @@ void ShareStateMachine::runProbe() {
   if (!user_offline_) {
     switch (r.state) {
       case remote::Reachability::kReachable:
-        auth_episode_ = false;
         if (state_ == ShareState::kOffline) {
-          if (snapshot_pending_) {
+          if (auth_episode_ && auth_hold_until_ && now < *auth_hold_until_) {
+            // The remote answers the probe but refused the last pass: wait
+            // for the user's renewal (or the hold) before trying again.
+          } else if (snapshot_pending_) {
             // Leaving OFFLINE before the snapshot is stored would lose the
             // record of what the base was at the disconnection.
             reason_ = "remote reachable, but the pre-disconnection snapshot is not stored yet: " +
@@ -296,7 +309,7 @@ void ShareStateMachine::runPass(PassKind kind) {
     sync_requested_ = false;
     pass_stop_.emplace();
     token = pass_stop_->get_token();
-    if (stopping_ || user_offline_) pass_stop_->request_stop();
+    if (stopping_ || user_offline_ || network_lost_) pass_stop_->request_stop();
   }
   Result<PassOutcome> result = hooks_.reintegrate(PassRequest{kind, token});
   applyPassResult(kind, result);
@@ -333,6 +346,7 @@ void ShareStateMachine::applyPassResult(PassKind kind, const Result<PassOutcome>
       case ErrorCode::kPermission:
         goOfflineLocked("reintegration pass: " + e.toString());
         noteAuthExpiredLocked(reason_);
+        auth_hold_until_ = now + options_.paused_retry;
         return;
       default:
         break;
@@ -350,6 +364,8 @@ void ShareStateMachine::applyPassResult(PassKind kind, const Result<PassOutcome>
   const PassOutcome& out = *result;
   switch (out.kind) {
     case PassOutcome::Kind::kDone:
+      auth_episode_ = false;  // the credentials work again
+      auth_hold_until_.reset();
       failures_ = 0;
       backoff_ = std::chrono::milliseconds(0);
       held_until_.reset();
@@ -364,6 +380,7 @@ void ShareStateMachine::applyPassResult(PassKind kind, const Result<PassOutcome>
     case PassOutcome::Kind::kAuthExpired:
       goOfflineLocked(out.reason.empty() ? "credentials for the remote have expired" : out.reason);
       noteAuthExpiredLocked(reason_);
+      auth_hold_until_ = now + options_.paused_retry;
       break;
     case PassOutcome::Kind::kPaused:
       failures_ = 0;
@@ -413,10 +430,15 @@ void ShareStateMachine::tick() {
   bool probe_due = false;
   {
     std::lock_guard lock(mu_);
-    probe_due = !user_offline_ && (probe_requested_ || clock_.steadyNow() >= next_probe_at_);
+    probe_due = !user_offline_ && !sleeping_ &&
+                (probe_requested_ || clock_.steadyNow() >= next_probe_at_);
   }
   if (probe_due) {
     runProbe();
+    {
+      std::lock_guard lock(mu_);
+      applyOverrideLocked();  // a network loss noted during the probe wins
+    }
     flushStore();
     announce();
   }
@@ -491,6 +513,69 @@ void ShareStateMachine::stop() {
 void ShareStateMachine::wake() {
   {
     std::lock_guard lock(mu_);
+    wake_ = true;
+  }
+  cv_.notify_all();
+}
+
+void ShareStateMachine::credentialsRenewed() {
+  {
+    std::lock_guard lock(mu_);
+    auth_hold_until_.reset();
+    probe_requested_ = true;
+    wake_ = true;
+  }
+  cv_.notify_all();
+}
+
+void ShareStateMachine::networkLost(std::string why) {
+  {
+    std::lock_guard lock(mu_);
+    if (user_offline_ || state_ == ShareState::kOffline) return;
+    network_lost_ = std::move(why);
+    if (pass_stop_) pass_stop_->request_stop();
+    wake_ = true;
+  }
+  cv_.notify_all();
+}
+
+void ShareStateMachine::prepareForSleep() {
+  {
+    std::lock_guard lock(mu_);
+    sleeping_ = true;
+    const bool unsent = first_change_at_ || (counts_ && counts_->changes > 0);
+    if (!user_offline_ && state_ != ShareState::kOffline && unsent) sync_requested_ = true;
+    wake_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool ShareStateMachine::readyForSleep() const {
+  std::lock_guard lock(mu_);
+  return !pass_stop_ && !sync_requested_;
+}
+
+void ShareStateMachine::pauseForSleep() {
+  std::lock_guard lock(mu_);
+  sync_requested_ = false;
+  if (pass_stop_) {
+    pass_stop_->request_stop();
+    paused_for_sleep_ = true;
+  }
+}
+
+void ShareStateMachine::resumed() {
+  {
+    std::lock_guard lock(mu_);
+    sleeping_ = false;
+    probe_requested_ = true;
+    if (std::exchange(paused_for_sleep_, false) && state_ != ShareState::kOffline) {
+      // The pass the sleep stopped (a hoard walk) goes on at once, not
+      // after the pause or backoff its early stop earned.
+      held_until_.reset();
+      paused_ = false;
+      sync_requested_ = true;
+    }
     wake_ = true;
   }
   cv_.notify_all();

@@ -43,7 +43,20 @@
 // Auth expiry: a probe or pass that reports auth-expired takes the share
 // OFFLINE (with the snapshot if it was not offline already) and calls
 // onAuthenticationRequired once per episode; the episode ends with the next
-// reachable probe.
+// pass that is done (not with a reachable probe: the probe may not touch
+// what the credentials guard). After a pass was refused, a reachable probe
+// reintegrates again only once `paused_retry` has passed or credentialsRenewed()
+// was called, so an expired key does not make the share flap every probe.
+//
+// Session hints (NetworkManager, logind; optional): networkLost() takes the
+// share OFFLINE on the next tick (at once: the runner is woken and a running
+// pass asked to stop) without waiting for a probe to time out; the probes
+// go on at the offline interval and the next reachable one brings it back.
+// prepareForSleep() holds every automatic probe and pass but one: a pass at
+// once if the share is not OFFLINE and has changes to send; readyForSleep()
+// says when no pass runs or is due, pauseForSleep() asks a running pass to
+// stop at its next restartable step; resumed() lifts the hold, probes at once
+// and runs again at once a pass the sleep stopped.
 //
 // User override: setUserOffline(true) is stored at once and the next tick
 // takes the share OFFLINE (snapshot too, if it was not offline); while it is
@@ -193,6 +206,10 @@ struct ShareStatus {
   uint64_t snapshots = 0;  // pre-disconnection snapshots taken by this machine
 };
 
+// The state as clients see it: journal::shareStateName, but "auth-required"
+// while OFFLINE because the remote refused the credentials.
+std::string shareStateLabel(const ShareStatus& s);
+
 class ShareStateMachine {
  public:
   // Loads the stored state and override from `store`. `store`, `probe` and
@@ -246,6 +263,19 @@ class ShareStateMachine {
   // Re-evaluates deadlines now (e.g. after a FakeClock moved).
   void wake();
 
+  // The user renewed the credentials (hoard auth, Renew): lifts the wait
+  // after a refused pass and probes at once. Any thread.
+  void credentialsRenewed();
+  // A session hint that the network is gone (`why` becomes the reason):
+  // OFFLINE on the next tick, which runs at once. No-op under the user's
+  // override. Any thread.
+  void networkLost(std::string why);
+  // The machine is about to sleep / woke up (see the header comment).
+  void prepareForSleep();
+  bool readyForSleep() const;  // no pass runs and none is due for the sleep
+  void pauseForSleep();
+  void resumed();
+
   ShareStatus status() const;
 
  private:
@@ -296,6 +326,11 @@ class ShareStateMachine {
   std::optional<Announcement> announced_;             // guarded by mu_
   std::optional<std::string> auth_message_pending_;   // guarded by mu_
   bool auth_episode_ = false;                         // guarded by mu_
+  // After a refused pass: no reintegration before this (credentialsRenewed lifts it).
+  std::optional<Clock::SteadyTime> auth_hold_until_;  // guarded by mu_
+  std::optional<std::string> network_lost_;           // pending hint; guarded by mu_
+  bool sleeping_ = false;                             // guarded by mu_
+  bool paused_for_sleep_ = false;  // a pass was stopped for the sleep; guarded by mu_
   bool probe_requested_ = true;                       // guarded by mu_
   Clock::SteadyTime next_probe_at_;                   // guarded by mu_
   bool sync_requested_ = false;                       // guarded by mu_

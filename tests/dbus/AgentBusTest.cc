@@ -88,6 +88,7 @@ class AgentProxy final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy>
     auth.push_back(message);
     cv.notify_all();
   }
+  void onAuthenticationExpiring(const std::string&, const int64_t&, const std::string&) override {}
 };
 
 class AgentBusTest : public ::testing::Test {

@@ -490,6 +490,88 @@ TEST_F(ShareStateMachineTest, PassSayingAuthExpiredGoesOffline) {
   EXPECT_EQ(snapshots(), 1u);
 }
 
+TEST_F(ShareStateMachineTest, ARefusedPassWaitsForTheRenewalNotForEveryProbe) {
+  bringOnline();
+  script(tl::unexpected(Error(ErrorCode::kAuthExpired, "remote 'docs/a': Key has expired")));
+  machine_->syncNow();
+  machine_->tick();
+  ASSERT_EQ(state(), ShareState::kOffline);
+  EXPECT_EQ(shareStateLabel(machine_->status()), "auth-required");
+  // The probe does not touch what the key guards: reachable, yet no new pass.
+  advanceAndTick(seconds(10));
+  EXPECT_EQ(state(), ShareState::kOffline);
+  EXPECT_EQ(passes().size(), 1u);
+  // After the hold one pass tries again; refused again, it is the same episode.
+  script(tl::unexpected(Error(ErrorCode::kAuthExpired, "remote 'docs/a': Key has expired")));
+  advanceAndTick(seconds(20));
+  EXPECT_EQ(passes().size(), 2u);
+  EXPECT_EQ(state(), ShareState::kOffline);
+  EXPECT_EQ(auths().size(), 1u);
+  // The user renewed: a probe and a pass at once, the episode is over.
+  machine_->credentialsRenewed();
+  machine_->tick();
+  EXPECT_EQ(passes().size(), 3u);
+  EXPECT_EQ(state(), ShareState::kOnline);
+  EXPECT_FALSE(machine_->status().auth_required);
+  EXPECT_EQ(shareStateLabel(machine_->status()), "online");
+  EXPECT_EQ(auths().size(), 1u);
+}
+
+TEST_F(ShareStateMachineTest, NetworkLostGoesOfflineAtOnceAndAProbeBringsItBack) {
+  bringOnline();
+  machine_->networkLost("NetworkManager: connectivity none");
+  machine_->tick();  // no time passed: no probe was due
+  EXPECT_EQ(state(), ShareState::kOffline);
+  EXPECT_EQ(machine_->status().reason, "NetworkManager: connectivity none");
+  EXPECT_EQ(snapshots(), 1u);
+  EXPECT_EQ(shareStateLabel(machine_->status()), "offline");
+  advanceAndTick(seconds(10));  // the offline probe still decides
+  EXPECT_EQ(state(), ShareState::kOnline);
+}
+
+TEST_F(ShareStateMachineTest, SleepSendsPendingChangesThenHoldsEverythingUntilResumed) {
+  bringOnline();
+  machine_->localChangeNoted();
+  machine_->prepareForSleep();
+  EXPECT_FALSE(machine_->readyForSleep()) << "a pass is due for the pending changes";
+  machine_->tick();  // at once, not after the quiet period
+  EXPECT_EQ(passes(), std::vector{PassKind::kOnDemand});
+  EXPECT_TRUE(machine_->readyForSleep());
+  const uint64_t probes = machine_->status().probes;
+  for (int i = 0; i < 10; ++i) advanceAndTick(seconds(60));
+  EXPECT_EQ(passes().size(), 1u) << "asleep: no poll, no write-back";
+  EXPECT_EQ(machine_->status().probes, probes) << "asleep: no probe";
+  machine_->resumed();
+  machine_->tick();
+  EXPECT_EQ(machine_->status().probes, probes + 1) << "resume probes at once";
+}
+
+TEST_F(ShareStateMachineTest, AWalkPausedForSleepGoesOnAtOnceAfterResume) {
+  bringOnline();
+  block_pass_ = true;
+  machine_->syncNow();
+  std::thread runner([this] { machine_->tick(); });
+  {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(cv_.wait_for(lock, seconds(60), [this] { return pass_entered_; }));
+  }
+  machine_->prepareForSleep();
+  EXPECT_FALSE(machine_->readyForSleep()) << "a pass (the walk) runs";
+  machine_->pauseForSleep();
+  runner.join();
+  EXPECT_TRUE(saw_stop_);
+  EXPECT_TRUE(machine_->readyForSleep());
+  {
+    std::lock_guard lock(mu_);
+    block_pass_ = false;
+  }
+  machine_->resumed();
+  machine_->tick();  // no time passed: not after paused_retry (20 s)
+  EXPECT_EQ(passes().size(), 2u);
+  EXPECT_EQ(state(), ShareState::kOnline);
+  EXPECT_FALSE(machine_->status().paused);
+}
+
 TEST_F(ShareStateMachineTest, BurstOfLocalChangesIsOneWriteBackAfterTheyQuiet) {
   bringOnline();
   for (int i = 0; i < 5; ++i) {
