@@ -130,7 +130,7 @@ Result<std::vector<uint64_t>> Agent::resolveIds(const std::vector<int64_t>& ids,
     }
     std::shared_ptr<Engine> e;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       auto it = engines_.find(share);
       if (it == engines_.end())
         return fail(ErrorCode::kNotFound, "share \"" + share + "\" is not running");

@@ -11,7 +11,7 @@
 namespace hoard::daemon {
 
 void Agent::postChain(const std::string& share, int64_t id) {
-  std::lock_guard lock(post_mu_);
+  MutexLock lock(post_mu_);
   if (closing_ || !resolve_) return;
   resolve_->post([this, share, id] {
     logged("resolver chain on conflict #" + std::to_string(id), [&] { runChain(share, id); });
@@ -41,7 +41,7 @@ void Agent::runChain(const std::string& share, int64_t id) {
   }
   std::shared_ptr<Engine> e;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = engines_.find(share);
     if (it == engines_.end()) return;
     e = it->second;
@@ -143,7 +143,7 @@ Result<std::vector<uint64_t>> Agent::resolveIdsWith(const std::vector<int64_t>& 
     }
     std::shared_ptr<Engine> e;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       auto it = engines_.find(share);
       if (it == engines_.end())
         return fail(ErrorCode::kNotFound, "share \"" + share + "\" is not running");
