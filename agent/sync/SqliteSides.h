@@ -98,7 +98,7 @@ class SqliteSides {
   // call. Returns the remote's new unit Stat.
   Result<remote::Stat> push(const RelPath& p, int fd, const remote::Expect& expect,
                             const remote::ReplaceOptions& options,
-                            const remote::ProgressFn& progress);
+                            const remote::ProgressFn& progress = nullptr);
 
   // Puts snapshot `fd` at `p` in the cache. `listed` is the cache entry the
   // pass decided on (folded), or nullptr if there was none. A database at

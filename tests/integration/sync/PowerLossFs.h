@@ -83,7 +83,7 @@ class PowerLossFs final : public remote::RemoteFs {
     std::lock_guard lock(mu_);
     if (!o.sync_dir) remember(p, Kind::kWhole);
     auto r = inner_.replaceFile(p, fd, e, o, pr);
-    if (r && o.sync_dir) durable(dirName(p));
+    if (r && o.sync_dir) durable(parentDir(p));
     return r;
   }
   Result<remote::Stat> linkNewFile(const RelPath& p, int fd,
@@ -91,7 +91,7 @@ class PowerLossFs final : public remote::RemoteFs {
     std::lock_guard lock(mu_);
     if (!o.sync_dir) remember(p, Kind::kWhole);
     auto r = inner_.linkNewFile(p, fd, o);
-    if (r && o.sync_dir) durable(dirName(p));
+    if (r && o.sync_dir) durable(parentDir(p));
     return r;
   }
   Status mkdir(const RelPath& p, uint32_t m) override { return unsyncedOp(p, Kind::kWhole, [&] {
@@ -107,15 +107,15 @@ class PowerLossFs final : public remote::RemoteFs {
     std::lock_guard lock(mu_);
     Status st = inner_.rename(f, t, fe, te);
     if (st) {
-      durable(dirName(t));
-      durable(dirName(f));
+      durable(parentDir(t));
+      durable(parentDir(f));
     }
     return st;
   }
   Status symlink(const RelPath& p, const std::string& t, const remote::Expect& e) override {
     std::lock_guard lock(mu_);
     Status st = inner_.symlink(p, t, e);
-    if (st) durable(dirName(p));
+    if (st) durable(parentDir(p));
     return st;
   }
   Status chmod(const RelPath& p, uint32_t m) override {
@@ -213,8 +213,10 @@ class PowerLossFs final : public remote::RemoteFs {
 
   // An fsync of directory `dir` made the entries in it durable.
   void durable(const RelPath& dir) {
-    clearLog(log_dir_, [&](const Record& r) { return dirName(r.path) == dir; });
+    clearLog(log_dir_, [&](const Record& r) { return parentDir(r.path) == dir; });
   }
+
+  static RelPath parentDir(const RelPath& p) { return RelPath(parentOf(p)); }
 
   static std::string seqName(uint64_t seq) {
     std::string n = std::to_string(seq);
