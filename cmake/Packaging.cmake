@@ -7,7 +7,7 @@
 
 find_program(SCDOC scdoc)
 find_program(GZIP gzip REQUIRED)
-set(HOARD_MAN_PAGES hoard.1 hoardd.8 hoard-config.5)
+set(HOARD_MAN_PAGES hoard.1 hoardd.8 hoard-config.5 hoard-lister.1)
 set(HOARD_MAN_OUT ${PROJECT_BINARY_DIR}/man)
 if(SCDOC)
   set(man_outputs)

@@ -158,8 +158,22 @@ void Agent::startEngine(const journal::ShareRecord& share) {
                    LogFields{raw->name, {}, 0, "org.hoard.Error.Aborted"});
     });
   };
+  hooks.onListerFallback = [raw](const std::string& reason) {
+    logged("share " + raw->name + ": lister", [&] {
+      if (reason.empty())
+        logMessage(6, "share " + raw->name + ": listing the remote with hoard-lister",
+                   LogFields{raw->name, {}, 0, {}});
+      else
+        logMessage(4, "share " + raw->name + ": not listing with hoard-lister (" + reason +
+                          "); walking the mount instead",
+                   LogFields{raw->name, {}, 0, {}});
+    });
+  };
+  sync::ShareEngineOptions engine_options = options_.engine;
+  if (auto l = options_.listers.find(share.name); l != options_.listers.end())
+    engine_options.lister.spec = l->second;
   auto engine = sync::ShareEngine::start(journal_, journal_mu_, share.id, store_, pool_,
-                                         options_.host, std::move(hooks), options_.engine);
+                                         options_.host, std::move(hooks), engine_options);
   if (!engine) raise(engine.error().withContext("share \"" + share.name + "\""));
   e->engine = std::move(*engine);
   MutexLock lock(mu_);
@@ -187,6 +201,30 @@ std::shared_ptr<Agent::Engine> Agent::engine(const std::string& share) {
     raise(dbus::kUnknownShare, "no share is named \"" + share +
                                    "\"; `hoard share list` shows the shares there are");
   return it->second;
+}
+
+Result<Agent::ConflictOnEngine> Agent::conflictOnEngine(int64_t id, bool open) {
+  ConflictOnEngine t;
+  {
+    std::lock_guard lock(journal_mu_);
+    auto c = journal_.conflict(id);
+    if (!c) return fail(ErrorCode::kNotFound, "there is no conflict #" + std::to_string(id));
+    if (c->open != open)
+      return fail(ErrorCode::kNotFound,
+                  "conflict #" + std::to_string(id) +
+                      (open ? " is not open" : " is open: there is no resolution to undo"));
+    t.conflict = std::move(*c);
+    auto s = journal_.share(t.conflict.share_id);
+    if (!s) return tl::unexpected(s.error());
+    t.share = s->name;
+  }
+  MutexLock lock(mu_);
+  auto it = engines_.find(t.share);
+  if (it == engines_.end())
+    return fail(ErrorCode::kNotFound, "share \"" + t.share + "\" of conflict #" +
+                                          std::to_string(id) + " is not running");
+  t.engine = it->second;
+  return t;
 }
 
 journal::ShareRecord Agent::shareRecord(const std::string& share) {

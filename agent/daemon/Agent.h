@@ -176,6 +176,16 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   // The running engine of `share`; throws org.hoard.Error.UnknownShare.
   std::shared_ptr<Engine> engine(const std::string& share);
   journal::ShareRecord shareRecord(const std::string& share);
+  // Conflict `id` in the state `open` asks for, its share's name and its
+  // running engine (for resolving, running the chain on it, undoing it).
+  // kNotFound naming the id when there is no such conflict, it is in the
+  // other state, or its share is not running; the journal's errors.
+  struct ConflictOnEngine {
+    journal::ConflictRecord conflict;
+    std::string share;
+    std::shared_ptr<Engine> engine;
+  };
+  Result<ConflictOnEngine> conflictOnEngine(int64_t id, bool open);
   void startEngine(const journal::ShareRecord& share);
   // Takes the share's engine out of the map and stops it (waits for its
   // pass): on a strand only.

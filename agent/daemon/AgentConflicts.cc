@@ -112,30 +112,14 @@ Result<std::vector<uint64_t>> Agent::resolveIds(const std::vector<int64_t>& ids,
                                                 sync::Resolution how, bool force) {
   std::vector<uint64_t> done;
   for (int64_t id : ids) {
-    journal::ConflictRecord c;
-    std::string share;
-    {
-      std::lock_guard lock(journal_mu_);
-      auto r = journal_.conflict(id);
-      if (!r || !r->open)
-        return fail(ErrorCode::kNotFound,
-                    "conflict #" + std::to_string(id) + " is not open" +
-                        (done.empty() ? std::string()
-                                      : " (" + std::to_string(done.size()) +
-                                            " before it were resolved)"));
-      c = *r;
-      auto s = journal_.share(c.share_id);
-      if (!s) return tl::unexpected(s.error());
-      share = s->name;
-    }
-    std::shared_ptr<Engine> e;
-    {
-      MutexLock lock(mu_);
-      auto it = engines_.find(share);
-      if (it == engines_.end())
-        return fail(ErrorCode::kNotFound, "share \"" + share + "\" is not running");
-      e = it->second;
-    }
+    auto t = conflictOnEngine(id, /*open=*/true);
+    if (!t)
+      return fail(t.error().code(),
+                  t.error().message() +
+                      (done.empty() ? std::string()
+                                    : " (" + std::to_string(done.size()) +
+                                          " before it were resolved)"));
+    const auto& [c, share, e] = *t;
     sync::ConflictDecision decision;
     decision.kind = how;
     decision.resolver = sync::resolutionName(how);

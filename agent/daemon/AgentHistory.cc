@@ -39,19 +39,11 @@ Agent::ListResolutions(const std::string& share) {
 
 void Agent::Undo(sdbus::Result<>&& result, uint64_t id) {
   async(jobs_, "Undo", std::move(result), [this, id](auto& reply) {
-    std::string share;
-    {
-      std::lock_guard lock(journal_mu_);
-      auto c = journal_.conflict(static_cast<int64_t>(id));
-      if (!c)
-        raise(dbus::kUnknownConflict, "there is no conflict #" + std::to_string(id) +
-                                          "; `hoard conflicts --resolved` lists what can be undone");
-      if (c->open)
-        raise(dbus::kUnknownConflict, "conflict #" + std::to_string(id) +
-                                          " is open: there is no resolution to undo");
-      share = orRaise(journal_.share(c->share_id)).name;
-    }
-    std::shared_ptr<Engine> e = engine(share);
+    auto t = conflictOnEngine(static_cast<int64_t>(id), /*open=*/false);
+    if (!t && t.error().code() == ErrorCode::kNotFound)
+      raise(dbus::kUnknownConflict,
+            t.error().message() + "; `hoard conflicts --resolved` lists what can be undone");
+    std::shared_ptr<Engine> e = orRaise(std::move(t)).engine;
     // A person took the rule's decision back: the rules must not take it again.
     chain_->leaveForAPerson(static_cast<int64_t>(id));
     Status st = e->engine->undo(static_cast<int64_t>(id));

@@ -3,6 +3,7 @@
 
 // What hoardd's config file sets (daemon/Config.h reads it).
 
+#include <map>
 #include <string>
 
 #include "sync/ShareEngine.h"
@@ -18,6 +19,9 @@ struct AgentOptions {
   // The config file, for the rules (read at start, on SIGHUP and on
   // ReloadRules). Empty: no rules.
   std::string config_path;
+  // config shares.NAME.lister: the share's hoard-lister (ListerChangeSource.h),
+  // by share name. Read at start.
+  std::map<std::string, std::string> listers;
 };
 
 }  // namespace hoard::daemon

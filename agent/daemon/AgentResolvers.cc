@@ -32,20 +32,10 @@ void Agent::postChainOnOpenConflicts() {
 }
 
 void Agent::runChain(const std::string& share, int64_t id) {
-  journal::ConflictRecord c;
-  {
-    std::lock_guard lock(journal_mu_);
-    auto r = journal_.conflict(id);
-    if (!r || !r->open) return;  // decided meanwhile
-    c = *r;
-  }
-  std::shared_ptr<Engine> e;
-  {
-    MutexLock lock(mu_);
-    auto it = engines_.find(share);
-    if (it == engines_.end()) return;
-    e = it->second;
-  }
+  auto t = conflictOnEngine(id, /*open=*/true);
+  if (!t || t->share != share) return;  // decided meanwhile, or its share stopped
+  const journal::ConflictRecord& c = t->conflict;
+  const std::shared_ptr<Engine>& e = t->engine;
   ChainOutcome o = chain_->run(*e->engine, c, share, false);
   if (o.resolver.empty() && !o.error) return;  // no rule: open, as announced
   LogFields where{share, c.path, static_cast<uint64_t>(id),
@@ -129,26 +119,9 @@ Result<std::vector<uint64_t>> Agent::resolveIdsWith(const std::vector<int64_t>& 
                         : " (" + std::to_string(done.size()) + " before it were resolved)";
   };
   for (int64_t id : ids) {
-    journal::ConflictRecord c;
-    std::string share;
-    {
-      std::lock_guard lock(journal_mu_);
-      auto r = journal_.conflict(id);
-      if (!r || !r->open)
-        return fail(ErrorCode::kNotFound, "conflict #" + std::to_string(id) + " is not open" + before());
-      c = *r;
-      auto s = journal_.share(c.share_id);
-      if (!s) return tl::unexpected(s.error());
-      share = s->name;
-    }
-    std::shared_ptr<Engine> e;
-    {
-      MutexLock lock(mu_);
-      auto it = engines_.find(share);
-      if (it == engines_.end())
-        return fail(ErrorCode::kNotFound, "share \"" + share + "\" is not running");
-      e = it->second;
-    }
+    auto t = conflictOnEngine(id, /*open=*/true);
+    if (!t) return fail(t.error().code(), t.error().message() + before());
+    const auto& [c, share, e] = *t;
     ChainOutcome o = chain_->run(*e->engine, c, share, false, name);
     if (o.error) return tl::unexpected(o.error->withContext("conflict #" + std::to_string(id) + before()));
     if (!o.resolved())

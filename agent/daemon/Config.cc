@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/Config.h"
 
+#include "remote/ListerSettings.h"
+
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -144,6 +146,27 @@ std::chrono::milliseconds seconds(const nlohmann::json& j) {
   return std::chrono::milliseconds(std::llround(j.get<double>() * 1000));
 }
 
+// shares.NAME.lister of every share that has one, each checked as a
+// lister address. (The rest of "shares" is the rules', checked with them.)
+Result<std::map<std::string, std::string>> shareListers(const nlohmann::json& doc,
+                                                        const std::string& path,
+                                                        const remote::ListerSettings& base) {
+  std::map<std::string, std::string> out;
+  if (!doc.contains("shares") || !doc["shares"].is_object()) return out;
+  for (const auto& [name, share] : doc["shares"].items()) {
+    if (!share.is_object() || !share.contains("lister")) continue;
+    std::string at = "config " + path + ": /shares/" + name + "/lister: ";
+    if (!share["lister"].is_string())
+      return fail(ErrorCode::kInvalidArgument, at + "expected a string");
+    remote::ListerSettings s = base;
+    s.spec = share["lister"].get<std::string>();
+    if (auto argv = remote::listerCommand(s); !argv)
+      return fail(ErrorCode::kInvalidArgument, at + argv.error().message());
+    out.emplace(name, s.spec);
+  }
+  return out;
+}
+
 Result<AgentOptions> applyOptions(const nlohmann::json& doc, const std::string& path) {
   for (const Bound& b : kBounds) {
     if (!doc.contains(b.key)) continue;
@@ -180,6 +203,13 @@ Result<AgentOptions> applyOptions(const nlohmann::json& doc, const std::string& 
     options.resolved_retention_days = doc["resolved_retention_days"].get<int>();
   options.engine.reconcile.resolved_retention =
       std::chrono::hours(24) * options.resolved_retention_days;
+  if (doc.contains("lister_command"))
+    options.engine.lister.command = doc["lister_command"].get<std::string>();
+  if (doc.contains("lister_rsh")) options.engine.lister.rsh = doc["lister_rsh"].get<std::string>();
+  if (auto listers = shareListers(doc, path, options.engine.lister); !listers)
+    return tl::unexpected(listers.error());
+  else
+    options.listers = std::move(*listers);
   if (st.write_back_max_delay < st.write_back_quiet)
     return fail(ErrorCode::kInvalidArgument,
                 "config " + path +

@@ -111,6 +111,9 @@ int main(int argc, char** argv) {
     hoard::daemon::AgentOptions options = *config;
     options.host = hostName();
     options.config_path = config_path;
+    // ssh connections to listers are kept open between passes (ssh's own
+    // multiplexing), their sockets beside the journal.
+    options.engine.lister.control_path = state_dir + "/ssh-%C";
     auto agent = std::make_unique<hoard::daemon::Agent>(*connection, **journal, *store, options);
     // Every share's engine exists before the name is taken: a call that
     // activated hoardd (it waits for the name) must find the share it names.

@@ -49,9 +49,9 @@ Result<LoadedRules> fromDocument(const json& doc, const std::string& path,
     if (!v.is_object())
       return fail(ErrorCode::kInvalidArgument, "config " + path + ": " + at + ": expected an object");
     for (const auto& [k, ignored] : v.items())
-      if (k != "rules")
-        return fail(ErrorCode::kInvalidArgument,
-                    "config " + path + ": " + at + "/" + k + ": unknown key (a share has: rules)");
+      if (k != "rules" && k != "lister")
+        return fail(ErrorCode::kInvalidArgument, "config " + path + ": " + at + "/" + k +
+                                                     ": unknown key (a share has: rules, lister)");
     if (!v.contains("rules")) continue;
     auto set = parseList(v["rules"], path, at + "/rules", registry);
     if (!set) return tl::unexpected(set.error());

@@ -1258,12 +1258,18 @@ Result<int64_t> Journal::addIntent(const Intent& intent) {
     HOARD_TRY(requireShare(intent.share_id));
     HOARD_TRY_ASSIGN(q, db_->query("add intent",
                                    "INSERT INTO intents (share_id, op, path, to_path, new_hash, "
-                                   "created_at_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+                                   "created_at_ns, resolver, rule, label) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
     q.bindInt(1, intent.share_id).bindText(2, intent.op).bindBlob(3, intent.path);
     if (intent.to_path.empty()) q.bindNull(4);
     else q.bindBlob(4, intent.to_path);
     bindOptHash(q, 5, intent.new_hash);
     q.bindInt(6, nowNs());
+    int col = 7;
+    for (const std::string* t : {&intent.resolver, &intent.rule, &intent.label}) {
+      if (t->empty()) q.bindNull(col++);
+      else q.bindText(col++, *t);
+    }
     HOARD_TRY(q.run());
     id = sqlite3_last_insert_rowid(db_->handle());
     return {};
@@ -1274,7 +1280,8 @@ Result<int64_t> Journal::addIntent(const Intent& intent) {
 
 Result<std::vector<Intent>> Journal::intents(int64_t share_id) {
   HOARD_TRY_ASSIGN(q, db_->query("list intents",
-                                 "SELECT id, op, path, to_path, new_hash, created_at_ns "
+                                 "SELECT id, op, path, to_path, new_hash, created_at_ns, "
+                                 "resolver, rule, label "
                                  "FROM intents WHERE share_id = ?1 ORDER BY id"));
   q.bindInt(1, share_id);
   std::vector<Intent> out;
@@ -1290,6 +1297,9 @@ Result<std::vector<Intent>> Journal::intents(int64_t share_id) {
     HOARD_TRY_ASSIGN(h, colHash(q, 4, path_, "intent hash"));
     i.new_hash = h;
     i.created_at_ns = q.colInt(5);
+    i.resolver = q.colText(6);
+    i.rule = q.colText(7);
+    i.label = q.colText(8);
     out.push_back(std::move(i));
   }
 }

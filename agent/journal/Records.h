@@ -130,6 +130,11 @@ struct Intent {
   RelPath path;
   RelPath to_path;                    // rename only
   std::optional<ContentHash> new_hash;  // replace: the content the remote holds once done
+  // resolve-*: who decided and the resolution's text, for the history row
+  // recover() writes when it finishes the apply (empty otherwise).
+  std::string resolver;
+  std::string rule;
+  std::string label;
   int64_t created_at_ns = 0;
   bool operator==(const Intent&) const = default;
 };

@@ -54,6 +54,11 @@ bool stashesLocal(Resolution kind, const ConflictDetail& d) {
   return kind == Resolution::kStash && d.local.exists() && d.remote.exists();
 }
 
+bool takesLocalsMetadata(Resolution kind, const ConflictDetail& d) {
+  if (kind == Resolution::kMerged) return d.local.exists();
+  return winnerOf(kind, d) == Winner::kLocal;
+}
+
 journal::ResolutionRecord historyOf(const journal::ConflictRecord& c,
                                     const ConflictDecision& decision) {
   journal::ResolutionRecord h;
@@ -121,6 +126,8 @@ Result<bool> FileApply::holds(remote::RemoteFs& fs, const RelPath& q, const Byte
   if (!looked) return tl::unexpected(looked.error());
   const remote::Stat* st = *looked;
   if (b == nullptr) return st == nullptr;
+  if (b->link) return st != nullptr && st->meta.type == FileType::kSymlink &&
+                      st->symlink_target == *b->link;
   if (st == nullptr || st->meta.type != FileType::kFile) return false;
   if ((st->meta.mode & 07777) != (b->mode & 07777)) return false;
   auto h = is_local ? pass.hashLocal(q) : pass.hashRemote(q);
@@ -180,9 +187,10 @@ Status FileApply::prepare() {
     if (!h) return tl::unexpected(h.error());
     auto put = pass.s.store.put(tmp->get(), c.path, store::BaseStore::Sync::kNow);
     if (!put) return tl::unexpected(put.error().withContext("keep the merged result"));
-    const SideSeen& mode_from = d.local.exists() ? d.local : d.remote;
-    result = Bytes{std::move(*tmp), *h, put->hash, mode_from.mode ? mode_from.mode : 0644, {}};
-    return {};
+    const bool local_meta = takesLocalsMetadata(decision.kind, d);
+    const SideSeen& mode_from = local_meta ? d.local : d.remote;
+    result = Bytes{std::move(*tmp), *h, put->hash, mode_from.mode ? mode_from.mode : 0644, {}, {}, {}};
+    return readXattrs(local_meta ? pass.s.local : pass.s.remote, c.path, *result);
   }
   remote::RemoteFs& from = local_wins ? pass.s.local : pass.s.remote;
   const SideSeen& winner = local_wins ? d.local : d.remote;
@@ -192,7 +200,8 @@ Status FileApply::prepare() {
     if (!winner.hash || staged->hash != *winner.hash)
       return tl::unexpected(drift(c.path, local_wins, c.id));
     result = Bytes{std::move(staged->tmp), staged->hash, staged->object,
-                   staged->copied.meta.mode, staged->copied.meta.mtime_ns};
+                   staged->copied.meta.mode, staged->copied.meta.mtime_ns, {}, {}};
+    if (Status x = readXattrs(from, c.path, *result); !x) return x;
   }
   if (stashesLocal(decision.kind, d)) {
     // The cache's file moves to the stash name: a database a program has
@@ -210,7 +219,8 @@ Status FileApply::prepare() {
     if (!d.local.hash || staged->hash != *d.local.hash)
       return tl::unexpected(drift(c.path, true, c.id));
     stash_bytes = Bytes{std::move(staged->tmp), staged->hash, staged->object,
-                        staged->copied.meta.mode, staged->copied.meta.mtime_ns};
+                        staged->copied.meta.mode, staged->copied.meta.mtime_ns, {}, {}};
+    if (Status x = readXattrs(pass.s.local, c.path, *stash_bytes); !x) return x;
     if (stash.empty()) {
       std::string dir(parentOf(c.path));
       std::string name = resolvers::uniqueStashName(
@@ -245,9 +255,17 @@ Result<int64_t> FileApply::intend() {
   // The intent names the result as the store keeps it (for a database the
   // object is a snapshot whose raw bytes hash otherwise than its content):
   // recover() reads it back from there.
-  return pass.intend(applyIntentOp(decision.kind), c.path,
-                     result ? std::optional(result->object.value_or(result->hash)) : std::nullopt,
-                     stash);
+  journal::Intent i;
+  i.share_id = pass.s.share_id;
+  i.op = applyIntentOp(decision.kind);
+  i.path = c.path;
+  i.to_path = stash;
+  i.new_hash = result ? std::optional(result->object.value_or(result->hash)) : std::nullopt;
+  // Who decided: recover() writes the same history row from these.
+  i.resolver = decision.resolver;
+  i.rule = decision.rule;
+  i.label = decision.label;
+  return pass.journal([&](journal::Journal& j) { return j.addIntent(i); });
 }
 
 // Writes `b` (or nothing: removes) at `q` on one side unless it holds it
@@ -257,13 +275,21 @@ Status FileApply::place(bool on_remote, const RelPath& q, const std::optional<By
   StatMap& side = on_remote ? pass.remote : pass.local;
   auto done = holds(fs, q, b ? &*b : nullptr);
   if (!done) return tl::unexpected(done.error());
-  if (*done) return {};
+  if (*done) return b ? placeXattrs(on_remote, q, *b) : Status{};
   const remote::Stat* st = pass.find(side, q);  // looked at by holds()
   Expect expect = st == nullptr ? Expect::absent() : Expect::version(st->data_version);
   if (!on_remote) pass.writingLocally(q);
   if (!b) {
     if (Status gone = fs.unlink(q, expect); !gone) return gone;
     side.erase(q);
+    return {};
+  }
+  if (b->link) {
+    if (Status made = fs.symlink(q, *b->link, expect); !made) return made;
+    auto now = fs.lstat(q);
+    if (!now) return tl::unexpected(now.error());
+    side[q] = *now;
+    if (!on_remote) pass.wroteLocally(q, now->meta);
     return {};
   }
   remote::ReplaceOptions ro;
@@ -280,6 +306,35 @@ Status FileApply::place(bool on_remote, const RelPath& q, const std::optional<By
   side[q] = *placed;
   if (!on_remote) pass.wroteLocally(q, placed->meta);
   (on_remote ? pass.remote_hash : pass.local_hash)[q] = b->hash;
+  return placeXattrs(on_remote, q, *b);
+}
+
+Status FileApply::readXattrs(remote::RemoteFs& from, const RelPath& q, Bytes& b) {
+  auto x = readUserXattrs(from, q);
+  if (x) {
+    b.xattrs = std::move(*x);
+    return {};
+  }
+  // No xattrs there (or the name gone meanwhile: check() and holds() judge
+  // that): the result's are left as they are.
+  if (x.error().code() == ErrorCode::kUnsupported || x.error().code() == ErrorCode::kNotFound)
+    return {};
+  return tl::unexpected(x.error().withContext("read the xattrs of " + displayPath(q)));
+}
+
+// A name just written (or found holding its bytes already, resuming) gets
+// the winner's user.* xattrs; its new ctime is what the base records.
+Status FileApply::placeXattrs(bool on_remote, const RelPath& q, const Bytes& b) {
+  if (!b.xattrs) return {};
+  remote::RemoteFs& fs = on_remote ? pass.s.remote : pass.s.local;
+  if (!on_remote) pass.writingLocally(q);
+  auto changed = makeUserXattrs(fs, q, *b.xattrs);
+  if (!changed) return tl::unexpected(changed.error().withContext("set the xattrs of " + displayPath(q)));
+  if (!*changed) return {};
+  auto now = pass.sqlite.lstatUnit(fs, q, isSqliteFd(b.fd.get()).value_or(false));
+  if (!now) return tl::unexpected(now.error());
+  (on_remote ? pass.remote : pass.local)[q] = *now;
+  if (!on_remote) pass.wroteLocally(q, now->meta);
   return {};
 }
 

@@ -9,6 +9,7 @@
 
 #include "sync/ConflictDetail.h"
 #include "sync/PassState.h"
+#include "sync/Xattrs.h"
 
 namespace hoard::sync {
 
@@ -25,6 +26,9 @@ enum class Winner { kLocal, kRemote, kNone };
 Winner winnerOf(Resolution kind, const ConflictDetail& d);
 // The cache's bytes go beside the result under a stash name.
 bool stashesLocal(Resolution kind, const ConflictDetail& d);
+// The side whose mode and user.* xattrs the result takes: the winner's; for
+// a merged result the cache's where it has the file, else the remote's.
+bool takesLocalsMetadata(Resolution kind, const ConflictDetail& d);
 
 // Delete on both sides has a meaning only where a side deleted the path.
 bool deleteAllowed(journal::ConflictKind k);
@@ -72,6 +76,12 @@ struct FileApply {
     std::optional<ContentHash> object;  // kept in the store (recover() reads it)
     uint32_t mode = 0644;
     std::optional<int64_t> mtime_ns;
+    // The user.* xattrs the name ends with on both sides (the winner's);
+    // none: left as they are.
+    std::optional<UserXattrs> xattrs = std::nullopt;
+    // A symlink to this target instead of a file (an undo puts one back;
+    // fd, hash and mode are then unused).
+    std::optional<std::string> link = std::nullopt;
   };
 
   PassState& pass;  // holds the listing of both sides at the path
@@ -97,11 +107,15 @@ struct FileApply {
   // Writes `b` (or nothing: removes) at `q` on one side unless it holds it
   // already, compare-and-swap against the listed entry (Undo.cc uses both).
   Status place(bool on_remote, const RelPath& q, const std::optional<Bytes>& b);
+  // `b.xattrs` of the side that holds it at `q` (read from the one that
+  // decides them); kept as they are where that side has no xattr support.
+  Status readXattrs(remote::RemoteFs& from, const RelPath& q, Bytes& b);
 
  private:
   Result<bool> asSeen(bool local_side);
   Result<const remote::Stat*> entry(bool on_remote, const RelPath& q);
   Status copyAll(int from, int to);
+  Status placeXattrs(bool on_remote, const RelPath& q, const Bytes& b);
 };
 
 }  // namespace hoard::sync

@@ -236,15 +236,16 @@ class Reconciler {
   Status apply(int64_t conflict_id, const ConflictDecision& decision);
 
   // Takes back the latest resolution of conflict `conflict_id` (Undo.cc):
-  // both sides get back what they held at the path before it (from the
-  // versions the history keeps), a stash copy it made is removed on both
-  // sides, and the conflict is open again. Compare-and-swap against the
-  // result: kConflict naming the path and the side if either changed since
-  // (nothing is changed then). kNotFound: no resolution of this share's
-  // conflict to undo; kInvalidArgument: the conflict is open, its versions
-  // are no longer kept, or the decision was on a directory, a symlink or a
-  // rename (not undoable yet). One intent; a crash mid-undo is finished by
-  // recover().
+  // both sides get back what they held at the path before it (files from
+  // the versions the history keeps, symlinks by their targets), a stash copy
+  // it made is removed on both sides, and the conflict is open again.
+  // Compare-and-swap against the result: kConflict naming the path and the
+  // side if either changed since (nothing is changed then). kNotFound: no
+  // resolution of this share's conflict to undo; kInvalidArgument: the
+  // conflict is open, or its versions are no longer kept; kUnsupported,
+  // saying what to do instead: the decision was on a directory (folder trees
+  // are not kept) or between two renames (the base it replaced is not kept).
+  // One intent; a crash mid-undo is finished by recover().
   Status undo(int64_t conflict_id);
 
   // Drops the cache's copy of `path` (a file or subtree) and its base rows,

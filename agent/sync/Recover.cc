@@ -57,6 +57,28 @@ Result<bool> settleRename(PassState& pass, const journal::Intent& i) {
   return false;
 }
 
+// The winner's user.* xattrs, for an apply resumed after a crash: from the
+// side that still holds the winner's own file (for a merge, the cache until
+// it took the result, then the remote, which got them first), and the stash
+// copy's from the cache's file, at its stash name once it moved there.
+Status resumeXattrs(ShareSides& s, FileApply& fa, Resolution kind, const ConflictDetail& d,
+                    const RelPath& p) {
+  if (fa.result) {
+    bool from_local = takesLocalsMetadata(kind, d);
+    if (from_local && kind == Resolution::kMerged) {
+      auto replaced = fa.holds(s.local, p, &*fa.result);
+      if (!replaced) return tl::unexpected(replaced.error());
+      from_local = !*replaced;
+    }
+    if (Status x = fa.readXattrs(from_local ? s.local : s.remote, p, *fa.result); !x) return x;
+  }
+  if (fa.stash_bytes) {
+    const bool moved = s.local.lstat(fa.stash).has_value();
+    if (Status x = fa.readXattrs(s.local, moved ? fa.stash : p, *fa.stash_bytes); !x) return x;
+  }
+  return {};
+}
+
 }  // namespace
 
 Status finishApply(ShareSides& s, const journal::Intent& i, Resolution kind) {
@@ -79,7 +101,8 @@ Status finishApply(ShareSides& s, const journal::Intent& i, Resolution kind) {
   if (Status st = loadSide(s.local, pass.local, i.path); !st) return st;
   if (Status st = loadSide(s.remote, pass.remote, i.path); !st) return st;
   if (Status st = pass.sqlite.foldLoaded(pass.local, pass.remote, i.path); !st) return st;
-  FileApply fa{pass, *c, d, ConflictDecision{kind, -1, {}, {}, {}}, {}, {}, i.to_path};
+  ConflictDecision decided{kind, -1, i.label, i.resolver, i.rule};
+  FileApply fa{pass, *c, d, decided, {}, {}, i.to_path};
   // The result's bytes and the stash copy come back from the store, by the
   // object the intent (or the conflict) names; a database's content hash is
   // its snapshot hash, not the object's.
@@ -105,6 +128,7 @@ Status finishApply(ShareSides& s, const journal::Intent& i, Resolution kind) {
     fa.stash_bytes = fromStore(c->local_object ? c->local_object : d.local.hash, d.local);
     if (!fa.stash_bytes) return drop();
   }
+  if (Status x = resumeXattrs(s, fa, kind, d, i.path); !x) return x;
   // Until the remote holds the result, nothing is decided: the cache was not
   // touched yet (the remote goes first), the conflict stays open.
   const remote::Stat* r = pass.find(pass.remote, i.path);

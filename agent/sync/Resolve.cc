@@ -114,7 +114,8 @@ Status refresh(PassState& pass, const journal::ConflictRecord& c, const Conflict
 // Moves one side's entry at p (a whole directory with everything beneath
 // it) to a stash name beside it on that side, then copies it to the other
 // side under the same name: nothing that side held is lost, and p is free.
-Status moveBeside(PassState& pass, const RelPath& p, bool from_local) {
+// `stash_out` gets the name.
+Status moveBeside(PassState& pass, const RelPath& p, bool from_local, RelPath& stash_out) {
   ShareSides& s = pass.s;
   StatMap& side = from_local ? pass.local : pass.remote;
   remote::RemoteFs& fs = from_local ? s.local : s.remote;
@@ -126,6 +127,7 @@ Status moveBeside(PassState& pass, const RelPath& p, bool from_local) {
                s.remote.lstat(q).has_value();
       });
   RelPath stash = joinPath(dir, name);
+  stash_out = stash;
   const remote::Stat st = side.at(p);
   if (from_local) pass.writingLocally(stash);
   if (Status mv = fs.rename(p, stash, Expect::version(st.data_version), Expect::absent()); !mv)
@@ -147,26 +149,28 @@ Status moveBeside(PassState& pass, const RelPath& p, bool from_local) {
 // A dir-delete decided for the deletion: the directory goes on both sides,
 // but what the side that kept it holds beneath it first moves to a stash
 // name on both sides (a user's new file is never silently dropped).
-Status deleteKeepingBeside(PassState& pass, const RelPath& p) {
+Status deleteKeepingBeside(PassState& pass, const RelPath& p, RelPath& stash) {
   const bool kept_local = pass.find(pass.local, p) != nullptr;
-  if (Status st = moveBeside(pass, p, kept_local); !st) return st;
+  if (Status st = moveBeside(pass, p, kept_local, stash); !st) return st;
   return pass.dropBase(p, std::nullopt);
 }
 
-Status applyTree(PassState& pass, const journal::ConflictRecord& c, Resolution kind) {
+// `stash`: the name a decision moved one side's entry to, if any.
+Status applyTree(PassState& pass, const journal::ConflictRecord& c, Resolution kind,
+                 RelPath& stash) {
   const RelPath& p = c.path;
   const bool dir_delete = c.kind == journal::ConflictKind::kDirDelete;
   const bool local_gone = pass.find(pass.local, p) == nullptr;
   const bool remote_gone = pass.find(pass.remote, p) == nullptr;
   switch (kind) {
     case Resolution::kKeepLocal:
-      if (dir_delete && local_gone) return deleteKeepingBeside(pass, p);
+      if (dir_delete && local_gone) return deleteKeepingBeside(pass, p, stash);
       return mirror(pass, p, /*to_remote=*/true);
     case Resolution::kKeepRemote:
-      if (dir_delete && remote_gone) return deleteKeepingBeside(pass, p);
+      if (dir_delete && remote_gone) return deleteKeepingBeside(pass, p, stash);
       return mirror(pass, p, /*to_remote=*/false);
     case Resolution::kDelete:
-      if (dir_delete) return deleteKeepingBeside(pass, p);
+      if (dir_delete) return deleteKeepingBeside(pass, p, stash);
       // A symlink modified on one side, deleted on the other: the deletion wins.
       return mirror(pass, p, /*to_remote=*/local_gone);
     case Resolution::kMerged:
@@ -179,12 +183,67 @@ Status applyTree(PassState& pass, const journal::ConflictRecord& c, Resolution k
   // The remote's version takes the path; the local one moves beside it
   // under a conflict name, on both sides. Nothing is lost either way.
   if (!local_gone && !remote_gone) {
-    if (Status st = moveBeside(pass, p, /*from_local=*/true); !st) return st;
+    if (Status st = moveBeside(pass, p, /*from_local=*/true, stash); !st) return st;
   } else if (remote_gone) {
     // Only the cache holds something: it keeps its name on both sides.
     return mirror(pass, p, /*to_remote=*/true);
   }
   return mirror(pass, p, /*to_remote=*/false);
+}
+
+// What a side holds at `q` now, for the history (an undo checks it).
+Result<SideSeen> seenNow(remote::RemoteFs& fs, const RelPath& q) {
+  SideSeen seen;
+  seen.recorded = true;
+  auto st = fs.lstat(q);
+  if (!st) {
+    if (st.error().code() == ErrorCode::kNotFound) return seen;
+    return tl::unexpected(st.error());
+  }
+  seen.type = st->meta.type;
+  seen.size = st->meta.size;
+  seen.mode = st->meta.mode;
+  seen.mtime_ns = st->meta.mtime_ns;
+  seen.ctime_ns = st->meta.ctime_ns;
+  seen.inode = st->meta.inode;
+  seen.data_version = st->data_version;
+  seen.symlink_target = st->symlink_target;
+  return seen;
+}
+
+// The history row of a decision applied by mirroring (directories, symlinks,
+// a file against a symlink): what each side holds afterwards, the winner's
+// kept file version when a file is left at the path, and the entry moved
+// aside by a stash (its kept version when it is a file).
+Result<journal::ResolutionRecord> treeHistory(PassState& pass, const journal::ConflictRecord& c,
+                                              const ConflictDetail& d,
+                                              const ConflictDecision& decision,
+                                              const RelPath& stash) {
+  journal::ResolutionRecord h = historyOf(c, decision);
+  ConflictDetail after;
+  auto l = seenNow(pass.s.local, c.path);
+  auto r = seenNow(pass.s.remote, c.path);
+  if (!l) return tl::unexpected(l.error());
+  if (!r) return tl::unexpected(r.error());
+  after.local = *l;
+  after.remote = *r;
+  h.after_detail = encodeDetail(after);
+  if (after.local.type == FileType::kFile) {
+    // Mirroring copied the file of the side that kept it.
+    const bool from_local = d.local.type == FileType::kFile &&
+                            (d.remote.type != FileType::kFile ||
+                             decision.kind == Resolution::kKeepLocal);
+    h.result_object = from_local ? c.local_object : c.remote_object;
+  }
+  if (!stash.empty()) {
+    h.stash_path = stash;
+    // moveBeside moves the cache's entry, or (a deletion decided) the one
+    // that side kept.
+    const SideSeen& moved = d.local.exists() ? d.local : d.remote;
+    if (moved.type == FileType::kFile)
+      h.stash_object = d.local.exists() ? c.local_object : c.remote_object;
+  }
+  return h;
 }
 
 // A rename-rename: the cache renamed `from` to the conflict's path, the
@@ -367,9 +426,12 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
                                  " was detected; nothing was changed. The conflict now shows "
                                  "the new version: look at it again and decide again"));
     }
-    done = applyTree(pass, c, decision.kind);
+    RelPath stash;
+    done = applyTree(pass, c, decision.kind, stash);
+    auto h = done ? treeHistory(pass, c, d, decision, stash) : Result<journal::ResolutionRecord>{};
+    if (!h) done = tl::unexpected(h.error());
     if (done) {
-      pass.also_commit.push_back([h = historyOf(c, decision)](journal::Journal& j) {
+      pass.also_commit.push_back([h = std::move(*h)](journal::Journal& j) {
         return closeConflict(j, h, std::nullopt);
       });
       done = pass.flush();

@@ -36,8 +36,11 @@ Result<std::unique_ptr<ShareEngine>> ShareEngine::start(
   std::unique_ptr<ShareEngine> e(new ShareEngine());
   e->hooks_ = std::move(hooks);
   e->options_ = options;
+  auto on_fallback = [self = e.get()](const std::string& reason) {
+    if (self->hooks_.onListerFallback) self->hooks_.onListerFallback(reason);
+  };
   auto rt = ShareRuntime::open(journal, journal_mu, share_id, store, std::move(pool),
-                               options.deadlines, std::move(host));
+                               options.deadlines, std::move(host), options.lister, on_fallback);
   if (!rt) return tl::unexpected(rt.error());
   e->runtime_ = std::move(*rt);
   const std::string& cache = e->runtime_->share().cache_root;

@@ -34,6 +34,9 @@ struct ShareEngineHooks {
   std::function<void(int64_t conflict_id)> onConflictDetected;
   std::function<void(const std::string& message)> onAuthenticationRequired;
   std::function<void(const ReconcileReport&)> onPassFinished;
+  // The share's lister (ListerChangeSource.h) is not used, and why; "" when
+  // it is used again. Once per change of reason.
+  std::function<void(const std::string& reason)> onListerFallback;
 };
 
 // What the last finished pass of a share left to show (GetStatus, ListPins).
@@ -62,6 +65,9 @@ struct ShareEngineOptions {
   ShareStateOptions state;
   ReconcileOptions reconcile;
   remote::DeadlineRemoteFs::Deadlines deadlines;
+  // Where a pass lists the remote: hoard-lister next to the data when set
+  // (lister.spec), else a walk of the mount.
+  remote::ListerSettings lister;
 };
 
 class ShareEngine {

@@ -148,7 +148,8 @@ std::optional<int> testFaultFromEnvironment() {
 Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
     journal::Journal& journal, std::mutex& journal_mu, int64_t share_id, store::BaseStore& store,
     std::shared_ptr<remote::WorkerPool> pool, remote::DeadlineRemoteFs::Deadlines deadlines,
-    std::string host) {
+    std::string host, const remote::ListerSettings& lister,
+    std::function<void(const std::string&)> on_lister_fallback) {
   std::unique_ptr<ShareRuntime> rt(new ShareRuntime());
   rt->journal_ = &journal;
   rt->journal_mu_ = &journal_mu;
@@ -216,6 +217,10 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
                      return fail(code, p.reason);
                    },
                    rt->own_writes_};
+  if (!lister.spec.empty())
+    sides.remote_changes = std::make_shared<remote::ListerChangeSource>(
+        rt->remote_, fromJournal(rt->share_.identity).marker_id, lister,
+        std::move(on_lister_fallback));
   rt->reconciler_ = std::make_unique<Reconciler>(std::move(sides));
   return rt;
 }

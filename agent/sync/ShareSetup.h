@@ -4,6 +4,7 @@
 // Creating a share and assembling what a pass needs for it: the pieces the
 // daemon (and the demo tool) share.
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -14,6 +15,7 @@
 #include "remote/DeadlineRemoteFs.h"
 #include "remote/FaultyRemoteFs.h"
 #include "remote/Identity.h"
+#include "remote/ListerChangeSource.h"
 #include "remote/PosixRemoteFs.h"
 #include "store/BaseStore.h"
 #include "sync/Reconciler.h"
@@ -54,7 +56,9 @@ class ShareRuntime {
   static Result<std::unique_ptr<ShareRuntime>> open(
       journal::Journal& journal, std::mutex& journal_mu, int64_t share_id,
       store::BaseStore& store, std::shared_ptr<remote::WorkerPool> pool,
-      remote::DeadlineRemoteFs::Deadlines deadlines, std::string host);
+      remote::DeadlineRemoteFs::Deadlines deadlines, std::string host,
+      const remote::ListerSettings& lister = {},
+      std::function<void(const std::string&)> on_lister_fallback = nullptr);
 
   Reconciler& reconciler() { return *reconciler_; }
   remote::IdentityChecker& probe() { return *checker_; }

@@ -41,17 +41,49 @@ struct Undo {
                   "resolution " + std::to_string(r.id) + " at " + displayPath(r.path) +
                       " cannot be undone: " + what + " is no longer kept (" +
                       fd.error().message() + ")");
-    return FileApply::Bytes{std::move(*fd), *id, *id, mode ? mode : 0644u, std::nullopt};
+    // A database is compared by its content's hash, not its snapshot's bytes.
+    ContentHash content = *id;
+    if (isSqliteFd(fd->get()).value_or(false)) {
+      auto h = hashSqliteSnapshot(fd->get(), displayPath(r.path));
+      if (!h) return tl::unexpected(h.error());
+      content = *h;
+    }
+    return FileApply::Bytes{std::move(*fd), content, *id, mode ? mode : 0644u, std::nullopt, {}, {}};
+  }
+
+  // What one side held (or held after): a symlink by its target, a file by
+  // its kept version, or nothing.
+  Result<std::optional<FileApply::Bytes>> version(const SideSeen& seen,
+                                                  const std::optional<ContentHash>& id,
+                                                  uint32_t mode, const char* what) {
+    if (seen.type == FileType::kSymlink) {
+      FileApply::Bytes link;
+      link.link = seen.symlink_target;
+      return std::optional(std::move(link));
+    }
+    if (!seen.exists() && !id) return std::nullopt;
+    if (!id)  // a file whose version was not kept: never taken for "nothing there"
+      return fail(ErrorCode::kUnsupported, "resolution " + std::to_string(r.id) + " at " +
+                                               displayPath(r.path) + " cannot be undone: " +
+                                               what + " was not kept");
+    return fromStore(id, mode, what);
   }
 
   Status load() {
     const ConflictDetail after = decodeDetail(r.after_detail);
-    auto res = fromStore(r.result_object, after.local.exists() ? after.local.mode
-                                                                : after.remote.mode,
-                         "its result");
-    auto lb = fromStore(r.local_before, before.local.mode, "the cache's version before");
-    auto rb = fromStore(r.remote_before, before.remote.mode, "the remote's version before");
-    auto st = fromStore(r.stash_object, before.local.mode, "the stash copy");
+    const SideSeen& left = after.local.exists() ? after.local : after.remote;
+    auto res = version(left, r.result_object, left.mode, "its result");
+    auto lb = version(before.local, r.local_before, before.local.mode,
+                      "the cache's version before");
+    auto rb = version(before.remote, r.remote_before, before.remote.mode,
+                      "the remote's version before");
+    // A stash moved the cache's entry aside (or, one side deleted, the
+    // remote's): a symlink there is put back by its target.
+    const SideSeen& moved = before.local.exists() ? before.local : before.remote;
+    auto st = r.stash_path.empty() ? Result<std::optional<FileApply::Bytes>>(std::nullopt)
+              : moved.type == FileType::kSymlink
+                  ? version(moved, std::nullopt, 0, "the stash copy")
+                  : fromStore(r.stash_object, moved.mode, "the stash copy");
     for (auto* x : {&res, &lb, &rb, &st})
       if (!*x) return tl::unexpected(x->error());
     result = std::move(*res);
@@ -137,10 +169,46 @@ struct Undo {
   }
 };
 
-bool fileOrNone(const SideSeen& s) { return s.type == FileType::kFile || !s.exists(); }
+// Why the resolution `r` of conflict `c` cannot be undone (kUnsupported), or
+// nothing. hoard keeps the versions of files and the targets of symlinks:
+// a decision that moved names or replaced a folder tree cannot be put back
+// exactly, so it is refused, saying what to do instead.
+std::optional<Error> notUndoable(const journal::ResolutionRecord& r,
+                                 const journal::ConflictRecord& c) {
+  const ConflictDetail d = decodeDetail(r.before_detail);
+  const std::string which = "resolution " + std::to_string(r.id) + " of conflict " +
+                            std::to_string(c.id) + " at " + displayPath(c.path) + " (" +
+                            r.label + ") cannot be undone: ";
+  const std::string aside =
+      r.stash_path.empty() ? std::string()
+                           : "; what it kept aside is at " + displayPath(r.stash_path);
+  if (d.from)
+    return Error(ErrorCode::kUnsupported,
+                 which + "it decided between two renames of " + displayPath(*d.from) +
+                     " (to " + displayPath(c.path) +
+                     (d.remote_to ? " in the cache, to " + displayPath(*d.remote_to) +
+                                        " on the remote"
+                                  : std::string()) +
+                     "), and hoard does not keep the base it replaced. Nothing was changed. "
+                     "To take it back, rename the file in the cache and sync");
+  if (d.local.type == FileType::kDir || d.remote.type == FileType::kDir)
+    return Error(ErrorCode::kUnsupported,
+                 which + "it decided a directory, and hoard keeps the versions of files, not "
+                         "of whole folder trees, so it cannot put both sides' folders back as "
+                         "they were. Nothing was changed" +
+                     aside + ". Copy back by hand what you need, and sync");
+  const bool tree = d.local.type == FileType::kSymlink || d.remote.type == FileType::kSymlink;
+  if (tree && r.after_detail == "{}")
+    return Error(ErrorCode::kUnsupported,
+                 which + "it was recorded by an older hoard, which did not keep what it left "
+                         "at the path. Nothing was changed. Put the link back by hand "
+                         "(ln -sfn TARGET NAME in the cache) and sync");
+  return std::nullopt;
+}
 
 // The resolution's conflict, if `r` can be undone: its conflict is resolved
-// (or, finishing an undo, open again already) and it decided files.
+// (or, finishing an undo, open again already) and it decided files or
+// symlinks.
 Result<journal::ConflictRecord> undoable(ShareSides& s, const journal::ResolutionRecord& r,
                                          bool resuming) {
   std::lock_guard lock(s.journal_mu);
@@ -149,13 +217,7 @@ Result<journal::ConflictRecord> undoable(ShareSides& s, const journal::Resolutio
   if (c->open != resuming)
     return fail(ErrorCode::kInvalidArgument, "conflict " + std::to_string(c->id) + " at " +
                                                  displayPath(c->path) + " is open: nothing to undo");
-  const ConflictDetail d = decodeDetail(r.before_detail);
-  if (!fileOrNone(d.local) || !fileOrNone(d.remote) || d.from)
-    return fail(ErrorCode::kInvalidArgument,
-                "resolution " + std::to_string(r.id) + " of conflict " + std::to_string(c->id) +
-                    " at " + displayPath(c->path) +
-                    " decided a directory, a symlink or a rename: hoard can undo only decisions "
-                    "on files so far");
+  if (auto why = notUndoable(r, *c)) return tl::unexpected(std::move(*why));
   return *c;
 }
 
@@ -224,7 +286,10 @@ Status finishUndo(ShareSides& s, const journal::Intent& i) {
   pass.batching = true;
   Undo u(pass, *last, std::move(*c));
   if (Status st = u.load(); !st)
-    return st.error().code() == ErrorCode::kInvalidArgument ? drop() : st;
+    return st.error().code() == ErrorCode::kInvalidArgument ||
+                   st.error().code() == ErrorCode::kUnsupported
+               ? drop()
+               : st;
   // A side someone changed since: the conflict is open and holds the path;
   // the user decides on what is there.
   if (Status st = u.check(/*resuming=*/true); !st) return drop();

@@ -41,19 +41,14 @@ Result<bool> setUserXattrs(remote::RemoteFs& to, const RelPath& path, const User
   return changed;
 }
 
-Result<bool> copyUserXattrs(remote::RemoteFs& from, remote::RemoteFs& to, const RelPath& path) {
-  auto want = readUserXattrs(from, path);
-  if (!want) {
-    if (want.error().code() == ErrorCode::kUnsupported) return false;
-    return tl::unexpected(want.error());
-  }
+Result<bool> makeUserXattrs(remote::RemoteFs& to, const RelPath& path, const UserXattrs& want) {
   auto have = readUserXattrs(to, path);
   if (!have) {
     if (have.error().code() == ErrorCode::kUnsupported) return false;
     return tl::unexpected(have.error());
   }
   bool changed = false;
-  for (const auto& [n, v] : *want) {
+  for (const auto& [n, v] : want) {
     auto it = have->find(n);
     if (it != have->end() && it->second == v) continue;
     Status st = to.setXattr(path, n, v);
@@ -64,12 +59,21 @@ Result<bool> copyUserXattrs(remote::RemoteFs& from, remote::RemoteFs& to, const 
     changed = true;
   }
   for (const auto& [n, v] : *have) {
-    if (want->count(n)) continue;
+    if (want.count(n)) continue;
     Status st = to.removeXattr(path, n);
     if (!st && st.error().code() != ErrorCode::kNotFound) return tl::unexpected(st.error());
     changed = changed || st.has_value();
   }
   return changed;
+}
+
+Result<bool> copyUserXattrs(remote::RemoteFs& from, remote::RemoteFs& to, const RelPath& path) {
+  auto want = readUserXattrs(from, path);
+  if (!want) {
+    if (want.error().code() == ErrorCode::kUnsupported) return false;
+    return tl::unexpected(want.error());
+  }
+  return makeUserXattrs(to, path, *want);
 }
 
 }  // namespace hoard::sync

@@ -23,6 +23,11 @@ Result<bool> copyUserXattrs(remote::RemoteFs& from, remote::RemoteFs& to, const 
 // The user.* xattrs of one path, by name.
 using UserXattrs = std::map<std::string, std::string>;
 
+// Makes the user.* xattrs of `to`:`path` exactly `want` (sets what differs,
+// removes what `want` lacks). Returns whether `to` was changed; a side
+// without xattr support is not an error.
+Result<bool> makeUserXattrs(remote::RemoteFs& to, const RelPath& path, const UserXattrs& want);
+
 // The user.* xattrs of `fs`:`path`; kUnsupported where `fs` has none.
 Result<UserXattrs> readUserXattrs(remote::RemoteFs& fs, const RelPath& path);
 

@@ -16,9 +16,10 @@ bash scripts/deps.sh   # rsync, unison, sshfs, openssh-server among them
 
 echo "== building hoardd, hoard and the network harness (Release, build-netbench) =="
 cmake -S . -B build-netbench -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C build-netbench -j"${HOARD_JOBS:-$(nproc)}" hoardd hoard hoard_net_harness hoard_delayline >/dev/null
+ninja -C build-netbench -j"${HOARD_JOBS:-$(nproc)}" hoardd hoard hoard-lister hoard_net_harness hoard_delayline >/dev/null
 
 export PATH="$repo/build-netbench/agent/daemon:$repo/build-netbench/cli:$PATH"
 export HOARD_BENCH_COMMAND="bash tests/bench/run-netbench.sh${*:+ $*}"
 dbus-run-session -- /usr/bin/python3 tests/bench/netbench.py \
-  --harness "$repo/build-netbench/tests/e2e/hoard_net_harness" "$@"
+  --harness "$repo/build-netbench/tests/e2e/hoard_net_harness" \
+  --lister "$repo/build-netbench/lister/hoard-lister" "$@"

@@ -4,8 +4,11 @@
 // program (a python3 child) keeping the cache's database open in WAL mode
 // with autocheckpoint off while the share goes offline and back.
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -36,8 +39,20 @@ class CliSqliteTest : public ::testing::Test {
     fs::create_directories(R_);
     bus_ = std::make_unique<PrivateBus>();
     ASSERT_TRUE(bus_->ok());
-    daemon_ = std::make_unique<Daemon>(dir_ + "/state", dir_ + "/hoardd.log");
+    startDaemon();
+  }
+  // hoardd with its config in dir_/config (none there: no rules).
+  void startDaemon() {
+    daemon_.reset();
+    daemon_ = std::make_unique<Daemon>(
+        dir_ + "/state", dir_ + "/hoardd.log",
+        std::vector<std::pair<std::string, std::string>>{{"XDG_CONFIG_HOME", dir_ + "/config"}});
     ASSERT_TRUE(daemon_->start()) << slurp(dir_ + "/hoardd.log");
+  }
+  // config.json holds `config`; hoardd starts again to read it.
+  void withConfig(const std::string& config) {
+    put(dir_ + "/config/hoard/config.json", config);
+    startDaemon();
   }
   void TearDown() override {
     daemon_.reset();
@@ -202,6 +217,168 @@ TEST_F(CliSqliteTest, ShowTablesAndDiffPrintTheRowsEachSideChangedPerTable) {
   EXPECT_EQ(hoard("show " + txt_id + " --tables").first, 1);
   EXPECT_NE(last_err_.find("is not between two SQLite databases"), std::string::npos) << last_err_;
   EXPECT_EQ(hoard("diff " + txt_id + " --json").first, 2);
+}
+
+}  // namespace
+}  // namespace hoard
+
+namespace hoard {
+namespace {
+
+// The real `sqlite3` program holding a database open, as an application
+// does: it reads statements from a pipe this test writes, one line at a
+// time; its output and errors go to a file.
+class SqliteShell {
+ public:
+  SqliteShell(const std::string& db, const std::string& log) : log_(log) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(p[0], 0);
+      int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+      ::execl("/usr/bin/sqlite3", "sqlite3", "-batch", "-bail", db.c_str(), nullptr);
+      _exit(127);
+    }
+    ::close(p[0]);
+    to_ = p[1];
+  }
+  ~SqliteShell() { quit(); }
+  void send(const std::string& sql) {
+    std::string line = sql + "\n";
+    ASSERT_EQ(::write(to_, line.data(), line.size()), static_cast<ssize_t>(line.size()));
+  }
+  // Ends it (.quit); its exit status.
+  int quit() {
+    if (pid_ <= 0) return -1;
+    send(".quit");
+    ::close(to_);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::string output() const { return slurp(log_); }
+
+ private:
+  std::string log_;
+  pid_t pid_ = -1;
+  int to_ = -1;
+};
+
+constexpr const char* kRows = "SELECT group_concat(id || ' ' || side) FROM (SELECT * FROM t ORDER BY id)";
+constexpr const char* kSqliteRule =
+    R"({"rules": [{"name": "databases", "class": "sqlite", "resolver": "sqlite"}]})";
+
+// Issue 10, the data-loss scenario decided by a rule: a `sqlite3` process
+// keeps the cache's WAL database open (autocheckpoint off) through the
+// reconnect while both sides changed different rows, and both inserted a row
+// under the same INTEGER PRIMARY KEY. The rule's sqlite resolver merges row by
+// row: every row of both sides on both sides (the server's new row keeps its
+// key, the cache's is renumbered after it), valid databases, the program's
+// connection unharmed, the history naming the rule and the resolver.
+TEST_F(CliSqliteTest, ARuleMergesRowsEditedOnBothSidesOfADatabaseHeldOpen) {
+  withConfig(kSqliteRule);
+  sqlite3(R_ + "/w.db",
+          "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, side TEXT); "
+          "INSERT INTO t(side) VALUES ('base1'),('base2');");
+  ASSERT_EQ(hoard("share add s " + R_ + " " + C_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload s").first, 0) << last_err_;
+  ASSERT_EQ(hoard("offline s").first, 0) << last_err_;
+
+  SqliteShell app(C_ + "/w.db", dir_ + "/app.log");
+  app.send("PRAGMA wal_autocheckpoint=0;");
+  app.send("UPDATE t SET side = 'cache1' WHERE id = 1;");
+  app.send("INSERT INTO t(side) VALUES ('cache-new');");
+  ASSERT_TRUE(eventually([&] { return sqlite3(C_ + "/w.db", "SELECT count(*) FROM t") == "3"; }))
+      << app.output();
+  ASSERT_TRUE(fs::exists(C_ + "/w.db-wal"));
+  sqlite3(R_ + "/w.db", "UPDATE t SET side = 'srv2' WHERE id = 2; INSERT INTO t(side) VALUES ('srv-new');");
+
+  ASSERT_EQ(hoard("online s").first, 0) << last_err_;
+  json history;
+  EXPECT_TRUE(eventually([&] {
+    hoard("sync s");
+    history = json::parse(hoard("conflicts s --resolved --json").second, nullptr, false);
+    return history.is_array() && history.size() == 1u && hoard("conflicts s").first == 0;
+  })) << history.dump() << last_err_ << slurp(dir_ + "/hoardd.log");
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0]["path"], "w.db");
+  EXPECT_EQ(history[0]["decision"], "merged");
+  EXPECT_EQ(history[0]["resolver"], "sqlite");
+  EXPECT_NE(history[0]["rule"].get<std::string>().find("databases"), std::string::npos)
+      << history[0].dump();
+
+  const std::string merged = "1 cache1,2 srv2,3 srv-new,4 cache-new";
+  EXPECT_EQ(onServer(kRows), merged);
+  EXPECT_EQ(onServer("PRAGMA integrity_check"), "ok");
+  noCompanionsOnTheServer();
+  EXPECT_EQ(sqlite3(C_ + "/w.db", kRows), merged);
+  EXPECT_EQ(sqlite3(C_ + "/w.db", "PRAGMA integrity_check"), "ok");
+
+  // The program's connection sees the merge and goes on writing; its row
+  // travels like any other.
+  app.send("INSERT INTO t(side) VALUES ('after');");
+  EXPECT_TRUE(eventually([&] { return sqlite3(C_ + "/w.db", kRows) == merged + ",5 after"; }))
+      << app.output();
+  EXPECT_EQ(app.quit(), 0) << app.output();
+  EXPECT_EQ(app.output(), "0\n") << "the program saw no error (0 is its PRAGMA's answer)";
+  EXPECT_TRUE(eventually([&] {
+    hoard("sync s");
+    return onServer(kRows) == merged + ",5 after";
+  })) << last_err_ << slurp(dir_ + "/hoardd.log");
+  EXPECT_EQ(onServer("PRAGMA integrity_check"), "ok");
+  noCompanionsOnTheServer();
+}
+
+// The same row changed differently on both sides: the rule's sqlite resolver
+// defers (its default on_row_conflict), the conflict stays open with the
+// reason shown in `hoard conflicts`, and neither side is touched. The rule
+// given on_row_conflict "remote" and reloaded merges, taking the server's row.
+TEST_F(CliSqliteTest, TheSameRowEditedOnBothSidesStaysOpenWithTheReason) {
+  withConfig(kSqliteRule);
+  sqlite3(R_ + "/w.db",
+          "PRAGMA journal_mode=WAL; CREATE TABLE t(id INTEGER PRIMARY KEY, side TEXT); "
+          "INSERT INTO t(side) VALUES ('base1'),('base2');");
+  ASSERT_EQ(hoard("share add s " + R_ + " " + C_).first, 0) << last_err_;
+  ASSERT_EQ(hoard("preload s").first, 0) << last_err_;
+  ASSERT_EQ(hoard("offline s").first, 0) << last_err_;
+  sqlite3(C_ + "/w.db", "UPDATE t SET side = 'mine' WHERE id = 1; INSERT INTO t VALUES (7, 'c7');");
+  sqlite3(R_ + "/w.db", "UPDATE t SET side = 'theirs' WHERE id = 1;");
+  ASSERT_EQ(hoard("online s").first, 0) << last_err_;
+  EXPECT_TRUE(eventually([&] { return hoard("sync s").first == 3; })) << last_err_;
+  json open = json::parse(hoard("conflicts s --json").second, nullptr, false);
+  ASSERT_TRUE(open.is_array() && open.size() == 1u) << open.dump();
+  const std::string id = std::to_string(open[0]["id"].get<uint64_t>());
+  // The chain ran on it (it logs what the rule's resolver said) and left it open.
+  EXPECT_TRUE(eventually([&] {
+    return slurp(dir_ + "/hoardd.log").find("conflict #" + id + " at w.db") != std::string::npos;
+  })) << slurp(dir_ + "/hoardd.log");
+  EXPECT_EQ(hoard("conflicts s --resolved --json").second.find("w.db"), std::string::npos);
+  open = json::parse(hoard("conflicts s --json").second, nullptr, false);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0]["resolver"], "sqlite");
+  EXPECT_EQ(open[0]["would"], "defer");
+  const std::string reason = open[0]["reason"];
+  EXPECT_NE(reason.find("\"t\""), std::string::npos) << reason;
+  auto [rc, text] = hoard("conflicts s");
+  EXPECT_EQ(rc, 3);
+  EXPECT_NE(text.find(reason), std::string::npos) << text;
+  EXPECT_EQ(sqlite3(C_ + "/w.db", kRows), "1 mine,2 base2,7 c7");
+  EXPECT_EQ(onServer(kRows), "1 theirs,2 base2");
+
+  put(dir_ + "/config/hoard/config.json",
+      R"({"rules": [{"name": "databases", "class": "sqlite", "resolver": "sqlite",
+                     "options": {"on_row_conflict": "remote"}}]})");
+  ASSERT_EQ(hoard("rules reload").first, 0) << last_err_;
+  EXPECT_TRUE(eventually([&] { return hoard("conflicts s").first == 0; }))
+      << slurp(dir_ + "/hoardd.log");
+  EXPECT_EQ(onServer(kRows), "1 theirs,2 base2,7 c7");
+  EXPECT_EQ(sqlite3(C_ + "/w.db", kRows), "1 theirs,2 base2,7 c7");
+  EXPECT_EQ(onServer("PRAGMA integrity_check"), "ok");
+  noCompanionsOnTheServer();
 }
 
 }  // namespace

@@ -76,6 +76,12 @@ TEST_F(ConfigBoundsTest, EveryKeyOfTheSchemaIsBoundedAndItsBoundsHold) {
     SCOPED_TRACE(key);
     // The rules are structured and checked on their own (RulesTest, CliRulesTest).
     if (key == "rules" || key == "shares") continue;
+    if (prop["type"] == "string") {  // lister_command, lister_rsh: never empty
+      ASSERT_TRUE(prop.contains("default")) << key << " has no default";
+      expectRefused(nlohmann::json{{key, ""}}.dump(), key);
+      expectRefused(nlohmann::json{{key, 7}}.dump(), key);
+      continue;
+    }
     ASSERT_TRUE(prop.contains("minimum")) << key << " has no minimum";
     ASSERT_TRUE(prop.contains("maximum")) << key << " has no maximum";
     ASSERT_TRUE(prop.contains("default")) << key << " has no default";
@@ -123,6 +129,8 @@ TEST_F(ConfigBoundsTest, TheSchemasDefaultsAreTheDaemonsDefaults) {
   EXPECT_EQ(a.deadlines.metadata, b.deadlines.metadata);
   EXPECT_EQ(a.deadlines.transfer_idle, b.deadlines.transfer_idle);
   EXPECT_EQ(a.reconcile.max_delete_fraction, b.reconcile.max_delete_fraction);
+  EXPECT_EQ(a.lister.command, b.lister.command);
+  EXPECT_EQ(a.lister.rsh, b.lister.rsh);
   EXPECT_EQ(a.reconcile.cache_budget_bytes, b.reconcile.cache_budget_bytes);
   EXPECT_EQ(given->resolved_retention_days, none->resolved_retention_days);
 }

@@ -79,6 +79,25 @@ TEST_F(ConfigTest, SchemaViolationsNameTheKey) {
   EXPECT_NE(contradictory.error().message().find("write_back_max_delay_ms"), std::string::npos);
 }
 
+TEST_F(ConfigTest, AShareListerIsReadAndABadOneNamesItsKey) {
+  auto o = loadConfig(write(R"({"lister_command": "bin/hoard-lister", "lister_rsh": "ssh -i k",
+    "shares": {"work": {"lister": "ssh://ann@files:2222/srv/work", "rules": []},
+               "photos": {"rules": []}}})"));
+  ASSERT_TRUE(o) << o.error().toString();
+  EXPECT_EQ(o->engine.lister.command, "bin/hoard-lister");
+  EXPECT_EQ(o->engine.lister.rsh, "ssh -i k");
+  ASSERT_EQ(o->listers.size(), 1u);
+  EXPECT_EQ(o->listers.at("work"), "ssh://ann@files:2222/srv/work");
+  for (const char* bad : {R"("sftp://files/srv")", R"("ssh://files")", R"("ssh://files:x/srv")",
+                          R"(42)"}) {
+    auto b = loadConfig(write(std::string(R"({"shares": {"work": {"lister": )") + bad + "}}}"));
+    ASSERT_FALSE(b) << bad;
+    EXPECT_NE(b.error().message().find(dir_ + "/config.json: /shares/work/lister: "),
+              std::string::npos)
+        << b.error().message();
+  }
+}
+
 TEST_F(ConfigTest, HoarddRefusesToStartOnABadConfig) {
   std::string cfg = write(R"({"poll_interval_s": -1})");
   std::string cmd = std::string(HOARDD_PATH) + " --config " + cfg + " --state-dir " + dir_ +

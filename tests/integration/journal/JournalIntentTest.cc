@@ -62,5 +62,48 @@ TEST(JournalIntentTest, IntentsSurviveReopenInOrderAndAreRemovedOnce) {
   std::filesystem::remove_all(dir);
 }
 
+// An apply's intent names who decided, so that recover() can record it: the
+// resolver, the rule and the resolution's text survive a reopen byte for
+// byte; other intents have none.
+TEST(JournalIntentTest, AnApplysIntentKeepsItsResolverRuleAndLabel) {
+  char tmpl[] = "/tmp/hoard-intents-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  int64_t share = 0;
+  {
+    auto j = Journal::open(dir + "/journal.db");
+    ASSERT_TRUE(j) << j.error().toString();
+    auto id = (*j)->addShare({"docs", "/remote", "/cache", {}});
+    ASSERT_TRUE(id);
+    share = *id;
+    Intent apply;
+    apply.share_id = share;
+    apply.op = "resolve-merged";
+    apply.path = "notes.db";
+    apply.new_hash = hashBytes("merged");
+    apply.resolver = "sqlite";
+    apply.rule = "1 \"databases\" of share docs";
+    apply.label = "merged by sqlite via rule 1 \"caf\xe9\"";
+    ASSERT_TRUE((*j)->addIntent(apply));
+    Intent replace;
+    replace.share_id = share;
+    replace.op = "replace";
+    replace.path = "a.txt";
+    ASSERT_TRUE((*j)->addIntent(replace));
+  }
+  auto j = Journal::open(dir + "/journal.db");
+  ASSERT_TRUE(j);
+  auto list = (*j)->intents(share);
+  ASSERT_TRUE(list) << list.error().toString();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].resolver, "sqlite");
+  EXPECT_EQ((*list)[0].rule, "1 \"databases\" of share docs");
+  EXPECT_EQ((*list)[0].label, "merged by sqlite via rule 1 \"caf\xe9\"");
+  EXPECT_EQ((*list)[1].resolver, "");
+  EXPECT_EQ((*list)[1].rule, "");
+  EXPECT_EQ((*list)[1].label, "");
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace hoard::journal

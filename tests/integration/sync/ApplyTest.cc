@@ -211,7 +211,7 @@ TEST_F(ApplyCrashTest, KilledAtEveryStepTheConflictIsOpenAsDetectedOrResolvedAnd
     Resolution kind;
     std::string result;  // at doc.txt afterwards
   };
-  size_t kills = 0;
+  size_t kills = 0, finished_by_recover = 0;
   for (const Case& k : {Case{Resolution::kKeepLocal, "L"}, Case{Resolution::kKeepRemote, "R"},
                         Case{Resolution::kStash, "R"}, Case{Resolution::kMerged, "M"}}) {
     for (uint64_t at = 1;; ++at) {
@@ -221,8 +221,13 @@ TEST_F(ApplyCrashTest, KilledAtEveryStepTheConflictIsOpenAsDetectedOrResolvedAnd
         SetUp();
         auto c = contentConflict();
         ASSERT_TRUE(c.open);
-        bool killed = killDuringApply(c.id, ConflictDecision{k.kind, -1, {}, {}, {}}, "M",
-                                      KillPlan{at, when});
+        // Decided by a rule: finished by recover() or not, the history names
+        // the resolver and the rule (issue 11: recover() used to leave them empty).
+        const std::string label =
+            std::string(resolutionName(k.kind)) + " by crash-resolver via rule 2 \"crash\"";
+        bool killed = killDuringApply(
+            c.id, ConflictDecision{k.kind, -1, label, "crash-resolver", "2 \"crash\""}, "M",
+            KillPlan{at, when});
         kills += killed;
         restart();
         if (HasFatalFailure()) return;
@@ -241,6 +246,11 @@ TEST_F(ApplyCrashTest, KilledAtEveryStepTheConflictIsOpenAsDetectedOrResolvedAnd
           ASSERT_EQ(h->size(), 1u);
           EXPECT_EQ((*h)[0].decision, resolutionName(k.kind));
           EXPECT_EQ((*h)[0].result_object, hashBytes(k.result));
+          EXPECT_EQ((*h)[0].resolver, "crash-resolver");
+          EXPECT_EQ((*h)[0].rule, "2 \"crash\"");
+          EXPECT_EQ((*h)[0].label, label);
+          EXPECT_EQ(now.resolution, label);
+          finished_by_recover += killed;
         }
         auto intents = journal_->intents(share_);
         ASSERT_TRUE(intents);
@@ -255,6 +265,9 @@ TEST_F(ApplyCrashTest, KilledAtEveryStepTheConflictIsOpenAsDetectedOrResolvedAnd
     }
   }
   EXPECT_GE(kills, 8u);
+  // Each decision was killed at least once after the remote took its result:
+  // recover() finished those, and the checks above saw who decided.
+  EXPECT_GE(finished_by_recover, 4u);
 }
 
 // Undo through the same intent machinery: killed at every step of the undo

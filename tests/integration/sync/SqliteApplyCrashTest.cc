@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "SqliteMerge.h"
+#include "integration/sync/KillingCommit.h"
 #include "integration/sync/KillingFs.h"
 #include "integration/sync/ReconcilerFixture.h"
 #include "integration/sync/SqliteChild.h"
@@ -125,6 +127,62 @@ class SqliteApplyCrashTest : public ReconcilerTest {
     return true;
   }
 
+  // A child applies `decision` to conflict `id`, both roots wrapped in
+  // KillingFs (killed at `plan`) and, with `commit` > 0, killed at that
+  // commit of its own journal connection, after writing what the cache's
+  // database holds at that instant to dir_/at-kill. True if it was killed.
+  bool killDuring(int64_t id, const ConflictDecision& decision, KillPlan plan, uint64_t commit) {
+    fs::remove(dir_ + "/at-kill");
+    std::fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      if (commit > 0)
+        killAtJournalCommit(commit, [&] { std::ofstream(dir_ + "/at-kill") << rows(cacheDb()); });
+      auto j = journal::Journal::open(dir_ + "/journal.db");  // a connection with the hook
+      if (!j) _exit(4);
+      uint64_t counter = 0;
+      KillingFs l(*local_fs_, plan, counter), r(*remote_fs_, plan, counter);
+      Reconciler rec(ShareSides{**j, mu_, share_, l, r, cache_, *store_, store::KeepPolicy{},
+                                "laptop", nullptr, nullptr});
+      _exit(rec.apply(id, decision) ? 0 : 3);
+    }
+    int status = 0;
+    EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+    if (WIFEXITED(status)) {
+      EXPECT_EQ(WEXITSTATUS(status), 0);
+      return false;
+    }
+    EXPECT_TRUE(WIFSIGNALED(status));
+    return true;
+  }
+  // The stash copies of notes.db in `root`.
+  static std::vector<std::string> stashes(const std::string& root) {
+    std::vector<std::string> out;
+    for (auto& e : fs::directory_iterator(root))
+      if (e.path().filename().string().rfind("notes.conflict-", 0) == 0 &&
+          e.path().extension() == ".db")
+        out.push_back(e.path().string());
+    return out;
+  }
+  // What every restart must find, whatever the kill point: no intent, no
+  // companion on the server, and a pass that settles.
+  void expectSettled(bool open) {
+    auto intents = journal_->intents(share_);
+    ASSERT_TRUE(intents);
+    EXPECT_TRUE(intents->empty());
+    std::vector<std::string> dbs = stashes(remote_root_);
+    dbs.push_back(remoteDb());
+    for (const std::string& db : dbs)
+      for (const char* s : {"-wal", "-shm", "-journal"})
+        EXPECT_FALSE(fs::exists(db + s)) << db << s << " on the server";
+    ReconcileReport r = sync();
+    EXPECT_FALSE(r.stopped);
+    if (!open) {
+      EXPECT_EQ(r.pushed + r.pulled, 0u);
+    }
+    EXPECT_EQ(openConflicts().size(), open ? 1u : 0u);
+  }
+
   // The next start: the journal reopened, recover() run.
   void restart() {
     journal_.reset();
@@ -188,6 +246,109 @@ TEST_F(SqliteApplyCrashTest, KilledWhileApplyingAMergedDatabaseRecoverFinishesOr
   // Killed after the remote took the result (and before the cache did):
   // recover() completed the apply instead of dropping it.
   EXPECT_GE(finished_by_recover, 1u);
+}
+
+// Issue 10: killed between the cache-side install of a merged database
+// (through SQLite, beyond KillingFs's reach) and the journal's commit: at
+// every commit of the apply in turn. At the last one the cache already holds
+// the merged rows; after restart both sides hold them in valid databases and
+// the history says who decided, or (killed earlier) both are as detected.
+TEST_F(SqliteApplyCrashTest, KilledAtEachJournalCommitOfAMergedDatabaseApply) {
+  size_t after_install = 0;
+  for (uint64_t commit = 1;; ++commit) {
+    TearDown();
+    SetUp();
+    auto c = dbConflict();
+    ASSERT_TRUE(c.open);
+    UniqueFd merged = merge(c);
+    ConflictDecision d{Resolution::kMerged, merged.get(), "sqlite via rule 1", "sqlite", "1"};
+    bool killed = killDuring(c.id, d, KillPlan{}, commit);
+    restart();
+    SCOPED_TRACE("killed at commit " + std::to_string(commit));
+    const std::string at_kill = killed ? get(dir_ + "/at-kill") : std::string();
+    auto now = journal_->conflict(c.id);
+    ASSERT_TRUE(now);
+    if (now->open) {
+      EXPECT_NE(at_kill, kMergedRows) << "the cache held the result, the remote first: finish it";
+      EXPECT_EQ(rows(cacheDb()), kLocalRows);
+      EXPECT_EQ(rows(remoteDb()), kRemoteRows);
+    } else {
+      EXPECT_EQ(rows(cacheDb()), kMergedRows);
+      EXPECT_EQ(rows(remoteDb()), kMergedRows);
+      auto h = journal_->resolutions(share_);
+      ASSERT_TRUE(h);
+      ASSERT_EQ(h->size(), 1u);
+      EXPECT_EQ((*h)[0].decision, "merged");
+      EXPECT_EQ((*h)[0].resolver, "sqlite");
+      EXPECT_EQ((*h)[0].rule, "1");
+      EXPECT_EQ(now->resolution, "sqlite via rule 1");
+    }
+    if (at_kill == kMergedRows) ++after_install;
+    expectSettled(now->open);
+    if (!killed) break;
+    ASSERT_LT(commit, 20u) << "apply never finished";
+  }
+  EXPECT_GE(after_install, 1u) << "no kill fell between the cache's install and the commit";
+}
+
+// Issue 10: keep both of a database conflict (the cache's database moves to a
+// conflict name on both sides, the server's takes the name), killed before
+// and after every mutating call and at every journal commit. After restart
+// each name holds one side's rows whole (never a mix), in a valid database;
+// the cache's rows are never lost; the journal agrees with the files.
+TEST_F(SqliteApplyCrashTest, KilledAtEveryStepOfStashingADatabaseNothingIsLostOrMixed) {
+  struct Point {
+    KillPlan plan;
+    uint64_t commit;
+  };
+  std::vector<Point> points;
+  for (uint64_t at = 1; at <= 12; ++at)
+    for (auto when : {KillPlan::When::kBefore, KillPlan::When::kAfter})
+      points.push_back({KillPlan{at, when}, 0});
+  for (uint64_t commit = 1; commit <= 6; ++commit) points.push_back({KillPlan{}, commit});
+  size_t kills = 0, resolved_after_kill = 0;
+  for (const Point& p : points) {
+    TearDown();
+    SetUp();
+    auto c = dbConflict();
+    ASSERT_TRUE(c.open);
+    ConflictDecision d{Resolution::kStash, -1, "stash", "stash", ""};
+    bool killed = killDuring(c.id, d, p.plan, p.commit);
+    kills += killed;
+    restart();
+    SCOPED_TRACE(p.commit ? "killed at commit " + std::to_string(p.commit)
+                          : "killed at op " + std::to_string(p.plan.at_op) +
+                                (p.plan.when == KillPlan::When::kBefore ? " before" : " after"));
+    auto now = journal_->conflict(c.id);
+    ASSERT_TRUE(now);
+    const auto cache_stash = stashes(cache_), remote_stash = stashes(remote_root_);
+    if (now->open) {
+      EXPECT_EQ(rows(cacheDb()), kLocalRows);
+      EXPECT_EQ(rows(remoteDb()), kRemoteRows);
+      EXPECT_TRUE(cache_stash.empty());
+      EXPECT_TRUE(remote_stash.empty());
+    } else {
+      resolved_after_kill += killed;
+      EXPECT_EQ(rows(cacheDb()), kRemoteRows);
+      EXPECT_EQ(rows(remoteDb()), kRemoteRows);
+      ASSERT_EQ(cache_stash.size(), 1u);
+      ASSERT_EQ(remote_stash.size(), 1u);
+      EXPECT_EQ(fs::path(cache_stash[0]).filename(), fs::path(remote_stash[0]).filename());
+      EXPECT_EQ(rows(cache_stash[0]), kLocalRows);
+      EXPECT_EQ(rows(remote_stash[0]), kLocalRows);
+      auto h = journal_->resolutions(share_);
+      ASSERT_TRUE(h);
+      ASSERT_EQ(h->size(), 1u);
+      EXPECT_EQ((*h)[0].decision, "stash");
+      EXPECT_EQ(fs::path(cache_stash[0]).filename(), (*h)[0].stash_path);
+    }
+    // A stash copy the server got before the crash is the cache's rows whole.
+    for (const auto& s : remote_stash) EXPECT_EQ(rows(s), kLocalRows) << s;
+    expectSettled(now->open);
+  }
+  EXPECT_GE(kills, 6u);
+  // Once its intent is recorded, a stash is always finished by recover().
+  EXPECT_GE(resolved_after_kill, 3u);
 }
 
 }  // namespace
