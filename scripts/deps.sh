@@ -14,6 +14,7 @@ PACKAGES=(
   sshfs openssh-server openssh-client fuse3 iproute2
   rsync unison hyperfine systemd
   scdoc lintian dpkg-dev file gzip
+  clang-16  # only for scripts/check-thread-safety.sh (the build uses gcc)
 )
 
 missing=()

@@ -73,12 +73,12 @@ void Agent::startShares() {
 
 void Agent::close() {
   {
-    std::lock_guard lock(post_mu_);
+    MutexLock lock(post_mu_);
     if (closing_.exchange(true)) return;
   }
   std::map<std::string, std::shared_ptr<Engine>> engines;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     engines = engines_;
   }
   // Every pass stops touching the remote at once, all shares together.
@@ -91,7 +91,7 @@ void Agent::close() {
   auth_watch_.reset();
   external_.reset();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     engines.swap(engines_);
   }
   for (auto& [name, e] : engines) logged("stopping share " + name, [&] { e->engine->shutdown(); });
@@ -180,14 +180,14 @@ void Agent::startEngine(const journal::ShareRecord& share) {
                                          options_.host, std::move(hooks), engine_options);
   if (!engine) raise(engine.error().withContext("share \"" + share.name + "\""));
   e->engine = std::move(*engine);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   engines_[share.name] = std::move(e);
 }
 
 void Agent::stopEngine(const std::string& share) {
   std::shared_ptr<Engine> e;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = engines_.find(share);
     if (it == engines_.end()) return;
     e = it->second;
@@ -199,7 +199,7 @@ void Agent::stopEngine(const std::string& share) {
 }
 
 std::shared_ptr<Agent::Engine> Agent::engine(const std::string& share) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = engines_.find(share);
   if (it == engines_.end())
     raise(dbus::kUnknownShare, "no share is named \"" + share +
@@ -222,7 +222,7 @@ Result<Agent::ConflictOnEngine> Agent::conflictOnEngine(int64_t id, bool open) {
     if (!s) return tl::unexpected(s.error());
     t.share = s->name;
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = engines_.find(t.share);
   if (it == engines_.end())
     return fail(ErrorCode::kNotFound, "share \"" + t.share + "\" of conflict #" +

@@ -31,6 +31,7 @@
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "common/ThreadAnnotations.h"
 #include "daemon/AgentOptions.h"
 #include "daemon/CatchLadder.h"
 #include "daemon/ResolverChain.h"
@@ -108,7 +109,7 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   void async(std::unique_ptr<Strand>& on, std::string_view method, Reply&& result, F work) {
     auto reply = std::make_shared<std::decay_t<Reply>>(std::move(result));
     std::string where(method);
-    std::lock_guard lock(post_mu_);
+    MutexLock lock(post_mu_);
     if (closing_) {
       replying(where, *reply, [this](auto&) { refuseWhileClosing(); });
       return;
@@ -248,11 +249,11 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   store::BaseStore& store_;
   AgentOptions options_;
   std::shared_ptr<remote::WorkerPool> pool_;
-  std::mutex post_mu_;  // posting to a strand vs close() resetting them
+  Mutex post_mu_;  // posting to a strand vs close() setting closing_ (the strands go after)
   std::atomic<bool> closing_{false};  // set under post_mu_
 
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Engine>> engines_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::map<std::string, std::shared_ptr<Engine>> engines_ HOARD_GUARDED_BY(mu_);
   // Job ids never repeat across restarts (a client may still wait on one):
   // they start from the wall clock in milliseconds.
   std::atomic<uint64_t> next_job_{static_cast<uint64_t>(

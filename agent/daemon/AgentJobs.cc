@@ -80,7 +80,7 @@ void Agent::runSyncJob(std::shared_ptr<Engine> e, uint64_t job, std::string kind
   auto finish = [this, e, job](const std::string& error, const std::string& message) {
     signal([&] { emitJobFinished(job, e->name, error, message); });
   };
-  std::lock_guard lock(post_mu_);
+  MutexLock lock(post_mu_);
   if (closing_) {
     finish(dbus::errorName(ErrorCode::kAborted), "hoardd is stopping");
     return;

@@ -11,7 +11,7 @@
 namespace hoard::daemon {
 
 void Agent::postChain(const std::string& share, int64_t id) {
-  std::lock_guard lock(post_mu_);
+  MutexLock lock(post_mu_);
   if (closing_ || !resolve_) return;
   resolve_->post([this, share, id] {
     logged("resolver chain on conflict #" + std::to_string(id), [&] { runChain(share, id); });

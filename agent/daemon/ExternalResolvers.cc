@@ -145,7 +145,7 @@ ExternalResolvers::ExternalResolvers(sdbus::IConnection& connection, ResolverCha
 }
 
 ExternalResolvers::~ExternalResolvers() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   while (!byKey_.empty()) {
     byKey_.begin()->second->release();
     drop(byKey_.begin()->first);
@@ -160,7 +160,7 @@ Status ExternalResolvers::add(const std::string& sender, const std::string& obje
     return fail(ErrorCode::kInvalidArgument,
                 "resolver name \"" + name +
                     "\": use 1 to 64 lowercase letters, digits, '-', '_' or '.'");
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string key = sender + " " + object;
   if (byKey_.count(key))
     return fail(ErrorCode::kExists, "object " + object + " is already registered as a resolver");
@@ -184,7 +184,7 @@ void ExternalResolvers::drop(const std::string& key) {
 }
 
 Status ExternalResolvers::remove(const std::string& sender, const std::string& object) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string key = sender + " " + object;
   if (!byKey_.count(key))
     return fail(ErrorCode::kNotFound, "no resolver is registered at " + object + " by this caller");
@@ -194,7 +194,7 @@ Status ExternalResolvers::remove(const std::string& sender, const std::string& o
 
 void ExternalResolvers::onNameOwnerChanged(const std::string& name, const std::string& new_owner) {
   if (!new_owner.empty() || name.empty() || name[0] != ':') return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (auto it = byKey_.begin(); it != byKey_.end();) {
     auto next = std::next(it);
     if (it->second->sender() == name) drop(it->first);

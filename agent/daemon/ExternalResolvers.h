@@ -18,6 +18,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "common/Error.h"
+#include "common/ThreadAnnotations.h"
 #include "daemon/ResolverChain.h"
 
 namespace hoard::daemon {
@@ -40,13 +41,14 @@ class ExternalResolvers {
 
  private:
   void onNameOwnerChanged(const std::string& name, const std::string& new_owner);
-  void drop(const std::string& key);  // with mu_ held
+  void drop(const std::string& key) HOARD_REQUIRES(mu_);
 
   sdbus::IConnection& connection_;
   ResolverChain& chain_;
   std::unique_ptr<sdbus::IProxy> bus_;  // org.freedesktop.DBus, for NameOwnerChanged
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<Remote>> byKey_;  // GUARDED_BY(mu_): sender + " " + object
+  Mutex mu_;
+  // By sender + " " + object.
+  std::map<std::string, std::shared_ptr<Remote>> byKey_ HOARD_GUARDED_BY(mu_);
 };
 
 }  // namespace hoard::daemon

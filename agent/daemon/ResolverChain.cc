@@ -81,7 +81,7 @@ ResolverChain::ResolverChain(journal::Journal& journal, std::mutex& journal_mu,
 
 Status ResolverChain::reload() {
   auto loaded = loadRules(config_path_, registry_);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!loaded) {
     rules_ = LoadedRules{};
     rules_error_ = loaded.error();
@@ -93,17 +93,17 @@ Status ResolverChain::reload() {
 }
 
 std::optional<Error> ResolverChain::rulesError() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return rules_error_;
 }
 
 size_t ResolverChain::ruleCount() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return rules_.count();
 }
 
 std::vector<std::string> ResolverChain::rulesWarnings() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::string> out = rules_.global.unknownResolvers(registry_);
   for (const auto& [name, set] : rules_.shares)
     for (auto& w : set.unknownResolvers(registry_)) out.push_back(std::move(w));
@@ -111,22 +111,22 @@ std::vector<std::string> ResolverChain::rulesWarnings() const {
 }
 
 void ResolverChain::setDefaultResolver(std::string name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   default_resolver_ = std::move(name);
 }
 
 std::string ResolverChain::defaultResolver() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return default_resolver_;
 }
 
 void ResolverChain::leaveForAPerson(int64_t id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for_a_person_.insert(id);
 }
 
 std::optional<ChainOutcome> ResolverChain::last(int64_t id) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = last_.find(id);
   if (it == last_.end()) return std::nullopt;
   return it->second;
@@ -247,7 +247,7 @@ ChainOutcome ResolverChain::decide(sync::ShareEngine& engine, const journal::Con
     resolvers::RuleSet set;
     std::string fallback;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (for_a_person_.count(c.id)) {
         out.decision = resolvers::Decision::defer("reopened by hoard undo: left for you to decide");
         return out;
@@ -346,7 +346,7 @@ ChainOutcome ResolverChain::run(sync::ShareEngine& engine, const journal::Confli
     out.error = Error(ErrorCode::kInternal, std::string("resolver chain: ") + e.what());
   }
   if (!dry_run) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (out.resolved())
       last_.erase(c.id);
     else
@@ -362,7 +362,7 @@ Result<std::vector<std::string>> ResolverChain::explain(sync::ShareEngine& engin
   if (!opened) return tl::unexpected(opened.error());
   resolvers::RuleSet set;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (rules_error_) return tl::unexpected(*rules_error_);
     set = rules_.forShare(share);
   }
@@ -378,7 +378,7 @@ std::vector<std::string> ResolverChain::explainPath(const std::string& share,
                                                     const RelPath& path) const {
   resolvers::RuleSet set;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (rules_error_) return {"the rules are disabled: " + rules_error_->message()};
     set = rules_.forShare(share);
   }

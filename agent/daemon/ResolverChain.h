@@ -21,6 +21,7 @@
 #include <set>
 #include <string>
 
+#include "common/ThreadAnnotations.h"
 #include "daemon/RulesConfig.h"
 #include "journal/Journal.h"
 #include "resolvers/Resolver.h"
@@ -109,12 +110,12 @@ class ResolverChain {
   std::string config_path_;
   resolvers::Registry registry_;
 
-  mutable std::mutex mu_;
-  LoadedRules rules_;                    // GUARDED_BY(mu_)
-  std::optional<Error> rules_error_;     // GUARDED_BY(mu_)
-  std::string default_resolver_;         // GUARDED_BY(mu_)
-  std::map<int64_t, ChainOutcome> last_;  // GUARDED_BY(mu_)
-  std::set<int64_t> for_a_person_;        // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  LoadedRules rules_ HOARD_GUARDED_BY(mu_);
+  std::optional<Error> rules_error_ HOARD_GUARDED_BY(mu_);
+  std::string default_resolver_ HOARD_GUARDED_BY(mu_);
+  std::map<int64_t, ChainOutcome> last_ HOARD_GUARDED_BY(mu_);
+  std::set<int64_t> for_a_person_ HOARD_GUARDED_BY(mu_);
 };
 
 }  // namespace hoard::daemon

@@ -5,12 +5,12 @@
 // may block (a pass, a resolution touching the remote, adding a share), so
 // the D-Bus loop never waits on it.
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
+
+#include "common/ThreadAnnotations.h"
 
 namespace hoard::daemon {
 
@@ -30,10 +30,10 @@ class Strand {
  private:
   void run();
   std::string name_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;                    // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<std::function<void()>> tasks_ HOARD_GUARDED_BY(mu_);
+  bool stopping_ HOARD_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

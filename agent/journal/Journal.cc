@@ -952,43 +952,8 @@ Status Journal::dropChangesThrough(int64_t share_id, int64_t seq) {
     HOARD_TRY_ASSIGN(q, db_->query("drop reintegrated changes",
                                    "DELETE FROM change_log WHERE share_id = ?1 AND seq <= ?2"));
     q.bindInt(1, share_id).bindInt(2, seq);
-    HOARD_TRY(q.run());
-    if (sqlite3_changes64(db_->handle()) == 0) return {};
-    HOARD_TRY_ASSIGN(u, db_->query("raise pruned mark",
-                                   "UPDATE meta SET value = max(value, ?1) "
-                                   "WHERE key = 'pruned_through_seq'"));
-    u.bindInt(1, seq);
-    return u.run();
+    return q.run();
   });
-}
-
-// ---- cursors -------------------------------------------------------------
-
-Result<Cursor> Journal::cursor() {
-  HOARD_TRY_ASSIGN(hw, highWater());
-  return Cursor{journal_id_, hw};
-}
-
-CursorCheck Journal::checkCursor(const Cursor& c) {
-  using V = CursorCheck::Verdict;
-  if (c.journal_id != journal_id_) {
-    return {V::kRescan, "cursor is from journal " + c.journal_id + ", this is journal " +
-                            journal_id_ + " (" + displayPath(path_) + ")"};
-  }
-  auto pruned =
-      db_->scalarInt("read pruned mark", "SELECT value FROM meta WHERE key = 'pruned_through_seq'");
-  if (!pruned) return {V::kRescan, pruned.error().message()};
-  auto hw = highWater();
-  if (!hw) return {V::kRescan, hw.error().message()};
-  if (c.seq < *pruned) {
-    return {V::kRescan, "changes through seq " + std::to_string(*pruned) +
-                            " were pruned; cursor is at " + std::to_string(c.seq)};
-  }
-  if (c.seq > *hw) {
-    return {V::kRescan, "cursor seq " + std::to_string(c.seq) + " is ahead of the journal (" +
-                            std::to_string(*hw) + ")"};
-  }
-  return {V::kCurrent, ""};
 }
 
 // ---- snapshots -----------------------------------------------------------

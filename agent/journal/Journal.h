@@ -34,7 +34,6 @@
 #include "common/Error.h"
 #include "common/FileMeta.h"
 #include "common/Hash.h"
-#include "journal/Cursor.h"
 #include "journal/Records.h"
 
 namespace hoard::journal {
@@ -130,7 +129,8 @@ class Journal {
   // optimised Coda-style against the share's unfrozen log (see
   // ChangeLogOptimizer.h for the rules). Durable when it returns. Returns the
   // journal's change-log high-water mark afterwards: the seq of the last
-  // record ever assigned (a valid Cursor seq), which is unchanged when every
+  // record ever assigned; seqs are never reused, not even across a reopen),
+  // which is unchanged when every
   // change cancelled out. kInvalidArgument (nothing stored) if a change has
   // a malformed or empty path, a rename has no destination, or the op is not
   // a ChangeOp; kNotFound if the share does not exist.
@@ -146,7 +146,7 @@ class Journal {
   // Call before reading the records to replay.
   Result<int64_t> freezeChanges(int64_t share_id);
   // Deletes the share's records with seq <= `seq` (they were reintegrated)
-  // and raises the journal's pruned mark so older cursors ask for a rescan.
+  // (the seqs are not reused).
   // kInvalidArgument if `seq` is above the share's frozen mark: only frozen
   // records can be known to be replayed as they stand.
   Status dropChangesThrough(int64_t share_id, int64_t seq);
@@ -160,16 +160,6 @@ class Journal {
   // Removes one intent (the step is done, or was found not done at restart).
   // kNotFound if there is no such intent.
   Status removeIntent(int64_t intent_id);
-
-  // --- cursors ------------------------------------------------------------
-  // The current position: this journal's id and the high-water mark.
-  Result<Cursor> cursor();
-  // kCurrent if `c` is from this journal, not older than the pruned mark and
-  // not ahead of the high-water mark; otherwise kRescan with the reason (also
-  // if the journal cannot be read). The log is a queue of unreplayed work,
-  // not a history: records the optimiser cancelled or rewrote after a
-  // consumer read them are not announced again (the engine freezes first).
-  CursorCheck checkCursor(const Cursor& c);
 
   // --- snapshots ----------------------------------------------------------
   // Copies the share's whole base into a new snapshot (one INSERT ... SELECT,

@@ -188,6 +188,9 @@ Result<std::vector<std::string>> CountingRemoteFs::listXattrs(const RelPath& pat
   auto busy = counters_->bump(RemoteOp::kListXattrs);
   return inner_->listXattrs(path);
 }
+// Not counted: only the cache side syncs, and the count is of remote calls.
+Status CountingRemoteFs::syncAll() { return inner_->syncAll(); }
+
 Result<FsStats> CountingRemoteFs::statfs() {
   auto busy = counters_->bump(RemoteOp::kStatfs);
   return inner_->statfs();

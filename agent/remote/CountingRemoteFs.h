@@ -73,6 +73,7 @@ class CountingRemoteFs final : public RemoteFs {
   Status removeXattr(const RelPath& path, const std::string& name) override;
   Result<std::vector<std::string>> listXattrs(const RelPath& path) override;
   Result<FsStats> statfs() override;
+  Status syncAll() override;
   Result<std::string> dataVersion(const RelPath& path) override;
   Result<uint64_t> removeStaleTemps(const RelPath& dir) override;
   Status pinRoot() override { return inner_->pinRoot(); }

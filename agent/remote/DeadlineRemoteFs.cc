@@ -30,7 +30,7 @@ DeadlineRemoteFs::DeadlineRemoteFs(std::shared_ptr<RemoteFs> inner,
       walk_pool_(std::move(walk_pool)) {}
 
 WorkerPool& DeadlineRemoteFs::walkPool() {
-  std::lock_guard lock(walk_pool_mu_);
+  MutexLock lock(walk_pool_mu_);
   if (!walk_pool_) {
     walk_pool_ = std::make_shared<WorkerPool>(
         WorkerPool::Options{kWalkParallelism, 4 * kWalkParallelism, "hoard-walk"});
@@ -164,6 +164,10 @@ Status DeadlineRemoteFs::removeXattr(const RelPath& path, const std::string& nam
 Result<std::vector<std::string>> DeadlineRemoteFs::listXattrs(const RelPath& path) {
   return meta<std::vector<std::string>>("listxattr '" + displayPath(path) + "'",
                                         [path](RemoteFs& fs) { return fs.listXattrs(path); });
+}
+
+Status DeadlineRemoteFs::syncAll() {
+  return meta<void>("sync", [](RemoteFs& fs) { return fs.syncAll(); });
 }
 
 Result<FsStats> DeadlineRemoteFs::statfs() {

@@ -68,6 +68,7 @@ class DeadlineRemoteFs final : public RemoteFs {
   Status removeXattr(const RelPath& path, const std::string& name) override;
   Result<std::vector<std::string>> listXattrs(const RelPath& path) override;
   Result<FsStats> statfs() override;
+  Status syncAll() override;
   Result<std::string> dataVersion(const RelPath& path) override;
   Result<uint64_t> removeStaleTemps(const RelPath& dir) override;
   Status pinRoot() override;
@@ -84,7 +85,7 @@ class DeadlineRemoteFs final : public RemoteFs {
   const std::shared_ptr<RemoteFs> inner_;
   const std::shared_ptr<WorkerPool> pool_;
   const Deadlines deadlines_;
-  std::mutex walk_pool_mu_;
+  Mutex walk_pool_mu_;
   std::shared_ptr<WorkerPool> walk_pool_ HOARD_GUARDED_BY(walk_pool_mu_);
 };
 

@@ -61,61 +61,64 @@ FaultyRemoteFs::FaultyRemoteFs(std::shared_ptr<RemoteFs> inner, uint64_t seed)
     : inner_(std::move(inner)), rng_(seed) {}
 
 FaultyRemoteFs::~FaultyRemoteFs() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   destroying_ = true;
-  cv_.notify_all();
-  cv_.wait(lock, [&] { return hanging_ == 0 && delayed_ == 0; });
+  cv_.notifyAll();
+  while (hanging_ != 0 || delayed_ != 0) cv_.wait(mu_);
 }
 
 int FaultyRemoteFs::addRule(FaultRule rule) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   int id = next_id_++;
   rules_.emplace(id, ActiveRule{std::move(rule)});
   return id;
 }
 
 void FaultyRemoteFs::removeRule(int id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   rules_.erase(id);
-  cv_.notify_all();
+  cv_.notifyAll();
 }
 
 void FaultyRemoteFs::clearRules() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   rules_.clear();
   ++release_epoch_;
-  cv_.notify_all();
+  cv_.notifyAll();
 }
 
 void FaultyRemoteFs::releaseHangs() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ++release_epoch_;
-  cv_.notify_all();
+  cv_.notifyAll();
 }
 
 size_t FaultyRemoteFs::hangingCalls() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return hanging_;
 }
 
 bool FaultyRemoteFs::waitForHanging(size_t n, std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, [&] { return hanging_ >= n; });
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  MutexLock lock(mu_);
+  while (hanging_ < n)
+    if (!cv_.waitUntil(mu_, until)) return hanging_ >= n;
+  return true;
 }
 
 uint64_t FaultyRemoteFs::calls(RemoteOp op) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return calls_[static_cast<size_t>(op)];
 }
 
 uint64_t FaultyRemoteFs::faultsFired() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return fired_;
 }
 
 std::optional<Error> FaultyRemoteFs::inject(RemoteOp op, const RelPath& path,
                                             const RelPath* path2) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   ++calls_[static_cast<size_t>(op)];
   auto matches = [&](const std::string& glob) {
     if (glob.empty()) return true;
@@ -142,9 +145,10 @@ std::optional<Error> FaultyRemoteFs::inject(RemoteOp op, const RelPath& path,
     if (!r.hang && r.delay.count() > 0) {
       const auto until = std::chrono::steady_clock::now() + r.delay;
       ++delayed_;
-      cv_.wait_until(lock, until, [&] { return destroying_; });
+      while (!destroying_)
+        if (!cv_.waitUntil(mu_, until)) break;
       --delayed_;
-      cv_.notify_all();
+      cv_.notifyAll();
       if (destroying_)
         return Error(ErrorCode::kAborted, what + ": fault injector destroyed", ECANCELED);
       return std::nullopt;
@@ -156,12 +160,12 @@ std::optional<Error> FaultyRemoteFs::inject(RemoteOp op, const RelPath& path,
     const auto limit = r.hang_limit;
     const std::optional<int> err_after = r.err_after_hang;
     ++hanging_;
-    cv_.notify_all();
-    cv_.wait_for(lock, limit, [&] {
-      return destroying_ || release_epoch_ != epoch || rules_.count(rule_id) == 0;
-    });
+    cv_.notifyAll();
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!destroying_ && release_epoch_ == epoch && rules_.count(rule_id) != 0)
+      if (!cv_.waitUntil(mu_, until)) break;
     --hanging_;
-    cv_.notify_all();
+    cv_.notifyAll();
     // The destructor is waiting for us: return without touching inner_.
     if (destroying_)
       return Error(ErrorCode::kAborted, what + ": fault injector destroyed", ECANCELED);
@@ -174,7 +178,7 @@ std::optional<Error> FaultyRemoteFs::inject(RemoteOp op, const RelPath& path,
 ProgressFn FaultyRemoteFs::slowed(RemoteOp op, const RelPath& path, const ProgressFn& progress) {
   std::chrono::milliseconds pause{0};
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [id, active] : rules_) {
       const FaultRule& r = active.rule;
       if (r.chunk_delay.count() == 0 || (r.op && *r.op != op)) continue;
@@ -286,6 +290,9 @@ Result<std::vector<std::string>> FaultyRemoteFs::listXattrs(const RelPath& path)
   HOARD_FAULT(RemoteOp::kListXattrs, path, nullptr);
   return inner_->listXattrs(path);
 }
+
+// Passed on without faults: the power-loss test models what a sync leaves.
+Status FaultyRemoteFs::syncAll() { return inner_->syncAll(); }
 
 Result<FsStats> FaultyRemoteFs::statfs() {
   static const RelPath kRoot;

@@ -37,7 +37,8 @@
 
 #include "remote/RemoteFs.h"
 #include "remote/RemoteOp.h"
-#include "remote/WorkerPool.h"  // HOARD_GUARDED_BY
+#include "common/ThreadAnnotations.h"
+#include "remote/WorkerPool.h"
 
 namespace hoard::remote {
 
@@ -112,6 +113,7 @@ class FaultyRemoteFs final : public RemoteFs {
   Status removeXattr(const RelPath& path, const std::string& name) override;
   Result<std::vector<std::string>> listXattrs(const RelPath& path) override;
   Result<FsStats> statfs() override;
+  Status syncAll() override;
   Result<std::string> dataVersion(const RelPath& path) override;
   Result<uint64_t> removeStaleTemps(const RelPath& dir) override;
   Status pinRoot() override { return inner_->pinRoot(); }
@@ -131,8 +133,8 @@ class FaultyRemoteFs final : public RemoteFs {
   ProgressFn slowed(RemoteOp op, const RelPath& path, const ProgressFn& progress);
 
   const std::shared_ptr<RemoteFs> inner_;
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;  // hang released / hang count changed
+  mutable Mutex mu_;
+  mutable CondVar cv_;  // hang released / hang count changed
   std::mt19937_64 rng_ HOARD_GUARDED_BY(mu_);
   std::map<int, ActiveRule> rules_ HOARD_GUARDED_BY(mu_);  // ordered by id = order added
   int next_id_ HOARD_GUARDED_BY(mu_) = 1;

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/Error.h"
+#include "common/ThreadAnnotations.h"
 #include "remote/RemoteFs.h"
 #include "remote/WorkerPool.h"
 
@@ -106,7 +107,7 @@ class IdentityChecker final : public ConnectivityProbe {
 class FakeConnectivityProbe final : public ConnectivityProbe {
  public:
   void set(ProbeResult result) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     result_ = std::move(result);
   }
   void setReachable() { set(ProbeResult{Reachability::kReachable, {}, std::nullopt}); }
@@ -114,17 +115,17 @@ class FakeConnectivityProbe final : public ConnectivityProbe {
     set(ProbeResult{Reachability::kOffline, std::move(reason), std::nullopt});
   }
   ProbeResult probe() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++probes_;
     return result_;
   }
   uint64_t probes() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return probes_;
   }
 
  private:
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   ProbeResult result_ HOARD_GUARDED_BY(mu_){Reachability::kReachable, {}, std::nullopt};
   uint64_t probes_ HOARD_GUARDED_BY(mu_) = 0;
 };

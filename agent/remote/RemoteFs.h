@@ -237,6 +237,16 @@ class RemoteFs {
   // which makes it the connectivity probe.
   virtual Result<FsStats> statfs() = 0;
 
+  // Makes everything written beneath the root so far durable: file data,
+  // and the directory entries of creates, renames and removals (syncfs(2) of
+  // the root's filesystem). The cache side calls it once for a batch of
+  // writes made with ReplaceOptions::sync_dir off (and for unnamed
+  // temporaries about to be linked in), before the journal records them.
+  // Errors: the filesystem's (EIO: a write-back failed), naming the root.
+  // Decorators must pass it on: a durability promise dropped silently is
+  // what the power-loss test looks for.
+  virtual Status syncAll() = 0;
+
   // The data version of `path` alone (same value lstat reports).
   virtual Result<std::string> dataVersion(const RelPath& path) = 0;
 

@@ -23,11 +23,8 @@
 #include <vector>
 
 #include "common/Error.h"
+#include "common/ThreadAnnotations.h"
 #include "remote/RemoteFs.h"
-
-// Documents which mutex guards a member (leveldb's GUARDED_BY, as a comment
-// marker only: gcc has no thread-safety analysis).
-#define HOARD_GUARDED_BY(mu)
 
 namespace hoard::remote {
 

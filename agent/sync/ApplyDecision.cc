@@ -300,7 +300,7 @@ Status FileApply::place(bool on_remote, const RelPath& q, const std::optional<By
   // have open only when it is safe, applied into the cache's live one.
   const bool db = isSqliteFd(b->fd.get()).value_or(false);
   auto placed = !db        ? fs.replaceFile(q, b->fd.get(), expect, ro, nullptr)
-                : on_remote ? pass.sqlite.push(q, b->fd.get(), expect, ro)
+                : on_remote ? pass.sqlite.push(q, b->fd.get(), expect, ro, nullptr)
                             : pass.sqlite.install(q, b->fd.get(), st, ro);
   if (!placed) return tl::unexpected(placed.error());
   side[q] = *placed;

@@ -123,10 +123,8 @@ class HoardFetcher {
   void installGroup() {
     ShareSides& s = pass_.s;
     ReconcileReport& report = pass_.report;
-    Status synced;
-    UniqueFd root(::open(s.cache_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root || ::syncfs(root.get()) != 0)
-      synced = failErrno(errno, "sync the cache " + displayPath(s.cache_root));
+    // The staged temporaries' data, before they are linked in.
+    Status synced = s.local.syncAll();
     for (Arrival& a : group_) {
       const RelPath& p = pass_.hoards[a.index].path;
       Status done = !a.staged ? Status(tl::unexpected(a.staged.error()))

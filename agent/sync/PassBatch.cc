@@ -57,18 +57,18 @@ std::vector<Change> PassState::editsOfOwnWrites() const {
     auto it = s.own_writes->pending.find(row.entry.path);
     if (it == s.own_writes->pending.end() || !it->second) continue;
     const FileMeta& wrote = *it->second;
-    struct stat now;
     Change c;
     c.path = row.entry.path;
-    if (::lstat((s.cache_root + "/" + c.path).c_str(), &now) != 0) {
+    auto now = s.local.lstat(c.path);
+    if (!now) {
       c.op = wrote.type == FileType::kDir ? ChangeOp::kRmdir : ChangeOp::kUnlink;
-    } else if (FileMeta::fromStat(now) == wrote) {
+    } else if (now->meta == wrote) {
       continue;
-    } else if (S_ISDIR(now.st_mode) && wrote.type == FileType::kDir) {
+    } else if (now->meta.type == FileType::kDir && wrote.type == FileType::kDir) {
       continue;  // a directory's times move as the pass fills it
     } else {
-      c.op = S_ISDIR(now.st_mode) ? ChangeOp::kMkdir : ChangeOp::kWrite;
-      c.mode = now.st_mode & 07777;
+      c.op = now->meta.type == FileType::kDir ? ChangeOp::kMkdir : ChangeOp::kWrite;
+      c.mode = now->meta.mode & 07777;
     }
     edits.push_back(std::move(c));
   }
@@ -87,9 +87,7 @@ void PassState::forgetOwnWrites() {
 Status PassState::flush() {
   if (pending.empty() && pending_conflicts.empty() && also_commit.empty()) return {};
   if (cache_unsynced) {
-    UniqueFd root(::open(s.cache_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root || ::syncfs(root.get()) != 0)
-      return failErrno(errno, "sync the cache " + displayPath(s.cache_root));
+    if (Status st = s.local.syncAll(); !st) return st;
     cache_unsynced = false;
   }
   if (store_unsynced) {

@@ -218,7 +218,10 @@ Result<SqliteSides::Snapshot> SqliteSides::snapshotRemote(const RelPath& p) {
 }
 
 Result<remote::Stat> SqliteSides::push(const RelPath& p, int fd, const Expect& expect,
-                                       const remote::ReplaceOptions& options) {
+                                       const remote::ReplaceOptions& options,
+                                       const remote::ProgressFn& progress) {
+  if (progress && !progress(0))
+    return fail(ErrorCode::kAborted, "send the database " + displayPath(p) + ": stopped");
   auto now = look(remote_, p);
   if (!now) return tl::unexpected(now.error());
   auto busy = inUse(remote_, p, now->parts, cache_root_);
@@ -245,7 +248,7 @@ Result<remote::Stat> SqliteSides::push(const RelPath& p, int fd, const Expect& e
       main_expect = now->main ? Expect::version(now->main->data_version) : Expect::absent();
       break;
   }
-  auto replaced = remote_.replaceFile(p, fd, main_expect, options, nullptr);
+  auto replaced = remote_.replaceFile(p, fd, main_expect, options, progress);
   if (!replaced) return tl::unexpected(replaced.error());
   SqliteParts parts = now->parts;
   parts.main = *replaced;

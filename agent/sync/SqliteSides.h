@@ -91,10 +91,14 @@ class SqliteSides {
   // replayed onto the new main file. An empty or zeroed -journal
   // (journal_mode TRUNCATE or PERSIST) does not hold it back. kConflict if the
   // unit is not what `expect` says. Otherwise the main file is replaced
-  // atomically (compare-and-swap on its own version). Returns the remote's
-  // new unit Stat.
+  // atomically (compare-and-swap on its own version), with `progress`
+  // (may be null) called as its bytes go: false cuts the copy (kAborted, the
+  // remote left as it was, as RemoteFs::replaceFile). It is also asked once
+  // before anything is looked at, so a stop requested meanwhile costs no
+  // call. Returns the remote's new unit Stat.
   Result<remote::Stat> push(const RelPath& p, int fd, const remote::Expect& expect,
-                            const remote::ReplaceOptions& options);
+                            const remote::ReplaceOptions& options,
+                            const remote::ProgressFn& progress = nullptr);
 
   // Puts snapshot `fd` at `p` in the cache. `listed` is the cache entry the
   // pass decided on (folded), or nullptr if there was none. A database at

@@ -34,7 +34,7 @@ Status PassState::push(const RelPath& p, const BaseEntry* b, const remote::Stat&
     remote::ReplaceOptions ro;
     ro.mode = newl.meta.mode;
     ro.mtime_ns = newl.meta.mtime_ns;
-    auto replaced = staged->is_db ? sqlite.push(p, tmp->get(), expect, ro)
+    auto replaced = staged->is_db ? sqlite.push(p, tmp->get(), expect, ro, transferProgress())
                                   : s.remote.replaceFile(p, tmp->get(), expect, ro,
                                                          transferProgress());
     if (!replaced) {
@@ -258,7 +258,8 @@ Result<bool> PassState::pushFiles(const std::vector<FilePush>& pushes) {
       x.attempted = true;
       auto replaced =
           x.staged->is_db
-              ? sqlite.push(p, x.staged->tmp.get(), pushes[at + i].expect, ro)
+              ? sqlite.push(p, x.staged->tmp.get(), pushes[at + i].expect, ro,
+                            transferProgress())
               : s.remote.replaceFile(p, x.staged->tmp.get(), pushes[at + i].expect, ro,
                                      transferProgress());
       if (!replaced) {

@@ -158,9 +158,8 @@ TEST(JournalCrashTest, AcknowledgedChangesSurviveSigkill) {
     }
     // Every earlier round's acknowledged work is still there too.
     EXPECT_EQ(present.size(), log->size());
-    auto hw = j->cursor();
-    ASSERT_TRUE(hw);
-    EXPECT_GE(hw->seq, last_acked_seq);
+    ASSERT_FALSE(log->empty());
+    EXPECT_GE(log->back().seq, last_acked_seq) << "round " << round << ": the log went back";
     // And the journal keeps working.
     std::vector<Change> more{
         Change{ChangeOp::kCreate, "after-round-" + std::to_string(round), {}, 0644, {}}};

@@ -98,6 +98,7 @@ class SlowRemoteFs final : public RemoteFs {
     return inner_->listXattrs(p);
   }
   Result<FsStats> statfs() override { return inner_->statfs(); }
+  Status syncAll() override { return inner_->syncAll(); }
   Result<std::string> dataVersion(const RelPath& p) override { return inner_->dataVersion(p); }
   Result<uint64_t> removeStaleTemps(const RelPath& d) override {
     auto w = inner_->walk(d);
@@ -502,6 +503,7 @@ TEST_F(TreeWalkTest, AFilesystemWithoutDirectoryHandlesIsWalkedAsOneCall) {
       return in_->listXattrs(p);
     }
     Result<FsStats> statfs() override { return in_->statfs(); }
+    Status syncAll() override { return in_->syncAll(); }
     Result<std::string> dataVersion(const RelPath& p) override { return in_->dataVersion(p); }
     Result<uint64_t> removeStaleTemps(const RelPath& d) override {
       ++sweeps;

@@ -36,6 +36,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/sync/KillingFs.h"
+#include "integration/sync/TreeScan.h"
 #include "remote/PosixRemoteFs.h"
 #include "sync/Reconciler.h"
 
@@ -44,45 +45,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-
-std::string readAll(const std::string& abs) {
-  std::ifstream in(abs, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void writeAll(const std::string& abs, const std::string& bytes) {
-  fs::create_directories(fs::path(abs).parent_path());
-  std::ofstream(abs, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-// Regular files beneath `root` (relative path -> bytes); hoard's temporaries
-// are listed separately.
-struct Tree {
-  std::map<std::string, std::string> files;
-  std::set<std::string> dirs;
-  std::vector<std::string> temps;
-};
-
-Tree scan(const std::string& root) {
-  Tree t;
-  for (auto& e : fs::recursive_directory_iterator(root)) {
-    std::string rel = fs::relative(e.path(), root);
-    std::string name = e.path().filename();
-    if (name.rfind(".hoard-tmp-", 0) == 0) {
-      t.temps.push_back(rel);
-    } else if (name == ".hoard-share-id") {
-      continue;
-    } else if (e.is_directory()) {
-      t.dirs.insert(rel);
-    } else if (e.is_regular_file()) {
-      t.files[rel] = readAll(e.path());
-    }
-  }
-  return t;
-}
 
 class ReconcilerCrashTest : public ::testing::Test {
  protected:

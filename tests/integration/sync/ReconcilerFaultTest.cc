@@ -103,6 +103,7 @@ class HookFs final : public remote::RemoteFs {
     return inner_->listXattrs(p);
   }
   Result<remote::FsStats> statfs() override { return inner_->statfs(); }
+  Status syncAll() override { return inner_->syncAll(); }
   Result<std::string> dataVersion(const RelPath& p) override { return inner_->dataVersion(p); }
   Result<uint64_t> removeStaleTemps(const RelPath& d) override {
     return inner_->removeStaleTemps(d);

@@ -7,19 +7,13 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <future>
-#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
-#include "integration/sync/ShareFixture.h"
-#include "remote/DeadlineRemoteFs.h"
-#include "remote/FaultyRemoteFs.h"
-#include "remote/PosixRemoteFs.h"
-#include "remote/WorkerPool.h"
-#include "sync/Reconciler.h"
+#include "integration/sync/FaultyShareFixture.h"
+#include "integration/sync/SqliteChild.h"
 
 namespace hoard::sync {
 namespace {
@@ -39,42 +33,19 @@ std::string bigBytes(char salt) {
 
 // The daemon's stack on the remote side: deadlines and a worker pool over a
 // fault injector over the real folder.
-class StopMidTransferTest : public ShareFixture {
+class StopMidTransferTest : public FaultyShareFixture {
  protected:
-  void SetUp() override {
-    openShare("/tmp/hoard-stopmid-XXXXXX");
-    if (HasFatalFailure()) return;
-    local_fs_ = std::make_unique<remote::PosixRemoteFs>(cache_);
-    faulty_ = std::make_shared<remote::FaultyRemoteFs>(
-        std::make_shared<remote::PosixRemoteFs>(remote_root_));
-    pool_ = std::make_shared<remote::WorkerPool>(remote::WorkerPool::Options{4, 256, "stopmid"});
-    remote_fs_ = std::make_unique<remote::DeadlineRemoteFs>(faulty_, pool_,
-                                                            remote::DeadlineRemoteFs::Deadlines{});
-    reconciler_ = std::make_unique<Reconciler>(ShareSides{
-        *journal_, mu_, share_, *local_fs_, *remote_fs_, cache_, *store_, store::KeepPolicy{},
-        "laptop", nullptr, nullptr});
-  }
-  static void put(const std::string& abs, const std::string& bytes) {
-    fs::create_directories(fs::path(abs).parent_path());
-    std::ofstream(abs, std::ios::binary | std::ios::trunc) << bytes;
-  }
-  static std::string get(const std::string& abs) {
-    std::ifstream in(abs, std::ios::binary);
-    if (!in) return "<absent>";
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  void SetUp() override { openFaultyShare("/tmp/hoard-stopmid-XXXXXX", "stopmid"); }
   static size_t temporariesIn(const std::string& root) {
     size_t n = 0;
     for (auto& e : fs::recursive_directory_iterator(root))
       n += e.path().filename().string().rfind(".hoard-tmp-", 0) == 0;
     return n;
   }
-  void slowTransfers(remote::RemoteOp op) {
+  void slowTransfers(remote::RemoteOp op, const std::string& glob = "big.bin") {
     remote::FaultRule slow;
     slow.op = op;
-    slow.path_glob = "big.bin";
+    slow.path_glob = glob;
     slow.chunk_delay = kPerChunk;
     slow_rule_ = faulty_->addRule(slow);
   }
@@ -112,11 +83,6 @@ class StopMidTransferTest : public ShareFixture {
     return false;
   }
 
-  std::unique_ptr<remote::PosixRemoteFs> local_fs_;
-  std::shared_ptr<remote::FaultyRemoteFs> faulty_;
-  std::shared_ptr<remote::WorkerPool> pool_;
-  std::unique_ptr<remote::DeadlineRemoteFs> remote_fs_;
-  std::unique_ptr<Reconciler> reconciler_;
   int slow_rule_ = 0;
 };
 
@@ -165,6 +131,62 @@ TEST_F(StopMidTransferTest, AStopCutsALongPushLeavingTheRemoteAsItWas) {
   EXPECT_EQ(again.pushed, 1u);
   EXPECT_TRUE(get(remote_root_ + "/big.bin") == big) << "the next pass sent it whole";
   EXPECT_EQ(get(remote_root_ + "/big.bin-x"), "a sibling");
+  EXPECT_EQ(temporariesIn(remote_root_), 0u);
+}
+
+// A database is sent as a snapshot through SqliteSides::push: a stop while
+// its bytes travel cuts that copy too, leaving the server's database whole
+// and as it was, and both sides' databases readable.
+TEST_F(StopMidTransferTest, AStopCutsALongDatabasePushLeavingBothDatabasesWhole) {
+  const std::string cdb = cache_ + "/big.db", rdb = remote_root_ + "/big.db";
+  runSql(cdb, "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB); INSERT INTO t(b) VALUES ('v1');");
+  put(remote_root_ + "/big.db-x", "a sibling");
+  ASSERT_TRUE(syncWhole().stopped == std::nullopt);
+  const std::string old_remote = get(rdb);
+  ASSERT_NE(old_remote, "<absent>");
+  // 24 MiB of rows: 24 chunks of the slowed copy.
+  runSql(cdb,
+         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 384) "
+         "INSERT INTO t(b) SELECT randomblob(65536) FROM n;");
+  ASSERT_GT(fs::file_size(cdb), kBigBytes);
+  slowTransfers(remote::RemoteOp::kReplaceFile, "big.db");
+
+  auto [r, took] = runAndStop();
+  ASSERT_TRUE(r.stopped);
+  EXPECT_EQ(r.stopped->code(), ErrorCode::kAborted) << r.stopped->toString();
+  EXPECT_TRUE(r.failed.empty()) << r.failed.front().second.toString();
+  EXPECT_LT(took, 1000ms);
+  EXPECT_TRUE(get(rdb) == old_remote) << "the server's database was touched";
+  EXPECT_EQ(temporariesIn(remote_root_), 0u);
+  EXPECT_FALSE(fs::exists(rdb + "-wal")) << "a -wal of hoard's making on the server";
+  auto intents = journal_->intents(share_);
+  ASSERT_TRUE(intents);
+  EXPECT_TRUE(intents->empty()) << "the cut push is not left as in flight";
+  auto count = [](const std::string& db) {
+    sqlite3* h = nullptr;
+    std::string out = "<error>";
+    if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(h, "SELECT (SELECT count(*) FROM t) || ' ' || "
+                                "(SELECT integrity_check FROM pragma_integrity_check)",
+                             -1, &st, nullptr) == SQLITE_OK &&
+          sqlite3_step(st) == SQLITE_ROW)
+        out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    return out;
+  };
+  // Looked at on a copy, so the look leaves nothing on the server.
+  fs::copy_file(rdb, dir_ + "/look.db");
+  EXPECT_EQ(count(dir_ + "/look.db"), "1 ok");
+  EXPECT_EQ(count(cdb), "385 ok");
+
+  ReconcileReport again = syncWhole();
+  EXPECT_EQ(again.pushed, 1u);
+  fs::copy_file(rdb, dir_ + "/look2.db");
+  EXPECT_EQ(count(dir_ + "/look2.db"), "385 ok") << "the next pass sent it whole";
+  EXPECT_EQ(get(remote_root_ + "/big.db-x"), "a sibling");
   EXPECT_EQ(temporariesIn(remote_root_), 0u);
 }
 

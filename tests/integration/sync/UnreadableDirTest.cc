@@ -9,49 +9,19 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
-#include "integration/sync/ShareFixture.h"
-#include "remote/DeadlineRemoteFs.h"
-#include "remote/FaultyRemoteFs.h"
-#include "remote/PosixRemoteFs.h"
-#include "remote/WorkerPool.h"
-#include "sync/Reconciler.h"
+#include "integration/sync/FaultyShareFixture.h"
 
 namespace hoard::sync {
 namespace {
 
 namespace fs = std::filesystem;
 
-class UnreadableDirTest : public ShareFixture {
+class UnreadableDirTest : public FaultyShareFixture {
  protected:
-  void SetUp() override {
-    openShare("/tmp/hoard-unreadable-XXXXXX");
-    if (HasFatalFailure()) return;
-    local_fs_ = std::make_unique<remote::PosixRemoteFs>(cache_);
-    faulty_ = std::make_shared<remote::FaultyRemoteFs>(
-        std::make_shared<remote::PosixRemoteFs>(remote_root_));
-    pool_ = std::make_shared<remote::WorkerPool>(remote::WorkerPool::Options{4, 256, "unread"});
-    remote_fs_ = std::make_unique<remote::DeadlineRemoteFs>(faulty_, pool_,
-                                                            remote::DeadlineRemoteFs::Deadlines{});
-    reconciler_ = std::make_unique<Reconciler>(ShareSides{
-        *journal_, mu_, share_, *local_fs_, *remote_fs_, cache_, *store_, store::KeepPolicy{},
-        "laptop", nullptr, nullptr});
-  }
-  static void put(const std::string& abs, const std::string& bytes) {
-    fs::create_directories(fs::path(abs).parent_path());
-    std::ofstream(abs, std::ios::binary | std::ios::trunc) << bytes;
-  }
-  static std::string get(const std::string& abs) {
-    std::ifstream in(abs, std::ios::binary);
-    if (!in) return "<absent>";
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  void SetUp() override { openFaultyShare("/tmp/hoard-unreadable-XXXXXX", "unread"); }
   ReconcileReport run() {
     auto r = reconciler_->run();
     EXPECT_TRUE(r) << r.error().toString();
@@ -65,11 +35,6 @@ class UnreadableDirTest : public ShareFixture {
     rule_ = faulty_->addRule(no);
   }
 
-  std::unique_ptr<remote::PosixRemoteFs> local_fs_;
-  std::shared_ptr<remote::FaultyRemoteFs> faulty_;
-  std::shared_ptr<remote::WorkerPool> pool_;
-  std::unique_ptr<remote::DeadlineRemoteFs> remote_fs_;
-  std::unique_ptr<Reconciler> reconciler_;
   int rule_ = 0;
 };
 

@@ -209,6 +209,7 @@ class MemoryRemoteFs final : public RemoteFs {
     for (const auto& [k, v] : it->second.xattrs) out.push_back(k);
     return out;
   }
+  Status syncAll() override { return {}; }  // memory is as durable as it gets here
   Result<FsStats> statfs() override {
     FsStats s;
     s.block_size = 4096;
