@@ -67,6 +67,9 @@ say "(archive/ is not pinned: it stays on the server)"
 find "$CACHE" -type f -printf '   cached: %P\n' | sort
 run hoard status docs
 
+step "Is my work offline-ready? (exit 0: everything pinned is here and every change is on the server)"
+run hoard ready docs
+
 step "The network goes away; you keep working"
 run hoard offline docs
 say "edit thesis/ch1.md";                          printf 'More words, written on the train.\n' >> "$CACHE/thesis/ch1.md"

@@ -9,7 +9,7 @@
 namespace hoard::daemon {
 
 std::vector<std::shared_ptr<Agent::Engine>> Agent::allEngines() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<std::shared_ptr<Engine>> out;
   for (const auto& [name, e] : engines_) out.push_back(e);
   return out;

@@ -82,7 +82,7 @@ Agent::ListShares() {
       sync::ShareCounts n = orRaise(sync::shareCounts(journal_, journal_mu_, s.id));
       std::string state(journal::shareStateName(s.state));
       {
-        std::lock_guard lock(mu_);  // a running engine knows of an auth episode
+        MutexLock lock(mu_);  // a running engine knows of an auth episode
         if (auto it = engines_.find(s.name); it != engines_.end())
           state = sync::shareStateLabel(it->second->engine->status());
       }
