@@ -178,6 +178,13 @@ void eraseSubtree(track::BaseIndex& index, const RelPath& dir) {
   }
 }
 
+bool hasSubtree(const track::BaseIndex& index, const RelPath& dir) {
+  if (index.count(dir) != 0) return true;
+  for (const auto& [path, entry] : index)
+    if (isUnder(path, dir)) return true;
+  return false;
+}
+
 void moveSubtree(track::BaseIndex& index, const RelPath& from, const RelPath& to) {
   std::vector<BaseEntry> moved;
   for (auto it = index.begin(); it != index.end();) {
@@ -205,7 +212,12 @@ track::BaseIndex projectBase(std::vector<BaseEntry> base, const std::vector<Logg
     const Change& c = lc.change;
     switch (c.op) {
       case ChangeOp::kRename:
-        moveSubtree(index, c.path, c.to);
+        // rename(2) of a name that was never there changes nothing. The
+        // tracker can log one: a new directory's scan already reported the
+        // file under its final name when the queued create-then-rename of
+        // the old name arrives. Dropping the destination here would make
+        // every rescan report it again.
+        if (hasSubtree(index, c.path)) moveSubtree(index, c.path, c.to);
         break;
       case ChangeOp::kUnlink:
       case ChangeOp::kRmdir:

@@ -60,6 +60,23 @@ int waitExit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int stopProcess(pid_t pid, std::chrono::seconds grace) {
+  if (pid <= 0) return -1;
+  kill(pid, SIGTERM);
+  auto until = std::chrono::steady_clock::now() + grace;
+  int status = 0;
+  for (;;) {
+    pid_t got = waitpid(pid, &status, WNOHANG);
+    if (got == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (got < 0) return -1;
+    if (std::chrono::steady_clock::now() >= until) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid, SIGKILL);
+  waitExit(pid);
+  return 128 + SIGKILL;
+}
+
 PrivateBus::PrivateBus() { launch({"dbus-daemon", "--session", "--nofork", "--print-address=1"}); }
 
 PrivateBus::PrivateBus(const std::string& service_dir) {
@@ -106,12 +123,7 @@ pid_t busNameOwnerPid(const std::string& name) {
   return static_cast<pid_t>(std::stol(out.substr(at + 7)));
 }
 
-PrivateBus::~PrivateBus() {
-  if (pid_ > 0) {
-    kill(pid_, SIGTERM);
-    waitExit(pid_);
-  }
-}
+PrivateBus::~PrivateBus() { stopProcess(pid_); }
 
 Daemon::Daemon(std::string state_dir, std::string log,
                std::vector<std::pair<std::string, std::string>> env)
@@ -135,8 +147,10 @@ bool Daemon::start() {
 
 int Daemon::stop() {
   if (pid_ <= 0) return -1;
-  kill(pid_, SIGTERM);
-  int rc = waitExit(pid_);
+  int rc = stopProcess(pid_, std::chrono::seconds(60));
+  if (rc == 128 + SIGKILL)
+    fprintf(stderr, "hoardd (pid %d) did not stop within 60 s of SIGTERM: killed; its log:\n%s\n",
+            static_cast<int>(pid_), slurp(log_).c_str());
   pid_ = -1;
   return rc;
 }
@@ -150,6 +164,12 @@ std::pair<int, std::string> run(const std::string& command) {
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   int status = pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
+
+std::pair<int, std::string> runHoard(const std::string& args, const std::string& err_file,
+                                     std::chrono::seconds limit) {
+  return run("timeout -k 10 " + std::to_string(limit.count()) + " " + HOARD_CLI_PATH + " " + args +
+             " 2>" + err_file);
 }
 
 }  // namespace hoard::bustest

@@ -24,6 +24,17 @@ void put(const std::string& path, const std::string& bytes);
 pid_t spawn(const std::vector<std::string>& argv, const std::string& log,
             const std::vector<std::pair<std::string, std::string>>& env = {});
 int waitExit(pid_t pid);  // the exit status, or 128 + signal
+// SIGTERM, then waits at most `grace` for `pid` to exit; past that it is
+// killed (SIGKILL), so that no test waits forever on a process that does not
+// stop. Returns the exit status (or 128 + signal): 137 means it had to be killed.
+int stopProcess(pid_t pid, std::chrono::seconds grace = std::chrono::seconds(20));
+
+// The real hoard CLI: `hoard ARGS` (ARGS as shell words), stderr into
+// `err_file`; the exit status and stdout. A CLI that has not exited within
+// `limit` is killed and reported as 124 (timeout(1)'s status), so a hang in
+// hoardd or the CLI fails the test instead of stalling the suite.
+std::pair<int, std::string> runHoard(const std::string& args, const std::string& err_file,
+                                     std::chrono::seconds limit = std::chrono::seconds(300));
 
 // A dbus-daemon --session of our own; sets DBUS_SESSION_BUS_ADDRESS for this
 // process (and so its children) while it lives.

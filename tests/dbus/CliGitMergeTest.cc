@@ -56,7 +56,7 @@ class CliGitMergeTest : public ::testing::Test {
     ASSERT_EQ(hoard("preload s").first, 0) << last_err_;
   }
   std::pair<int, std::string> hoard(const std::string& args) {
-    auto r = run(std::string(HOARD_CLI_PATH) + " " + args + " 2>" + dir_ + "/err");
+    auto r = runHoard(args, dir_ + "/err");
     last_err_ = slurp(dir_ + "/err");
     return r;
   }

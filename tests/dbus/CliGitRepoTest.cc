@@ -88,7 +88,7 @@ class CliGitRepoTest : public ::testing::Test {
     return gitOk(repo, "rev-parse HEAD");
   }
   std::pair<int, std::string> hoard(const std::string& args) {
-    auto r = run(std::string(HOARD_CLI_PATH) + " " + args + " 2>" + dir_ + "/err");
+    auto r = runHoard(args, dir_ + "/err");
     last_err_ = slurp(dir_ + "/err");
     return r;
   }

@@ -61,7 +61,7 @@ class CliRulesTest : public ::testing::Test {
     ASSERT_TRUE(daemon_->start()) << slurp(dir_ + "/hoardd.log");
   }
   std::pair<int, std::string> hoard(const std::string& args) {
-    auto r = run(std::string(HOARD_CLI_PATH) + " " + args + " 2>" + dir_ + "/err");
+    auto r = runHoard(args, dir_ + "/err");
     last_err_ = slurp(dir_ + "/err");
     return r;
   }

@@ -65,7 +65,7 @@ class CliTest : public ::testing::Test {
   }
   // Runs `hoard ARGS`; stdout returned, stderr kept in last_err_.
   std::pair<int, std::string> hoard(const std::string& args) {
-    auto r = run(std::string(HOARD_CLI_PATH) + " " + args + " 2>" + dir_ + "/err");
+    auto r = runHoard(args, dir_ + "/err");
     last_err_ = slurp(dir_ + "/err");
     return r;
   }

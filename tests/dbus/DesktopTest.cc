@@ -56,14 +56,8 @@ class SystemBus {
     (void)log;
   }
   ~SystemBus() {
-    for (pid_t m : mocks_) {
-      kill(m, SIGTERM);
-      waitExit(m);
-    }
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitExit(pid_);
-    }
+    for (pid_t m : mocks_) stopProcess(m);
+    if (pid_ > 0) stopProcess(pid_);
   }
   const std::string& address() const { return address_; }
   // python3-dbusmock with `tmpl` on this bus; waits until `name` answers.
@@ -123,7 +117,7 @@ class DesktopTest : public ::testing::Test {
     ASSERT_FALSE(system_->address().empty());
   }
   std::pair<int, std::string> hoard(const std::string& args) {
-    auto r = run(std::string(HOARD_CLI_PATH) + " " + args + " 2>" + dir_ + "/err");
+    auto r = runHoard(args, dir_ + "/err");
     last_err_ = slurp(dir_ + "/err");
     return r;
   }
@@ -170,8 +164,7 @@ class DesktopTest : public ::testing::Test {
   }
   void stopMonitor() {
     if (monitor_pid_ > 0) {
-      kill(monitor_pid_, SIGTERM);
-      waitExit(monitor_pid_);
+      stopProcess(monitor_pid_);
       monitor_pid_ = -1;
     }
   }

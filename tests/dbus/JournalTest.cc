@@ -133,7 +133,7 @@ class JournalTest : public ::testing::Test {
         << "hoardd did not come up; its journal:\n" << journalText("SYSLOG_IDENTIFIER=hoardd");
   }
   std::pair<int, std::string> hoard(const std::string& args) {
-    auto r = run(std::string(HOARD_CLI_PATH) + " " + args + " 2>" + dir_ + "/err");
+    auto r = runHoard(args, dir_ + "/err");
     last_err_ = slurp(dir_ + "/err");
     return r;
   }

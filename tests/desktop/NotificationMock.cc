@@ -27,10 +27,7 @@ NotificationMock::NotificationMock(const std::string& capabilities, const std::s
 NotificationMock::~NotificationMock() {
   mock_.reset();
   connection_.reset();
-  if (pid_ > 0) {
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-  }
+  bustest::stopProcess(pid_);
 }
 
 std::vector<sdbus::Struct<uint64_t, std::vector<sdbus::Variant>>> NotificationMock::calls(

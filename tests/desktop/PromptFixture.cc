@@ -29,8 +29,8 @@ void PromptFixture::SetUp() {
 
 void PromptFixture::TearDown() {
   if (prompt_pid_ > 0) {
-    kill(prompt_pid_, SIGTERM);
-    waitpid(prompt_pid_, nullptr, 0);
+    // hoard-prompt stops on SIGTERM (systemd's stop): one that does not is a bug.
+    EXPECT_EQ(stopProcess(prompt_pid_), 0) << "hoard-prompt did not stop on SIGTERM\n" << promptLog();
   }
   daemon_.reset();
   mock_.reset();
@@ -75,7 +75,7 @@ void PromptFixture::conflictOn(const std::vector<std::string>& names,
 }
 
 std::pair<int, std::string> PromptFixture::hoard(const std::string& args) {
-  auto r = run(std::string(HOARD_CLI_PATH) + " " + args + " 2>" + dir_ + "/err");
+  auto r = runHoard(args, dir_ + "/err");
   last_err_ = slurp(dir_ + "/err");
   return r;
 }

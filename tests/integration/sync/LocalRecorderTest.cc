@@ -234,6 +234,36 @@ TEST_F(LocalRecorderTest, LiveTrackingThenRestartLosesNothing) {
                                            "create proj/src/helpers.c", "create proj/README"}));
 }
 
+// What the tracker logs when a new directory's scan wins the race with the
+// inotify queue (seen in CI): the file under its final name first, then the
+// queued rename from a name the log never held. A restart's rescan must not
+// log the file a second time: the rename of a name that was not there
+// changed nothing.
+TEST_F(LocalRecorderTest, ARenameFromANameTheLogNeverHeldDoesNotHideItsDestination) {
+  fs::create_directories(root_ + "/proj");
+  write("proj/main.c", "int main(){}");
+  adopt();
+  fs::create_directories(root_ + "/proj/src");
+  write("proj/src/helpers.c", "void f(){}");
+  ASSERT_TRUE(journal_->recordChanges(
+      share_, std::vector<Change>{ch(ChangeOp::kMkdir, "proj/src"),
+                                  ch(ChangeOp::kCreate, "proj/src/helpers.c"),
+                                  ch(ChangeOp::kRename, "proj/src/util.c", "proj/src/helpers.c")}));
+  LocalRecorder rec(*journal_, mu_, share_, root_);
+  auto r = rec.rescan("", false);
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_EQ(r->changes_recorded, 0u) << ::testing::PrintToString(render(log()));
+  // A rename of a name that is there still moves it.
+  write("proj/src/old.c", "x");
+  ASSERT_TRUE(journal_->recordChanges(
+      share_, std::vector<Change>{ch(ChangeOp::kCreate, "proj/src/old.c"),
+                                  ch(ChangeOp::kRename, "proj/src/old.c", "proj/src/new.c")}));
+  fs::rename(root_ + "/proj/src/old.c", root_ + "/proj/src/new.c");
+  r = rec.rescan("", false);
+  ASSERT_TRUE(r) << r.error().toString();
+  EXPECT_EQ(r->changes_recorded, 0u) << ::testing::PrintToString(render(log()));
+}
+
 TEST_F(LocalRecorderTest, EventsOfHoardsOwnWritesAreNotLoggedButRealEditsAre) {
   write("pulled.txt", "as hoard wrote it");
   adopt();  // the base now records exactly what is on disk, as after a pull
