@@ -370,7 +370,7 @@ TEST_F(CliRulesTest, ADryRunAsksExternalResolversForAPreview) {
     age(R_ + "/a.txt", 1000000000);
   });
   ASSERT_TRUE(settles({"a.txt"}));
-  const std::string id = std::to_string(jsonOf("conflicts s", 0)[0]["id"].get<uint64_t>());
+  const std::string id = std::to_string(jsonOf("conflicts s", -1)[0]["id"].get<uint64_t>());
   std::string script = std::string(HOARD_EXAMPLES_DIR) + "/hoard-resolver-newest.py";
   std::string out = dir_ + "/previewer.out";
   resolver_pid_ = spawn({"/usr/bin/python3", script, "--name", "previewer"}, out, {});
@@ -397,7 +397,7 @@ TEST_F(CliRulesTest, ADryRunAsksExternalResolversForAPreview) {
   resolver_pid_ = -1;
   ASSERT_TRUE(eventually([&] {
     json q = jsonOf("resolve --dry-run --with previewer " + id, -1);
-    return q.is_array() && q.size() == 1 && q[0]["reason"] != "its answer to a preview";
+    return !q.is_array() || q.size() != 1 || q[0]["reason"] != "its answer to a preview";
   }));
   // One that would think for 30 s: the dry run says so after the preview's
   // deadline, well before the resolver's own 60 s.
