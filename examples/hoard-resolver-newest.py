@@ -8,7 +8,10 @@ registers with hoardd under a name that rules can use:
     {"match": "notes/**", "resolver": "newest"}
 
 For each conflict hoardd hands it, it keeps the version whose modification
-time is later and leaves the conflict open when both are equally old. With
+time is later and leaves the conflict open when both are equally old. A
+`hoard resolve --dry-run` asks it for a preview (the conflict carries
+"preview": true): it answers what it would decide, changing nothing and
+printing nothing, and writes no merge. With
 --merge-lines, a text conflict (content or create-create) is merged instead:
 the lines of both versions, local first, each line once, written to the
 output descriptor hoardd gave. hoardd never gives it a path, only read-only
@@ -59,32 +62,39 @@ class Newest(dbus.service.Object):
     @dbus.service.method(RESOLVER, in_signature="a{sv}hhhh", out_signature="s")
     def Resolve(self, conflict, base, local, remote, output):
         fds = [base.take(), local.take(), remote.take(), output.take()]
+        preview = bool(conflict.get("preview", False))
         if self.think:
             time.sleep(self.think)
         if self.always:
-            print(f"{bytes(conflict['path']).decode('utf-8', 'replace')}: {self.always}", flush=True)
+            if not preview:
+                print(f"{bytes(conflict['path']).decode('utf-8', 'replace')}: {self.always}",
+                      flush=True)
             for fd in fds:
                 os.close(fd)
             return self.always
         try:
-            return self.decide(conflict, fds[1], fds[2], fds[3])
+            return self.decide(conflict, fds[1], fds[2], None if preview else fds[3])
         finally:
             for fd in fds:
                 os.close(fd)
 
     def decide(self, conflict, local_fd, remote_fd, output_fd):
+        """output_fd is None for a preview: say what, do nothing."""
         kind = str(conflict["kind"])
         path = bytes(conflict["path"]).decode("utf-8", "replace")
+        say = (lambda text: None) if output_fd is None else (lambda text: print(text, flush=True))
         if self.merge_lines and kind in ("content", "create-create"):
             mine, theirs = read_all(local_fd), read_all(remote_fd)
             if b"\0" not in mine + theirs:
+                if output_fd is None:
+                    return "merged"
                 seen, merged = set(), []
                 for line in mine.splitlines(True) + theirs.splitlines(True):
                     if line not in seen:
                         seen.add(line)
                         merged.append(line)
                 os.write(output_fd, b"".join(merged))
-                print(f"{path}: merged the lines of both sides", flush=True)
+                say(f"{path}: merged the lines of both sides")
                 return "merged"
         local_t = int(conflict["local"].get("mtime_ns", 0))
         remote_t = int(conflict["remote"].get("mtime_ns", 0))
@@ -93,10 +103,10 @@ class Newest(dbus.service.Object):
         if str(conflict["remote"]["type"]) == "none":
             remote_t = -1
         if local_t == remote_t:
-            print(f"{path}: both sides equally old; leaving it open", flush=True)
+            say(f"{path}: both sides equally old; leaving it open")
             return "defer"
         side = "keep-local" if local_t > remote_t else "keep-remote"
-        print(f"{path}: {side}", flush=True)
+        say(f"{path}: {side}")
         return side
 
     @dbus.service.method(RESOLVER, in_signature="", out_signature="")

@@ -142,6 +142,8 @@ ResolverObject::~ResolverObject() { unregisterAdaptor(); }
 std::string ResolverObject::Resolve(const std::map<std::string, sdbus::Variant>& conflict,
                                     const sdbus::UnixFd&, const sdbus::UnixFd&,
                                     const sdbus::UnixFd&, const sdbus::UnixFd&) {
+  // A dry run's preview: a person is asked only for real.
+  if (member(conflict, "preview", false)) return "defer";
   ConflictInfo c;
   c.id = member(conflict, "id", uint64_t{0});
   c.share = member(conflict, "share", std::string());

@@ -17,6 +17,17 @@ namespace {
 
 constexpr const char* kInterface = "org.hoard.Resolver1";
 
+// A dry run's question ("preview": true) waits at most this long: a
+// resolver that would ask a person must answer a preview at once.
+constexpr std::chrono::milliseconds kPreviewTimeout{2000};
+
+// The bus's names for a call that got no answer in time.
+bool timedOut(const std::string& error_name) {
+  return error_name == "org.freedesktop.DBus.Error.NoReply" ||
+         error_name == "org.freedesktop.DBus.Error.Timeout" ||
+         error_name == "org.freedesktop.DBus.Error.TimedOut";
+}
+
 // A sealed copy of what `fd` holds: readable, never writable by anyone.
 Result<UniqueFd> sealedCopy(int fd, const char* what) {
   UniqueFd out(::memfd_create(what, MFD_CLOEXEC | MFD_ALLOW_SEALING));
@@ -71,17 +82,25 @@ class ExternalResolvers::Remote final : public resolvers::Resolver {
   std::string_view name() const override { return name_; }
   std::string_view summary() const override { return "an external resolver"; }
   Status checkOptions(const nlohmann::json&) const override { return {}; }  // its own business
-  bool previewable() const override { return false; }
+  // Asked in dry runs too, with "preview": true (see resolve()).
+  bool previewable() const override { return true; }
   const std::string& sender() const { return sender_; }
 
+  // In a dry run (no output fd) the resolver is asked for a preview: the
+  // conflict carries "preview": true, the output fd is a sealed empty file,
+  // and the answer is what it would decide. It must not act on a preview;
+  // one that does not answer within kPreviewTimeout is reported as such.
   Result<resolvers::Decision> resolve(const resolvers::ConflictView& c,
                                       const nlohmann::json&) override {
-    if (c.output_fd < 0) return resolvers::Decision::defer("would ask " + name_);
+    const bool preview = c.output_fd < 0;
     auto base = sealedCopy(c.base.fd, "base");
     auto local = sealedCopy(c.local.fd, "local");
     auto remote = sealedCopy(c.remote.fd, "remote");
-    for (auto* r : {&base, &local, &remote})
+    auto none = preview ? sealedCopy(-1, "output") : Result<UniqueFd>(UniqueFd());
+    for (auto* r : {&base, &local, &remote, &none})
       if (!*r) return tl::unexpected(r->error());
+    const int output = preview ? none->get() : c.output_fd;
+    const auto timeout = preview ? std::min(timeout_, kPreviewTimeout) : timeout_;
     std::map<std::string, sdbus::Variant> conflict = {
         {"id", sdbus::Variant(static_cast<uint64_t>(c.id))},
         {"share", sdbus::Variant(c.share)},
@@ -90,30 +109,40 @@ class ExternalResolvers::Remote final : public resolvers::Resolver {
         {"base", sdbus::Variant(side(c.base))},
         {"local", sdbus::Variant(side(c.local))},
         {"remote", sdbus::Variant(side(c.remote))}};
+    if (preview) conflict["preview"] = sdbus::Variant(true);
     auto answer = std::make_shared<std::promise<Result<std::string>>>();
     auto got = answer->get_future();
     proxy_->callMethodAsync("Resolve")
         .onInterface(kInterface)
-        .withTimeout(timeout_)
+        .withTimeout(timeout)
         .withArguments(conflict, sdbus::UnixFd(base->get()), sdbus::UnixFd(local->get()),
-                       sdbus::UnixFd(remote->get()), sdbus::UnixFd(c.output_fd))
+                       sdbus::UnixFd(remote->get()), sdbus::UnixFd(output))
         .uponReplyInvoke([answer](const sdbus::Error* err, std::string decision) {
-          if (err)
-            answer->set_value(fail(ErrorCode::kAborted, err->getName() + ": " + err->getMessage()));
-          else
+          if (!err)
             answer->set_value(std::move(decision));
+          else if (timedOut(err->getName()))
+            answer->set_value(fail(ErrorCode::kTimeout, err->getName() + ": " + err->getMessage()));
+          else
+            answer->set_value(fail(ErrorCode::kAborted, err->getName() + ": " + err->getMessage()));
         });
     // The bus enforces the timeout; this wait only guards against a reply
     // that never comes back to us (the bus itself gone).
-    if (got.wait_for(timeout_ + std::chrono::seconds(5)) != std::future_status::ready)
-      return fail(ErrorCode::kTimeout, "resolver " + name_ + " did not answer in time");
-    auto reply = got.get();
+    const bool came = got.wait_for(timeout + std::chrono::seconds(5)) == std::future_status::ready;
+    Result<std::string> reply = fail(ErrorCode::kTimeout, "no reply");
+    if (came) reply = got.get();
+    if (preview && !reply && reply.error().code() == ErrorCode::kTimeout)
+      return resolvers::Decision::defer(
+          "would ask " + name_ + ", which did not answer the preview within " +
+          std::to_string(timeout.count()) + " ms");
+    if (!came) return fail(ErrorCode::kTimeout, "resolver " + name_ + " did not answer in time");
     if (!reply) return tl::unexpected(reply.error().withContext("resolver " + name_));
     auto kind = resolvers::decisionKindFromName(*reply);
     if (!kind)
       return fail(ErrorCode::kInvalidArgument,
                     "resolver " + name_ + " answered \"" + *reply +
                         "\" (expected keep-local, keep-remote, stash, merged, delete or defer)");
+    if (preview)
+      return resolvers::Decision{*kind, "its answer to a preview", 0};
     return resolvers::Decision{*kind, "decided by " + name_, 0};
   }
 

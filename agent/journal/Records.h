@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/ConflictKind.h"
 #include "common/FileMeta.h"
@@ -116,6 +117,12 @@ struct ResolutionRecord {
   std::optional<ContentHash> stash_object;   // ... and its bytes
   std::string before_detail = "{}";  // the conflict's detail when decided
   std::string after_detail = "{}";   // what each side held once applied
+  // A decision on a folder or between two renames (0008): every entry each
+  // side held beneath its paths before, and after ("" : a file or a link).
+  std::string before_tree;
+  std::string after_tree;
+  // The store objects before_tree names, counted for as long as the row.
+  std::vector<ContentHash> tree_objects;
   int64_t resolved_at_ns = 0;
   int64_t undone_at_ns = 0;  // 0: not undone
 

@@ -19,7 +19,7 @@ namespace {
 constexpr const char* kCols =
     "id, conflict_id, share_id, path, decision, resolver, rule, label, local_before, "
     "remote_before, result_object, stash_path, stash_object, before_detail, after_detail, "
-    "resolved_at_ns, undone_at_ns";
+    "resolved_at_ns, undone_at_ns, before_tree, after_tree";
 
 int64_t nowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -66,6 +66,8 @@ Result<ResolutionRecord> readRow(const Query& q, const std::string& journal) {
   r.after_detail = q.colText(14);
   r.resolved_at_ns = q.colInt(15);
   r.undone_at_ns = q.isNull(16) ? 0 : q.colInt(16);
+  r.before_tree = q.colText(17);
+  r.after_tree = q.colText(18);
   return r;
 }
 
@@ -79,8 +81,9 @@ Result<int64_t> Journal::addResolution(const ResolutionRecord& r) {
     auto q = db_->query("record a resolution",
                         "INSERT INTO resolutions (conflict_id, share_id, path, decision, resolver, "
                         "rule, label, local_before, remote_before, result_object, stash_path, "
-                        "stash_object, before_detail, after_detail, resolved_at_ns) VALUES "
-                        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+                        "stash_object, before_detail, after_detail, resolved_at_ns, before_tree, "
+                        "after_tree) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                        "?13, ?14, ?15, ?16, ?17)");
     if (!q) return tl::unexpected(q.error());
     q->bindInt(1, r.conflict_id)
         .bindInt(2, c->share_id)
@@ -100,9 +103,19 @@ Result<int64_t> Journal::addResolution(const ResolutionRecord& r) {
     bindHash(*q, 12, r.stash_object);
     q->bindText(13, r.before_detail.empty() ? std::string_view("{}") : r.before_detail)
         .bindText(14, r.after_detail.empty() ? std::string_view("{}") : r.after_detail)
-        .bindInt(15, r.resolved_at_ns ? r.resolved_at_ns : nowNs());
+        .bindInt(15, r.resolved_at_ns ? r.resolved_at_ns : nowNs())
+        .bindText(16, r.before_tree)
+        .bindText(17, r.after_tree);
     if (Status st = q->run(); !st) return st;
     id = sqlite3_last_insert_rowid(db_->handle());
+    for (const ContentHash& o : r.tree_objects) {
+      auto k = db_->query("count an object of a resolution",
+                          "INSERT OR IGNORE INTO resolution_objects (resolution_id, object) "
+                          "VALUES (?1, ?2)");
+      if (!k) return tl::unexpected(k.error());
+      k->bindInt(1, id).bindBlob(2, o.raw());
+      if (Status st = k->run(); !st) return st;
+    }
     return {};
   });
   if (!s) return tl::unexpected(s.error());

@@ -384,6 +384,7 @@ Status FileApply::run(std::optional<int64_t> intent) {
       return st;
   }
   journal::ResolutionRecord h = historyOf(c, decision);
+  h.before_tree = before_tree;
   h.result_object = result ? std::optional(result->object.value_or(result->hash)) : std::nullopt;
   if (stash_bytes) {
     h.stash_path = stash;

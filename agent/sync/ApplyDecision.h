@@ -56,6 +56,22 @@ Status closeConflict(journal::Journal& j, const journal::ResolutionRecord& h,
 // is completed; otherwise the intent is dropped and the resolution stands.
 Status finishUndo(ShareSides& s, const journal::Intent& i);
 
+// The conflict of resolution `r` reopened with r.before_detail and the
+// undo's intent recorded (`new_hash`: the cache's version it puts back), in
+// one transaction (Undo.cc). Returns the intent's id.
+Result<int64_t> reopenForUndo(ShareSides& s, const journal::ResolutionRecord& r,
+                              std::optional<ContentHash> new_hash);
+
+// The undo of a decision on a folder or between two renames, from the trees
+// its history row keeps (UndoTree.cc): kUnsupported, before anything is
+// touched, if a version it needs is no longer kept; kConflict naming the
+// entry if a side changed since the resolution. Without `resume` it reopens
+// the conflict and records the intent; with it (recover()) it finishes that
+// intent's undo. Either way the conflict is left open with both sides as
+// they were before the resolution, or the intent is left for recover().
+Status undoTree(PassState& pass, const journal::ResolutionRecord& r,
+                const journal::ConflictRecord& c, std::optional<int64_t> resume);
+
 // A merge with conflict markers into the cache only; the conflict stays
 // open, merging (ApplyMarkers.cc). kConflict if the cache's file is not the
 // one the conflict recorded.
@@ -102,6 +118,9 @@ struct FileApply {
   std::optional<Bytes> result;       // at the path afterwards; none: absent on both sides
   std::optional<Bytes> stash_bytes;  // stash: the cache's bytes under `stash`
   RelPath stash;                     // stash: the conflict name (chosen by prepare if empty)
+  // What each side held before, with its xattrs (TreeSnapshot.h), for the
+  // history: an undo puts them back.
+  std::string before_tree = {};
 
   // Each side is as detected (or, when resuming, already as decided); else
   // kConflict naming the side.

@@ -10,6 +10,7 @@
 #include "StashName.h"
 #include "sync/ApplyDecision.h"
 #include "sync/Phases.h"
+#include "sync/TreeSnapshot.h"
 
 namespace hoard::sync {
 
@@ -218,8 +219,16 @@ Result<SideSeen> seenNow(remote::RemoteFs& fs, const RelPath& q) {
 Result<journal::ResolutionRecord> treeHistory(PassState& pass, const journal::ConflictRecord& c,
                                               const ConflictDetail& d,
                                               const ConflictDecision& decision,
-                                              const RelPath& stash) {
+                                              const RelPath& stash, TreeSides before) {
   journal::ResolutionRecord h = historyOf(c, decision);
+  // What an undo puts back and compares against: beneath the path and the
+  // stash name (which held nothing before).
+  if (!stash.empty()) before.roots.push_back(stash);
+  auto left = snapshotTrees(pass, before.roots, TreeTake::kCompare);
+  if (!left) return tl::unexpected(left.error());
+  h.before_tree = encodeTrees(before);
+  h.after_tree = encodeTrees(*left);
+  h.tree_objects = treeObjects(before);
   ConflictDetail after;
   auto l = seenNow(pass.s.local, c.path);
   auto r = seenNow(pass.s.remote, c.path);
@@ -400,9 +409,19 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
   ConflictDetail d = decodeDetail(c.detail);
 
   if (c.kind == journal::ConflictKind::kRenameRename && d.from && d.remote_to) {
+    // What each side holds at the three names, before and after, for an undo.
+    const std::vector<RelPath> names{*d.from, p, *d.remote_to};
+    auto before = snapshotTrees(pass, names, TreeTake::kKeep);
+    if (!before) return tl::unexpected(before.error());
     Status done = applyRenameRename(pass, c, d, decision.kind);
     if (!done) return done;
-    pass.also_commit.push_back([h = historyOf(c, decision)](journal::Journal& j) {
+    auto after = snapshotTrees(pass, names, TreeTake::kCompare);
+    if (!after) return tl::unexpected(after.error());
+    journal::ResolutionRecord h = historyOf(c, decision);
+    h.before_tree = encodeTrees(*before);
+    h.after_tree = encodeTrees(*after);
+    h.tree_objects = treeObjects(*before);
+    pass.also_commit.push_back([h = std::move(h)](journal::Journal& j) {
       return closeConflict(j, h, std::nullopt);
     });
     Status flushed = pass.flush();
@@ -447,6 +466,10 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
     FileApply fa{pass, c, d, decision, {}, {}, {}};
     done = fa.check(false);
     if (!done) return refresh(pass, c, d, done.error());
+    // Each side's xattrs as they were, for an undo (the bytes are the conflict's).
+    auto before = snapshotTrees(pass, {p}, TreeTake::kXattrs);
+    if (!before) return tl::unexpected(before.error());
+    fa.before_tree = encodeTrees(*before);
     done = fa.prepare();
     if (!done) {
       if (done.error().code() == ErrorCode::kConflict) return refresh(pass, c, d, done.error());
@@ -458,9 +481,12 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
     if (!done) pass.forgetIntent(*intent);
   } else {
     if (auto drifted = treeDrift(pass, c, d)) return *drifted;
+    auto before = snapshotTrees(pass, {p}, TreeTake::kKeep);  // for an undo
+    if (!before) return tl::unexpected(before.error());
     RelPath stash;
     done = applyTree(pass, c, decision.kind, stash);
-    auto h = done ? treeHistory(pass, c, d, decision, stash) : Result<journal::ResolutionRecord>{};
+    auto h = done ? treeHistory(pass, c, d, decision, stash, std::move(*before))
+                  : Result<journal::ResolutionRecord>{};
     if (!h) done = tl::unexpected(h.error());
     if (done) {
       pass.also_commit.push_back([h = std::move(*h)](journal::Journal& j) {

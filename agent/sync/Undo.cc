@@ -9,12 +9,32 @@
 // finishes an undo that a crash or a failure cut short.
 
 #include "sync/ApplyDecision.h"
+#include "sync/TreeSnapshot.h"
 
 namespace hoard::sync {
 
 namespace {
 
 constexpr std::string_view kUndoOp = "undo";
+
+// A decision on a folder or between two renames: undone from the trees its
+// row keeps (UndoTree.cc). Decisions on files and links keep a tree too, for
+// the xattrs each side had; their bytes are the row's objects.
+bool undoneByTrees(const journal::ResolutionRecord& r) {
+  if (r.before_tree.empty()) return false;
+  const ConflictDetail d = decodeDetail(r.before_detail);
+  return d.from || d.local.type == FileType::kDir || d.remote.type == FileType::kDir;
+}
+
+// The user.* xattrs side `local_side` had at `q` before, if the row kept them.
+std::optional<UserXattrs> xattrsBefore(const journal::ResolutionRecord& r, const RelPath& q,
+                                       bool local_side) {
+  auto t = decodeTrees(r.before_tree);
+  if (!t) return std::nullopt;
+  for (const TreeEntry& e : local_side ? t->local : t->remote)
+    if (e.path == q && e.type == FileType::kFile) return e.xattrs;
+  return std::nullopt;
+}
 
 // What an undo works from: the history row, its conflict and both sides.
 struct Undo {
@@ -89,6 +109,10 @@ struct Undo {
     result = std::move(*res);
     local_before = std::move(*lb);
     remote_before = std::move(*rb);
+    // Each side's file gets back the xattrs it had (the mode is its version's).
+    if (local_before && !local_before->link) local_before->xattrs = xattrsBefore(r, r.path, true);
+    if (remote_before && !remote_before->link)
+      remote_before->xattrs = xattrsBefore(r, r.path, false);
     stash = std::move(*st);
     if (Status s = loadSide(pass.s.local, pass.local, r.path); !s) return s;
     if (Status s = loadSide(pass.s.remote, pass.remote, r.path); !s) return s;
@@ -130,24 +154,9 @@ struct Undo {
     return {};
   }
 
-  // The conflict reopens and the intent is recorded, in one transaction.
   Result<int64_t> reopen() {
-    journal::Intent i;
-    i.share_id = pass.s.share_id;
-    i.op = std::string(kUndoOp);
-    i.path = r.path;
-    i.to_path = r.stash_path;
-    i.new_hash = local_before ? std::optional(local_before->hash) : std::nullopt;
-    int64_t id = 0;
-    std::lock_guard lock(pass.s.journal_mu);
-    Status done = pass.s.journal.inTransaction([&]() -> Status {
-      auto added = pass.s.journal.addIntent(i);
-      if (!added) return tl::unexpected(added.error());
-      id = *added;
-      return pass.s.journal.undoResolution(r.id, r.before_detail);
-    });
-    if (!done) return tl::unexpected(done.error());
-    return id;
+    return reopenForUndo(pass.s, r,
+                         local_before ? std::optional(local_before->hash) : std::nullopt);
   }
 
   // The remote first, then the cache; then the base rows go (the open
@@ -170,9 +179,9 @@ struct Undo {
 };
 
 // Why the resolution `r` of conflict `c` cannot be undone (kUnsupported), or
-// nothing. hoard keeps the versions of files and the targets of symlinks:
-// a decision that moved names or replaced a folder tree cannot be put back
-// exactly, so it is refused, saying what to do instead.
+// nothing. A decision on a folder or between two renames is undone from the
+// trees its row keeps (UndoTree.cc); one recorded by an older hoard, which
+// did not keep them, is refused, saying what to do instead.
 std::optional<Error> notUndoable(const journal::ResolutionRecord& r,
                                  const journal::ConflictRecord& c) {
   const ConflictDetail d = decodeDetail(r.before_detail);
@@ -182,23 +191,25 @@ std::optional<Error> notUndoable(const journal::ResolutionRecord& r,
   const std::string aside =
       r.stash_path.empty() ? std::string()
                            : "; what it kept aside is at " + displayPath(r.stash_path);
-  if (d.from)
+  const bool kept_trees = !r.before_tree.empty();
+  if (d.from && !kept_trees)
     return Error(ErrorCode::kUnsupported,
                  which + "it decided between two renames of " + displayPath(*d.from) +
                      " (to " + displayPath(c.path) +
                      (d.remote_to ? " in the cache, to " + displayPath(*d.remote_to) +
                                         " on the remote"
                                   : std::string()) +
-                     "), and hoard does not keep the base it replaced. Nothing was changed. "
-                     "To take it back, rename the file in the cache and sync");
-  if (d.local.type == FileType::kDir || d.remote.type == FileType::kDir)
+                     ") and was recorded by an older hoard, which did not keep what each side "
+                     "held. Nothing was changed. To take it back, rename the file in the cache "
+                     "and sync");
+  if ((d.local.type == FileType::kDir || d.remote.type == FileType::kDir) && !kept_trees)
     return Error(ErrorCode::kUnsupported,
-                 which + "it decided a directory, and hoard keeps the versions of files, not "
-                         "of whole folder trees, so it cannot put both sides' folders back as "
-                         "they were. Nothing was changed" +
+                 which + "it decided a directory and was recorded by an older hoard, which did "
+                         "not keep the folder trees, so it cannot put both sides' folders back "
+                         "as they were. Nothing was changed" +
                      aside + ". Copy back by hand what you need, and sync");
   const bool tree = d.local.type == FileType::kSymlink || d.remote.type == FileType::kSymlink;
-  if (tree && r.after_detail == "{}")
+  if (tree && r.after_detail == "{}" && !kept_trees)
     return Error(ErrorCode::kUnsupported,
                  which + "it was recorded by an older hoard, which did not keep what it left "
                          "at the path. Nothing was changed. Put the link back by hand "
@@ -223,6 +234,26 @@ Result<journal::ConflictRecord> undoable(ShareSides& s, const journal::Resolutio
 
 }  // namespace
 
+Result<int64_t> reopenForUndo(ShareSides& s, const journal::ResolutionRecord& r,
+                              std::optional<ContentHash> new_hash) {
+  journal::Intent i;
+  i.share_id = s.share_id;
+  i.op = std::string(kUndoOp);
+  i.path = r.path;
+  i.to_path = r.stash_path;
+  i.new_hash = new_hash;
+  int64_t id = 0;
+  std::lock_guard lock(s.journal_mu);
+  Status done = s.journal.inTransaction([&]() -> Status {
+    auto added = s.journal.addIntent(i);
+    if (!added) return tl::unexpected(added.error());
+    id = *added;
+    return s.journal.undoResolution(r.id, r.before_detail);
+  });
+  if (!done) return tl::unexpected(done.error());
+  return id;
+}
+
 Status Reconciler::undo(int64_t conflict_id) {
   ShareSides& s = s_;
   std::optional<journal::ResolutionRecord> last;
@@ -244,6 +275,7 @@ Status Reconciler::undo(int64_t conflict_id) {
   ReconcileOptions opts;
   PassState pass(s, opts);
   pass.batching = true;
+  if (undoneByTrees(*last)) return undoTree(pass, *last, *c, std::nullopt);
   Undo u(pass, *last, std::move(*c));
   Status done = u.load();
   if (done) done = u.check(/*resuming=*/false);
@@ -284,6 +316,13 @@ Status finishUndo(ShareSides& s, const journal::Intent& i) {
   ReconcileOptions opts;
   PassState pass(s, opts);
   pass.batching = true;
+  if (undoneByTrees(*last)) {
+    Status done = undoTree(pass, *last, *c, i.id);
+    if (!done && (done.error().code() == ErrorCode::kConflict ||
+                  done.error().code() == ErrorCode::kUnsupported))
+      return drop();  // a side changed since: the conflict is open, the user decides
+    return done;
+  }
   Undo u(pass, *last, std::move(*c));
   if (Status st = u.load(); !st)
     return st.error().code() == ErrorCode::kInvalidArgument ||

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -346,6 +347,76 @@ TEST_F(CliRulesTest, AResolverThatAnswersNonsenseOrTooLateLeavesTheConflictOpen)
   EXPECT_EQ(openPaths(), std::set<std::string>{"a.txt"}) << "a late answer is not applied";
   EXPECT_EQ(slurp(R_ + "/a.txt"), "theirs a.txt\n");
   EXPECT_EQ(slurp(C_ + "/a.txt"), "mine a.txt\n");
+}
+
+}  // namespace
+}  // namespace hoard
+
+namespace hoard {
+namespace {
+
+// A dry run asks an external resolver for a preview: it answers what it
+// would do and does nothing (the example prints nothing for a preview, and
+// the conflict stays open with both sides as they were). One that does not
+// answer a preview in time is reported as such within the preview's short
+// deadline, not the resolver's 60 s.
+TEST_F(CliRulesTest, ADryRunAsksExternalResolversForAPreview) {
+  writeConfig(R"({"rules": []})");
+  put(R_ + "/a.txt", "v1\n");
+  startDaemon();
+  addShareAndPreload();
+  conflictOn({"a.txt"}, [&] {
+    age(C_ + "/a.txt", 2000000000);
+    age(R_ + "/a.txt", 1000000000);
+  });
+  ASSERT_TRUE(settles({"a.txt"}));
+  const std::string id = std::to_string(jsonOf("conflicts s", -1)[0]["id"].get<uint64_t>());
+  std::string script = std::string(HOARD_EXAMPLES_DIR) + "/hoard-resolver-newest.py";
+  std::string out = dir_ + "/previewer.out";
+  resolver_pid_ = spawn({"/usr/bin/python3", script, "--name", "previewer"}, out, {});
+  ASSERT_TRUE(eventually([&] { return slurp(out).find("registered") != std::string::npos; }))
+      << slurp(out);
+
+  json p = jsonOf("resolve --dry-run --with previewer " + id, 0);
+  ASSERT_EQ(p.size(), 1u) << p.dump(2);
+  EXPECT_EQ(p[0]["resolver"], "previewer");
+  EXPECT_EQ(p[0]["decision"], "keep-local") << p.dump(2);
+  EXPECT_EQ(p[0]["reason"], "its answer to a preview") << p.dump(2);
+  auto [rc, text] = hoard("resolve --dry-run --with previewer " + id);
+  EXPECT_EQ(rc, 0) << last_err_;
+  EXPECT_NE(text.find("previewer"), std::string::npos) << text;
+  EXPECT_NE(text.find("keep-local"), std::string::npos) << text;
+  EXPECT_EQ(slurp(out).find("a.txt:"), std::string::npos) << "a preview is not acted on: "
+                                                          << slurp(out);
+  EXPECT_EQ(openPaths(), std::set<std::string>{"a.txt"});
+  EXPECT_EQ(slurp(C_ + "/a.txt"), "mine a.txt\n");
+  EXPECT_EQ(slurp(R_ + "/a.txt"), "theirs a.txt\n");
+
+  kill(resolver_pid_, SIGKILL);
+  waitpid(resolver_pid_, nullptr, 0);
+  resolver_pid_ = -1;
+  ASSERT_TRUE(eventually([&] {
+    json q = jsonOf("resolve --dry-run --with previewer " + id, -1);
+    return !q.is_array() || q.size() != 1 || q[0]["reason"] != "its answer to a preview";
+  }));
+  // One that would think for 30 s: the dry run says so after the preview's
+  // deadline, well before the resolver's own 60 s.
+  std::string out2 = dir_ + "/slow.out";
+  resolver_pid_ = spawn({"/usr/bin/python3", script, "--name", "slowpoke", "--always",
+                         "keep-local", "--think", "30"},
+                        out2, {});
+  ASSERT_TRUE(eventually([&] { return slurp(out2).find("registered") != std::string::npos; }))
+      << slurp(out2);
+  auto t0 = std::chrono::steady_clock::now();
+  json slow = jsonOf("resolve --dry-run --with slowpoke " + id, -1);
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_EQ(slow.size(), 1u) << slow.dump(2) << last_err_;
+  EXPECT_EQ(slow[0]["decision"], "defer");
+  EXPECT_EQ(slow[0]["reason"], "would ask slowpoke, which did not answer the preview within 2000 ms")
+      << slow.dump(2);
+  EXPECT_LT(took, std::chrono::seconds(15)) << "the preview's deadline, not the resolver's 60 s";
+  EXPECT_EQ(openPaths(), std::set<std::string>{"a.txt"});
+  EXPECT_EQ(slurp(R_ + "/a.txt"), "theirs a.txt\n");
 }
 
 }  // namespace

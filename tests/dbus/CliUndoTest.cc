@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Issue 11: `hoard undo` of decisions that are not about two files, through
 // the real CLI and hoardd on a private bus. A decision on a symlink (two
-// links with different targets; a link against a file) is undone: both
-// sides get back what they held and the conflict opens again. A decision on
-// a directory or between two renames cannot be put back exactly: it is
-// refused with org.hoard.Error.Unsupported (exit 1), saying why and what to
-// do instead, and nothing changes on either side.
+// links with different targets; a link against a file), on a folder or
+// between two renames is undone: both sides get back what they held and the
+// conflict opens again; a side changed beneath the folder since refuses it
+// (org.hoard.Error.Conflict, exit 3) and nothing changes on either side.
 
 #include <stdlib.h>
 
@@ -175,9 +174,12 @@ TEST_F(CliUndoTest, ALinkAgainstAFileIsUndoneAndRefusedOnceASideChanged) {
 }
 
 // A folder deleted in the cache while a colleague added to it: decided for
-// the colleague's folder. Undo would have to delete a folder tree hoard does
-// not keep: refused, saying so, and both sides keep the folder.
-TEST_F(CliUndoTest, ADecisionOnADirectoryIsRefusedWithTheReason) {
+// the colleague's folder, then undone: the cache has no d again, the server
+// keeps its d, the siblings d-x and d.bak are untouched and the conflict is
+// open. Decided the other way (the cache's deletion; the colleague's folder
+// moves aside under a conflict name) and undone again: d is back on the
+// server and the stash is gone from both sides.
+TEST_F(CliUndoTest, ADecisionOnADirectoryIsUndoneBothWays) {
   put(R_ + "/d/old.txt", "old\n");
   put(R_ + "/d-x/a.txt", "sibling\n");
   put(R_ + "/d.bak", "sibling file\n");
@@ -189,24 +191,76 @@ TEST_F(CliUndoTest, ADecisionOnADirectoryIsRefusedWithTheReason) {
   ASSERT_EQ(hoard("resolve " + sid + " --with keep-remote").first, 0) << last_err_;
   EXPECT_EQ(slurp(C_ + "/d/new.txt"), "new\n");
 
-  EXPECT_EQ(hoard("undo " + sid).first, 1);
-  EXPECT_NE(last_err_.find("cannot be undone: it decided a directory"), std::string::npos)
-      << last_err_;
-  EXPECT_NE(last_err_.find("Nothing was changed"), std::string::npos) << last_err_;
-  EXPECT_EQ(slurp(C_ + "/d/new.txt"), "new\n");
-  EXPECT_EQ(slurp(C_ + "/d/old.txt"), "old\n");
+  ASSERT_EQ(hoard("undo " + sid).first, 0) << last_err_;
+  EXPECT_FALSE(fs::exists(C_ + "/d"));
   EXPECT_EQ(slurp(R_ + "/d/new.txt"), "new\n");
+  EXPECT_EQ(slurp(R_ + "/d/old.txt"), "old\n");
   EXPECT_EQ(slurp(C_ + "/d-x/a.txt"), "sibling\n");
   EXPECT_EQ(slurp(C_ + "/d.bak"), "sibling file\n");
-  EXPECT_FALSE(isOpen(id));
-  EXPECT_EQ(historyOf(id)["undone"], false);
-  EXPECT_EQ(hoard("sync s").first, 0) << last_err_;
+  EXPECT_EQ(slurp(R_ + "/d-x/a.txt"), "sibling\n");
+  EXPECT_EQ(slurp(R_ + "/d.bak"), "sibling file\n");
+  EXPECT_TRUE(isOpen(id));
+  EXPECT_EQ(historyOf(id)["undone"], true);
+  EXPECT_EQ(hoard("sync s").first, 3) << "the conflict is open again";
+  EXPECT_FALSE(fs::exists(C_ + "/d"));
+
+  ASSERT_EQ(hoard("resolve " + sid + " --with keep-local").first, 0) << last_err_;
+  EXPECT_FALSE(fs::exists(R_ + "/d"));
+  EXPECT_EQ(stashes(R_, "d"), 1u);
+  EXPECT_EQ(stashes(C_, "d"), 1u);
+  ASSERT_EQ(hoard("undo " + sid).first, 0) << last_err_;
+  EXPECT_EQ(slurp(R_ + "/d/new.txt"), "new\n");
+  EXPECT_EQ(slurp(R_ + "/d/old.txt"), "old\n");
+  EXPECT_FALSE(fs::exists(C_ + "/d"));
+  EXPECT_EQ(stashes(R_, "d"), 0u);
+  EXPECT_EQ(stashes(C_, "d"), 0u);
+  EXPECT_EQ(slurp(C_ + "/d.bak"), "sibling file\n");
+  EXPECT_EQ(slurp(R_ + "/d-x/a.txt"), "sibling\n");
+  EXPECT_TRUE(isOpen(id));
 }
 
-// Both sides renamed one file differently: decided for the cache's name.
-// Undo is refused (the base it replaced is not kept), naming both renames.
-TEST_F(CliUndoTest, ADecisionBetweenTwoRenamesIsRefusedWithTheReason) {
+// A file the cache made a folder while the colleague edited it: decided for
+// the cache's folder. Once the colleague adds to that folder on the server,
+// the undo is refused (exit 3) naming what changed, and nothing moves.
+TEST_F(CliUndoTest, AFolderUndoIsRefusedOnceASideChangedBeneathIt) {
+  put(R_ + "/t", "base\n");
+  addShare();
+  uint64_t id = conflictAt(
+      "t",
+      [&] {
+        fs::remove(C_ + "/t");
+        put(C_ + "/t/inside.txt", "mine\n");
+      },
+      [&] { put(R_ + "/t", "theirs\n"); });
+  ASSERT_NE(id, 0u);
+  const std::string sid = std::to_string(id);
+  ASSERT_EQ(hoard("resolve " + sid + " --with keep-local").first, 0) << last_err_;
+  EXPECT_EQ(slurp(R_ + "/t/inside.txt"), "mine\n");
+  put(R_ + "/t/later.txt", "added after the resolution\n");
+
+  EXPECT_EQ(hoard("undo " + sid).first, 3);
+  EXPECT_NE(last_err_.find("t/later.txt changed on the remote since resolution"),
+            std::string::npos)
+      << last_err_;
+  EXPECT_EQ(slurp(R_ + "/t/inside.txt"), "mine\n");
+  EXPECT_EQ(slurp(R_ + "/t/later.txt"), "added after the resolution\n");
+  EXPECT_EQ(slurp(C_ + "/t/inside.txt"), "mine\n");
+  EXPECT_FALSE(isOpen(id));
+  EXPECT_EQ(historyOf(id)["undone"], false);
+  // Without the later file the undo goes through: the server's file is back.
+  fs::remove(R_ + "/t/later.txt");
+  ASSERT_EQ(hoard("undo " + sid).first, 0) << last_err_;
+  EXPECT_EQ(slurp(R_ + "/t"), "theirs\n");
+  EXPECT_EQ(slurp(C_ + "/t/inside.txt"), "mine\n");
+  EXPECT_TRUE(isOpen(id));
+}
+
+// Both sides renamed one file differently: decided for the cache's name,
+// then undone: the server has its own name back, the cache keeps its name,
+// and the conflict is open; decided again for the server's name, it applies.
+TEST_F(CliUndoTest, ADecisionBetweenTwoRenamesIsUndone) {
   put(R_ + "/r.txt", "renamed twice\n");
+  put(R_ + "/r.txt.bak", "sibling\n");
   addShare();
   uint64_t id = conflictAt(
       "r-mine.txt", [&] { fs::rename(C_ + "/r.txt", C_ + "/r-mine.txt"); },
@@ -215,17 +269,22 @@ TEST_F(CliUndoTest, ADecisionBetweenTwoRenamesIsRefusedWithTheReason) {
   const std::string sid = std::to_string(id);
   ASSERT_EQ(hoard("resolve " + sid + " --with keep-local").first, 0) << last_err_;
   EXPECT_EQ(slurp(R_ + "/r-mine.txt"), "renamed twice\n");
-
-  EXPECT_EQ(hoard("undo " + sid).first, 1);
-  EXPECT_NE(last_err_.find("cannot be undone: it decided between two renames of r.txt"),
-            std::string::npos)
-      << last_err_;
-  EXPECT_NE(last_err_.find("rename the file in the cache and sync"), std::string::npos)
-      << last_err_;
-  EXPECT_EQ(slurp(R_ + "/r-mine.txt"), "renamed twice\n");
-  EXPECT_EQ(slurp(C_ + "/r-mine.txt"), "renamed twice\n");
   EXPECT_FALSE(fs::exists(R_ + "/r-theirs.txt"));
-  EXPECT_EQ(historyOf(id)["undone"], false);
+
+  ASSERT_EQ(hoard("undo " + sid).first, 0) << last_err_;
+  EXPECT_EQ(slurp(R_ + "/r-theirs.txt"), "renamed twice\n");
+  EXPECT_FALSE(fs::exists(R_ + "/r-mine.txt"));
+  EXPECT_EQ(slurp(C_ + "/r-mine.txt"), "renamed twice\n");
+  EXPECT_FALSE(fs::exists(C_ + "/r-theirs.txt"));
+  EXPECT_FALSE(fs::exists(C_ + "/r.txt"));
+  EXPECT_EQ(slurp(C_ + "/r.txt.bak"), "sibling\n");
+  EXPECT_TRUE(isOpen(id));
+  EXPECT_EQ(historyOf(id)["undone"], true);
+
+  ASSERT_EQ(hoard("resolve " + sid + " --with keep-remote").first, 0) << last_err_;
+  EXPECT_EQ(slurp(C_ + "/r-theirs.txt"), "renamed twice\n");
+  EXPECT_FALSE(fs::exists(C_ + "/r-mine.txt"));
+  EXPECT_EQ(hoard("sync s").first, 0) << last_err_;
 }
 
 }  // namespace

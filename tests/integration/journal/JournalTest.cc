@@ -49,8 +49,9 @@ TEST(JournalTest, CreatesWithAllMigrationsAndWalMode) {
   EXPECT_EQ(raw.scalar("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(raw.scalar("PRAGMA user_version"), std::to_string(Journal::knownSchemaVersion()));
   EXPECT_EQ(raw.scalar("SELECT value FROM meta WHERE key='journal_id'"), j->journalId());
-  // 9 from 0001 (base, snapshots, conflicts), 2 from 0005 (resolutions).
-  EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_master WHERE type='trigger'"), "11");
+  // 9 from 0001 (base, snapshots, conflicts), 2 from 0005 (resolutions), 2
+  // from 0008 (the objects of a resolution's folder trees).
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM sqlite_master WHERE type='trigger'"), "13");
 }
 
 TEST(JournalTest, EmbeddedMigrationsAreTheSchemaFilesByteForByte) {

@@ -177,5 +177,37 @@ TEST_F(ApplyMetadataTest, AMergedDatabaseTakesTheCachesModeAndXattrsOnBothSides)
   expectBothSides("notes.db", 0600, kCacheXattrs);
 }
 
+// Undo gives each side back its own mode and xattrs, not only its bytes:
+// after keep-remote (both sides 0640 with the remote's xattrs) and after a
+// merge (both with the cache's), the cache is 0600 with its xattrs again
+// and the remote 0640 with its own.
+TEST_F(ApplyMetadataTest, UndoPutsBackEachSidesModeAndXattrs) {
+  for (bool merged : {false, true}) {
+    TearDown();
+    SetUp();
+    if (IsSkipped()) return;
+    SCOPED_TRACE(merged ? "merged" : "keep-remote");
+    auto c = textConflict();
+    ASSERT_TRUE(c.open);
+    UniqueFd m = bytesFd("L and R, merged");
+    Status ok = merged ? reconciler_->apply(c.id, ConflictDecision{Resolution::kMerged, m.get(),
+                                                                    "git-merge", "git-merge", ""})
+                       : reconciler_->resolve(c.id, Resolution::kKeepRemote);
+    ASSERT_TRUE(ok) << ok.error().toString();
+    ok = reconciler_->undo(c.id);
+    ASSERT_TRUE(ok) << ok.error().toString();
+    EXPECT_EQ(local("doc.txt"), "L");
+    EXPECT_EQ(remote("doc.txt"), "R");
+    EXPECT_EQ(modeOf(cache_ + "/doc.txt"), 0600u);
+    EXPECT_EQ(modeOf(remote_root_ + "/doc.txt"), 0640u);
+    EXPECT_EQ(xattrsOf(cache_ + "/doc.txt"), kCacheXattrs);
+    EXPECT_EQ(xattrsOf(remote_root_ + "/doc.txt"), kRemoteXattrs);
+    // Decided again on what is there, it applies: the undo left no drift.
+    ok = reconciler_->resolve(c.id, Resolution::kKeepLocal);
+    ASSERT_TRUE(ok) << ok.error().toString();
+    expectBothSides("doc.txt", 0600, kCacheXattrs);
+  }
+}
+
 }  // namespace
 }  // namespace hoard::sync
