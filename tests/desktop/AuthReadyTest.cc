@@ -150,27 +150,33 @@ TEST_F(AuthReadyTest, ExpiredCredentialsAreOneNotificationAndRenewSendsTheOfflin
   EXPECT_EQ(notifiesOf(kExpired).size(), 1u);
 }
 
-TEST_F(AuthReadyTest, AFailedRenewalUpdatesTheNotificationAndAccessThatWorksClosesIt) {
+// The first renewal fails (a wrong password); the notification says so and
+// offers Renew again, which then works and closes it.
+TEST_F(AuthReadyTest, AFailedRenewalUpdatesTheNotificationAndRenewingAgainClosesIt) {
+  std::string wrong = dir_ + "/wrong-password";
+  put(wrong, "");
   start({"report.txt"},
-        configWith({{"auth_command", "echo 'kinit: Password incorrect'; exit 3"}}));
+        configWith({{"auth_command", "if [ -e " + wrong +
+                                         " ]; then echo 'kinit: Password incorrect'; exit 3; fi; "
+                                         "rm -f " + fault_}}));
   expire("report.txt", "mine\n");
   NotifyCall n = waitFor(kExpired);
   mock_->act(n.id, "renew");
   NotifyCall f = waitFor("Could not renew your credentials for work");
   EXPECT_EQ(f.replaces, n.id) << "the same notification, updated";
-  EXPECT_TRUE(has(f.body, "the auth_command `echo 'kinit: Password incorrect'; exit 3` exited "
-                          "with status 3"))
-      << f.body;
+  EXPECT_TRUE(has(f.body, "` exited with status 3 (its output is in hoardd's log)\n")) << f.body;
   EXPECT_TRUE(has(f.body, "nothing is lost")) << f.body;
   EXPECT_EQ(f.actions, kRenewAction) << "try again";
   EXPECT_EQ(state(), "auth-required");
   EXPECT_EQ(slurp(server_ + "/report.txt"), "v1 report.txt\n");
+  EXPECT_TRUE(fs::exists(fault_));
   EXPECT_FALSE(closed(n.id));
 
-  // Renewed by hand (the next probe notices): the notification goes.
-  fs::remove(fault_);
+  fs::remove(wrong);  // the right password this time
+  mock_->act(n.id, "renew");
   EXPECT_TRUE(eventually([&] { return closed(n.id); })) << promptLog();
   EXPECT_TRUE(eventually([&] { return slurp(server_ + "/report.txt") == "mine\n"; }));
+  EXPECT_EQ(state(), "online");
 }
 
 TEST_F(AuthReadyTest, AServerWithoutActionsIsToldTheCommand) {
