@@ -61,6 +61,24 @@ void AgentLink::onConflictResolved(const uint64_t& id, const std::string&,
   if (on_resolved) on_resolved(id);
 }
 
+void AgentLink::onStateChanged(const std::string& share, const std::string&, const std::string&) {
+  if (on_state_changed) on_state_changed(share);
+}
+
+void AgentLink::onJobFinished(const uint64_t& job, const std::string&, const std::string& error,
+                              const std::string& message) {
+  if (on_job_finished) on_job_finished(job, error, message);
+}
+
+void AgentLink::onAuthenticationRequired(const std::string& share, const std::string&) {
+  if (on_auth_required) on_auth_required(share);
+}
+
+void AgentLink::onAuthenticationExpiring(const std::string& share, const int64_t& seconds_left,
+                                         const std::string&) {
+  if (on_auth_expiring) on_auth_expiring(share, seconds_left);
+}
+
 Status AgentLink::registerPrompt() {
   Status st = guarded([&] {
     RegisterResolver(sdbus::ObjectPath(kResolverObject), "prompt",
@@ -95,6 +113,38 @@ Result<std::vector<sdbus::UnixFd>> AgentLink::versions(uint64_t id) {
   });
 }
 
+Result<uint64_t> AgentLink::renew(const std::string& share) {
+  return guarded([&] { return Renew(share, {}); });
+}
+
+Result<bool> AgentLink::authRequired(const std::string& share) {
+  return guarded([&] { return member(GetStatus(share), "auth_required", false); });
+}
+
+Result<std::vector<std::string>> AgentLink::sharesAwaitingAuth() {
+  return guarded([&] {
+    std::vector<std::string> out;
+    for (const auto& s : ListShares())
+      if (std::get<3>(s) == "auth-required") out.push_back(std::get<0>(s));
+    return out;
+  });
+}
+
+Result<std::vector<ShareReadiness>> AgentLink::readiness() {
+  return guarded([&] {
+    std::vector<ShareReadiness> out;
+    for (const auto& s : ListShares()) {
+      ShareReadiness r;
+      r.share = std::get<0>(s);
+      r.state = std::get<3>(s);
+      for (const auto& p : CheckReady(r.share))
+        r.problems.push_back({std::get<0>(p), std::get<3>(p)});
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
+}
+
 Notifier::Notifier(sdbus::IConnection& connection)
     : ProxyInterfaces(connection, kNotificationsName, "/org/freedesktop/Notifications") {
   registerProxy();
@@ -115,9 +165,10 @@ Result<uint32_t> Notifier::show(const NoteText& t, uint32_t replaces) {
   std::map<std::string, sdbus::Variant> hints = {
       {"urgency", sdbus::Variant(uint8_t{1})},
       {"category", sdbus::Variant(std::string("transfer"))}};
-  // No timeout (0): a conflict waits until the person chooses or closes it.
-  return guarded(
-      [&] { return Notify("hoard", replaces, "dialog-warning", t.summary, t.body, t.actions, hints, 0); });
+  // A conflict's timeout is 0: it waits until the person chooses or closes it.
+  return guarded([&] {
+    return Notify("hoard", replaces, t.icon, t.summary, t.body, t.actions, hints, t.expire_timeout);
+  });
 }
 
 void Notifier::close(uint32_t id) {

@@ -18,6 +18,7 @@
 #include "common/Error.h"
 #include "dbus/org.hoard.Agent1.proxy.h"
 #include "dbus/org.hoard.Resolver1.adaptor.h"
+#include "prompt/ReadyTexts.h"
 #include "prompt/Texts.h"
 #include "prompt/org.freedesktop.Notifications.proxy.h"
 
@@ -36,6 +37,15 @@ class AgentLink final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> 
 
   // Conflict `id` was resolved (by anyone, us included).
   std::function<void(uint64_t)> on_resolved;
+  // StateChanged(share, state, reason).
+  std::function<void(const std::string& share)> on_state_changed;
+  // AuthenticationRequired(share, message).
+  std::function<void(const std::string& share)> on_auth_required;
+  // AuthenticationExpiring(share, seconds_left, message).
+  std::function<void(const std::string& share, int64_t seconds_left)> on_auth_expiring;
+  // JobFinished(job, share, error, message).
+  std::function<void(uint64_t job, const std::string& error, const std::string& message)>
+      on_job_finished;
 
   // Registers kResolverObject as resolver "prompt", the default for what no
   // rule takes (done already by this connection counts as done). kExists if
@@ -49,18 +59,31 @@ class AgentLink final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> 
   // Read-only descriptors of base, local, remote (empty files where absent).
   Result<std::vector<sdbus::UnixFd>> versions(uint64_t id);
 
+  // Renew(share): hoardd runs the share's auth_command, then probes; the
+  // job's JobFinished says how it went. kInvalidArgument if the share has
+  // no auth_command.
+  Result<uint64_t> renew(const std::string& share);
+  // Whether the share's remote refuses hoard's credentials (GetStatus
+  // "auth_required").
+  Result<bool> authRequired(const std::string& share);
+  // The shares in state "auth-required" (ListShares).
+  Result<std::vector<std::string>> sharesAwaitingAuth();
+  // CheckReady and the state of every share, in hoardd's order.
+  Result<std::vector<ShareReadiness>> readiness();
+
  private:
-  void onStateChanged(const std::string&, const std::string&, const std::string&) override {}
+  void onStateChanged(const std::string& share, const std::string&, const std::string&) override;
   void onConflictDetected(const uint64_t&, const std::string&, const std::vector<uint8_t>&,
                           const std::string&) override {}
   void onConflictResolved(const uint64_t& id, const std::string&, const std::vector<uint8_t>&,
                           const std::string&, const std::string&, const std::string&) override;
   void onProgress(const uint64_t&, const std::string&, const std::string&, const uint64_t&,
                   const uint64_t&, const uint32_t&, const uint32_t&) override {}
-  void onJobFinished(const uint64_t&, const std::string&, const std::string&,
-                     const std::string&) override {}
-  void onAuthenticationRequired(const std::string&, const std::string&) override {}
-  void onAuthenticationExpiring(const std::string&, const int64_t&, const std::string&) override {}
+  void onJobFinished(const uint64_t& job, const std::string&, const std::string& error,
+                     const std::string& message) override;
+  void onAuthenticationRequired(const std::string& share, const std::string&) override;
+  void onAuthenticationExpiring(const std::string& share, const int64_t& seconds_left,
+                                const std::string&) override;
 };
 
 // The notification server.

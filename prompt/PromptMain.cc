@@ -2,7 +2,9 @@
 // hoard-prompt: the desktop prompt for hoard's conflicts. It registers with
 // hoardd as the external resolver "prompt", the default for conflicts no
 // rule decides, and asks the person through desktop notifications
-// (org.freedesktop.Notifications). See hoard-prompt(1).
+// (org.freedesktop.Notifications); it also asks for credentials that
+// expired (Renew), and with --ready answers "Is my work offline-ready?".
+// See hoard-prompt(1).
 
 #include <signal.h>
 
@@ -14,9 +16,11 @@
 
 #include "HoardVersion.h"
 #include "daemon/Config.h"
+#include "prompt/AuthPrompt.h"
 #include "prompt/Bus.h"
 #include "prompt/Prompt.h"
 #include "prompt/PromptConfig.h"
+#include "prompt/ReadyCheck.h"
 #include "prompt/Worker.h"
 
 namespace {
@@ -33,21 +37,51 @@ struct Session {
         notifier(*connection),
         resolver(*connection),
         worker(std::make_unique<Worker>()),
+        auth(*worker, agent, notifier, config.reminder_interval),
         prompt(*worker, agent, notifier, std::move(config)) {
     Prompt* p = &prompt;
+    AuthPrompt* a = &auth;
     Worker* w = worker.get();
     resolver.on_conflict = [p, w](ConflictInfo c) { w->post([p, c] { p->offer(c); }); };
     agent.on_resolved = [p, w](uint64_t id) { w->post([p, id] { p->resolved(id); }); };
-    notifier.on_action = [p, w](uint32_t id, std::string key) {
-      w->post([p, id, key] { p->action(id, key); });
+    agent.on_state_changed = [a, w](const std::string& share) {
+      w->post([a, share] { a->stateChanged(share); });
     };
-    notifier.on_closed = [p, w](uint32_t id, uint32_t) { w->post([p, id] { p->closed(id); }); };
-    names = watchNames(*connection, [p, w](const std::string& name, const std::string& owner) {
+    agent.on_auth_required = [a, w](const std::string& share) {
+      w->post([a, share] { a->required(share); });
+    };
+    agent.on_auth_expiring = [a, w](const std::string& share, int64_t left) {
+      w->post([a, share, left] { a->expiring(share, left); });
+    };
+    agent.on_job_finished = [a, w](uint64_t job, const std::string& error, const std::string& msg) {
+      w->post([a, job, error, msg] { a->jobFinished(job, error, msg); });
+    };
+    // Each ignores the notifications that are not its own.
+    notifier.on_action = [p, a, w](uint32_t id, std::string key) {
+      w->post([p, a, id, key] {
+        p->action(id, key);
+        a->action(id, key);
+      });
+    };
+    notifier.on_closed = [p, a, w](uint32_t id, uint32_t) {
+      w->post([p, a, id] {
+        p->closed(id);
+        a->closed(id);
+      });
+    };
+    names = watchNames(*connection, [p, a, w](const std::string& name, const std::string& owner) {
       if (owner.empty()) return;
-      if (name == kAgentName)
-        w->post([p] { p->agentAppeared(); });
-      else
-        w->post([p] { p->serverChanged(); });
+      if (name == kAgentName) {
+        w->post([p, a] {
+          p->agentAppeared();
+          a->agentAppeared();
+        });
+      } else {
+        w->post([p, a] {
+          p->serverChanged();
+          a->serverChanged();
+        });
+      }
     });
   }
   ~Session() {
@@ -63,6 +97,7 @@ struct Session {
   ResolverObject resolver;
   std::unique_ptr<sdbus::IProxy> names;
   std::unique_ptr<Worker> worker;
+  AuthPrompt auth;
   Prompt prompt;
 };
 
@@ -74,11 +109,16 @@ int main(int argc, char** argv) {
   std::string config_path = hoard::daemon::defaultConfigPath();
   app.add_option("--config", config_path, "hoard's configuration file (JSON)")
       ->capture_default_str();
+  bool ready = false;
+  app.add_flag("--ready", ready,
+               "ask hoardd whether the work is offline-ready, answer with one notification and "
+               "exit (0 ready, 4 not)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (ready) return checkReady();
   auto config = loadPromptConfig(config_path);
   if (!config) {
     std::cerr << "<3>hoard-prompt: " << config.error().message() << "; not starting" << std::endl;
@@ -100,7 +140,10 @@ int main(int argc, char** argv) {
     std::cerr << "<3>hoard-prompt: cannot use the session bus: " << e.getMessage() << std::endl;
     return 1;
   }
-  s->worker->post([p = &s->prompt] { p->serverChanged(); });
+  s->worker->post([p = &s->prompt, a = &s->auth] {
+    p->serverChanged();
+    a->serverChanged();
+  });
   // The first call starts hoardd by D-Bus activation where it is not running.
   if (auto st = s->agent.registerPrompt(); !st) {
     if (st.error().code() == hoard::ErrorCode::kExists) {
@@ -112,6 +155,8 @@ int main(int argc, char** argv) {
               << "); waiting for it" << std::endl;
   } else {
     std::cerr << "<6>hoard-prompt: registered with hoardd as resolver \"prompt\"" << std::endl;
+    // Shares that were refused before we came wait for a notification too.
+    s->worker->post([a = &s->auth] { a->agentAppeared(); });
   }
   int sig = 0;
   sigwait(&stop, &sig);

@@ -42,6 +42,9 @@ struct NoteText {
   std::string summary;
   std::string body;
   std::vector<std::string> actions;  // pairs: key, label (empty without actions)
+  std::string icon = "dialog-warning";
+  // Notify's expire_timeout: 0 stays until the person acts, -1 the server's default.
+  int32_t expire_timeout = 0;
 };
 
 // The sentence for what happened: "You edited report.txt offline; someone

@@ -13,7 +13,7 @@ PACKAGES=(
   dbus-daemon dbus python3-dbusmock python3-dbus python3-gi libglib2.0-bin
   sshfs openssh-server openssh-client fuse3 iproute2
   rsync unison hyperfine systemd
-  scdoc lintian dpkg-dev file gzip
+  scdoc lintian dpkg-dev file gzip desktop-file-utils
   clang-16  # only for scripts/check-thread-safety.sh (the build uses gcc)
 )
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <vector>
 
 #include "common/UniqueFd.h"
 #include "daemon/BusArgs.h"
@@ -174,11 +175,20 @@ ExternalResolvers::ExternalResolvers(sdbus::IConnection& connection, ResolverCha
 }
 
 ExternalResolvers::~ExternalResolvers() {
-  MutexLock lock(mu_);
-  while (!byKey_.empty()) {
-    byKey_.begin()->second->release();
-    drop(byKey_.begin()->first);
+  // No D-Bus call under mu_: the bus thread runs onNameOwnerChanged holding
+  // sdbus-c++'s connection lock and waits there for mu_, so a Release sent
+  // under mu_ (it needs that connection lock) would wait for it for ever.
+  // Seen as hoardd hanging on SIGTERM right after a resolver left the bus.
+  bus_.reset();  // no NameOwnerChanged from here on
+  std::vector<std::shared_ptr<Remote>> gone;
+  {
+    MutexLock lock(mu_);
+    while (!byKey_.empty()) {
+      gone.push_back(byKey_.begin()->second);
+      drop(byKey_.begin()->first);
+    }
   }
+  for (auto& r : gone) r->release();
 }
 
 Status ExternalResolvers::add(const std::string& sender, const std::string& object,

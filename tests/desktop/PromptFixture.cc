@@ -47,9 +47,9 @@ void PromptFixture::start(const std::vector<std::string>& files, const std::stri
   ASSERT_TRUE(mock_->ok()) << slurp(dir_ + "/mock.log");
   put(config_, config);
   for (const auto& f : files) put(server_ + "/" + f, "v1 " + f + "\n");
-  daemon_ = std::make_unique<Daemon>(
-      dir_ + "/state", dir_ + "/hoardd.log",
-      std::vector<std::pair<std::string, std::string>>{{"XDG_CONFIG_HOME", dir_ + "/config"}});
+  auto daemon_env = daemon_env_;
+  daemon_env.emplace_back("XDG_CONFIG_HOME", dir_ + "/config");
+  daemon_ = std::make_unique<Daemon>(dir_ + "/state", dir_ + "/hoardd.log", daemon_env);
   ASSERT_TRUE(daemon_->start()) << slurp(dir_ + "/hoardd.log");
   ASSERT_EQ(hoard("share add work " + server_ + " " + cache_).first, 0) << last_err_;
   ASSERT_EQ(hoard("preload work").first, 0) << last_err_;

@@ -48,6 +48,8 @@ class PromptFixture : public ::testing::Test {
   std::string promptLog() const;
 
   std::string dir_, server_, cache_, config_, last_err_;
+  // Added to hoardd's environment by start() (e.g. a fault-injection hook).
+  std::vector<std::pair<std::string, std::string>> daemon_env_;
   std::unique_ptr<bustest::PrivateBus> bus_;
   std::unique_ptr<NotificationMock> mock_;
   std::unique_ptr<bustest::Daemon> daemon_;

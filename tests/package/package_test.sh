@@ -34,6 +34,7 @@ dpkg-deb -x "$deb" "$root"
 for f in usr/bin/hoard usr/bin/hoardd usr/bin/hoard-prompt \
   usr/lib/systemd/user/hoardd.service usr/lib/systemd/user/hoard-prompt.service \
   usr/share/dbus-1/services/org.hoard.Agent1.service usr/share/man/man1/hoard-prompt.1.gz \
+  usr/share/applications/hoard-ready.desktop \
   usr/share/dbus-1/interfaces/org.hoard.Agent1.xml \
   usr/share/man/man1/hoard.1.gz usr/share/man/man8/hoardd.8.gz usr/share/man/man5/hoard-config.5.gz \
   usr/share/bash-completion/completions/hoard usr/share/hoard/schemas/config.schema.json \
@@ -45,6 +46,8 @@ grep -qx 'ExecStart=/usr/bin/hoardd' "$root/usr/lib/systemd/user/hoardd.service"
   fail "the unit does not start /usr/bin/hoardd"
 grep -qx 'ExecStart=/usr/bin/hoard-prompt' "$root/usr/lib/systemd/user/hoard-prompt.service" ||
   fail "the prompt's unit does not start /usr/bin/hoard-prompt"
+grep -qx 'Exec=hoard-prompt --ready' "$root/usr/share/applications/hoard-ready.desktop" ||
+  fail "the menu entry does not run hoard-prompt --ready"
 grep -qx 'Exec=/usr/bin/hoardd' "$root/usr/share/dbus-1/services/org.hoard.Agent1.service" ||
   fail "the activation file does not start /usr/bin/hoardd"
 zcat "$root/usr/share/man/man1/hoard.1.gz" | grep -q '^\.TH "hoard" "1"' || fail "hoard.1 is no man page"
