@@ -168,8 +168,12 @@ std::pair<int, std::string> run(const std::string& command) {
 
 std::pair<int, std::string> runHoard(const std::string& args, const std::string& err_file,
                                      std::chrono::seconds limit) {
-  return run("timeout -k 10 " + std::to_string(limit.count()) + " " + HOARD_CLI_PATH + " " + args +
-             " 2>" + err_file);
+  auto r = run("timeout -k 10 " + std::to_string(limit.count()) + " " + HOARD_CLI_PATH + " " +
+               args + " 2>" + err_file);
+  if (r.first == 124 || r.first == 128 + SIGKILL)
+    fprintf(stderr, "`hoard %s` did not finish within %lld s: killed; its stderr:\n%s\n",
+            args.c_str(), static_cast<long long>(limit.count()), slurp(err_file).c_str());
+  return r;
 }
 
 }  // namespace hoard::bustest

@@ -34,7 +34,7 @@ int stopProcess(pid_t pid, std::chrono::seconds grace = std::chrono::seconds(20)
 // `limit` is killed and reported as 124 (timeout(1)'s status), so a hang in
 // hoardd or the CLI fails the test instead of stalling the suite.
 std::pair<int, std::string> runHoard(const std::string& args, const std::string& err_file,
-                                     std::chrono::seconds limit = std::chrono::seconds(300));
+                                     std::chrono::seconds limit = std::chrono::seconds(120));
 
 // A dbus-daemon --session of our own; sets DBUS_SESSION_BUS_ADDRESS for this
 // process (and so its children) while it lives.
