@@ -83,17 +83,22 @@ namespace {
 // follows it must already be in place. And packed-refs, which one side's
 // file replaces on the other, goes after the loose refs that keep the
 // values it drops: replaced first, it would leave a ref only the other side
-// had nowhere, and its commits unreachable. HEAD itself is written last.
+// had nowhere, and its commits unreachable. For the same reason the refs
+// that keep the remote's diverged values (refs/remotes/hoard/...) go before
+// the refs they were diverged from take the cache's value. HEAD itself is
+// written last.
 int mergeRank(std::string_view p) {
   switch (gitRank(p)) {
     case kGitObjects: return 0;
     case kGitPackIndex: return 1;
-    case kGitHead: return p == "HEAD" ? 6 : 2;
-    case kGitRefs: return p == "packed-refs" ? 4 : 3;
-    case kGitLogs: return 5;
+    case kGitHead: return p == "HEAD" ? 7 : 2;
+    case kGitRefs:
+      if (p == "packed-refs") return 5;
+      return p.substr(0, 19) == "refs/remotes/hoard/" ? 3 : 4;
+    case kGitLogs: return 6;
     case kGitRanks: break;
   }
-  return 6;
+  return 7;
 }
 
 }  // namespace

@@ -168,7 +168,7 @@ TEST_F(GitRepoTest, ABranchDeletedOnOneSideStaysDeletedUnlessTheOtherMovedIt) {
       << d.reason;
   expectSameSoundRepos();
   for (const std::string& dir : {lrepo(), rrepo()}) {
-    EXPECT_EQ(gitOk(dir, "for-each-ref --format=%(refname) refs/heads"),
+    EXPECT_EQ(gitOk(dir, "for-each-ref '--format=%(refname)' refs/heads"),
               "refs/heads/dir-x\nrefs/heads/keep\nrefs/heads/main")
         << dir;
     EXPECT_EQ(gitOk(dir, "rev-parse dir-x"), moved) << dir;
