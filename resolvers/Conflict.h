@@ -34,6 +34,9 @@ struct Version {
   // holding a copy of this side's repository as it was when the resolver
   // was called, made for it and removed after it; writing there changes
   // nothing. Empty for every other kind, and where the side has none.
+  // The base's (ConflictView::base) holds only its refs (`packed-refs`,
+  // `refs/**`), and is empty where they were not all kept: a merge then
+  // cannot tell a deleted branch from a new one.
   std::string tree;
 
   bool exists() const { return type != FileType::kNone; }

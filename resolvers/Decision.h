@@ -42,7 +42,8 @@ bool decisionAllowed(DecisionKind d, ConflictKind k);
 // on one side. The engine applies a decision's writes in order, each
 // compare-and-swap: a create-only write where the side holds nothing at the
 // path (objects are never overwritten), a replace against the file the side
-// held when the copies were made.
+// held when the copies were made, or a removal of that file (a branch
+// deleted on the other side: its ref and its reflog).
 struct TreeWrite {
   enum class From { kLocal, kRemote, kBytes };
   bool to_remote = false;    // the side written (else the cache)
@@ -50,6 +51,7 @@ struct TreeWrite {
   From from = From::kBytes;  // a copy of that side's file (Version::tree), or `bytes`
   std::string bytes;
   bool create_only = false;
+  bool remove = false;       // removes the file instead (from and bytes unused)
   uint32_t mode = 0644;      // permission bits of the file written
 };
 

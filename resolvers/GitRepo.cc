@@ -34,6 +34,14 @@ std::string RepoMerge::summary() const {
     for (size_t i = 0; i < diverged.size(); ++i)
       s += (i ? ", " : " ") + diverged[i].ref + " -> " + diverged[i].kept_as;
   }
+  for (const auto* list : {&deleted, &kept}) {
+    if (list->empty()) continue;
+    s += list == &deleted ? "; deleted (unchanged on the other side):"
+                          : "; kept (deleted on one side, moved on the other):";
+    for (size_t i = 0; i < list->size(); ++i)
+      s += (i ? ", " : " ") + (*list)[i].ref +
+           ((*list)[i].in_cache ? " (deleted in the cache)" : " (deleted on the remote)");
+  }
   s += head_from_remote ? "; HEAD and the index follow the remote"
                         : "; HEAD and the index follow the cache";
   return s;
@@ -64,9 +72,95 @@ std::optional<std::string> repoBusy(const std::string& dir) {
   return std::nullopt;
 }
 
+namespace {
+
+// The order of a merge's writes on each side: git's (GitRepoOrder.h), an
+// object before anything that names it, with two changes that make a merge
+// cut anywhere (a crash, the link dropping) come out the same when it is
+// run again. The files that follow the kept HEAD (the index, ORIG_HEAD,
+// config, ...) go before the refs: once a ref has moved, the next merge no
+// longer sees the fast-forward that chose whose HEAD is kept, so what
+// follows it must already be in place. And packed-refs, which one side's
+// file replaces on the other, goes after the loose refs that keep the
+// values it drops: replaced first, it would leave a ref only the other side
+// had nowhere, and its commits unreachable. For the same reason the refs
+// that keep the remote's diverged values (refs/remotes/hoard/...) go before
+// the refs they were diverged from take the cache's value. HEAD itself is
+// written last.
+int mergeRank(std::string_view p) {
+  switch (gitRank(p)) {
+    case kGitObjects: return 0;
+    case kGitPackIndex: return 1;
+    case kGitHead: return p == "HEAD" ? 7 : 2;
+    case kGitRefs:
+      if (p == "packed-refs") return 5;
+      return p.substr(0, 19) == "refs/remotes/hoard/" ? 3 : 4;
+    case kGitLogs: return 6;
+    case kGitRanks: break;
+  }
+  return 7;
+}
+
+}  // namespace
+
+namespace {
+
+// Every symlink beneath `dir` (path inside -> target).
+std::map<std::string, std::string> symlinksIn(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  if (dir.empty()) return out;
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    if (!it->is_symlink(ec)) continue;
+    std::error_code rl;
+    out[fs::relative(it->path(), dir, ec).generic_string()] = fs::read_symlink(it->path(), rl).string();
+  }
+  return out;
+}
+
+// The parts git reads as the repository itself: a symlink there leads git
+// out of the repository (git-new-workdir shares another one's this way).
+bool isRepositoryData(const std::string& p) {
+  for (const char* dir : {"objects", "refs", "logs"})
+    if (p == dir || p.rfind(std::string(dir) + "/", 0) == 0) return true;
+  for (const char* file : {"HEAD", "packed-refs", "index", "commondir", "shallow"})
+    if (p == file) return true;
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::string> repoSymlinks(const std::string& local_dir,
+                                        const std::string& remote_dir) {
+  const auto l = symlinksIn(local_dir), r = symlinksIn(remote_dir);
+  for (const auto* side : {&l, &r}) {
+    const auto& other = side == &l ? r : l;
+    const char* name = side == &l ? "the cache's" : "the remote's";
+    const char* other_name = side == &l ? "the remote's" : "the cache's";
+    for (const auto& [p, target] : *side) {
+      const std::string link = p + " -> " + target;
+      if (isRepositoryData(p))
+        return std::string(name) + " repository holds the symlink " + link +
+               ", which leads git to files outside it; hoard does not merge through "
+               "symlinks: replace it by what it points to on both sides, then sync again";
+      auto o = other.find(p);
+      if (o == other.end() || o->second != target)
+        return std::string(name) + " repository holds the symlink " + link + ", which " +
+               other_name + " " +
+               (o == other.end() ? std::string("does not have")
+                                 : "has pointing at " + o->second) +
+               "; hoard merges no symlinks inside a repository: make it the same on both "
+               "sides, then sync again";
+    }
+  }
+  return std::nullopt;
+}
+
 Result<RepoMerge> mergeRepos(const std::string& local_dir, const std::string& remote_dir,
-                             const std::string& share) {
+                             const std::string& share, const std::string& base_dir) {
   gitrepo::MergeState m;
+  m.base_dir = base_dir;
   m.local.dir = local_dir;
   m.remote.dir = remote_dir;
   m.remote.is_remote = true;
@@ -76,10 +170,9 @@ Result<RepoMerge> mergeRepos(const std::string& local_dir, const std::string& re
   for (auto phase : {gitrepo::unionObjects, gitrepo::mergeRefs, gitrepo::mergeReflogs,
                      gitrepo::followHead})
     if (Status st = phase(m); !st) return tl::unexpected(st.error());
-  // Objects before what names them, on each side (GitRepoOrder.h).
   std::stable_sort(m.out.writes.begin(), m.out.writes.end(),
                    [](const TreeWrite& a, const TreeWrite& b) {
-                     return gitRank(a.path) < gitRank(b.path);
+                     return mergeRank(a.path) < mergeRank(b.path);
                    });
   return std::move(m.out);
 }
@@ -97,7 +190,8 @@ Result<Decision> GitRepo::resolve(const ConflictView& c, const nlohmann::json&) 
       return Decision::defer(std::string(v == &c.local ? "the cache's" : "the remote's") +
                              " repository " + *busy + ": finish it, then sync again");
   }
-  auto merged = mergeRepos(c.local.tree, c.remote.tree, c.share);
+  if (auto links = repoSymlinks(c.local.tree, c.remote.tree)) return Decision::defer(*links);
+  auto merged = mergeRepos(c.local.tree, c.remote.tree, c.share, c.base.tree);
   if (!merged) return tl::unexpected(merged.error());
   Decision d;
   d.kind = DecisionKind::kMerged;

@@ -81,6 +81,14 @@ Status putBytes(MergeState& m, Side& to, const std::string& p, std::string bytes
   return {};
 }
 
+void removeFile(MergeState& m, const Side& from, const std::string& p) {
+  if (!from.has(p)) return;
+  TreeWrite w;
+  w.path = p;
+  w.remove = true;
+  addWrite(m, from, std::move(w));
+}
+
 Status copyAcross(MergeState& m, const Side& from, const std::string& p) {
   Side& to = other(m, from);
   if (to.dir.empty()) return {};
@@ -143,6 +151,11 @@ Status mergeReflogs(MergeState& m) {
     for (const auto& [p, info] : s->files)
       if (isReflog(p)) logs.insert(p);
   for (const std::string& p : logs) {
+    if (m.gone.count(p.substr(5))) {  // a deleted branch's reflog goes with it
+      for (const Side* s : {&m.local, &m.remote}) removeFile(m, *s, p);
+      m.settled.insert(p);
+      continue;
+    }
     std::string l, r;
     if (m.local.has(p)) {
       auto b = readFile(m.local, p);

@@ -125,15 +125,80 @@ std::map<std::string, std::string> parsePacked(const std::string& text) {
   return out;
 }
 
+// A loose ref file's value ("<hex>\n" or "ref: <name>\n").
+RefValue looseValue(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.rfind("ref: ", 0) == 0) return {true, text.substr(5)};
+  return {false, text};
+}
+
+// The base's refs as git would read them from base_dir: packed-refs, then
+// the loose files under refs/ over them. nullopt where base_dir is "".
+Result<std::optional<std::map<std::string, RefValue>>> readBaseRefs(const std::string& dir) {
+  if (dir.empty()) return std::optional<std::map<std::string, RefValue>>();
+  Side base;
+  base.dir = dir;
+  if (Status st = listFiles(base); !st) return tl::unexpected(st.error());
+  std::map<std::string, RefValue> refs;
+  if (base.has("packed-refs")) {
+    auto text = readFile(base, "packed-refs");
+    if (!text) return tl::unexpected(text.error());
+    for (auto& [name, id] : parsePacked(*text)) refs[name] = {false, id};
+  }
+  for (const auto& [p, info] : base.files) {
+    if (p.rfind("refs/", 0) != 0) continue;
+    auto text = readFile(base, p);
+    if (!text) return tl::unexpected(text.error());
+    refs[p] = looseValue(*text);
+  }
+  return std::optional(std::move(refs));
+}
+
+// packed-refs' text without the refs this merge deletes (and their peeled
+// "^" lines).
+std::string withoutGone(const std::string& text, const std::set<std::string>& gone) {
+  std::string out;
+  bool dropping = false;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] == '^') {
+      if (!dropping) out += line + "\n";
+      continue;
+    }
+    dropping = false;
+    size_t sp = line.find(' ');
+    if (!line.empty() && line[0] != '#' && sp != std::string::npos &&
+        gone.count(line.substr(sp + 1))) {
+      dropping = true;
+      continue;
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
 // Merges ref `name`; a diverged one's remote value goes into `kept`.
 void mergeOneRef(MergeState& m, Ancestry& anc, const std::string& name,
                  std::map<std::string, RefValue>& kept) {
   auto l = m.local.refs.find(name), r = m.remote.refs.find(name);
-  if (l == m.local.refs.end()) {
-    m.merged_refs[name] = r->second;
+  if (l == m.local.refs.end() || r == m.remote.refs.end()) {
+    // On one side only: new there, or deleted on the other. Deleted where
+    // the base had it and the side that has it left it as it was.
+    const bool in_cache = l == m.local.refs.end();
+    const RefValue& v = in_cache ? r->second : l->second;
+    if (m.base_refs) {
+      auto b = m.base_refs->find(name);
+      if (b != m.base_refs->end() && b->second == v) {
+        m.gone.insert(name);
+        m.out.deleted.push_back({name, in_cache});
+        return;
+      }
+      if (b != m.base_refs->end()) m.out.kept.push_back({name, in_cache});
+    }
+    m.merged_refs[name] = v;
     return;
   }
-  if (r == m.remote.refs.end() || l->second == r->second) {
+  if (l->second == r->second) {
     m.merged_refs[name] = l->second;
     return;
   }
@@ -203,13 +268,18 @@ Status writeRefFiles(MergeState& m) {
                                                           : nullptr;
   std::map<std::string, std::string> packed;
   if (packed_from != nullptr) {
-    auto text = readFile(*packed_from, "packed-refs");
-    if (!text) return tl::unexpected(text.error());
-    packed = parsePacked(*text);
+    auto read = readFile(*packed_from, "packed-refs");
+    if (!read) return tl::unexpected(read.error());
+    const std::string text = withoutGone(*read, m.gone);
+    packed = parsePacked(text);
     for (Side* s : {&m.local, &m.remote})
-      if (Status st = putBytes(m, *s, "packed-refs", *text, packed_from->files.at("packed-refs").mode); !st)
+      if (Status st = putBytes(m, *s, "packed-refs", text, packed_from->files.at("packed-refs").mode); !st)
         return st;
     m.settled.insert("packed-refs");
+  }
+  for (const std::string& name : m.gone) {
+    for (const Side* s : {&m.local, &m.remote}) removeFile(m, *s, name);
+    m.settled.insert(name);
   }
   for (const auto& [name, value] : m.merged_refs) {
     auto p = packed.find(name);
@@ -228,6 +298,9 @@ Status writeRefFiles(MergeState& m) {
 Status mergeRefs(MergeState& m) {
   for (Side* s : {&m.local, &m.remote})
     if (Status st = readRefs(*s); !st) return st;
+  auto base = readBaseRefs(m.base_dir);
+  if (!base) return tl::unexpected(base.error().withContext("read the base's refs"));
+  m.base_refs = std::move(*base);
   Ancestry anc;
   if (Status st = anc.open(m); !st) return st;
   std::set<std::string> names;

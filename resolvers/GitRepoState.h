@@ -39,9 +39,15 @@ struct Side {
 struct MergeState {
   Side local, remote;
   std::string share;
+  std::string base_dir;  // the base's refs (Version::tree of the base), "" unknown
+  // The base's refs, read from base_dir; nullopt where unknown (then no ref
+  // is taken for deleted: a ref only one side has is given to the other).
+  std::optional<std::map<std::string, RefValue>> base_refs;
   RepoMerge out;
   // What each side's file at a path becomes (bytes), for the writes.
   std::map<std::string, RefValue> merged_refs;
+  // Refs this merge deletes (on the side that still has them).
+  std::set<std::string> gone;
   // Paths the ref phase wrote or settled; the phase for the rest skips them.
   std::set<std::string> settled;
 };
@@ -53,6 +59,8 @@ Result<std::string> readFile(const Side& side, const std::string& p);
 
 // Adds a write of `bytes` to `p` on side `to` unless it already holds them.
 Status putBytes(MergeState& m, Side& to, const std::string& p, std::string bytes, uint32_t mode);
+// Adds a removal of `p` on side `from` if it holds the file.
+void removeFile(MergeState& m, const Side& from, const std::string& p);
 // Adds a write copying `from`'s file `p` to the other side unless it holds the same bytes.
 Status copyAcross(MergeState& m, const Side& from, const std::string& p);
 

@@ -161,6 +161,7 @@ Result<std::unique_ptr<ResolverChain::Opened>> ResolverChain::open(
     o->repo = std::move(*copies);
     v.local.tree = o->repo->local();
     v.remote.tree = o->repo->remote();
+    v.base.tree = o->repo->base();
   }
   if (!dry_run) {
     int fd = ::memfd_create("hoard-merged", MFD_CLOEXEC);
@@ -329,6 +330,7 @@ ChainOutcome ResolverChain::decide(sync::ShareEngine& engine, const journal::Con
   if (dry_run || d->kind == resolvers::DecisionKind::kDefer) return out;
   Status st = applyDecision(engine, out, (*opened)->output.get(), (*opened)->repo.get());
   out.applied = static_cast<bool>(st);
+  if (st && c.kind == ConflictKind::kRepo) engine.dropRepoCopy(c.path);  // resolved: not needed again
   if (!st) out.error = st.error();
   return out;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "sync/ApplyDecision.h"
+#include "sync/GitRepoUnit.h"
 
 namespace hoard::sync {
 
@@ -66,6 +67,13 @@ Status applyWrite(PassState& pass, const journal::ConflictRecord& c, const Confl
   if (Status v = validateRelPath(q); !v) return v;
   const remote::Stat* listed = pass.find(side, q);
   if (w.create_only && listed != nullptr) return {};  // an object is never overwritten
+  if (w.remove) {
+    if (listed == nullptr) return {};  // gone already (an earlier, cut run of this merge)
+    Status gone = fs.unlink(q, Expect::version(listed->data_version));
+    if (!gone && gone.error().code() != ErrorCode::kNotFound) return gone;
+    side.erase(q);
+    return {};
+  }
   if (Status st = makeParents(pass, fs, side, is_local, c.path, q); !st) return st;
   auto src = sourceOf(w, d);
   if (!src) return tl::unexpected(src.error());
@@ -90,17 +98,33 @@ Status recordRepoBase(PassState& pass, const RelPath& top) {
   if (Status st = loadSide(pass.s.remote, pass.remote, top); !st) return st;
   for (auto it = pass.local_hash.begin(); it != pass.local_hash.end();)
     it = isUnder(it->first, top) ? pass.local_hash.erase(it) : std::next(it);
+  // What neither side holds any more (a deleted branch's ref and reflog)
+  // leaves the base: the next merge must not take it for deleted again.
+  std::vector<RelPath> gone;
+  auto [bfirst, blast] = subtreeOf(pass.base, top);
+  for (auto it = bfirst; it != blast; ++it)
+    if (!pass.find(pass.local, it->first) && !pass.find(pass.remote, it->first))
+      gone.push_back(it->first);
+  for (const RelPath& p : gone)
+    if (Status st = pass.dropBase(p, std::nullopt); !st) return st;
   auto [first, last] = subtreeOf(pass.local, top);
   for (auto it = first; it != last; ++it) {
     const remote::Stat* r = pass.find(pass.remote, it->first);
     if (r == nullptr || r->meta.type != it->second.meta.type) continue;  // the next pass sees it
-    std::optional<ContentHash> hash;
-    if (it->second.meta.type == FileType::kFile) {
+    std::optional<ContentHash> hash, object;
+    if (it->second.meta.type == FileType::kFile &&
+        gitRankIn(pass.repos, it->first) == resolvers::kGitRefs) {
+      // The refs' bytes are kept (PassState::keep): the next merge's base.
+      auto staged = pass.stageCopy(pass.s.local, it->first, PassState::Keep::kPolicy);
+      if (!staged) return tl::unexpected(staged.error());
+      hash = staged->hash;
+      object = staged->object;
+    } else if (it->second.meta.type == FileType::kFile) {
       auto h = pass.hashLocal(it->first);
       if (!h) return tl::unexpected(h.error());
       hash = *h;
     }
-    if (Status st = pass.putBase(pass.entryFrom(it->first, it->second, *r, hash, std::nullopt),
+    if (Status st = pass.putBase(pass.entryFrom(it->first, it->second, *r, hash, object),
                                  std::nullopt);
         !st)
       return st;
@@ -112,6 +136,7 @@ Status recordRepoBase(PassState& pass, const RelPath& top) {
 
 Status applyRepoMerge(PassState& pass, const journal::ConflictRecord& c,
                       const ConflictDecision& decision) {
+  if (gitRepoOf(pass.repos, c.path) == nullptr) pass.repos.push_back(c.path);  // its refs are kept
   for (const RepoWrite& w : decision.repo_writes) {
     if (Status st = applyWrite(pass, c, decision, w); !st)
       return tl::unexpected(st.error().withContext(

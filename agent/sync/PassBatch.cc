@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sync/GitRepoUnit.h"
 #include "sync/PassState.h"
 
 namespace hoard::sync {
@@ -182,8 +183,15 @@ Result<bool> PassState::adoptReplace(const journal::Intent& i) {
 
 // Keeps the content of `fd` in the base store if the policy says so.
 std::optional<ContentHash> PassState::keep(const RelPath& p, int fd, uint64_t size) {
-  auto d = s.policy.decideFd(p, fd);
-  if (!d || !d->keep || !s.store.wouldFit(size)) return std::nullopt;
+  // A repository's refs are kept whatever the policy (a few bytes each): the
+  // next merge of the repository tells a deleted branch from a new one by
+  // them (resolvers/GitRepo.h).
+  const bool ref = gitRepoOf(repos, p) != nullptr && gitRankIn(repos, p) == resolvers::kGitRefs;
+  if (!ref) {
+    auto d = s.policy.decideFd(p, fd);
+    if (!d || !d->keep) return std::nullopt;
+  }
+  if (!s.store.wouldFit(size)) return std::nullopt;
   auto put = s.store.put(fd, p, batching ? store::BaseStore::Sync::kLater
                                          : store::BaseStore::Sync::kNow);
   if (!put) return std::nullopt;  // the base works without content; only merges need it

@@ -172,8 +172,9 @@ std::optional<Resolution> resolutionFromName(std::string_view name);
 
 // One file a repository merge gives one side (resolvers::TreeWrite, made
 // by the git-repo resolver): a copy of a side's file from RepoCopies, or
-// bytes; create-only (an object: never overwritten) or a replace against
-// what the side held when the conflict was detected.
+// bytes; create-only (an object: never overwritten), a replace against
+// what the side held when the conflict was detected, or the removal of
+// that file (a deleted branch's ref or reflog).
 struct RepoWrite {
   enum class From { kLocal, kRemote, kBytes };
   bool to_remote = false;
@@ -181,6 +182,7 @@ struct RepoWrite {
   From from = From::kBytes;
   std::string bytes;
   bool create_only = false;
+  bool remove = false;
   uint32_t mode = 0644;
 };
 

@@ -15,6 +15,7 @@ void carryRepoWrites(const resolvers::Decision& from, const RepoCopies& copies,
                                        : RepoWrite::From::kBytes;
     r.bytes = w.bytes;
     r.create_only = w.create_only;
+    r.remove = w.remove;
     r.mode = w.mode;
     d.repo_writes.push_back(std::move(r));
   }

@@ -265,9 +265,14 @@ Result<ShareEngine::PathSides> ShareEngine::lookSides(const RelPath& path) {
 Result<std::unique_ptr<RepoCopies>> ShareEngine::copyRepo(const RelPath& path) {
   if (status().user_offline)
     return fail(ErrorCode::kOffline, "share \"" + share().name + "\" is offline (hoard offline)");
-  std::lock_guard lock(pass_mu_);
-  if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
-  return RepoCopies::make(runtime_->local(), runtime_->remote(), path);
+  {
+    std::lock_guard lock(pass_mu_);
+    if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
+  }
+  auto entries = runtime_->baseUnder(path);
+  if (!entries) return tl::unexpected(entries.error());
+  RepoBase base{std::move(*entries), &runtime_->store()};
+  return repo_copies_.get(runtime_->local(), runtime_->remote(), path, &base, pass_mu_);
 }
 
 Status ShareEngine::undo(int64_t conflict_id) {

@@ -23,6 +23,7 @@
 #include "common/Clock.h"
 #include "sync/LocalRecorder.h"
 #include "sync/RepoCopies.h"
+#include "sync/RepoCopyCache.h"
 #include "sync/ShareSetup.h"
 #include "sync/ShareStateMachine.h"
 #include "sync/ShareStateStore.h"
@@ -155,11 +156,16 @@ class ShareEngine {
   // share's .gitattributes with it (readGitAttributes). Lives as long as
   // this engine; any thread.
   remote::RemoteFs& cacheFs() { return runtime_->local(); }
-  // Copies of the repository directory `path` as each side holds it
-  // (RepoCopies.h), for the git-repo resolver: made under the pass lock, so
-  // no pass writes there meanwhile. Errors: the sides'; kOffline while the
-  // user forced the share offline.
+  // Copies of the repository directory `path` as each side holds it, and
+  // its base's refs (RepoCopies.h), for the git-repo resolver: kept between
+  // calls and brought up to date under the pass lock, so no pass writes
+  // there meanwhile (RepoCopyCache.h). The handle holds the copy unchanged
+  // until it goes (on the calling thread); another call for the same
+  // repository waits for it. Errors: the sides'; kOffline while the user
+  // forced the share offline.
   Result<std::unique_ptr<RepoCopies>> copyRepo(const RelPath& path);
+  // Forgets the kept copy of `path` (its conflict was resolved). Any thread.
+  void dropRepoCopy(const RelPath& path) { repo_copies_.drop(path); }
   Status undo(int64_t conflict_id);
   // Reconciler::evict under the pass lock; kAuthExpired while the remote
   // refuses the credentials (nothing is dropped while access is lost).
@@ -187,6 +193,7 @@ class ShareEngine {
   std::unique_ptr<ShareStateMachine> machine_;
 
   std::mutex pass_mu_;           // one pass or resolution at a time
+  RepoCopyCache repo_copies_;    // taken before pass_mu_, never while holding it
   bool recovered_ = false;       // GUARDED_BY(pass_mu_): recover() ran
   std::atomic<bool> shut_down_{false};
 

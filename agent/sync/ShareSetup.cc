@@ -168,6 +168,7 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
   std::unique_ptr<ShareRuntime> rt(new ShareRuntime());
   rt->journal_ = &journal;
   rt->journal_mu_ = &journal_mu;
+  rt->store_ = &store;
   {
     std::lock_guard lock(journal_mu);
     auto share = journal.share(share_id);
@@ -253,6 +254,11 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
         std::move(on_lister_fallback));
   rt->reconciler_ = std::make_unique<Reconciler>(std::move(sides));
   return rt;
+}
+
+Result<std::vector<BaseEntry>> ShareRuntime::baseUnder(const RelPath& dir) {
+  std::lock_guard lock(*journal_mu_);
+  return journal_->listBaseUnder(share_.id, dir);
 }
 
 std::string ShareRuntime::lastResolution(const RelPath& path) {

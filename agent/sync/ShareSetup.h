@@ -75,6 +75,10 @@ class ShareRuntime {
   // How the newest resolved conflict at `path` was decided ("keep-local",
   // ...), or "" if none was.
   std::string lastResolution(const RelPath& path);
+  // The base entries beneath `dir` and the store holding their kept bytes:
+  // the base a repository merge reads its refs from (RepoCopies.h).
+  Result<std::vector<BaseEntry>> baseUnder(const RelPath& dir);
+  store::BaseStore& store() { return *store_; }
   // The calls that reached the remote's mount since the share was opened,
   // by operation (with faults injected by tests counted as calls). Any thread.
   remote::RemoteCallCounts remoteCalls() const { return counting_->counts(); }
@@ -83,6 +87,7 @@ class ShareRuntime {
   ShareRuntime() = default;
   journal::Journal* journal_ = nullptr;
   std::mutex* journal_mu_ = nullptr;
+  store::BaseStore* store_ = nullptr;
   journal::ShareRecord share_;
   std::shared_ptr<remote::PosixRemoteFs> local_;
   std::shared_ptr<remote::PosixRemoteFs> remote_posix_;

@@ -9,163 +9,15 @@
 // one-sided change: a pass cut after every single write (the remote going
 // away) leaves the receiving side's repository fsck-clean each time.
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-
 #include <iostream>
-#include <set>
 
-#include "GitRepo.h"
-#include "integration/sync/ReconcilerFixture.h"
+#include "integration/sync/GitRepoFixture.h"
 #include "remote/FaultyRemoteFs.h"
-#include "sync/RepoCopies.h"
-#include "sync/RepoDecision.h"
 
 namespace hoard::sync {
 namespace {
 
-namespace fs = std::filesystem;
-
-struct GitRun {
-  int rc = -1;
-  std::string out;
-};
-
-// `git -C dir ARGS` with a fixed identity and no user or system config.
-GitRun git(const std::string& dir, const std::string& args) {
-  std::string cmd = "GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null git -C '" + dir +
-                    "' -c user.name=Tester -c user.email=tester@example.org "
-                    "-c commit.gpgsign=false -c init.defaultBranch=main -c gc.auto=0 " +
-                    args + " 2>&1";
-  GitRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = ::pclose(p);
-  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-std::string gitOk(const std::string& dir, const std::string& args) {
-  GitRun r = git(dir, args);
-  EXPECT_EQ(r.rc, 0) << "git " << args << " in " << dir << ":\n" << r.out;
-  while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
-  return r.out;
-}
-
-std::set<std::string> lines(const std::string& text) {
-  std::set<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) out.insert(l);
-  return out;
-}
-
-// Every regular file beneath `root` (relative path -> bytes).
-std::map<std::string, std::string> filesOf(const std::string& root) {
-  std::map<std::string, std::string> out;
-  for (auto& e : fs::recursive_directory_iterator(root)) {
-    if (!e.is_regular_file()) continue;
-    std::ifstream in(e.path(), std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    out[fs::relative(e.path(), root)] = ss.str();
-  }
-  return out;
-}
-
-class GitRepoTest : public ReconcilerTest {
- protected:
-  std::string lrepo() const { return cache_ + "/proj"; }
-  std::string rrepo() const { return remote_root_ + "/proj"; }
-
-  // A repository with two commits on main, made on the remote and
-  // hoarded into the cache by a first pass.
-  void seedRepo() {
-    fs::create_directories(rrepo());
-    gitOk(rrepo(), "init -q");
-    remote("proj/a.txt", "alpha\n");
-    gitOk(rrepo(), "add a.txt");
-    gitOk(rrepo(), "commit -q -m first");
-    remote("proj/b.txt", "beta\n");
-    gitOk(rrepo(), "add b.txt");
-    gitOk(rrepo(), "commit -q -m second");
-    ReconcileReport r = sync();
-    ASSERT_FALSE(r.stopped) << r.stopped->toString();
-    ASSERT_TRUE(openConflicts().empty());
-    ASSERT_EQ(gitOk(lrepo(), "rev-parse main"), gitOk(rrepo(), "rev-parse main"));
-  }
-  // A commit of `file` with `bytes` in repository `dir`; its id.
-  std::string commit(const std::string& dir, const std::string& file, const std::string& bytes,
-                     const std::string& message) {
-    put(dir + "/" + file, bytes);
-    gitOk(dir, "add '" + file + "'");
-    gitOk(dir, "commit -q -m '" + message + "'");
-    return gitOk(dir, "rev-parse HEAD");
-  }
-
-  // The one open conflict, which must be the repository's.
-  journal::ConflictRecord theRepoConflict() {
-    auto open = openConflicts();
-    EXPECT_EQ(open.size(), 1u);
-    for (auto& c : open) EXPECT_EQ(c.kind, ConflictKind::kRepo) << c.path;
-    if (open.empty()) return {};
-    EXPECT_EQ(open[0].path, "proj/.git");
-    return open[0];
-  }
-
-  // What hoardd's resolver chain does for a repo conflict: copies, the
-  // git-repo resolver, the engine's apply. Returns the decision.
-  resolvers::Decision mergeRepo(const journal::ConflictRecord& c, bool apply = true) {
-    auto copies = RepoCopies::make(*local_fs_, *remote_fs_, c.path);
-    EXPECT_TRUE(copies) << copies.error().toString();
-    if (!copies) return {};
-    resolvers::ConflictView v;
-    v.id = c.id;
-    v.share = "docs";
-    v.path = c.path;
-    v.kind = c.kind;
-    v.local.tree = (*copies)->local();
-    v.remote.tree = (*copies)->remote();
-    resolvers::GitRepo resolver;
-    auto d = resolver.resolve(v, nlohmann::json::object());
-    EXPECT_TRUE(d) << d.error().toString();
-    if (!d) return {};
-    if (apply && d->kind == resolvers::DecisionKind::kMerged) {
-      ConflictDecision cd;
-      cd.kind = Resolution::kMerged;
-      cd.resolver = "git-repo";
-      cd.label = "merged by git-repo: " + d->reason;
-      carryRepoWrites(*d, **copies, cd);
-      Status st = reconciler_->apply(c.id, cd);
-      EXPECT_TRUE(st) << st.error().toString();
-    }
-    return *d;
-  }
-
-  // What a user checks after the sync: fsck clean on both sides, both
-  // .git directories byte for byte equal, the same commits reachable.
-  void expectSameSoundRepos() {
-    for (const std::string& dir : {lrepo(), rrepo()}) {
-      GitRun f = git(dir, "fsck --full --no-progress");
-      EXPECT_EQ(f.rc, 0) << "fsck in " << dir << ":\n" << f.out;
-    }
-    EXPECT_EQ(filesOf(lrepo() + "/.git"), filesOf(rrepo() + "/.git"));
-    EXPECT_EQ(gitOk(lrepo(), "rev-list --all"), gitOk(rrepo(), "rev-list --all"));
-  }
-
-  // After the merge the next pass finds nothing to do inside the repository.
-  void expectQuietNextPass() {
-    ReconcileReport r = sync();
-    EXPECT_FALSE(r.stopped);
-    EXPECT_TRUE(openConflicts().empty());
-    EXPECT_EQ(r.pushed, 0u);
-    EXPECT_EQ(r.pulled, 0u);
-  }
-};
+class GitRepoTest : public GitRepoFixture {};
 
 TEST_F(GitRepoTest, CommitsOnTheSameBranchOnBothSidesAreOneConflictMergedAsARepository) {
   seedRepo();
@@ -277,6 +129,111 @@ TEST_F(GitRepoTest, ATagOnEachSideKeepsBothAndADivergedTagIsKeptBeside) {
     EXPECT_EQ(gitOk(dir, "rev-parse server-only^{commit}"), theirs) << dir;
   }
   expectQuietNextPass();
+}
+
+// Issue 12: `git branch -D` on one side. A branch the other side left as
+// the base had it stays deleted (ref and reflog, loose or packed); one the
+// other side moved meanwhile is kept on both, and the report says so.
+TEST_F(GitRepoTest, ABranchDeletedOnOneSideStaysDeletedUnlessTheOtherMovedIt) {
+  seedRepo();
+  for (const char* b : {"dir", "dir-x", "dir.bak", "keep", "loose"})
+    gitOk(rrepo(), std::string("branch ") + b);
+  gitOk(rrepo(), "pack-refs --all");  // packed on both sides after the pass
+  gitOk(rrepo(), "branch -f loose");  // and one loose ref beside them
+  sync();
+  ASSERT_TRUE(openConflicts().empty());
+  ASSERT_TRUE(fs::exists(lrepo() + "/.git/packed-refs"));
+  // The cache deletes dir (left as it was on the server), dir-x (which the
+  // server moves on) and loose (a loose ref, left on the server).
+  for (const char* b : {"dir", "dir-x", "loose"}) gitOk(lrepo(), std::string("branch -D ") + b);
+  const std::string mine = commit(lrepo(), "a.txt", "alpha L\n", "cache");
+  // The server deletes dir.bak (left in the cache) and moves dir-x on.
+  gitOk(rrepo(), "branch -D dir.bak");
+  gitOk(rrepo(), "switch -q dir-x");
+  const std::string moved = commit(rrepo(), "x.txt", "x\n", "dir-x moves on");
+  gitOk(rrepo(), "switch -q main");
+  commit(rrepo(), "b.txt", "beta R\n", "server");
+  sync();
+  journal::ConflictRecord c = theRepoConflict();
+  resolvers::Decision d = mergeRepo(c);
+  ASSERT_EQ(d.kind, resolvers::DecisionKind::kMerged) << d.reason;
+  EXPECT_NE(d.reason.find("deleted (unchanged on the other side): refs/heads/dir (deleted in the "
+                          "cache), refs/heads/dir.bak (deleted on the remote), refs/heads/loose "
+                          "(deleted in the cache)"),
+            std::string::npos)
+      << d.reason;
+  EXPECT_NE(d.reason.find("kept (deleted on one side, moved on the other): refs/heads/dir-x "
+                          "(deleted in the cache)"),
+            std::string::npos)
+      << d.reason;
+  expectSameSoundRepos();
+  for (const std::string& dir : {lrepo(), rrepo()}) {
+    EXPECT_EQ(gitOk(dir, "for-each-ref '--format=%(refname)' refs/heads"),
+              "refs/heads/dir-x\nrefs/heads/keep\nrefs/heads/main")
+        << dir;
+    EXPECT_EQ(gitOk(dir, "rev-parse dir-x"), moved) << dir;
+    EXPECT_EQ(gitOk(dir, "rev-parse main"), mine) << dir;
+    for (const char* gone : {"dir", "dir.bak", "loose"})
+      EXPECT_FALSE(fs::exists(dir + "/.git/logs/refs/heads/" + std::string(gone))) << dir << gone;
+  }
+  expectQuietNextPass();
+  // A branch made again later under a deleted one's name is new, not deleted again.
+  gitOk(rrepo(), "branch dir");
+  commit(lrepo(), "a.txt", "alpha L2\n", "cache again");
+  commit(rrepo(), "b.txt", "beta R2\n", "server again");
+  sync();
+  d = mergeRepo(theRepoConflict());
+  ASSERT_EQ(d.kind, resolvers::DecisionKind::kMerged) << d.reason;
+  EXPECT_EQ(d.reason.find("deleted"), std::string::npos) << d.reason;
+  expectSameSoundRepos();
+  EXPECT_EQ(gitOk(lrepo(), "rev-parse dir"), gitOk(rrepo(), "rev-parse dir"));
+}
+
+// Symlinks inside .git (rare: a linked hook, git-new-workdir). One that
+// differs between the sides defers the merge naming it; one both hold alike
+// outside the repository's data is left as it is; one among refs/,
+// objects/, logs/ defers (it would lead git out of the repository).
+TEST_F(GitRepoTest, SymlinksInsideGitDeferTheMergeUnlessBothSidesHoldTheSame) {
+  seedRepo();
+  fs::create_symlink("../../tools/pre-commit", rrepo() + "/.git/hooks/pre-commit");
+  sync();  // one side changed: carried as a symlink
+  ASSERT_TRUE(openConflicts().empty());
+  ASSERT_TRUE(fs::is_symlink(lrepo() + "/.git/hooks/pre-commit"));
+  EXPECT_EQ(fs::read_symlink(lrepo() + "/.git/hooks/pre-commit"), "../../tools/pre-commit");
+  // Held alike: the merge leaves it.
+  commit(lrepo(), "a.txt", "alpha L\n", "cache");
+  commit(rrepo(), "b.txt", "beta R\n", "server");
+  sync();
+  resolvers::Decision d = mergeRepo(theRepoConflict());
+  ASSERT_EQ(d.kind, resolvers::DecisionKind::kMerged) << d.reason;
+  expectSameSoundRepos();
+  EXPECT_EQ(fs::read_symlink(rrepo() + "/.git/hooks/pre-commit"), "../../tools/pre-commit");
+  // Pointing elsewhere on one side: deferred, naming it.
+  fs::remove(lrepo() + "/.git/hooks/pre-commit");
+  fs::create_symlink("/usr/share/hooks/pre-commit", lrepo() + "/.git/hooks/pre-commit");
+  commit(lrepo(), "a.txt", "alpha L2\n", "cache 2");
+  commit(rrepo(), "b.txt", "beta R2\n", "server 2");
+  sync();
+  d = mergeRepo(theRepoConflict());
+  EXPECT_EQ(d.kind, resolvers::DecisionKind::kDefer);
+  EXPECT_NE(d.reason.find("the cache's repository holds the symlink hooks/pre-commit -> "
+                          "/usr/share/hooks/pre-commit, which the remote's has pointing at "
+                          "../../tools/pre-commit"),
+            std::string::npos)
+      << d.reason;
+  // Among the refs: deferred even where both sides hold it alike.
+  fs::remove(lrepo() + "/.git/hooks/pre-commit");
+  fs::create_symlink("../../tools/pre-commit", lrepo() + "/.git/hooks/pre-commit");
+  fs::create_symlink("/elsewhere/.git/refs/heads/main", lrepo() + "/.git/refs/heads/shared");
+  fs::create_symlink("/elsewhere/.git/refs/heads/main", rrepo() + "/.git/refs/heads/shared");
+  sync();
+  d = mergeRepo(theRepoConflict());
+  EXPECT_EQ(d.kind, resolvers::DecisionKind::kDefer);
+  EXPECT_NE(d.reason.find("holds the symlink refs/heads/shared -> /elsewhere/.git/refs/heads/main, "
+                          "which leads git to files outside it"),
+            std::string::npos)
+      << d.reason;
+  EXPECT_EQ(openConflicts().size(), 1u);
 }
 
 TEST_F(GitRepoTest, GcOnOneSideAndCommitsOnTheOtherLoseNoObject) {
