@@ -11,7 +11,7 @@ uint64_t RemoteCallCounts::total() const {
 
 uint64_t RemoteCallCounts::metadata() const {
   return total() - of(RemoteOp::kFetchFile) - of(RemoteOp::kReplaceFile) -
-         of(RemoteOp::kReadSmallFile);
+         of(RemoteOp::kReadSmallFile) - of(RemoteOp::kOpenRead);
 }
 
 std::string RemoteCallCounts::summary() const {
@@ -129,6 +129,14 @@ Result<Stat> CountingRemoteFs::fetchFile(const RelPath& path, int out_fd,
 Result<std::string> CountingRemoteFs::readSmallFile(const RelPath& path, size_t max_bytes) {
   auto busy = counters_->bump(RemoteOp::kReadSmallFile);
   return inner_->readSmallFile(path, max_bytes);
+}
+Result<OpenedFile> CountingRemoteFs::openRead(const RelPath& path) {
+  auto busy = counters_->bump(RemoteOp::kOpenRead);
+  return inner_->openRead(path);
+}
+Result<UniqueFd> CountingRemoteFs::openTemp() {
+  auto busy = counters_->bump(RemoteOp::kOpenTemp);
+  return inner_->openTemp();
 }
 Result<Stat> CountingRemoteFs::replaceFile(const RelPath& path, int src_fd, const Expect& expect,
                                            const ReplaceOptions& options,

@@ -36,7 +36,8 @@ struct RemoteCallCounts {
 
   uint64_t of(RemoteOp op) const { return calls[static_cast<size_t>(op)]; }
   uint64_t total() const;
-  // Every call but the data transfers (fetchFile, replaceFile, readSmallFile).
+  // Every call but the data transfers (fetchFile, replaceFile, readSmallFile,
+  // openRead).
   uint64_t metadata() const;
   // "lstat 5200, listDir 310, openDir 310, fetchFile 5000" (non-zero ones, in op order).
   std::string summary() const;
@@ -56,6 +57,8 @@ class CountingRemoteFs final : public RemoteFs {
   Result<std::vector<WalkEntry>> walk(const RelPath& dir) override;
   Result<Stat> fetchFile(const RelPath& path, int out_fd, const ProgressFn& progress) override;
   Result<std::string> readSmallFile(const RelPath& path, size_t max_bytes) override;
+  Result<OpenedFile> openRead(const RelPath& path) override;
+  Result<UniqueFd> openTemp() override;
   Result<Stat> replaceFile(const RelPath& path, int src_fd, const Expect& expect,
                            const ReplaceOptions& options, const ProgressFn& progress) override;
   // Counted as kReplaceFile.

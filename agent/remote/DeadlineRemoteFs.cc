@@ -91,6 +91,15 @@ Result<std::string> DeadlineRemoteFs::readSmallFile(const RelPath& path, size_t 
   });
 }
 
+Result<OpenedFile> DeadlineRemoteFs::openRead(const RelPath& path) {
+  return meta<OpenedFile>("open '" + displayPath(path) + "'",
+                          [path](RemoteFs& fs) { return fs.openRead(path); });
+}
+
+Result<UniqueFd> DeadlineRemoteFs::openTemp() {
+  return meta<UniqueFd>("create a temporary file", [](RemoteFs& fs) { return fs.openTemp(); });
+}
+
 Result<Stat> DeadlineRemoteFs::replaceFile(const RelPath& path, int src_fd, const Expect& expect,
                                            const ReplaceOptions& options,
                                            const ProgressFn& progress) {

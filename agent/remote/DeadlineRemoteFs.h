@@ -53,6 +53,8 @@ class DeadlineRemoteFs final : public RemoteFs {
   Result<std::vector<WalkEntry>> walk(const RelPath& dir) override;
   Result<Stat> fetchFile(const RelPath& path, int out_fd, const ProgressFn& progress) override;
   Result<std::string> readSmallFile(const RelPath& path, size_t max_bytes) override;
+  Result<OpenedFile> openRead(const RelPath& path) override;
+  Result<UniqueFd> openTemp() override;
   Result<Stat> replaceFile(const RelPath& path, int src_fd, const Expect& expect,
                            const ReplaceOptions& options, const ProgressFn& progress) override;
   Status mkdir(const RelPath& path, uint32_t mode) override;

@@ -53,6 +53,10 @@ std::string_view remoteOpName(RemoteOp op) {
       return "openDir";
     case RemoteOp::kRemoveTemp:
       return "removeTemp";
+    case RemoteOp::kOpenRead:
+      return "openRead";
+    case RemoteOp::kOpenTemp:
+      return "openTemp";
   }
   return "unknown";
 }
@@ -223,6 +227,16 @@ Result<Stat> FaultyRemoteFs::fetchFile(const RelPath& path, int out_fd,
 Result<std::string> FaultyRemoteFs::readSmallFile(const RelPath& path, size_t max_bytes) {
   HOARD_FAULT(RemoteOp::kReadSmallFile, path, nullptr);
   return inner_->readSmallFile(path, max_bytes);
+}
+
+Result<OpenedFile> FaultyRemoteFs::openRead(const RelPath& path) {
+  HOARD_FAULT(RemoteOp::kOpenRead, path, nullptr);
+  return inner_->openRead(path);
+}
+
+Result<UniqueFd> FaultyRemoteFs::openTemp() {
+  HOARD_FAULT(RemoteOp::kOpenTemp, RelPath(), nullptr);
+  return inner_->openTemp();
 }
 
 Result<Stat> FaultyRemoteFs::replaceFile(const RelPath& path, int src_fd, const Expect& expect,

@@ -51,6 +51,8 @@ class PosixRemoteFs final : public RemoteFs {
   Result<std::vector<WalkEntry>> walk(const RelPath& dir) override;
   Result<Stat> fetchFile(const RelPath& path, int out_fd, const ProgressFn& progress) override;
   Result<std::string> readSmallFile(const RelPath& path, size_t max_bytes) override;
+  Result<OpenedFile> openRead(const RelPath& path) override;
+  Result<UniqueFd> openTemp() override;
   Result<Stat> replaceFile(const RelPath& path, int src_fd, const Expect& expect,
                            const ReplaceOptions& options, const ProgressFn& progress) override;
   Result<Stat> linkNewFile(const RelPath& path, int tmp_fd, const ReplaceOptions& options) override;

@@ -33,6 +33,7 @@
 #include "common/Error.h"
 #include "common/FileMeta.h"
 #include "common/RelPath.h"
+#include "common/UniqueFd.h"
 
 namespace hoard::remote {
 
@@ -146,6 +147,13 @@ class RemoteDir {
   virtual Result<bool> removeTemp(const std::string& name) = 0;
 };
 
+// A regular file opened for reading, with its metadata as it was opened
+// (meta and nothing else: no data_version, no symlink target).
+struct OpenedFile {
+  UniqueFd fd;
+  Stat st;
+};
+
 class RemoteFs {
  public:
   virtual ~RemoteFs() = default;
@@ -175,6 +183,18 @@ class RemoteFs {
   // The whole content of a small regular file (at most `max_bytes`, else
   // kInvalidArgument). For markers and tests; use fetchFile for user data.
   virtual Result<std::string> readSmallFile(const RelPath& path, size_t max_bytes) = 0;
+
+  // Opens the regular file `path` for reading, never following a final
+  // symlink and never blocking on a FIFO. kNotFound if nothing is there;
+  // kInvalidArgument for a symlink or anything else that is not a regular
+  // file. For reading a file in place (its hash, its header) where a copy
+  // would be waste; the caller compares st with what it listed.
+  virtual Result<OpenedFile> openRead(const RelPath& path) = 0;
+
+  // An unnamed, empty, read-write temporary file on this filesystem
+  // (O_TMPFILE where the kernel has it), gone when closed: staging for a
+  // file that linkNewFile may later give a name without copying its data.
+  virtual Result<UniqueFd> openTemp() = 0;
 
   // Atomically replaces (or creates) the regular file `path` with everything
   // readable from `src_fd` (read from offset 0 with pread; the caller keeps

@@ -33,8 +33,10 @@ enum class RemoteOp : uint8_t {
   kRemoveStaleTemps,
   kOpenDir,     // RemoteFs::openDir and RemoteDir::openDir
   kRemoveTemp,  // RemoteDir::removeTemp
+  kOpenRead,
+  kOpenTemp,
 };
-inline constexpr size_t kRemoteOpCount = static_cast<size_t>(RemoteOp::kRemoveTemp) + 1;
+inline constexpr size_t kRemoteOpCount = static_cast<size_t>(RemoteOp::kOpenTemp) + 1;
 std::string_view remoteOpName(RemoteOp op);
 
 }  // namespace hoard::remote

@@ -176,7 +176,7 @@ Status FileApply::prepare() {
   const Winner w = winnerOf(decision.kind, d);
   const bool local_wins = w == Winner::kLocal;
   if (decision.kind == Resolution::kMerged) {
-    auto tmp = anonTemp(pass.s.cache_root);
+    auto tmp = pass.s.local.openTemp();
     if (!tmp) return tl::unexpected(tmp.error());
     if (Status copied = copyAll(decision.merged_fd, tmp->get()); !copied) return copied;
     // A merged database is hashed as every database is (its content, not

@@ -66,7 +66,7 @@ Status applyMarkers(PassState& pass, const journal::ConflictRecord& c, const Con
                   displayPath(p) + " changed in the cache since conflict " +
                       std::to_string(c.id) + " was detected; the merge was not written");
   }
-  auto tmp = anonTemp(s.cache_root);
+  auto tmp = s.local.openTemp();
   if (!tmp) return tl::unexpected(tmp.error());
   if (Status copied = copyInto(decision.merged_fd, tmp->get(), p); !copied) return copied;
   remote::ReplaceOptions ro;

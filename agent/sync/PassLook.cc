@@ -39,16 +39,6 @@ std::string subtreeDigest(const StatMap& side, const RelPath& p) {
   return hashBytes(all).hex();
 }
 
-Result<UniqueFd> anonTemp(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-  if (fd) return fd;
-  std::string name = dir + "/.hoard-tmp-anon-XXXXXX";
-  int raw = ::mkostemp(name.data(), O_CLOEXEC);
-  if (raw < 0) return failErrno(errno, "create a temporary file in " + displayPath(dir));
-  ::unlink(name.c_str());
-  return UniqueFd(raw);
-}
-
 // Records a failure of one path, or stops the pass for remote trouble.
 // Returns false if the pass must stop.
 bool PassState::noteFailure(const RelPath& p, const Error& e) {
@@ -90,29 +80,29 @@ Result<ContentHash> PassState::hashLocal(const RelPath& p) {
 
 Result<ContentHash> PassState::readLocalHash(const RelPath& p) {
   const remote::Stat* st = find(local, p);
-  std::string abs = s.cache_root + "/" + p;
   auto movedOn = [&] {
     std::lock_guard lock(moved_on_mu);
     moved_on.insert(p);
   };
-  UniqueFd fd(::open(abs.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
-  if (!fd) {
-    if (errno == ENOENT) movedOn();  // renamed or deleted since the listing
-    return failErrno(errno, "open " + displayPath(p) + " in the cache");
+  auto opened = s.local.openRead(p);
+  if (!opened) {
+    // Renamed or deleted since the listing, or replaced by something that is
+    // not a file: looked at again, never sent.
+    ErrorCode code = opened.error().code();
+    if (code == ErrorCode::kNotFound || code == ErrorCode::kInvalidArgument) movedOn();
+    return tl::unexpected(opened.error().withContext("hash " + displayPath(p) + " in the cache"));
   }
-  struct stat now;
-  if (::fstat(fd.get(), &now) < 0) return failErrno(errno, "stat " + displayPath(p));
-  if (st == nullptr || now.st_ino != st->meta.inode) {
+  if (st == nullptr || opened->st.meta.inode != st->meta.inode) {
     movedOn();  // replaced since the listing (a save by rename)
     return fail(ErrorCode::kConflict, displayPath(p) + " changed in the cache while syncing");
   }
-  if (auto db = isSqliteFd(fd.get()); db && *db) {
-    fd.reset();  // no other descriptor while SQLite has it open (POSIX locks)
+  if (auto db = isSqliteFd(opened->fd.get()); db && *db) {
+    opened->fd.reset();  // no other descriptor while SQLite has it open (POSIX locks)
     auto snap = sqlite.snapshotLocal(p);  // sees the -wal
     if (!snap) return tl::unexpected(snap.error());
     return snap->hash;
   }
-  return hashFd(fd.get(), p);
+  return hashFd(opened->fd.get(), p);
 }
 
 Result<ContentHash> PassState::hashRemote(const RelPath& p) {

@@ -55,10 +55,6 @@ inline Status refuseUnlisted(const std::vector<remote::WalkEntry>& walked) {
   return {};
 }
 
-// An unnamed temporary file in `dir` (same filesystem as the cache, so copies
-// into and out of it are cheap), gone when closed.
-Result<UniqueFd> anonTemp(const std::string& dir);
-
 // A digest (hex) of every entry beneath `p` in `side` (relative path, type,
 // data version): equal digests mean the subtree did not change.
 std::string subtreeDigest(const StatMap& side, const RelPath& p);

@@ -47,16 +47,6 @@ remote::Stat folded(const remote::Stat& main, const SqliteParts& parts) {
   return out;
 }
 
-Result<UniqueFd> anonTemp(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-  if (fd) return fd;
-  std::string name = dir + "/.hoard-tmp-sqlite-XXXXXX";
-  int raw = ::mkostemp(name.data(), O_CLOEXEC);
-  if (raw < 0) return failErrno(errno, "create a temporary file in " + displayPath(dir));
-  ::unlink(name.c_str());
-  return UniqueFd(raw);
-}
-
 Result<std::string> headOf(int fd, size_t n) {
   std::string head(n, '\0');
   ssize_t got = ::pread(fd, head.data(), n, 0);
@@ -70,19 +60,20 @@ Result<std::string> headOf(int fd, size_t n) {
 // that holds a transaction (its header's magic). A -journal left empty
 // (journal_mode=TRUNCATE) or with a zeroed header (PERSIST) is not hot and
 // holds nothing.
+// `staging` makes the temporary the journal is copied into (the cache side).
 Result<bool> inUse(remote::RemoteFs& fs, const RelPath& p, const SqliteParts& parts,
-                   const std::string& tmp_dir) {
+                   remote::RemoteFs& staging) {
   if (parts.wal) return true;
   if (!parts.journal || parts.journal->meta.size == 0) return false;
-  UniqueFd tmp(::open(tmp_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  auto tmp = staging.openTemp();
   if (!tmp) return true;  // cannot look: assume the worst
-  auto got = fs.fetchFile(sqliteCompanionPath(p, SqliteCompanion::kJournal), tmp.get(), nullptr);
+  auto got = fs.fetchFile(sqliteCompanionPath(p, SqliteCompanion::kJournal), tmp->get(), nullptr);
   if (!got) {
     if (got.error().code() == ErrorCode::kNotFound) return false;
     if (got.error().code() == ErrorCode::kBusy) return true;  // being written
     return tl::unexpected(got.error());
   }
-  auto head = headOf(tmp.get(), 8);
+  auto head = headOf(tmp->get(), 8);
   return !head || hasSqliteCompanionMagic(SqliteCompanion::kJournal, *head);
 }
 
@@ -98,10 +89,22 @@ SqliteSides::SqliteSides(remote::RemoteFs& local, remote::RemoteFs& remote,
                          std::string cache_root, SqliteOptions options)
     : local_(local), remote_(remote), cache_root_(std::move(cache_root)), options_(options) {}
 
+Result<bool> SqliteSides::isLocalSqliteFile(const RelPath& p) {
+  auto opened = local_.openRead(p);
+  if (!opened) {
+    ErrorCode code = opened.error().code();
+    if (code == ErrorCode::kNotFound || code == ErrorCode::kInvalidArgument) return false;
+    return tl::unexpected(opened.error());
+  }
+  auto is = isSqliteFd(opened->fd.get());
+  if (!is) return tl::unexpected(is.error().withContext(displayPath(p)));
+  return is;
+}
+
 bool SqliteSides::isLocalDb(const RelPath& p) {
   auto it = local_db_.find(p);
   if (it != local_db_.end()) return it->second;
-  auto is = isSqliteFile(abs(p));
+  auto is = isLocalSqliteFile(p);
   bool db = is && *is;
   local_db_[p] = db;
   return db;
@@ -111,20 +114,20 @@ void SqliteSides::foldLocal(SqliteStatMap& local) {
   local_parts_ = foldSqliteUnits(
       local,
       [&](const RelPath& db) {
-        auto is = isSqliteFile(abs(db));
+        auto is = isLocalSqliteFile(db);
         local_db_[db] = !is || *is;
         return !is || *is;  // cannot tell: leave the companions out for this pass
       },
       [&](const RelPath& p, SqliteCompanion c) {
-        UniqueFd fd(::open(abs(p).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-        if (!fd) return errno != ENOENT;
-        auto head = headOf(fd.get(), 16);
+        auto opened = local_.openRead(p);
+        if (!opened) return opened.error().code() != ErrorCode::kNotFound;
+        auto head = headOf(opened->fd.get(), 16);
         return !head || hasSqliteCompanionMagic(c, *head);
       });
 }
 
 Result<std::string> SqliteSides::remoteHead(const RelPath& p) {
-  auto tmp = anonTemp(cache_root_);
+  auto tmp = local_.openTemp();
   if (!tmp) return tl::unexpected(tmp.error());
   auto got = remote_.fetchFile(p, tmp->get(), nullptr);
   if (!got) return tl::unexpected(got.error());
@@ -224,7 +227,7 @@ Result<remote::Stat> SqliteSides::push(const RelPath& p, int fd, const Expect& e
     return fail(ErrorCode::kAborted, "send the database " + displayPath(p) + ": stopped");
   auto now = look(remote_, p);
   if (!now) return tl::unexpected(now.error());
-  auto busy = inUse(remote_, p, now->parts, cache_root_);
+  auto busy = inUse(remote_, p, now->parts, local_);
   if (!busy) return tl::unexpected(busy.error());
   if (*busy)
     return fail(ErrorCode::kBusy,
@@ -265,7 +268,7 @@ Result<remote::Stat> SqliteSides::install(const RelPath& p, int fd, const remote
       return fail(ErrorCode::kConflict, displayPath(p) + " was removed from the cache meanwhile");
     // A -wal or -journal left by a deleted database would be replayed onto
     // the new main file by the next program to open it.
-    auto busy = inUse(local_, p, now->parts, cache_root_);
+    auto busy = inUse(local_, p, now->parts, local_);
     if (!busy) return tl::unexpected(busy.error());
     if (*busy)
       return fail(ErrorCode::kBusy,

@@ -116,6 +116,9 @@ class SqliteSides {
 
  private:
   std::string abs(const RelPath& p) const { return cache_root_ + "/" + p; }
+  // Whether the cache's `p` is a database (its header, read through the
+  // cache's RemoteFs); false if it is not a regular file or is gone.
+  Result<bool> isLocalSqliteFile(const RelPath& p);
   // The first bytes of a remote file (fetched whole into a temporary).
   Result<std::string> remoteHead(const RelPath& p);
 

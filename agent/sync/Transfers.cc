@@ -89,7 +89,7 @@ remote::ProgressFn PassState::transferProgress() const {
 
 Result<PassState::Staged> PassState::stageCopy(remote::RemoteFs& fs, const RelPath& p,
                                                 Keep keep_as) {
-  auto tmp = anonTemp(s.cache_root);
+  auto tmp = s.local.openTemp();
   if (!tmp) return tl::unexpected(tmp.error());
   auto copied = fs.fetchFile(p, tmp->get(), transferProgress());
   if (!copied) {

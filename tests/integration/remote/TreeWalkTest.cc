@@ -70,6 +70,8 @@ class SlowRemoteFs final : public RemoteFs {
   Result<std::string> readSmallFile(const RelPath& p, size_t n) override {
     return inner_->readSmallFile(p, n);
   }
+  Result<OpenedFile> openRead(const RelPath& p) override { return inner_->openRead(p); }
+  Result<UniqueFd> openTemp() override { return inner_->openTemp(); }
   Result<Stat> replaceFile(const RelPath& p, int fd, const Expect& e, const ReplaceOptions& o,
                            const ProgressFn& f) override {
     return inner_->replaceFile(p, fd, e, o, f);
@@ -475,6 +477,8 @@ TEST_F(TreeWalkTest, AFilesystemWithoutDirectoryHandlesIsWalkedAsOneCall) {
     Result<std::string> readSmallFile(const RelPath& p, size_t n) override {
       return in_->readSmallFile(p, n);
     }
+    Result<OpenedFile> openRead(const RelPath& p) override { return in_->openRead(p); }
+    Result<UniqueFd> openTemp() override { return in_->openTemp(); }
     Result<Stat> replaceFile(const RelPath& p, int fd, const Expect& e, const ReplaceOptions& o,
                              const ProgressFn& f) override {
       return in_->replaceFile(p, fd, e, o, f);

@@ -77,6 +77,8 @@ class PowerLossFs final : public remote::RemoteFs {
   Result<std::string> readSmallFile(const RelPath& p, size_t max) override {
     return inner_.readSmallFile(p, max);
   }
+  Result<remote::OpenedFile> openRead(const RelPath& p) override { return inner_.openRead(p); }
+  Result<UniqueFd> openTemp() override { return inner_.openTemp(); }
   Result<remote::Stat> replaceFile(const RelPath& p, int fd, const remote::Expect& e,
                                    const remote::ReplaceOptions& o,
                                    const remote::ProgressFn& pr) override {

@@ -5,6 +5,7 @@
 // map, a data version that is a counter bumped on every change. Data crosses
 // in and out through the caller's fds (memfds in tests: memory only).
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,9 +26,10 @@ class MemoryRemoteFs final : public RemoteFs {
     int64_t mtime_ns = 0;
     uint64_t version = 0;
     std::map<std::string, std::string> xattrs;
+    uint64_t ino = 0;  // set when created; kept by a rename, new for a replace
   };
 
-  MemoryRemoteFs() { nodes_[""] = Node{FileType::kDir, {}, 0755, 0, 0, {}}; }
+  MemoryRemoteFs() { nodes_[""] = Node{FileType::kDir, {}, 0755, 0, 0, {}, ++inodes_}; }
 
   // Test helpers (any thread).
   void putFile(const RelPath& p, std::string data) {
@@ -35,6 +37,7 @@ class MemoryRemoteFs final : public RemoteFs {
     Node n;
     n.data = std::move(data);
     n.version = ++clock_;
+    n.ino = ++inodes_;
     nodes_[p] = std::move(n);
   }
   bool exists(const RelPath& p) const {
@@ -96,6 +99,30 @@ class MemoryRemoteFs final : public RemoteFs {
     if (it->second.data.size() > max_bytes) return fail(ErrorCode::kInvalidArgument, "too big");
     return it->second.data;
   }
+  // A memfd holding a copy of the file's bytes, with the file's Stat.
+  Result<OpenedFile> openRead(const RelPath& path) override {
+    std::string data;
+    OpenedFile out;
+    {
+      std::lock_guard lock(mu_);
+      auto st = statLocked(path);
+      if (!st) return tl::unexpected(st.error());
+      if (st->meta.type != FileType::kFile) return fail(ErrorCode::kInvalidArgument, "not a file");
+      out.st.meta = st->meta;
+      data = nodes_[path].data;
+    }
+    auto fd = openTemp();
+    if (!fd) return tl::unexpected(fd.error());
+    if (::pwrite(fd->get(), data.data(), data.size(), 0) != static_cast<ssize_t>(data.size()))
+      return failErrno(errno, "memory open write");
+    out.fd = std::move(*fd);
+    return out;
+  }
+  Result<UniqueFd> openTemp() override {
+    UniqueFd fd(::memfd_create("memory-fs", MFD_CLOEXEC));
+    if (!fd) return failErrno(errno, "memfd_create");
+    return fd;
+  }
   Result<Stat> replaceFile(const RelPath& path, int src_fd, const Expect& expect,
                            const ReplaceOptions& options, const ProgressFn& progress) override {
     std::string data;
@@ -114,6 +141,7 @@ class MemoryRemoteFs final : public RemoteFs {
     n.mode = options.mode;
     n.mtime_ns = options.mtime_ns.value_or(0);
     n.version = ++clock_;
+    n.ino = ++inodes_;
     nodes_[path] = std::move(n);
     if (progress) progress(nodes_[path].data.size());
     return statLocked(path);
@@ -122,7 +150,7 @@ class MemoryRemoteFs final : public RemoteFs {
     std::lock_guard lock(mu_);
     if (nodes_.count(path)) return fail(ErrorCode::kExists, "exists");
     if (nodes_.count(RelPath(parentOf(path))) == 0) return notFound(path);
-    nodes_[path] = Node{FileType::kDir, {}, mode, 0, ++clock_, {}};
+    nodes_[path] = Node{FileType::kDir, {}, mode, 0, ++clock_, {}, ++inodes_};
     return {};
   }
   Status rmdir(const RelPath& path, const Expect& expect) override {
@@ -162,7 +190,7 @@ class MemoryRemoteFs final : public RemoteFs {
   Status symlink(const RelPath& path, const std::string& target, const Expect& expect) override {
     std::lock_guard lock(mu_);
     if (auto ok = checkLocked(path, expect); !ok) return ok;
-    nodes_[path] = Node{FileType::kSymlink, target, 0777, 0, ++clock_, {}};
+    nodes_[path] = Node{FileType::kSymlink, target, 0777, 0, ++clock_, {}, ++inodes_};
     return {};
   }
   Status chmod(const RelPath& path, uint32_t mode) override {
@@ -237,6 +265,7 @@ class MemoryRemoteFs final : public RemoteFs {
     st.meta.size = n.type == FileType::kDir ? 0 : n.data.size();
     st.meta.mode = n.mode;
     st.meta.mtime_ns = n.mtime_ns;
+    st.meta.inode = n.ino;
     if (n.type == FileType::kSymlink) st.symlink_target = n.data;
     st.data_version = "mem:" + std::to_string(n.version);
     return st;
@@ -258,6 +287,7 @@ class MemoryRemoteFs final : public RemoteFs {
   mutable std::mutex mu_;
   std::map<RelPath, Node> nodes_;  // guarded by mu_
   uint64_t clock_ = 0;             // guarded by mu_
+  uint64_t inodes_ = 0;            // guarded by mu_
 };
 
 }  // namespace hoard::remote::testing
