@@ -90,15 +90,8 @@ namespace {
 
 // What a side holds at the path once the decision applied, for the history.
 SideSeen seenAfter(const remote::Stat* st, const std::optional<FileApply::Bytes>& b) {
-  SideSeen seen;
+  SideSeen seen = seenOf(st);
   if (st == nullptr) return seen;
-  seen.type = st->meta.type;
-  seen.size = st->meta.size;
-  seen.mode = st->meta.mode;
-  seen.mtime_ns = st->meta.mtime_ns;
-  seen.ctime_ns = st->meta.ctime_ns;
-  seen.inode = st->meta.inode;
-  seen.data_version = st->data_version;
   if (b) seen.hash = b->hash;
   seen.recorded = true;
   return seen;

@@ -9,18 +9,9 @@ namespace hoard::sync {
 
 namespace {
 
-SideSeen seenOf(const remote::Stat* st, const std::optional<ContentHash>& hash) {
-  SideSeen seen;
-  if (st == nullptr) return seen;
-  seen.type = st->meta.type;
-  seen.size = st->meta.size;
-  seen.mode = st->meta.mode;
-  seen.mtime_ns = st->meta.mtime_ns;
-  seen.ctime_ns = st->meta.ctime_ns;
-  seen.inode = st->meta.inode;
-  seen.data_version = st->data_version;
-  seen.hash = hash;
-  seen.symlink_target = st->symlink_target;
+SideSeen seenWithHash(const remote::Stat* st, const std::optional<ContentHash>& hash) {
+  SideSeen seen = seenOf(st);
+  if (st != nullptr) seen.hash = hash;
   return seen;
 }
 
@@ -42,12 +33,12 @@ SideSeen seenOfBase(const BaseEntry* b) {
 Result<SideSeen> PassState::keepVersion(remote::RemoteFs& fs, const RelPath& p,
                                         const remote::Stat* listed,
                                         std::optional<ContentHash>& object) {
-  if (listed == nullptr || listed->meta.type != FileType::kFile) return seenOf(listed, std::nullopt);
+  if (listed == nullptr || listed->meta.type != FileType::kFile) return seenOf(listed);
   // The bytes kept are the bytes described: the copy's own stat and hash.
   auto staged = stageCopy(fs, p, Keep::kAlways);
   if (!staged) return tl::unexpected(staged.error());
   object = staged->object;
-  return seenOf(&staged->copied, staged->hash);
+  return seenWithHash(&staged->copied, staged->hash);
 }
 
 Status PassState::recordConflict(const RelPath& p, ConflictKind kind, const Version& lv,

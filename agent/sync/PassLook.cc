@@ -39,6 +39,20 @@ std::string subtreeDigest(const StatMap& side, const RelPath& p) {
   return hashBytes(all).hex();
 }
 
+SideSeen seenOf(const remote::Stat* st) {
+  SideSeen seen;
+  if (st == nullptr) return seen;
+  seen.type = st->meta.type;
+  seen.size = st->meta.size;
+  seen.mode = st->meta.mode;
+  seen.mtime_ns = st->meta.mtime_ns;
+  seen.ctime_ns = st->meta.ctime_ns;
+  seen.inode = st->meta.inode;
+  seen.data_version = st->data_version;
+  seen.symlink_target = st->symlink_target;
+  return seen;
+}
+
 // Records a failure of one path, or stops the pass for remote trouble.
 // Returns false if the pass must stop.
 bool PassState::noteFailure(const RelPath& p, const Error& e) {

@@ -59,6 +59,11 @@ inline Status refuseUnlisted(const std::vector<remote::WalkEntry>& walked) {
 // data version): equal digests mean the subtree did not change.
 std::string subtreeDigest(const StatMap& side, const RelPath& p);
 
+// What a listing says of one side, as a conflict or a resolution records it:
+// type, size, mode, times, inode, data version and symlink target (no hash,
+// no subtree digest: the caller adds what it knows). Absent for nullptr.
+SideSeen seenOf(const remote::Stat* st);
+
 // File pushes are staged, intended (one transaction) and sent this many at a
 // time.
 constexpr size_t kPushChunk = 128;

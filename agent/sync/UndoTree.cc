@@ -235,12 +235,10 @@ struct TreeUndo {
       if (!loadSide(fs, fresh, q)) continue;  // kept as recorded: a refresh settles it
       const remote::Stat* st = pass.find(fresh, q);
       if (st == nullptr || st->meta.type != seen.type) continue;
-      seen.size = st->meta.size;
-      seen.mode = st->meta.mode;
-      seen.mtime_ns = st->meta.mtime_ns;
-      seen.ctime_ns = st->meta.ctime_ns;
-      seen.inode = st->meta.inode;
-      seen.data_version = st->data_version;
+      SideSeen now = seenOf(st);
+      now.hash = seen.hash;
+      now.recorded = seen.recorded;
+      seen = std::move(now);
       if (seen.type == FileType::kDir) seen.subtree_digest = subtreeDigest(fresh, q);
     }
     return d;

@@ -358,6 +358,29 @@ TEST_F(ApplyTest, UndoOfAStashRemovesTheCopyOnBothSidesAndReopens) {
   expectConverged();
 }
 
+// A symlink whose target each side changed: keep-local makes the remote's
+// link point where the cache's does, and undo puts each side's target back
+// (the history records the result's target, not an empty one).
+TEST_F(ApplyTest, UndoOfAKeepLocalOnASymlinkPutsEachSidesTargetBack) {
+  seed({{"dir-x.txt", "sibling"}});
+  ASSERT_EQ(::symlink("dir-x.txt", (cache_ + "/link").c_str()), 0);
+  ASSERT_TRUE(sync().clean());
+  ASSERT_EQ(fs::read_symlink(remote_root_ + "/link"), "dir-x.txt");
+  fs::remove(cache_ + "/link");
+  ASSERT_EQ(::symlink("mine/target", (cache_ + "/link").c_str()), 0);
+  fs::remove(remote_root_ + "/link");
+  ASSERT_EQ(::symlink("theirs/target", (remote_root_ + "/link").c_str()), 0);
+  sync();
+  auto open = openConflicts();
+  ASSERT_EQ(open.size(), 1u);
+  ASSERT_OK(reconciler_->resolve(open[0].id, Resolution::kKeepLocal));
+  EXPECT_EQ(fs::read_symlink(remote_root_ + "/link"), "mine/target");
+  ASSERT_OK(reconciler_->undo(open[0].id));
+  EXPECT_EQ(fs::read_symlink(cache_ + "/link"), "mine/target");
+  EXPECT_EQ(fs::read_symlink(remote_root_ + "/link"), "theirs/target");
+  EXPECT_TRUE(reread(open[0].id).open);
+}
+
 TEST_F(ApplyTest, UndoRefusesWhenASideChangedSinceTheResolution) {
   auto c = contentConflict();
   ASSERT_OK(reconciler_->resolve(c.id, Resolution::kKeepRemote));
