@@ -55,6 +55,25 @@ class CliRulesTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   void writeConfig(const std::string& text) { put(config_, text); }
+  // Starts examples/hoard-resolver-newest.py with `args` (its output in
+  // `out`) and waits until it says it registered.
+  ::testing::AssertionResult startExampleResolver(const std::vector<std::string>& args,
+                                                  const std::string& out) {
+    std::vector<std::string> argv{"/usr/bin/python3",
+                                  std::string(HOARD_EXAMPLES_DIR) + "/hoard-resolver-newest.py"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    resolver_pid_ = spawn(argv, out, {});
+    if (eventually([&] { return slurp(out).find("registered") != std::string::npos; }))
+      return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "the example resolver never registered:\n"
+                                         << slurp(out) << slurp(dir_ + "/hoardd.log");
+  }
+  // Kills the resolver started last (SIGKILL: it leaves the bus unannounced).
+  void killResolver() {
+    kill(resolver_pid_, SIGKILL);
+    waitpid(resolver_pid_, nullptr, 0);
+    resolver_pid_ = -1;
+  }
   void startDaemon() {
     daemon_ = std::make_unique<Daemon>(
         dir_ + "/state", dir_ + "/hoardd.log",
@@ -252,10 +271,7 @@ TEST_F(CliRulesTest, TheExampleExternalResolverDecidesAndIsDroppedWhenItLeaves) 
   addShareAndPreload();
 
   std::string out = dir_ + "/resolver.out";
-  resolver_pid_ = spawn({"/usr/bin/python3", std::string(HOARD_EXAMPLES_DIR) + "/hoard-resolver-newest.py"},
-                        out, {});
-  ASSERT_TRUE(eventually([&] { return slurp(out).find("registered as newest") != std::string::npos; }))
-      << slurp(out);
+  ASSERT_TRUE(startExampleResolver({}, out));
   ASSERT_EQ(hoard("offline s").first, 0);
   put(C_ + "/notes/a.txt", "mine, later\n");
   put(C_ + "/other.txt", "mine\n");
@@ -271,9 +287,7 @@ TEST_F(CliRulesTest, TheExampleExternalResolverDecidesAndIsDroppedWhenItLeaves) 
   EXPECT_NE(slurp(out).find("notes/a.txt: keep-local"), std::string::npos) << slurp(out);
 
   // The resolver goes away: its registration goes with it, conflicts wait.
-  kill(resolver_pid_, SIGKILL);
-  waitpid(resolver_pid_, nullptr, 0);
-  resolver_pid_ = -1;
+  killResolver();
   ASSERT_TRUE(eventually([&] {
     json p = jsonOf("resolve --dry-run --all", 3);
     return p.size() == 1 && p[0]["decision"] == "defer";
@@ -308,12 +322,8 @@ TEST_F(CliRulesTest, AResolverThatAnswersNonsenseOrTooLateLeavesTheConflictOpen)
   put(R_ + "/a.txt", "v1\n");
   startDaemon();
   addShareAndPreload();
-  std::string script = std::string(HOARD_EXAMPLES_DIR) + "/hoard-resolver-newest.py";
   std::string out = dir_ + "/talker.out";
-  resolver_pid_ = spawn({"/usr/bin/python3", script, "--name", "talker", "--always", "frobnicate"},
-                        out, {});
-  ASSERT_TRUE(eventually([&] { return slurp(out).find("registered") != std::string::npos; }))
-      << slurp(out);
+  ASSERT_TRUE(startExampleResolver({"--name", "talker", "--always", "frobnicate"}, out));
   conflictOn({"a.txt"});
   std::string log_path = dir_ + "/hoardd.log";
   ASSERT_TRUE(eventually([&] {
@@ -323,20 +333,15 @@ TEST_F(CliRulesTest, AResolverThatAnswersNonsenseOrTooLateLeavesTheConflictOpen)
   EXPECT_EQ(slurp(C_ + "/a.txt"), "mine a.txt\n");
   EXPECT_EQ(slurp(R_ + "/a.txt"), "theirs a.txt\n");
 
-  kill(resolver_pid_, SIGKILL);
-  waitpid(resolver_pid_, nullptr, 0);
-  resolver_pid_ = -1;
+  killResolver();
   ASSERT_TRUE(eventually([&] {
     json p = jsonOf("resolve --dry-run --all", 3);
     return p.size() == 1 && p[0]["reason"] == "resolver \"talker\" is not registered";
   }));
   // Now one that would say keep-local, but only after its 1 s deadline.
   std::string out2 = dir_ + "/slow.out";
-  resolver_pid_ = spawn({"/usr/bin/python3", script, "--name", "talker", "--always", "keep-local",
-                         "--think", "3", "--timeout", "1"},
-                        out2, {});
-  ASSERT_TRUE(eventually([&] { return slurp(out2).find("registered") != std::string::npos; }))
-      << slurp(out2) << slurp(log_path);
+  ASSERT_TRUE(startExampleResolver(
+      {"--name", "talker", "--always", "keep-local", "--think", "3", "--timeout", "1"}, out2));
   ASSERT_TRUE(eventually([&] { return slurp(out2).find("a.txt: keep-local") != std::string::npos; },
                          std::chrono::seconds(10)))
       << slurp(out2);
@@ -371,11 +376,8 @@ TEST_F(CliRulesTest, ADryRunAsksExternalResolversForAPreview) {
   });
   ASSERT_TRUE(settles({"a.txt"}));
   const std::string id = std::to_string(jsonOf("conflicts s", -1)[0]["id"].get<uint64_t>());
-  std::string script = std::string(HOARD_EXAMPLES_DIR) + "/hoard-resolver-newest.py";
   std::string out = dir_ + "/previewer.out";
-  resolver_pid_ = spawn({"/usr/bin/python3", script, "--name", "previewer"}, out, {});
-  ASSERT_TRUE(eventually([&] { return slurp(out).find("registered") != std::string::npos; }))
-      << slurp(out);
+  ASSERT_TRUE(startExampleResolver({"--name", "previewer"}, out));
 
   json p = jsonOf("resolve --dry-run --with previewer " + id, 0);
   ASSERT_EQ(p.size(), 1u) << p.dump(2);
@@ -392,9 +394,7 @@ TEST_F(CliRulesTest, ADryRunAsksExternalResolversForAPreview) {
   EXPECT_EQ(slurp(C_ + "/a.txt"), "mine a.txt\n");
   EXPECT_EQ(slurp(R_ + "/a.txt"), "theirs a.txt\n");
 
-  kill(resolver_pid_, SIGKILL);
-  waitpid(resolver_pid_, nullptr, 0);
-  resolver_pid_ = -1;
+  killResolver();
   ASSERT_TRUE(eventually([&] {
     json q = jsonOf("resolve --dry-run --with previewer " + id, -1);
     return !q.is_array() || q.size() != 1 || q[0]["reason"] != "its answer to a preview";
@@ -402,11 +402,8 @@ TEST_F(CliRulesTest, ADryRunAsksExternalResolversForAPreview) {
   // One that would think for 30 s: the dry run says so after the preview's
   // deadline, well before the resolver's own 60 s.
   std::string out2 = dir_ + "/slow.out";
-  resolver_pid_ = spawn({"/usr/bin/python3", script, "--name", "slowpoke", "--always",
-                         "keep-local", "--think", "30"},
-                        out2, {});
-  ASSERT_TRUE(eventually([&] { return slurp(out2).find("registered") != std::string::npos; }))
-      << slurp(out2);
+  ASSERT_TRUE(startExampleResolver(
+      {"--name", "slowpoke", "--always", "keep-local", "--think", "30"}, out2));
   auto t0 = std::chrono::steady_clock::now();
   json slow = jsonOf("resolve --dry-run --with slowpoke " + id, -1);
   auto took = std::chrono::steady_clock::now() - t0;

@@ -93,31 +93,12 @@ class GitRepoCrashTest : public GitRepoFixture {
       if (open->empty()) _exit(0);
       const journal::ConflictRecord& c = open->front();
       if (c.kind != ConflictKind::kRepo) _exit(14);
-      auto entries = (*j)->listBaseUnder(share_, c.path);
-      if (!entries) _exit(15);
-      RepoBase base{std::move(*entries), &*store_};
-      auto copies = RepoCopies::make(l, r, c.path, &base);
-      if (!copies) _exit(15);
-      resolvers::ConflictView v;
-      v.id = c.id;
-      v.share = "docs";
-      v.path = c.path;
-      v.kind = c.kind;
-      v.local.tree = (*copies)->local();
-      v.remote.tree = (*copies)->remote();
-      v.base.tree = (*copies)->base();
-      resolvers::GitRepo resolver;
-      auto d = resolver.resolve(v, nlohmann::json::object());
-      if (!d || d->kind != resolvers::DecisionKind::kMerged) _exit(16);
-      ConflictDecision cd;
-      cd.kind = Resolution::kMerged;
-      cd.resolver = "git-repo";
-      cd.label = "merged by git-repo: " + d->reason;
-      carryRepoWrites(*d, **copies, cd);
-      Status st = rec.apply(c.id, cd);
+      auto m = mergeRepoWith(**j, l, r, rec, c, true);
+      if (!m) _exit(15);
+      if (m->decision.kind != resolvers::DecisionKind::kMerged) _exit(16);
       // A side that changed since detection (an earlier cut's writes)
       // refreshed the conflict: merge it again.
-      if (!st && st.error().code() != ErrorCode::kConflict) _exit(17);
+      if (!m->applied && m->applied.error().code() != ErrorCode::kConflict) _exit(17);
     }
     _exit(18);
   }

@@ -115,12 +115,26 @@ class GitRepoFixture : public ReconcilerTest {
   // What hoardd's resolver chain does for a repo conflict: copies, the
   // git-repo resolver, the engine's apply. Returns the decision.
   resolvers::Decision mergeRepo(const journal::ConflictRecord& c, bool apply = true) {
-    auto entries = journal_->listBaseUnder(share_, c.path);
-    EXPECT_TRUE(entries);
-    RepoBase base{entries ? *entries : std::vector<BaseEntry>{}, &*store_};
-    auto copies = RepoCopies::make(*local_fs_, *remote_fs_, c.path, &base);
-    EXPECT_TRUE(copies) << copies.error().toString();
-    if (!copies) return {};
+    auto m = mergeRepoWith(*journal_, *local_fs_, *remote_fs_, *reconciler_, c, apply);
+    EXPECT_TRUE(m) << m.error().toString();
+    if (!m) return {};
+    EXPECT_TRUE(m->applied) << m->applied.error().toString();
+    return m->decision;
+  }
+
+  struct RepoMerge {
+    resolvers::Decision decision;
+    Status applied;  // the engine's apply (ok when not asked or not merged)
+  };
+  // mergeRepo over the given journal connection, sides and reconciler, with
+  // errors returned rather than reported (a forked child uses it too).
+  Result<RepoMerge> mergeRepoWith(journal::Journal& j, remote::RemoteFs& l, remote::RemoteFs& r,
+                                  Reconciler& rec, const journal::ConflictRecord& c, bool apply) {
+    auto entries = j.listBaseUnder(share_, c.path);
+    if (!entries) return tl::unexpected(entries.error());
+    RepoBase base{std::move(*entries), &*store_};
+    auto copies = RepoCopies::make(l, r, c.path, &base);
+    if (!copies) return tl::unexpected(copies.error());
     resolvers::ConflictView v;
     v.id = c.id;
     v.share = "docs";
@@ -131,18 +145,17 @@ class GitRepoFixture : public ReconcilerTest {
     v.base.tree = (*copies)->base();
     resolvers::GitRepo resolver;
     auto d = resolver.resolve(v, nlohmann::json::object());
-    EXPECT_TRUE(d) << d.error().toString();
-    if (!d) return {};
+    if (!d) return tl::unexpected(d.error());
+    RepoMerge out{*d, {}};
     if (apply && d->kind == resolvers::DecisionKind::kMerged) {
       ConflictDecision cd;
       cd.kind = Resolution::kMerged;
       cd.resolver = "git-repo";
       cd.label = "merged by git-repo: " + d->reason;
       carryRepoWrites(*d, **copies, cd);
-      Status st = reconciler_->apply(c.id, cd);
-      EXPECT_TRUE(st) << st.error().toString();
+      out.applied = rec.apply(c.id, cd);
     }
-    return *d;
+    return out;
   }
 
   // What a user checks after the sync: fsck clean on both sides, both
