@@ -15,6 +15,24 @@ namespace {
 constexpr const char* kObjectPath = "/org/hoard/Agent1";
 // Failing paths a pass logs one by one; the rest are counted.
 constexpr size_t kLoggedFailures = 20;
+
+// Where a pass spent its time, at debug priority: for a pass that moved
+// something or took a second or more (a quiet share's passes stay quiet).
+void logPassTimes(const std::string& share, const sync::ReconcileReport& r) {
+  int64_t total = 0;
+  std::string phases;
+  for (const auto& [name, ms] : r.phase_ms) {
+    total += ms;
+    phases += (phases.empty() ? "" : ", ") + name + " " + std::to_string(ms);
+  }
+  const size_t moved = r.pushed + r.pulled + r.hoarded + r.deleted_local + r.deleted_remote +
+                       r.renamed_remote + r.modes + r.times;
+  if (moved == 0 && total < 1000) return;
+  logMessage(7,  // debug
+             "share " + share + ": pass took " + std::to_string(total) + " ms (" + phases +
+                 "; " + std::to_string(moved) + " moved)",
+             LogFields{share, {}, 0, {}});
+}
 }  // namespace
 
 Agent::Agent(sdbus::IConnection& connection, journal::Journal& journal, store::BaseStore& store,
@@ -160,6 +178,7 @@ void Agent::startEngine(const journal::ShareRecord& share) {
                    (r.mass_delete->on_remote ? "on the remote" : "in the cache") +
                    "; `hoard sync " + raw->name + " --confirm-delete` goes ahead",
                    LogFields{raw->name, {}, 0, "org.hoard.Error.Aborted"});
+      logPassTimes(raw->name, r);
     });
   };
   hooks.onListerFallback = [raw](const std::string& reason) {

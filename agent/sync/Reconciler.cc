@@ -4,6 +4,8 @@
 
 #include "sync/Reconciler.h"
 
+#include <chrono>
+
 #include "sync/Phases.h"
 
 namespace hoard::sync {
@@ -32,12 +34,26 @@ Reconciler::Reconciler(ShareSides sides) : s_(std::move(sides)) {}
 
 namespace {
 
-// The phases in order; false from one ends the pass early (report.stopped).
+struct Phase {
+  const char* name;
+  Result<bool> (*run)(PassState&);
+};
+constexpr Phase kPhases[] = {
+    {"check", checkRemote}, {"intents", settleIntents}, {"list", listSides},
+    {"renames", replayRenames}, {"plan", planPaths}, {"apply", applyPlan},
+    {"hoard", hoardWalk},
+};
+
+// The phases in order, each timed; false from one ends the pass early
+// (report.stopped).
 Result<bool> runPhases(PassState& pass) {
-  for (auto phase : {checkRemote, settleIntents, listSides, replayRenames, planPaths, applyPlan,
-                     hoardWalk}) {
+  for (const Phase& phase : kPhases) {
     if (stopRequested(pass)) return false;
-    auto go = phase(pass);
+    auto start = std::chrono::steady_clock::now();
+    auto go = phase.run(pass);
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+    pass.report.phase_ms.emplace_back(phase.name, took.count());
     if (!go || !*go) return go;
   }
   return true;

@@ -154,6 +154,9 @@ struct ReconcileReport {
   std::optional<Error> stopped;
   // Set with stopped = kAborted when a mass deletion waits for confirmation.
   std::optional<MassDelete> mass_delete;
+  // How long each phase that ran took, in order ("list", 120): where a slow
+  // pass spends its time (hoardd logs it with the pass report).
+  std::vector<std::pair<std::string, int64_t>> phase_ms;
 
   bool clean() const { return !stopped && failed.empty() && new_conflicts.empty() && waiting == 0; }
 };
