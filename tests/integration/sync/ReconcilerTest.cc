@@ -42,6 +42,18 @@ TEST_F(ReconcilerTest, FirstPassPreloadsTheRemoteAndASecondPassDoesNothing) {
   EXPECT_EQ((*base)->hash, hashBytes("beta"));
 }
 
+TEST_F(ReconcilerTest, APassSaysHowLongEachPhaseTook) {
+  seed({{"a.txt", "alpha"}});
+  auto r = sync();
+  std::vector<std::string> names;
+  for (const auto& [name, ms] : r.phase_ms) {
+    names.push_back(name);
+    EXPECT_GE(ms, 0) << name;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"check", "intents", "list", "renames", "plan",
+                                             "apply", "hoard"}));
+}
+
 TEST_F(ReconcilerTest, LocalChangePushes) {
   seed({{"notes.txt", "v1"}});
   local("notes.txt", "v2 edited offline");
