@@ -21,7 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "../dbus/BusHarness.h"
-#include "e2e/SshfsFixture.h"
+#include "e2e/SshfsDaemonFixture.h"
 
 namespace hoard::e2e {
 namespace {
@@ -33,59 +33,23 @@ double secondsSince(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-class SshfsLatencyTest : public ::testing::TestWithParam<int> {
+class SshfsLatencyTest : public ::testing::TestWithParam<int>, protected SshfsDaemonFixture {
  protected:
   void SetUp() override {
-    SshfsHarness::Options o;
-    o.extra_mount_options = {"dir_cache=no", "attr_timeout=0", "entry_timeout=0"};
-    o.added_round_trip = std::chrono::milliseconds(GetParam());
-    auto h = SshfsHarness::start(o);
-    ASSERT_TRUE(h) << h.error().toString();
-    harness_ = std::move(*h);
-    ASSERT_EQ(harness_->cutMode(), SshfsHarness::CutMode::kBlackholeRoute)
-        << "latency needs the network namespace: " << harness_->fallbackReason();
-    rtt_ms_ = harness_->measureRoundTripMs();
+    startLink(std::chrono::milliseconds(GetParam()), "/tmp/hoard-e2e-latency-XXXXXX");
+    if (HasFatalFailure()) return;
     std::cerr << "[measure] round trip over the mount: " << rtt_ms_ << " ms (" << GetParam()
               << " ms added by " << harness_->latencyMethod() << ")\n";
     ASSERT_GE(rtt_ms_, GetParam() * 0.9) << harness_->logs();
-
-    char tmpl[] = "/tmp/hoard-e2e-latency-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    bus_ = std::make_unique<bustest::PrivateBus>();
-    ASSERT_TRUE(bus_->ok());
-    // The default config: no config file at all.
-    fs::create_directories(dir_ + "/config");
-    setenv("XDG_CONFIG_HOME", (dir_ + "/config").c_str(), 1);
-    daemon_ = std::make_unique<bustest::Daemon>(dir_ + "/state", dir_ + "/hoardd.log");
-    ASSERT_TRUE(daemon_->start()) << bustest::slurp(dir_ + "/hoardd.log");
+    startDaemon();  // the default config: no config file at all
   }
-  void TearDown() override {
-    daemon_.reset();
-    bus_.reset();
-    unsetenv("XDG_CONFIG_HOME");
-    harness_.reset();
-    if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
-  }
-  std::pair<int, std::string> hoard(const std::string& args) {
-    return bustest::run(std::string(HOARD_CLI_PATH) + " " + args + " 2>>" + dir_ + "/cli.err");
-  }
-  std::string server(const std::string& rel) { return harness_->serverPath(rel); }
-  std::string why() {
-    return bustest::slurp(dir_ + "/cli.err") + "\n--- hoardd:\n" +
-           bustest::slurp(dir_ + "/hoardd.log") + harness_->logs();
-  }
-  void serverPut(const std::string& rel, const std::string& data) {
-    fs::create_directories(fs::path(server(rel)).parent_path());
-    ASSERT_TRUE(writeFileBytes(server(rel), data)) << rel;
+  void TearDown() override { stopAll(HasFailure()); }
+  // Puts a file on the server and remembers it.
+  void serverFile(const std::string& rel, const std::string& data) {
+    serverPut(rel, data);
     files_[rel] = data;
   }
 
-  std::unique_ptr<SshfsHarness> harness_;
-  double rtt_ms_ = 0;
-  std::string dir_;
-  std::unique_ptr<bustest::PrivateBus> bus_;
-  std::unique_ptr<bustest::Daemon> daemon_;
   std::map<std::string, std::string> files_;  // what the server holds
 };
 
@@ -97,16 +61,16 @@ TEST_P(SshfsLatencyTest, PreloadEditsAndConflictsWorkWithTheDefaultConfig) {
       for (int f = 0; f < 10; ++f) {
         std::string rel = "proj/d" + std::to_string(d) + "/s" + std::to_string(s) + "/f" +
                           std::to_string(f) + ".txt";
-        serverPut(rel, "content of " + rel + "\n");
+        serverFile(rel, "content of " + rel + "\n");
       }
     }
   }
-  serverPut("dir/a.txt", "dir a\n");
-  serverPut("dir/sub/c.txt", "dir sub c\n");
-  serverPut("dir-x", "the sibling file dir-x\n");
-  serverPut("dir.bak/b.txt", "backup b\n");
-  serverPut("dir 2/d.txt", "dir 2 d\n");
-  serverPut("shared.txt", "shared v1\n");
+  serverFile("dir/a.txt", "dir a\n");
+  serverFile("dir/sub/c.txt", "dir sub c\n");
+  serverFile("dir-x", "the sibling file dir-x\n");
+  serverFile("dir.bak/b.txt", "backup b\n");
+  serverFile("dir 2/d.txt", "dir 2 d\n");
+  serverFile("shared.txt", "shared v1\n");
 
   const std::string cache = dir_ + "/cache";
   ASSERT_EQ(hoard("share add work " + harness_->mountPath() + " " + cache).first, 0) << why();
@@ -139,8 +103,8 @@ TEST_P(SshfsLatencyTest, PreloadEditsAndConflictsWorkWithTheDefaultConfig) {
     server_edits[rel] = "edited on the server " + rel + "\n";
   }
   server_edits["dir 2/server-new.txt"] = "made on the server\n";
-  for (const auto& [rel, data] : server_edits) serverPut(rel, data);
-  serverPut("shared.txt", "shared, the colleague's version\n");
+  for (const auto& [rel, data] : server_edits) serverFile(rel, data);
+  serverFile("shared.txt", "shared, the colleague's version\n");
 
   // Back online: reintegrate.
   t0 = Clock::now();

@@ -18,7 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "../dbus/BusHarness.h"
-#include "e2e/SshfsFixture.h"
+#include "e2e/SshfsDaemonFixture.h"
 
 namespace hoard::e2e {
 namespace {
@@ -27,21 +27,11 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
-class SshfsListerTest : public ::testing::Test {
+class SshfsListerTest : public ::testing::Test, protected SshfsDaemonFixture {
  protected:
   void SetUp() override {
-    SshfsHarness::Options o;
-    o.extra_mount_options = {"dir_cache=no", "attr_timeout=0", "entry_timeout=0"};
-    o.added_round_trip = std::chrono::milliseconds(20);
-    auto h = SshfsHarness::start(o);
-    ASSERT_TRUE(h) << h.error().toString();
-    harness_ = std::move(*h);
-    ASSERT_EQ(harness_->cutMode(), SshfsHarness::CutMode::kBlackholeRoute)
-        << "latency needs the network namespace: " << harness_->fallbackReason();
-    rtt_ms_ = harness_->measureRoundTripMs();
-    char tmpl[] = "/tmp/hoard-e2e-lister-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    startLink(std::chrono::milliseconds(20), "/tmp/hoard-e2e-lister-XXXXXX");
+    if (HasFatalFailure()) return;
     // The lister, through a wrapper that fails while a flag file exists.
     flag_ = dir_ + "/lister-broken";
     std::string wrapper = dir_ + "/hoard-lister";
@@ -57,30 +47,9 @@ class SshfsListerTest : public ::testing::Test {
                       {{"lister", "ssh://" + harness_->sshDestination() + harness_->exportPath()}}}}}};
     fs::create_directories(dir_ + "/config/hoard");
     bustest::put(dir_ + "/config/hoard/config.json", config.dump(2));
-    setenv("XDG_CONFIG_HOME", (dir_ + "/config").c_str(), 1);
-    bus_ = std::make_unique<bustest::PrivateBus>();
-    ASSERT_TRUE(bus_->ok());
-    daemon_ = std::make_unique<bustest::Daemon>(dir_ + "/state", dir_ + "/hoardd.log");
-    ASSERT_TRUE(daemon_->start()) << bustest::slurp(dir_ + "/hoardd.log");
+    startDaemon();
   }
-  void TearDown() override {
-    daemon_.reset();
-    bus_.reset();
-    unsetenv("XDG_CONFIG_HOME");
-    harness_.reset();
-    if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
-  }
-  std::pair<int, std::string> hoard(const std::string& args) {
-    return bustest::run(std::string(HOARD_CLI_PATH) + " " + args + " 2>>" + dir_ + "/cli.err");
-  }
-  std::string why() {
-    return bustest::slurp(dir_ + "/cli.err") + "\n--- hoardd:\n" +
-           bustest::slurp(dir_ + "/hoardd.log") + harness_->logs();
-  }
-  void serverPut(const std::string& rel, const std::string& data) {
-    fs::create_directories(fs::path(harness_->serverPath(rel)).parent_path());
-    ASSERT_TRUE(writeFileBytes(harness_->serverPath(rel), data)) << rel;
-  }
+  void TearDown() override { stopAll(HasFailure()); }
   json remoteCalls() {
     auto [rc, out] = hoard("status work --json");
     json st = json::parse(out, nullptr, false);
@@ -100,11 +69,7 @@ class SshfsListerTest : public ::testing::Test {
     return {diff, s};
   }
 
-  std::unique_ptr<SshfsHarness> harness_;
-  double rtt_ms_ = 0;
-  std::string dir_, flag_;
-  std::unique_ptr<bustest::PrivateBus> bus_;
-  std::unique_ptr<bustest::Daemon> daemon_;
+  std::string flag_;
 };
 
 TEST_F(SshfsListerTest, AQuietShareCostsNoCallThroughTheMountAndChangesStillArrive) {
