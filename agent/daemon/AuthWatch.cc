@@ -38,9 +38,11 @@ std::string expiryText(std::optional<int64_t> seconds_left, bool valid) {
   auto unit = [](int64_t n, const char* one) {
     return std::to_string(n) + " " + one + (n == 1 ? "" : "s");
   };
+  // To the nearest unit: 599 s left a second after "600" is still "10
+  // minutes", as a clock would say.
   if (s < 120) return "expire in " + unit(s, "second");
-  if (s < 2 * 3600) return "expire in " + unit(s / 60, "minute");
-  return "expire in " + unit(s / 3600, "hour");
+  if (s < 2 * 3600 - 30) return "expire in " + unit((s + 30) / 60, "minute");
+  return "expire in " + unit((s + 1800) / 3600, "hour");
 }
 
 AuthWatch::AuthWatch(std::map<std::string, ShareAuthOptions> shares, Warn warn)

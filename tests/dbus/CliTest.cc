@@ -412,8 +412,10 @@ TEST_F(CliTest, DiffOfADirDeleteConflictSaysWhatEachSideDid) {
 // Issue 9, point 5: `hoard offline` stops a running pass; SIGTERM too.
 // (Needs the reconciler to honour ReconcileOptions::stop.)
 TEST_F(CliTest, OfflineStopsARunningPass) {
-  startDaemon({{"HOARD_FAULT_SLOW_REMOTE_MS", "200"}});
-  manyOnServer(200);  // 200 fetches of 200 ms on 4 threads: ten seconds
+  // 200 fetches of a second each, 32 at a time (remote_in_flight): about
+  // seven seconds, well beyond a CLI call even under ASan.
+  startDaemon({{"HOARD_FAULT_SLOW_REMOTE_MS", "1000"}});
+  manyOnServer(200);
   ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
   ASSERT_TRUE(eventually([&] { return filesIn(cache_ + "/many") > 0; }));
   ASSERT_EQ(hoard("offline docs").first, 0) << last_err_;
@@ -424,7 +426,7 @@ TEST_F(CliTest, OfflineStopsARunningPass) {
 }
 
 TEST_F(CliTest, SigtermStopsARunningPassAndExits) {
-  startDaemon({{"HOARD_FAULT_SLOW_REMOTE_MS", "200"}});
+  startDaemon({{"HOARD_FAULT_SLOW_REMOTE_MS", "1000"}});  // as above: seven seconds
   manyOnServer(200);
   ASSERT_EQ(hoard("share add docs " + server_ + " " + cache_).first, 0) << last_err_;
   ASSERT_TRUE(eventually([&] { return filesIn(cache_ + "/many") > 0; }));
