@@ -14,23 +14,23 @@ FakeClock::FakeClock(WallTime wall_start)
     : steady_(SteadyTime(std::chrono::hours(1000))), wall_(wall_start) {}
 
 Clock::SteadyTime FakeClock::steadyNow() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return steady_;
 }
 
 Clock::WallTime FakeClock::wallNow() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return wall_;
 }
 
 void FakeClock::advance(std::chrono::nanoseconds d) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (d > std::chrono::nanoseconds::zero()) steady_ += d;
   wall_ += std::chrono::duration_cast<WallTime::duration>(d);
 }
 
 void FakeClock::setWall(WallTime t) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   wall_ = t;
 }
 

@@ -11,6 +11,8 @@
 #include <mutex>
 #include <string>
 
+#include "common/ThreadAnnotations.h"
+
 namespace hoard {
 
 class Clock {
@@ -52,9 +54,9 @@ class FakeClock final : public Clock {
   void setWall(WallTime t);
 
  private:
-  mutable std::mutex mu_;
-  SteadyTime steady_;  // guarded by mu_
-  WallTime wall_;      // guarded by mu_
+  mutable Mutex mu_;
+  SteadyTime steady_ HOARD_GUARDED_BY(mu_);
+  WallTime wall_ HOARD_GUARDED_BY(mu_);
 };
 
 // "YYYY-MM-DDTHH:MM:SSZ" in UTC (ISO 8601, seconds precision).

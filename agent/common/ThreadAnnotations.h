@@ -33,6 +33,7 @@
 #define HOARD_EXCLUDES(...) HOARD_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
 #define HOARD_ACQUIRE(...) HOARD_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
 #define HOARD_RELEASE(...) HOARD_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
+#define HOARD_TRY_ACQUIRE(...) HOARD_THREAD_ANNOTATION(try_acquire_capability(__VA_ARGS__))
 #define HOARD_NO_THREAD_SAFETY_ANALYSIS HOARD_THREAD_ANNOTATION(no_thread_safety_analysis)
 
 namespace hoard {
@@ -42,22 +43,38 @@ class HOARD_CAPABILITY("mutex") Mutex {
  public:
   void lock() HOARD_ACQUIRE() { mu_.lock(); }
   void unlock() HOARD_RELEASE() { mu_.unlock(); }
+  // Takes the lock if it is free: true if it did (and then holds it).
+  bool tryLock() HOARD_TRY_ACQUIRE(true) { return mu_.try_lock(); }
 
  private:
   friend class CondVar;
   std::mutex mu_;
 };
 
-// Holds a Mutex for the scope (std::lock_guard, annotated).
+// Holds a Mutex for the scope (std::lock_guard, annotated). unlock() lets
+// it go early and lock() takes it again (std::unique_lock's), for a call
+// made without it in the middle of the scope.
 class HOARD_SCOPED_CAPABILITY MutexLock {
  public:
   explicit MutexLock(Mutex& mu) HOARD_ACQUIRE(mu) : mu_(mu) { mu_.lock(); }
-  ~MutexLock() HOARD_RELEASE() { mu_.unlock(); }
+  ~MutexLock() HOARD_RELEASE() {
+    if (held_) mu_.unlock();
+  }
   MutexLock(const MutexLock&) = delete;
   MutexLock& operator=(const MutexLock&) = delete;
 
+  void unlock() HOARD_RELEASE() {
+    mu_.unlock();
+    held_ = false;
+  }
+  void lock() HOARD_ACQUIRE() {
+    mu_.lock();
+    held_ = true;
+  }
+
  private:
   Mutex& mu_;
+  bool held_ = true;
 };
 
 // A condition variable over a Mutex the caller holds (a MutexLock in scope).

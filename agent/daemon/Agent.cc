@@ -68,7 +68,7 @@ void Agent::refuseWhileClosing() const {
 void Agent::startShares() {
   std::vector<journal::ShareRecord> shares;
   {
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     auto s = journal_.shares();
     if (!s) {
       log(3, "cannot list shares: " + s.error().toString());
@@ -133,7 +133,7 @@ void Agent::startEngine(const journal::ShareRecord& share) {
     logged("share " + raw->name + ": new conflict", [&] {
       std::optional<journal::ConflictRecord> c;
       {
-        std::lock_guard lock(journal_mu_);
+        MutexLock lock(journal_mu_);
         if (auto r = journal_.conflict(id)) c = *r;
       }
       if (!c) return;
@@ -229,7 +229,7 @@ std::shared_ptr<Agent::Engine> Agent::engine(const std::string& share) {
 Result<Agent::ConflictOnEngine> Agent::conflictOnEngine(int64_t id, bool open) {
   ConflictOnEngine t;
   {
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     auto c = journal_.conflict(id);
     if (!c) return fail(ErrorCode::kNotFound, "there is no conflict #" + std::to_string(id));
     if (c->open != open)
@@ -251,7 +251,7 @@ Result<Agent::ConflictOnEngine> Agent::conflictOnEngine(int64_t id, bool open) {
 }
 
 journal::ShareRecord Agent::shareRecord(const std::string& share) {
-  std::lock_guard lock(journal_mu_);
+  MutexLock lock(journal_mu_);
   auto r = journal_.shareByName(share);
   if (!r) {
     if (r.error().code() == ErrorCode::kNotFound)

@@ -245,7 +245,7 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
                   bool confirm_mass_delete);
 
   journal::Journal& journal_;
-  std::mutex journal_mu_;  // the journal's; every engine uses it too
+  Mutex journal_mu_;  // the journal's; every engine uses it too
   store::BaseStore& store_;
   AgentOptions options_;
   std::shared_ptr<remote::WorkerPool> pool_;

@@ -62,7 +62,7 @@ void Agent::Renew(sdbus::Result<uint64_t>&& result, std::string share,
       renewed(e, job);
       return;
     }
-    std::lock_guard lock(post_mu_);
+    MutexLock lock(post_mu_);
     if (closing_) return;
     auth_->post([this, e, job, command, timeout] {
       logged("share " + e->name + ": auth_command", [&] {

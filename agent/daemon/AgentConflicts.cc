@@ -35,14 +35,14 @@ Agent::ListConflicts(const std::string& share) {
   return call("ListConflicts", [&] {
     std::vector<journal::ShareRecord> shares;
     if (share.empty()) {
-      std::lock_guard lock(journal_mu_);
+      MutexLock lock(journal_mu_);
       shares = orRaise(journal_.shares());
     } else {
       shares.push_back(shareRecord(share));
     }
     std::vector<sdbus::Struct<uint64_t, std::string, std::vector<uint8_t>, std::string, int64_t>>
         out;
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     for (const auto& s : shares)
       for (const auto& c : orRaise(journal_.conflicts(s.id, true)))
         out.emplace_back(static_cast<uint64_t>(c.id), s.name, bytes(c.path),
@@ -56,7 +56,7 @@ std::map<std::string, sdbus::Variant> Agent::GetConflict(const uint64_t& id) {
     journal::ConflictRecord c;
     std::string share;
     {
-      std::lock_guard lock(journal_mu_);
+      MutexLock lock(journal_mu_);
       auto r = journal_.conflict(static_cast<int64_t>(id));
       if (!r)
         raise(dbus::kUnknownConflict, "there is no conflict #" + std::to_string(id) +
@@ -85,7 +85,7 @@ void Agent::OpenConflictVersions(
   async(jobs_, "OpenConflictVersions", std::move(result), [this, id](auto& reply) {
     journal::ConflictRecord c;
     {
-      std::lock_guard lock(journal_mu_);
+      MutexLock lock(journal_mu_);
       auto r = journal_.conflict(static_cast<int64_t>(id));
       if (!r) raise(dbus::kUnknownConflict, "there is no conflict #" + std::to_string(id));
       c = *r;
@@ -141,7 +141,7 @@ std::vector<uint64_t> Agent::resolveByIds(const std::vector<uint64_t>& ids,
   auto how = direct(resolver);
   if (!how) checkResolverName(resolver);
   {
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     for (uint64_t id : ids) {
       auto c = journal_.conflict(static_cast<int64_t>(id));
       if (!c || !c->open)

@@ -13,7 +13,7 @@ Agent::ListResolutions(const std::string& share) {
   return call("ListResolutions", [&] {
     std::vector<journal::ShareRecord> shares;
     if (share.empty()) {
-      std::lock_guard lock(journal_mu_);
+      MutexLock lock(journal_mu_);
       shares = orRaise(journal_.shares());
     } else {
       shares.push_back(shareRecord(share));
@@ -22,7 +22,7 @@ Agent::ListResolutions(const std::string& share) {
                               std::string, std::string, std::string, std::string, int64_t,
                               int64_t>>
         out;
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     for (const auto& s : shares) {
       for (const auto& r : orRaise(journal_.resolutions(s.id))) {
         std::string kind;

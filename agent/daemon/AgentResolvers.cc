@@ -21,7 +21,7 @@ void Agent::postChain(const std::string& share, int64_t id) {
 void Agent::postChainOnOpenConflicts() {
   std::vector<std::pair<std::string, int64_t>> open;
   {
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     auto shares = journal_.shares();
     if (!shares) return;
     for (const auto& s : *shares)
@@ -69,7 +69,7 @@ std::vector<journal::ConflictRecord> Agent::previewTargets(
   const std::string m = "PreviewResolve";
   std::vector<journal::ConflictRecord> out;
   if (!ids.empty()) {
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     for (uint64_t id : ids) {
       auto c = journal_.conflict(static_cast<int64_t>(id));
       if (!c || !c->open)
@@ -88,14 +88,14 @@ std::vector<journal::ConflictRecord> Agent::previewTargets(
       sync::conflictFilter(glob, under, kind).map_error([&](Error e) { return e.withContext(m); }));
   std::vector<journal::ShareRecord> shares;
   if (share.empty()) {
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     shares = orRaise(journal_.shares());
   } else {
     shares.push_back(shareRecord(share));
   }
   for (const auto& s : shares) {
     auto matching = orRaise(sync::matchingConflicts(journal_, journal_mu_, s.id, f));
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     for (int64_t id : matching)
       if (auto c = journal_.conflict(id)) out.push_back(*c);
   }
@@ -148,7 +148,7 @@ void Agent::PreviewResolve(
           for (const auto& c : previewTargets(ids, share, filter)) {
             std::string name;
             {
-              std::lock_guard lock(journal_mu_);
+              MutexLock lock(journal_mu_);
               name = orRaise(journal_.share(c.share_id)).name;
             }
             auto e = engine(name);
@@ -185,7 +185,7 @@ void Agent::ExplainRules(sdbus::Result<std::vector<std::string>>&& result, std::
     RelPath p = relPath(path, "ExplainRules");
     std::optional<journal::ConflictRecord> open;
     {
-      std::lock_guard lock(journal_mu_);
+      MutexLock lock(journal_mu_);
       for (const auto& c : orRaise(journal_.conflicts(rec.id, true)))
         if (c.path == p) open = c;
     }

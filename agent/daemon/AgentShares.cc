@@ -26,7 +26,7 @@ void Agent::AddShare(sdbus::Result<>&& result, std::string name, std::vector<uin
           if (!id) raise(id.error());
           {
             // Before the engine starts, so its first pass hoards only what is pinned.
-            std::lock_guard lock(journal_mu_);
+            MutexLock lock(journal_mu_);
             for (const RelPath& p : pins) orRaise(journal_.pin(*id, p, 500));
           }
           journal::ShareRecord rec = shareRecord(name);
@@ -58,7 +58,7 @@ void Agent::RemoveShare(sdbus::Result<>&& result, std::string name,
           }
           stopEngine(name);
           {
-            std::lock_guard lock(journal_mu_);
+            MutexLock lock(journal_mu_);
             orRaise(journal_.removeShare(rec.id));
           }
           log(5, "share " + name + " removed");
@@ -72,7 +72,7 @@ Agent::ListShares() {
   return call("ListShares", [&] {
     std::vector<journal::ShareRecord> shares;
     {
-      std::lock_guard lock(journal_mu_);
+      MutexLock lock(journal_mu_);
       shares = orRaise(journal_.shares());
     }
     std::vector<sdbus::Struct<std::string, std::vector<uint8_t>, std::vector<uint8_t>,
@@ -103,7 +103,7 @@ void Agent::Pin(const std::string& share, const std::vector<uint8_t>& path,
       raise(Error(ErrorCode::kInvalidArgument,
                   "priority " + std::to_string(priority) + " is outside 0..1000"));
     {
-      std::lock_guard lock(journal_mu_);
+      MutexLock lock(journal_mu_);
       orRaise(journal_.pin(rec.id, p, static_cast<int>(priority)));
     }
     engine(share)->engine->syncNow();  // hoard what the pin now asks for
@@ -114,7 +114,7 @@ void Agent::Unpin(const std::string& share, const std::vector<uint8_t>& path) {
   call("Unpin", [&] {
     journal::ShareRecord rec = shareRecord(share);
     RelPath p = relPath(path, "Unpin");
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     orRaise(journal_.unpin(rec.id, p));
   });
 }
@@ -127,7 +127,7 @@ std::vector<sdbus::Struct<std::vector<uint8_t>, uint32_t, bool>> Agent::ListPins
     if (auto last = engine(share)->engine->lastPass()) missing = last->not_hoarded;
     std::vector<journal::Pin> pins;
     {
-      std::lock_guard lock(journal_mu_);
+      MutexLock lock(journal_mu_);
       pins = orRaise(journal_.pins(rec.id));
     }
     std::vector<sdbus::Struct<std::vector<uint8_t>, uint32_t, bool>> out;

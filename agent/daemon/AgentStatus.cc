@@ -85,7 +85,7 @@ Agent::ListChanges(const std::string& share) {
     std::vector<sdbus::Struct<uint64_t, std::string, std::vector<uint8_t>, std::vector<uint8_t>,
                               int64_t>>
         out;
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     for (const auto& lc : orRaise(journal_.changes(rec.id, 0)))
       out.emplace_back(static_cast<uint64_t>(lc.seq), std::string(changeOpName(lc.change.op)),
                        bytes(lc.change.path), bytes(lc.change.to), lc.logged_at_ns);
@@ -111,7 +111,7 @@ std::string Agent::Version() {
 std::vector<std::string> Agent::Shares() {
   return call("Shares", [&] {
     std::vector<std::string> out;
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     for (const auto& r : orRaise(journal_.shares())) out.push_back(r.name);
     return out;
   });

@@ -58,15 +58,15 @@ AuthWatch::AuthWatch(std::map<std::string, ShareAuthOptions> shares, Warn warn)
 
 AuthWatch::~AuthWatch() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.notifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
 std::optional<AuthWatch::Known> AuthWatch::last(const std::string& share) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = known_.find(share);
   if (it == known_.end()) return std::nullopt;
   Known k = it->second;
@@ -79,10 +79,10 @@ std::optional<AuthWatch::Known> AuthWatch::last(const std::string& share) const 
 
 void AuthWatch::checkNow() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     now_ = true;
   }
-  cv_.notify_all();
+  cv_.notifyAll();
 }
 
 void AuthWatch::check(const std::string& share, const ShareAuthOptions& opts) {
@@ -96,7 +96,7 @@ void AuthWatch::check(const std::string& share, const ShareAuthOptions& opts) {
   const bool due = !a.valid || (a.seconds_left && *a.seconds_left <= opts.warn_before.count() / 1000);
   bool send = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     known_[share] = Known{a, SysClock::now()};
     send = due && !warned_[share];
     warned_[share] = due;  // a renewal (no longer due) re-arms the warning
@@ -113,7 +113,7 @@ void AuthWatch::run() {
   std::map<std::string, SysClock::time_point> due;
   for (const auto& [name, o] : shares_)
     if (!o.auth_check_command.empty()) due[name] = SysClock::now();
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stopping_) {
     if (now_) {
       for (auto& [name, t] : due) t = SysClock::now();
@@ -123,7 +123,8 @@ void AuthWatch::run() {
     for (auto it = due.begin(); it != due.end(); ++it)
       if (it->second < next->second) next = it;
     if (next->second > SysClock::now()) {
-      cv_.wait_until(lock, next->second, [&] { return stopping_ || now_; });
+      while (!stopping_ && !now_ && cv_.waitUntil(mu_, next->second)) {
+      }
       continue;
     }
     const std::string name = next->first;

@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 
+#include "common/ThreadAnnotations.h"
 #include "daemon/AgentOptions.h"
 
 namespace hoard::daemon {
@@ -60,17 +61,17 @@ class AuthWatch {
   void checkNow();
 
  private:
-  void run();
-  void check(const std::string& share, const ShareAuthOptions& opts);
+  void run() HOARD_EXCLUDES(mu_);
+  void check(const std::string& share, const ShareAuthOptions& opts) HOARD_EXCLUDES(mu_);
 
   const std::map<std::string, ShareAuthOptions> shares_;
   const Warn warn_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::string, Known> known_;  // GUARDED_BY(mu_)
-  std::map<std::string, bool> warned_;  // GUARDED_BY(mu_): a warning went out this lifetime
-  bool now_ = false;                    // GUARDED_BY(mu_)
-  bool stopping_ = false;               // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::map<std::string, Known> known_ HOARD_GUARDED_BY(mu_);
+  std::map<std::string, bool> warned_ HOARD_GUARDED_BY(mu_);  // a warning went out this lifetime
+  bool now_ HOARD_GUARDED_BY(mu_) = false;
+  bool stopping_ HOARD_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

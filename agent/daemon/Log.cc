@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "common/RelPath.h"
+#include "common/ThreadAnnotations.h"
 
 namespace hoard::daemon {
 
@@ -30,7 +31,7 @@ LogSink decideSink() {
              : LogSink::kStderr;
 }
 
-std::mutex stderr_mu;
+Mutex stderr_mu;
 
 }  // namespace
 
@@ -79,7 +80,7 @@ void logMessage(int priority, std::string_view message, const LogFields& f) {
     if (sd_journal_sendv(iov, n) >= 0) return;
   }
   std::string line = stderrLine(priority, message, f) + "\n";
-  std::lock_guard lock(stderr_mu);
+  MutexLock lock(stderr_mu);
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }

@@ -73,9 +73,12 @@ std::string ChainOutcome::summary() const {
   return s;
 }
 
-ResolverChain::ResolverChain(journal::Journal& journal, std::mutex& journal_mu,
-                             store::BaseStore& store, std::string config_path)
-    : journal_(journal), journal_mu_(journal_mu), store_(store), config_path_(std::move(config_path)) {
+ResolverChain::ResolverChain(journal::Journal& journal, Mutex& journal_mu, store::BaseStore& store,
+                             std::string config_path)
+    : journal_(journal),
+      journal_mu_(journal_mu),
+      store_(store),
+      config_path_(std::move(config_path)) {
   resolvers::registerBuiltins(registry_);
 }
 

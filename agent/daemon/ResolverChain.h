@@ -55,7 +55,7 @@ struct ChainOutcome {
 
 class ResolverChain {
  public:
-  ResolverChain(journal::Journal& journal, std::mutex& journal_mu, store::BaseStore& store,
+  ResolverChain(journal::Journal& journal, Mutex& journal_mu, store::BaseStore& store,
                 std::string config_path);
 
   resolvers::Registry& registry() { return registry_; }
@@ -105,7 +105,7 @@ class ResolverChain {
                        const sync::RepoCopies* repo = nullptr);
 
   journal::Journal& journal_;
-  std::mutex& journal_mu_;
+  Mutex& journal_mu_;
   store::BaseStore& store_;
   std::string config_path_;
   resolvers::Registry registry_;

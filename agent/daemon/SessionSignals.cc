@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/SessionSignals.h"
 
-#include <mutex>
-
 #include <sdbus-c++/StandardInterfaces.h>
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <mutex>
+
+#include "common/ThreadAnnotations.h"
 #include "common/UniqueFd.h"
 #include "daemon/Log.h"
 #include "daemon/Strand.h"
@@ -94,7 +95,7 @@ class SessionSignals::Impl {
     try {
       sdbus::UnixFd fd = logind_->Inhibit("sleep", "hoard",
                                           "sending local changes to the network shares", "delay");
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       lock_fd_.reset(fd.release());
     } catch (const sdbus::Error& e) {
       log(6, "no logind sleep inhibitor (" + e.getName() + "): suspend is not prepared for");
@@ -116,7 +117,7 @@ class SessionSignals::Impl {
         const auto budget = delayBudget();
         log(6, "suspend coming: finishing within " + std::to_string(budget.count()) + " ms");
         hooks_.sleep(budget);
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         lock_fd_.reset();  // the machine may sleep now
       } else {
         hooks_.resumed();
@@ -130,8 +131,8 @@ class SessionSignals::Impl {
   std::unique_ptr<NetworkManager> nm_;
   std::unique_ptr<Logind> logind_;
   std::unique_ptr<Strand> work_ = std::make_unique<Strand>("hoard-session");
-  std::mutex mu_;
-  UniqueFd lock_fd_;  // GUARDED_BY(mu_)
+  Mutex mu_;
+  UniqueFd lock_fd_ HOARD_GUARDED_BY(mu_);
 };
 
 SessionSignals::SessionSignals(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "common/RelPath.h"
+#include "common/ThreadAnnotations.h"
 
 namespace hoard::remote {
 
@@ -20,14 +21,14 @@ ListerChangeSource::ListerChangeSource(std::shared_ptr<RemoteFs> mount, std::str
       on_fallback_(std::move(on_fallback)) {}
 
 ListerChangeSource::Last ListerChangeSource::last() const {
-  std::lock_guard lock(last_mu_);
+  MutexLock lock(last_mu_);
   return last_;
 }
 
 void ListerChangeSource::noteLast(Last l) {
   std::string before;
   {
-    std::lock_guard lock(last_mu_);
+    MutexLock lock(last_mu_);
     before = last_.reason;
     last_ = l;
   }
@@ -138,7 +139,7 @@ Result<std::vector<std::optional<Stat>>> ListerChangeSource::statMount(
     const std::vector<const RelPath*>& paths) {
   std::vector<std::optional<Stat>> out(paths.size());
   std::atomic<size_t> next{0};
-  std::mutex mu;
+  Mutex mu;
   std::optional<Error> first;
   auto work = [&] {
     for (size_t i; (i = next++) < paths.size();) {
@@ -148,7 +149,7 @@ Result<std::vector<std::optional<Stat>>> ListerChangeSource::statMount(
         continue;
       }
       if (st.error().code() == ErrorCode::kNotFound) continue;
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       if (!first) first = st.error();
       next = paths.size();
       return;

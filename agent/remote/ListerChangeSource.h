@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ThreadAnnotations.h"
 #include "remote/ChangeSource.h"
 #include "remote/ListerProtocol.h"
 #include "remote/ListerSettings.h"
@@ -90,8 +91,8 @@ class ListerChangeSource final : public ChangeSource {
 
   std::function<void(const std::string&)> on_fallback_;
   std::map<RelPath, Paired> known_;  // one pass at a time (ChangeSource.h)
-  mutable std::mutex last_mu_;
-  Last last_;
+  mutable Mutex last_mu_;
+  Last last_ HOARD_GUARDED_BY(last_mu_);
 };
 
 }  // namespace hoard::remote

@@ -8,11 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <functional>
 #include <mutex>
-#include <cerrno>
 #include <vector>
 
+#include "common/ThreadAnnotations.h"
 #include "remote/PosixAt.h"
 #include "remote/PosixRemoteFs.h"
 
@@ -91,7 +92,7 @@ class PosixRemoteDir final : public RemoteDir {
 
   Result<std::vector<DirEntry>> list(bool include_internal) override {
     // One reader at a time: the listing moves the fd's shared offset.
-    std::lock_guard lock(list_mu_);
+    MutexLock lock(list_mu_);
     return readEntries(fd_.get(), !include_internal, path_.empty(),
                        [this](const std::string& name) {
                          return describe("list", name.empty() ? path_ : joinPath(path_, name));
@@ -152,7 +153,7 @@ class PosixRemoteDir final : public RemoteDir {
   const std::shared_ptr<DataVersionProbe> probe_;
   // (side, root) for messages.
   const std::shared_ptr<const std::pair<std::string, std::string>> where_;
-  std::mutex list_mu_;
+  Mutex list_mu_;
 };
 
 }  // namespace

@@ -5,19 +5,22 @@
 
 namespace hoard::remote {
 
-// One call handed to the pool. All fields are guarded by Core::mu; `cv` waits on it.
+// One call handed to the pool. The flags and the progress are guarded by
+// the Core's mu, which HOARD_GUARDED_BY cannot name from here (it names a
+// lock of the same object, and a Call does not know its Core); `cv` waits
+// on that mu.
 struct WorkerPool::Call {
   std::string what;
   std::function<void(const ProgressFn&)> task;
-  std::condition_variable cv;
-  bool started HOARD_GUARDED_BY(Core::mu) = false;
-  bool done HOARD_GUARDED_BY(Core::mu) = false;
-  bool abandoned HOARD_GUARDED_BY(Core::mu) = false;  // the caller stopped waiting
-  bool progress_pending HOARD_GUARDED_BY(Core::mu) = false;
-  uint64_t progress_bytes HOARD_GUARDED_BY(Core::mu) = 0;
+  CondVar cv;
+  bool started = false;
+  bool done = false;
+  bool abandoned = false;  // the caller stopped waiting
+  bool progress_pending = false;
+  uint64_t progress_bytes = 0;
   // The caller's progress function said stop: the task's next progress
   // report returns false.
-  bool cancelled HOARD_GUARDED_BY(Core::mu) = false;
+  bool cancelled = false;
   // Batch calls only: where the worker reports the finish, the tag, and when
   // the call's deadline passes.
   std::shared_ptr<Batch::State> batch;
@@ -26,18 +29,19 @@ struct WorkerPool::Call {
   std::chrono::milliseconds idle_deadline{0};
 };
 
-// Finished calls of one batch, in the order they finished; guarded by Core::mu.
+// Finished calls of one batch, in the order they finished; guarded by the
+// Core's mu (as a Call's fields), which `cv` waits on.
 struct WorkerPool::Batch::State {
-  std::condition_variable cv;
-  std::deque<uint64_t> finished HOARD_GUARDED_BY(Core::mu);
+  CondVar cv;
+  std::deque<uint64_t> finished;
 };
 
 // State shared by the pool object and its threads; outlives the pool while a
 // detached (stuck) worker still runs.
 struct WorkerPool::Core {
-  std::mutex mu;
-  std::condition_variable work_cv;  // a call was queued, or stopping
-  std::condition_variable idle_cv;  // a worker finished a call
+  Mutex mu;
+  CondVar work_cv;  // a call was queued, or stopping
+  CondVar idle_cv;  // a worker finished a call
   std::deque<std::shared_ptr<Call>> queue HOARD_GUARDED_BY(mu);
   std::vector<std::shared_ptr<Call>> current HOARD_GUARDED_BY(mu);  // per worker; null if idle
   size_t busy HOARD_GUARDED_BY(mu) = 0;
@@ -67,11 +71,11 @@ WorkerPool::WorkerPool(Options options) : options_(normalized(std::move(options)
 WorkerPool::~WorkerPool() {
   std::vector<bool> detach(threads_.size(), false);
   {
-    std::unique_lock lock(core_->mu);
+    MutexLock lock(core_->mu);
     core_->stopping = true;
     for (auto& c : core_->queue) c->abandoned = true;
     core_->queue.clear();
-    core_->work_cv.notify_all();
+    core_->work_cv.notifyAll();
     for (size_t i = 0; i < threads_.size(); ++i) {
       const auto& cur = core_->current[i];
       detach[i] = cur && cur->abandoned;
@@ -87,24 +91,24 @@ WorkerPool::~WorkerPool() {
 }
 
 size_t WorkerPool::stuckWorkers() const {
-  std::lock_guard lock(core_->mu);
+  MutexLock lock(core_->mu);
   return core_->stuck;
 }
 
 size_t WorkerPool::queuedCalls() const {
-  std::lock_guard lock(core_->mu);
+  MutexLock lock(core_->mu);
   return core_->queue.size();
 }
 
 size_t WorkerPool::busyWorkers() const {
-  std::lock_guard lock(core_->mu);
+  MutexLock lock(core_->mu);
   return core_->busy;
 }
 
 void WorkerPool::workerLoop(std::shared_ptr<Core> core, size_t index) {
-  std::unique_lock lock(core->mu);
+  MutexLock lock(core->mu);
   for (;;) {
-    core->work_cv.wait(lock, [&] { return core->stopping || !core->queue.empty(); });
+    while (!core->stopping && core->queue.empty()) core->work_cv.wait(core->mu);
     if (core->stopping) return;
     std::shared_ptr<Call> call = std::move(core->queue.front());
     core->queue.pop_front();
@@ -115,10 +119,10 @@ void WorkerPool::workerLoop(std::shared_ptr<Core> core, size_t index) {
     lock.unlock();
 
     ProgressFn report = [core, call](uint64_t bytes) {
-      std::lock_guard guard(core->mu);
+      MutexLock guard(core->mu);
       call->progress_bytes = bytes;
       call->progress_pending = true;
-      call->cv.notify_all();
+      call->cv.notifyAll();
       return !call->cancelled;
     };
     call->task(report);
@@ -132,12 +136,12 @@ void WorkerPool::workerLoop(std::shared_ptr<Core> core, size_t index) {
     if (call->abandoned) --core->stuck;
     if (call->batch && !call->abandoned) {
       call->batch->finished.push_back(call->tag);
-      call->batch->cv.notify_all();
+      call->batch->cv.notifyAll();
     }
     --core->busy;
     core->current[index] = nullptr;
-    call->cv.notify_all();
-    core->idle_cv.notify_all();
+    call->cv.notifyAll();
+    core->idle_cv.notifyAll();
   }
 }
 
@@ -149,7 +153,7 @@ Status WorkerPool::runErased(std::string what, std::chrono::milliseconds idle_de
   call->task = std::move(task);
   const size_t n = options_.workers;
 
-  std::unique_lock lock(core_->mu);
+  MutexLock lock(core_->mu);
   if (core_->stuck >= n) {
     return fail(ErrorCode::kOffline, "remote " + call->what + ": all " + std::to_string(n) +
                                          " remote workers are blocked on a hung mount");
@@ -160,12 +164,13 @@ Status WorkerPool::runErased(std::string what, std::chrono::milliseconds idle_de
                                       " calls already wait for a remote worker");
   }
   core_->queue.push_back(call);
-  core_->work_cv.notify_one();
+  core_->work_cv.notifyOne();
 
   auto deadline = std::chrono::steady_clock::now() + idle_deadline;
   for (;;) {
-    bool woke =
-        call->cv.wait_until(lock, deadline, [&] { return call->done || call->progress_pending; });
+    while (!call->done && !call->progress_pending && call->cv.waitUntil(core_->mu, deadline)) {
+    }
+    const bool woke = call->done || call->progress_pending;
     if (call->done) {
       if (call->progress_pending && progress) {
         call->progress_pending = false;
@@ -211,7 +216,7 @@ WorkerPool::Batch::Batch(WorkerPool& pool) : pool_(pool), state_(std::make_share
 
 WorkerPool::Batch::~Batch() {
   auto& core = *pool_.core_;
-  std::lock_guard lock(core.mu);
+  MutexLock lock(core.mu);
   for (auto& call : in_flight_) {
     if (call->done || call->abandoned) continue;
     call->abandoned = true;
@@ -245,7 +250,7 @@ Status WorkerPool::Batch::post(uint64_t tag, std::string what, std::chrono::mill
   call->idle_deadline = deadline;
   auto& core = *pool_.core_;
   const size_t n = pool_.options_.workers;
-  std::lock_guard lock(core.mu);
+  MutexLock lock(core.mu);
   if (core.stuck >= n) {
     return fail(ErrorCode::kOffline, "remote " + call->what + ": all " + std::to_string(n) +
                                          " remote workers are blocked on a hung mount");
@@ -257,7 +262,7 @@ Status WorkerPool::Batch::post(uint64_t tag, std::string what, std::chrono::mill
   }
   call->deadline = std::chrono::steady_clock::now() + deadline;
   core.queue.push_back(call);
-  core.work_cv.notify_one();
+  core.work_cv.notifyOne();
   in_flight_.push_back(std::move(call));
   return {};
 }
@@ -265,7 +270,7 @@ Status WorkerPool::Batch::post(uint64_t tag, std::string what, std::chrono::mill
 Result<uint64_t> WorkerPool::Batch::next() {
   if (in_flight_.empty()) return fail(ErrorCode::kInternal, "remote batch: nothing in flight");
   auto& core = *pool_.core_;
-  std::unique_lock lock(core.mu);
+  MutexLock lock(core.mu);
   for (;;) {
     if (!state_->finished.empty()) {
       uint64_t tag = state_->finished.front();
@@ -283,9 +288,9 @@ Result<uint64_t> WorkerPool::Batch::next() {
       if ((*it)->deadline < (*first)->deadline) first = it;
     }
     std::shared_ptr<Call> call = *first;
-    if (state_->cv.wait_until(lock, call->deadline, [&] { return !state_->finished.empty(); })) {
-      continue;
+    while (state_->finished.empty() && state_->cv.waitUntil(core.mu, call->deadline)) {
     }
+    if (!state_->finished.empty()) continue;
     if (call->done) continue;  // finished right at its deadline: reported above next round
     call->abandoned = true;
     in_flight_.erase(first);

@@ -146,7 +146,7 @@ BaseStore::BaseStore(std::string dir, StoreOptions options, UniqueFd objects, Un
       options_(options),
       objects_fd_(std::move(objects)),
       tmp_fd_(std::move(tmp)),
-      mu_(std::make_unique<std::mutex>()) {}
+      mu_(std::make_unique<Mutex>()) {}
 
 BaseStore::BaseStore(BaseStore&&) noexcept = default;
 BaseStore& BaseStore::operator=(BaseStore&&) noexcept = default;
@@ -215,7 +215,7 @@ Status BaseStore::recount() {
     ++u.objects;
     u.bytes += static_cast<uint64_t>(st.st_size);
   }
-  std::lock_guard lock(*mu_);
+  MutexLock lock(*mu_);
   usage_ = u;
   return {};
 }
@@ -289,7 +289,7 @@ Result<PutResult> BaseStore::put(int fd, std::string_view what, Sync sync) {
   }
 
   {
-    std::lock_guard lock(*mu_);
+    MutexLock lock(*mu_);
     if (options_.budget_bytes != 0 && usage_.bytes + r.size > options_.budget_bytes)
       return fail(ErrorCode::kNoSpace, "store " + shown + ": " + std::to_string(r.size) +
                                            " bytes would exceed the " + "store budget of " +
@@ -299,7 +299,7 @@ Result<PutResult> BaseStore::put(int fd, std::string_view what, Sync sync) {
     ++usage_.objects;
   }
   auto unreserve = [&] {
-    std::lock_guard lock(*mu_);
+    MutexLock lock(*mu_);
     usage_.bytes -= r.size;
     --usage_.objects;
   };
@@ -374,7 +374,7 @@ Result<bool> BaseStore::remove(const ContentHash& id) {
     if (errno == ENOENT) return false;
     return failErrno(errno, "remove store object " + displayPath(dir_ + "/" + objectPath(id)));
   }
-  std::lock_guard lock(*mu_);
+  MutexLock lock(*mu_);
   usage_.bytes -= std::min(usage_.bytes, static_cast<uint64_t>(st.st_size));
   if (usage_.objects > 0) --usage_.objects;
   return true;
@@ -404,13 +404,13 @@ Result<std::vector<ContentHash>> BaseStore::list() const {
 }
 
 StoreUsage BaseStore::usage() const {
-  std::lock_guard lock(*mu_);
+  MutexLock lock(*mu_);
   return usage_;
 }
 
 bool BaseStore::claimSweep(std::chrono::system_clock::time_point now,
                            std::chrono::seconds interval) {
-  std::lock_guard lock(*mu_);
+  MutexLock lock(*mu_);
   // A clock set back counts as "not within the interval": sweeping early is harmless.
   if (last_sweep_ && now >= *last_sweep_ && now - *last_sweep_ < interval) return false;
   last_sweep_ = now;
@@ -419,7 +419,7 @@ bool BaseStore::claimSweep(std::chrono::system_clock::time_point now,
 
 bool BaseStore::wouldFit(uint64_t size) const {
   if (options_.budget_bytes == 0) return true;
-  std::lock_guard lock(*mu_);
+  MutexLock lock(*mu_);
   return usage_.bytes + size <= options_.budget_bytes;
 }
 
@@ -479,7 +479,7 @@ Result<std::optional<uint64_t>> BaseStore::removeIfStale(
           std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
   const auto size = static_cast<uint64_t>(st.st_size);
   auto forget = [&] {
-    std::lock_guard lock(*mu_);
+    MutexLock lock(*mu_);
     usage_.bytes -= std::min(usage_.bytes, size);
     if (usage_.objects > 0) --usage_.objects;
   };

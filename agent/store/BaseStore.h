@@ -60,6 +60,7 @@
 
 #include "common/Error.h"
 #include "common/Hash.h"
+#include "common/ThreadAnnotations.h"
 #include "common/UniqueFd.h"
 
 namespace hoard::store {
@@ -185,9 +186,9 @@ class BaseStore {
   StoreOptions options_;
   UniqueFd objects_fd_;
   UniqueFd tmp_fd_;
-  std::unique_ptr<std::mutex> mu_;  // a pointer so the store can move
-  StoreUsage usage_;                // GUARDED_BY(*mu_)
-  std::optional<std::chrono::system_clock::time_point> last_sweep_;  // GUARDED_BY(*mu_)
+  std::unique_ptr<Mutex> mu_;  // a pointer so the store can move
+  StoreUsage usage_ HOARD_GUARDED_BY(*mu_);
+  std::optional<std::chrono::system_clock::time_point> last_sweep_ HOARD_GUARDED_BY(*mu_);
 };
 
 // The name of an object's file relative to the store directory

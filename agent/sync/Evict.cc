@@ -17,7 +17,7 @@ Result<uint64_t> Reconciler::evict(const RelPath& path) {
   PassState pass(s, opts);
   std::vector<LoggedChange> log;
   {
-    std::lock_guard lock(s.journal_mu);
+    MutexLock lock(s.journal_mu);
     auto pins = s.journal.pins(s.share_id);
     if (!pins) return tl::unexpected(pins.error());
     if (pins->empty())

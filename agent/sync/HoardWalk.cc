@@ -17,6 +17,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/ThreadAnnotations.h"
 #include "sync/Phases.h"
 
 namespace hoard::sync {
@@ -62,7 +63,10 @@ class HoardFetcher {
   bool run() {
     const size_t threads = std::min<size_t>(std::max<size_t>(1, pass_.opts.remote_in_flight),
                                             progress_.files_total);
-    live_ = threads;
+    {
+      MutexLock lock(mu_);  // before any worker runs, but the analysis asks for it
+      live_ = threads;
+    }
     std::vector<std::thread> workers;
     for (size_t w = 0; w < threads; ++w) workers.emplace_back([this] { work(); });
     installArrivals();
@@ -89,32 +93,34 @@ class HoardFetcher {
     for (size_t i = next_++; i < chosen_.size() && !stopping(); i = next_++) {
       if (chosen_[i] == nullptr) continue;
       {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return staged_open_ < kMaxStaged || stopping(); });
+        MutexLock lock(mu_);
+        while (staged_open_ >= kMaxStaged && !stopping()) cv_.wait(mu_);
         if (stopping()) break;
         ++staged_open_;
       }
       auto staged = pass_.stageNew(pass_.hoards[i].path);
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       arrivals_.push_back({i, std::move(staged)});
-      cv_.notify_all();
+      cv_.notifyAll();
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     --live_;
-    cv_.notify_all();
+    cv_.notifyAll();
   }
 
   // The pass's thread: takes what arrives, a group at a time.
   void installArrivals() {
     for (;;) {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return !arrivals_.empty() || live_ == 0; });
-      while (!arrivals_.empty()) {
-        group_.push_back(std::move(arrivals_.front()));
-        arrivals_.pop_front();
+      bool last = false;
+      {
+        MutexLock lock(mu_);
+        while (arrivals_.empty() && live_ != 0) cv_.wait(mu_);
+        while (!arrivals_.empty()) {
+          group_.push_back(std::move(arrivals_.front()));
+          arrivals_.pop_front();
+        }
+        last = live_ == 0;
       }
-      const bool last = live_ == 0;
-      lock.unlock();
       if (group_.size() >= kLinkGroup || (last && !group_.empty())) installGroup();
       if (last) break;
     }
@@ -143,21 +149,21 @@ class HoardFetcher {
       ++progress_.files_done;
       if (pass_.opts.progress) pass_.opts.progress(progress_);
     }
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     staged_open_ -= group_.size();
     group_.clear();
-    cv_.notify_all();
+    cv_.notifyAll();
   }
 
   PassState& pass_;
   const std::vector<const remote::Stat*> chosen_;
   HoardProgress progress_;  // the pass's thread only
   std::vector<Arrival> group_;  // the pass's thread only
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Arrival> arrivals_;  // GUARDED_BY(mu_)
-  size_t staged_open_ = 0;        // GUARDED_BY(mu_)
-  size_t live_ = 0;               // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<Arrival> arrivals_ HOARD_GUARDED_BY(mu_);
+  size_t staged_open_ HOARD_GUARDED_BY(mu_) = 0;
+  size_t live_ HOARD_GUARDED_BY(mu_) = 0;
   std::atomic<size_t> next_{0};
   std::atomic<bool> stop_{false};
 };

@@ -40,7 +40,7 @@ namespace {
 // rename-rename) wait; the pins.
 Status readJournal(PassState& pass) {
   ShareSides& s = pass.s;
-  std::lock_guard lock(s.journal_mu);
+  MutexLock lock(s.journal_mu);
   auto f = s.journal.freezeChanges(s.share_id);
   if (!f) return tl::unexpected(f.error());
   pass.frozen = *f;

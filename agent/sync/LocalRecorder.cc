@@ -13,7 +13,7 @@
 
 namespace hoard::sync {
 
-LocalRecorder::LocalRecorder(journal::Journal& journal, std::mutex& journal_mu, int64_t share_id,
+LocalRecorder::LocalRecorder(journal::Journal& journal, Mutex& journal_mu, int64_t share_id,
                              std::string cache_root, std::shared_ptr<OwnWrites> own)
     : journal_(journal),
       journal_mu_(journal_mu),
@@ -23,7 +23,7 @@ LocalRecorder::LocalRecorder(journal::Journal& journal, std::mutex& journal_mu, 
 
 Status LocalRecorder::recordChanges(const std::vector<Change>& changes) {
   if (changes.empty()) return {};
-  std::lock_guard lock(journal_mu_);
+  MutexLock lock(journal_mu_);
   // hoard's own writes into the cache (a pull, a resolution) come back as
   // events. A create/write/chmod/xattr whose file is, right now, exactly what
   // the base records is one of those: any real edit moves ctime, so it can
@@ -66,19 +66,19 @@ Status LocalRecorder::recordChanges(const std::vector<Change>& changes) {
 }
 
 void LocalRecorder::rescanNeeded(const RelPath& subtree) {
-  std::lock_guard lock(pending_mu_);
+  MutexLock lock(pending_mu_);
   pending_rescans_.insert(subtree);
 }
 
 bool LocalRecorder::rescanPending() const {
-  std::lock_guard lock(pending_mu_);
+  MutexLock lock(pending_mu_);
   return !pending_rescans_.empty();
 }
 
 Result<std::vector<RescanReport>> LocalRecorder::runPendingRescans() {
   std::set<RelPath> queued;
   {
-    std::lock_guard lock(pending_mu_);
+    MutexLock lock(pending_mu_);
     queued.swap(pending_rescans_);
   }
   // A pending parent covers its children: scan each subtree once.
@@ -93,7 +93,7 @@ Result<std::vector<RescanReport>> LocalRecorder::runPendingRescans() {
     auto report = rescan(r, /*verify=*/false);
     if (!report) {
       // Keep the unfinished work for the next call.
-      std::lock_guard lock(pending_mu_);
+      MutexLock lock(pending_mu_);
       for (const RelPath& p : roots) pending_rescans_.insert(p);
       return tl::unexpected(report.error());
     }
@@ -103,7 +103,7 @@ Result<std::vector<RescanReport>> LocalRecorder::runPendingRescans() {
 }
 
 Result<RescanReport> LocalRecorder::rescan(const RelPath& subtree, bool verify) {
-  std::lock_guard lock(journal_mu_);
+  MutexLock lock(journal_mu_);
   auto base = journal_.listBase(share_id_);
   if (!base) return tl::unexpected(base.error());
   auto log = journal_.changes(share_id_, 0);

@@ -26,6 +26,7 @@
 
 #include "common/Change.h"
 #include "common/Error.h"
+#include "common/ThreadAnnotations.h"
 #include "journal/Journal.h"
 #include "store/BaseStore.h"
 #include "store/KeepPolicy.h"
@@ -48,7 +49,7 @@ class LocalRecorder final : public track::ChangeSink {
   // `journal` and `journal_mu` must outlive this object. `cache_root` is the
   // share's absolute cache root. `own` (may be null) lists what a running
   // pass wrote into the cache and has not recorded in the base yet.
-  LocalRecorder(journal::Journal& journal, std::mutex& journal_mu, int64_t share_id,
+  LocalRecorder(journal::Journal& journal, Mutex& journal_mu, int64_t share_id,
                 std::string cache_root, std::shared_ptr<OwnWrites> own = nullptr);
 
   // ChangeSink: appends to the change log in one transaction; durable on return.
@@ -70,13 +71,15 @@ class LocalRecorder final : public track::ChangeSink {
 
  private:
   journal::Journal& journal_;
-  std::mutex& journal_mu_;
+  Mutex& journal_mu_;
   const int64_t share_id_;
   const std::string cache_root_;
-  const std::shared_ptr<OwnWrites> own_;  // GUARDED_BY(journal_mu_)
+  // What it points to is guarded by journal_mu_ (OwnWrites.h); clang-16 takes
+  // no HOARD_PT_GUARDED_BY on a shared_ptr.
+  const std::shared_ptr<OwnWrites> own_;
 
-  mutable std::mutex pending_mu_;
-  std::set<RelPath> pending_rescans_;  // GUARDED_BY(pending_mu_)
+  mutable Mutex pending_mu_;
+  std::set<RelPath> pending_rescans_ HOARD_GUARDED_BY(pending_mu_);
 };
 
 // The base projected through a change log: `base` with each logged change

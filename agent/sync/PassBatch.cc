@@ -35,7 +35,7 @@ Status PassState::dropBase(const RelPath& p, std::optional<int64_t> intent) {
 // takes its events for hoard's own from now on), then what it wrote.
 void PassState::writingLocally(const RelPath& p) {
   if (!batching || !s.own_writes) return;  // synced and committed right away
-  std::lock_guard lock(s.journal_mu);
+  MutexLock lock(s.journal_mu);
   s.own_writes->pending[p] = std::nullopt;
 }
 
@@ -43,7 +43,7 @@ void PassState::wroteLocally(const RelPath& p, const FileMeta& meta) {
   if (!batching) return;
   cache_unsynced = true;
   if (!s.own_writes) return;
-  std::lock_guard lock(s.journal_mu);
+  MutexLock lock(s.journal_mu);
   s.own_writes->pending[p] = meta;
 }
 
@@ -80,7 +80,7 @@ std::vector<Change> PassState::editsOfOwnWrites() const {
 // failed before its row leaves a cache entry the next pass compares).
 void PassState::forgetOwnWrites() {
   if (!s.own_writes) return;
-  std::lock_guard lock(s.journal_mu);
+  MutexLock lock(s.journal_mu);
   s.own_writes->pending.clear();
 }
 
@@ -95,7 +95,7 @@ Status PassState::flush() {
     if (Status st = s.store.syncAll(); !st) return st;
     store_unsynced = false;
   }
-  std::lock_guard lock(s.journal_mu);
+  MutexLock lock(s.journal_mu);
   const std::vector<Change> edits = editsOfOwnWrites();
   std::vector<int64_t> conflict_ids;
   Status done = s.journal.inTransaction([&]() -> Status {
@@ -164,7 +164,7 @@ Result<bool> PassState::adoptReplace(const journal::Intent& i) {
   if (st->meta.type != FileType::kFile) return false;
   auto h = hashRemote(i.path);
   if (!h || *h != *i.new_hash) return false;
-  std::lock_guard lock(s.journal_mu);
+  MutexLock lock(s.journal_mu);
   auto old = s.journal.getBase(s.share_id, i.path);
   if (!old) return tl::unexpected(old.error());
   BaseEntry e = old->value_or(BaseEntry{});

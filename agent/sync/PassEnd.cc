@@ -14,7 +14,7 @@ Status finishPass(PassState& pass) {
   // The frozen records are reintegrated: the base now speaks for them (a path
   // that failed keeps its difference from the base, so the next pass retries
   // it without the record).
-  std::lock_guard lock(s.journal_mu);
+  MutexLock lock(s.journal_mu);
   if (Status dropped = s.journal.dropChangesThrough(s.share_id, pass.frozen); !dropped)
     return dropped;
   // Snapshots, resolved conflicts past their retention, store objects no

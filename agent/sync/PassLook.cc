@@ -64,7 +64,7 @@ bool PassState::noteFailure(const RelPath& p, const Error& e) {
   // failure of the path: the next pass sends or fetches it whole.
   if (e.code() == ErrorCode::kAborted && stopRequested(*this)) return false;
   {
-    std::lock_guard lock(moved_on_mu);
+    MutexLock lock(moved_on_mu);
     if (moved_on.count(p) != 0) {
       report.retried.push_back(p);
       return true;
@@ -95,7 +95,7 @@ Result<ContentHash> PassState::hashLocal(const RelPath& p) {
 Result<ContentHash> PassState::readLocalHash(const RelPath& p) {
   const remote::Stat* st = find(local, p);
   auto movedOn = [&] {
-    std::lock_guard lock(moved_on_mu);
+    MutexLock lock(moved_on_mu);
     moved_on.insert(p);
   };
   auto opened = s.local.openRead(p);

@@ -17,8 +17,8 @@
 // Internal to agent/sync: nothing outside it includes this header.
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/Hash.h"
+#include "common/ThreadAnnotations.h"
 #include "common/UniqueFd.h"
 #include "sync/ConflictDetail.h"
 #include "sync/Reconciler.h"
@@ -130,7 +131,7 @@ struct PassState {
 
   template <class F>
   auto journal(F&& f) {
-    std::lock_guard lock(s.journal_mu);
+    MutexLock lock(s.journal_mu);
     return f(s.journal);
   }
 
@@ -155,8 +156,8 @@ struct PassState {
   // it was being copied (movedOn) is recorded as retried instead.
   bool noteFailure(const RelPath& p, const Error& e);
   // Paths whose stage copy found them gone or changing (any thread).
-  std::mutex moved_on_mu;
-  PathSet moved_on;  // GUARDED_BY(moved_on_mu)
+  Mutex moved_on_mu;
+  PathSet moved_on HOARD_GUARDED_BY(moved_on_mu);
 
   // ---- looking --------------------------------------------------------------
 

@@ -48,16 +48,15 @@ std::string changeText(const LoggedChange& lc) {
 
 }  // namespace
 
-Result<std::vector<ReadyProblem>> offlineReadiness(journal::Journal& journal,
-                                                   std::mutex& journal_mu, int64_t share_id,
-                                                   const ShareStatus& status,
+Result<std::vector<ReadyProblem>> offlineReadiness(journal::Journal& journal, Mutex& journal_mu,
+                                                   int64_t share_id, const ShareStatus& status,
                                                    const std::optional<LastPass>& last) {
   ProblemList list;
   if (status.state != journal::ShareState::kOffline && !last)
     push(list, "not-checked", RelPath(),
          "no pass has compared the share with the remote since hoardd started; "
          "`hoard sync` runs one");
-  std::lock_guard lock(journal_mu);
+  MutexLock lock(journal_mu);
   auto pins = journal.pins(share_id);
   if (!pins) return tl::unexpected(pins.error());
   for (const journal::Pin& pin : *pins) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ThreadAnnotations.h"
 #include "sync/ShareEngine.h"
 
 namespace hoard::sync {
@@ -30,9 +31,8 @@ inline constexpr size_t kReadyProblemsPerReason = 1000;
 // The share's problems, in the order of the reasons above; empty when it is
 // offline-ready. `status` and `last` are the engine's. Errors: the journal's.
 // Any thread (takes `journal_mu`).
-Result<std::vector<ReadyProblem>> offlineReadiness(journal::Journal& journal,
-                                                   std::mutex& journal_mu, int64_t share_id,
-                                                   const ShareStatus& status,
+Result<std::vector<ReadyProblem>> offlineReadiness(journal::Journal& journal, Mutex& journal_mu,
+                                                   int64_t share_id, const ShareStatus& status,
                                                    const std::optional<LastPass>& last);
 
 }  // namespace hoard::sync

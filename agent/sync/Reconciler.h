@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "common/Error.h"
+#include "common/ThreadAnnotations.h"
 #include "journal/Journal.h"
 #include "remote/ChangeSource.h"
 #include "remote/RemoteFs.h"
@@ -56,7 +57,7 @@ namespace hoard::sync {
 // What a pass works on. Everything referenced must outlive the Reconciler.
 struct ShareSides {
   journal::Journal& journal;
-  std::mutex& journal_mu;
+  Mutex& journal_mu;
   int64_t share_id = 0;
   remote::RemoteFs& local;   // the cache root (a PosixRemoteFs over it)
   remote::RemoteFs& remote;  // the remote root (deadline-wrapped in the daemon)

@@ -23,7 +23,7 @@ Result<bool> settleRename(PassState& pass, const journal::Intent& i) {
   if (!from && from.error().code() == ErrorCode::kNotFound && to) {
     std::vector<BaseEntry> moved;
     {
-      std::lock_guard lock(s.journal_mu);
+      MutexLock lock(s.journal_mu);
       auto under = s.journal.listBaseUnder(s.share_id, i.path);
       if (!under) return tl::unexpected(under.error());
       moved = std::move(*under);
@@ -44,7 +44,7 @@ Result<bool> settleRename(PassState& pass, const journal::Intent& i) {
       }
       if (same) e.data_version = to->data_version;
     }
-    std::lock_guard lock(s.journal_mu);
+    MutexLock lock(s.journal_mu);
     Status done = s.journal.inTransaction([&]() -> Status {
       if (auto r = s.journal.removeBaseUnder(s.share_id, i.path); !r)
         return tl::unexpected(r.error());
@@ -83,12 +83,12 @@ Status resumeXattrs(ShareSides& s, FileApply& fa, Resolution kind, const Conflic
 
 Status finishApply(ShareSides& s, const journal::Intent& i, Resolution kind) {
   auto drop = [&]() -> Status {
-    std::lock_guard lock(s.journal_mu);
+    MutexLock lock(s.journal_mu);
     return s.journal.removeIntent(i.id);
   };
   std::optional<journal::ConflictRecord> c;
   {
-    std::lock_guard lock(s.journal_mu);
+    MutexLock lock(s.journal_mu);
     auto open = s.journal.openConflictAt(s.share_id, i.path);
     if (!open) return tl::unexpected(open.error());
     c = std::move(*open);
@@ -149,7 +149,7 @@ Status Reconciler::recover() {
   ShareSides& s = s_;
   std::vector<journal::Intent> intents;
   {
-    std::lock_guard lock(s.journal_mu);
+    MutexLock lock(s.journal_mu);
     auto list = s.journal.intents(s.share_id);
     if (!list) return tl::unexpected(list.error());
     intents = std::move(*list);
@@ -173,7 +173,7 @@ Status Reconciler::recover() {
     if (*renamed) continue;
     // Anything else is redone (or found already equal) by the next pass,
     // which compares contents: drop the intent.
-    std::lock_guard lock(s.journal_mu);
+    MutexLock lock(s.journal_mu);
     if (auto r = s.journal.removeIntent(i.id); !r) return r;
   }
   auto removed = s.remote.removeStaleTemps("");
@@ -192,7 +192,7 @@ Result<bool> settleIntents(PassState& pass) {
   // later pass, or for recover() at the next start.
   std::vector<journal::Intent> intents;
   {
-    std::lock_guard lock(s.journal_mu);
+    MutexLock lock(s.journal_mu);
     auto list = s.journal.intents(s.share_id);
     if (!list) return tl::unexpected(list.error());
     intents = std::move(*list);

@@ -44,12 +44,12 @@ class RepoCopyCache {
   // this call copied. Errors: the sides', kIo making the copy (the copy is
   // then dropped). Blocking; any thread.
   Result<std::unique_ptr<RepoCopies>> get(remote::RemoteFs& local, remote::RemoteFs& remote,
-                                          const RelPath& p, const RepoBase* base,
-                                          std::mutex& quiet);
+                                          const RelPath& p, const RepoBase* base, Mutex& quiet)
+      HOARD_EXCLUDES(mu_, quiet);
 
   // Forgets the copy of `p` (its conflict was resolved); its directory goes
   // once no handle holds it. Any thread.
-  void drop(const RelPath& p);
+  void drop(const RelPath& p) HOARD_EXCLUDES(mu_);
 
   // The directories of the copies kept now (for tests).
   std::vector<std::string> dirs() const;

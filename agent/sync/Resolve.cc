@@ -375,7 +375,7 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
   ShareSides& s = s_;
   journal::ConflictRecord c;
   {
-    std::lock_guard lock(s.journal_mu);
+    MutexLock lock(s.journal_mu);
     auto r = s.journal.conflict(conflict_id);
     if (!r) return tl::unexpected(r.error());
     c = *r;
@@ -433,7 +433,7 @@ Status Reconciler::apply(int64_t conflict_id, const ConflictDecision& decision) 
   if (Status st = loadSide(s.remote, pass.remote, p); !st) return st;
   if (Status st = pass.sqlite.foldLoaded(pass.local, pass.remote, p); !st) return st;
   {
-    std::lock_guard lock(s.journal_mu);
+    MutexLock lock(s.journal_mu);
     auto b = s.journal.listBaseUnder(s.share_id, p);
     if (!b) return tl::unexpected(b.error());
     for (auto& e : *b) pass.base.emplace(e.path, std::move(e));

@@ -29,10 +29,12 @@ class ShareEngine::Sink final : public track::ChangeSink {
   std::function<void()> noted_;
 };
 
-Result<std::unique_ptr<ShareEngine>> ShareEngine::start(
-    journal::Journal& journal, std::mutex& journal_mu, int64_t share_id, store::BaseStore& store,
-    std::shared_ptr<remote::WorkerPool> pool, std::string host, ShareEngineHooks hooks,
-    ShareEngineOptions options) {
+Result<std::unique_ptr<ShareEngine>> ShareEngine::start(journal::Journal& journal,
+                                                        Mutex& journal_mu, int64_t share_id,
+                                                        store::BaseStore& store,
+                                                        std::shared_ptr<remote::WorkerPool> pool,
+                                                        std::string host, ShareEngineHooks hooks,
+                                                        ShareEngineOptions options) {
   std::unique_ptr<ShareEngine> e(new ShareEngine());
   e->hooks_ = std::move(hooks);
   e->options_ = options;
@@ -78,7 +80,7 @@ Result<std::unique_ptr<ShareEngine>> ShareEngine::start(
 ShareEngine::~ShareEngine() { shutdown(); }
 
 void ShareEngine::requestStop() {
-  std::lock_guard lock(report_mu_);
+  MutexLock lock(report_mu_);
   if (stop_) stop_->store(true);
 }
 
@@ -87,7 +89,7 @@ void ShareEngine::shutdown() {
   requestStop();
   if (machine_) machine_->stop();  // asks its pass to stop too, and joins
   {
-    std::lock_guard lock(pass_mu_);  // a job's pass on another thread ends
+    MutexLock lock(pass_mu_);  // a job's pass on another thread ends
   }
   if (tracker_) (void)tracker_->stop();
 }
@@ -96,18 +98,18 @@ Status ShareEngine::setUserOffline(bool offline) {
   if (Status st = machine_->setUserOffline(offline); !st) return st;
   if (offline) {
     requestStop();
-    std::lock_guard lock(pass_mu_);  // wait for the pass to end
+    MutexLock lock(pass_mu_);  // wait for the pass to end
   }
   return {};
 }
 
 std::optional<LastPass> ShareEngine::lastPass() const {
-  std::lock_guard lock(report_mu_);
+  MutexLock lock(report_mu_);
   return last_;
 }
 
 PassTotals ShareEngine::takeAutomaticTotals() {
-  std::lock_guard lock(report_mu_);
+  MutexLock lock(report_mu_);
   return std::exchange(automatic_, PassTotals{});
 }
 
@@ -128,7 +130,7 @@ Result<ReconcileReport> ShareEngine::runLocked(std::function<void(const HoardPro
   if (progress) opts.progress = std::move(progress);
   auto stop = std::make_shared<std::atomic<bool>>(false);
   {
-    std::lock_guard lock(report_mu_);
+    MutexLock lock(report_mu_);
     stop_ = stop;
   }
   // A stop asked for between the checks above and here is not lost.
@@ -136,7 +138,7 @@ Result<ReconcileReport> ShareEngine::runLocked(std::function<void(const HoardPro
   opts.stop = stop;
   auto report = rec.run(opts);
   {
-    std::lock_guard lock(report_mu_);
+    MutexLock lock(report_mu_);
     stop_.reset();
   }
   // A pass builds listings of both sides and frees them at the end: give
@@ -144,7 +146,7 @@ Result<ReconcileReport> ShareEngine::runLocked(std::function<void(const HoardPro
   ::malloc_trim(0);
   if (!report) return tl::unexpected(report.error());
   {
-    std::lock_guard lock(report_mu_);
+    MutexLock lock(report_mu_);
     LastPass last;
     last.at = SystemClock::instance().wallNow();
     last.automatic = automatic;
@@ -174,7 +176,7 @@ Result<ReconcileReport> ShareEngine::syncOnce(std::function<void(const HoardProg
                                          "\" is offline by your request; bring it online first");
   Result<ReconcileReport> r;
   {
-    std::lock_guard lock(pass_mu_);
+    MutexLock lock(pass_mu_);
     // The user may have gone offline while this waited for another pass.
     if (machine_->status().user_offline)
       return fail(ErrorCode::kOffline, "share \"" + share().name +
@@ -189,7 +191,7 @@ Result<ReconcileReport> ShareEngine::syncOnce(std::function<void(const HoardProg
 }
 
 Result<PassOutcome> ShareEngine::pass(const PassRequest& request) {
-  std::lock_guard lock(pass_mu_);
+  MutexLock lock(pass_mu_);
   if (request.stop.stop_requested()) return PassOutcome::paused("stopping");
   // The machine's stop (offline by the user, stopping) reaches the pass.
   std::stop_callback forward(request.stop, [this] { requestStop(); });
@@ -220,7 +222,7 @@ Result<PassOutcome> ShareEngine::pass(const PassRequest& request) {
 Status ShareEngine::resolve(int64_t conflict_id, Resolution how) {
   Status st;
   {
-    std::lock_guard lock(pass_mu_);
+    MutexLock lock(pass_mu_);
     if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
     st = runtime_->reconciler().resolve(conflict_id, how);
   }
@@ -234,7 +236,7 @@ Status ShareEngine::resolve(int64_t conflict_id, Resolution how) {
 Status ShareEngine::apply(int64_t conflict_id, const ConflictDecision& decision) {
   Status st;
   {
-    std::lock_guard lock(pass_mu_);
+    MutexLock lock(pass_mu_);
     if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
     st = runtime_->reconciler().apply(conflict_id, decision);
   }
@@ -266,7 +268,7 @@ Result<std::unique_ptr<RepoCopies>> ShareEngine::copyRepo(const RelPath& path) {
   if (status().user_offline)
     return fail(ErrorCode::kOffline, "share \"" + share().name + "\" is offline (hoard offline)");
   {
-    std::lock_guard lock(pass_mu_);
+    MutexLock lock(pass_mu_);
     if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
   }
   auto entries = runtime_->baseUnder(path);
@@ -278,7 +280,7 @@ Result<std::unique_ptr<RepoCopies>> ShareEngine::copyRepo(const RelPath& path) {
 Status ShareEngine::undo(int64_t conflict_id) {
   Status st;
   {
-    std::lock_guard lock(pass_mu_);
+    MutexLock lock(pass_mu_);
     if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
     st = runtime_->reconciler().undo(conflict_id);
   }
@@ -287,7 +289,7 @@ Status ShareEngine::undo(int64_t conflict_id) {
 }
 
 Result<uint64_t> ShareEngine::evict(const RelPath& path) {
-  std::lock_guard lock(pass_mu_);
+  MutexLock lock(pass_mu_);
   if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
   // While the remote refuses hoard's credentials the cache copy is the only
   // one the user can reach: nothing is dropped until access works again.
@@ -301,8 +303,9 @@ Result<uint64_t> ShareEngine::evict(const RelPath& path) {
 
 bool ShareEngine::readyForSleep() {
   if (!machine_->readyForSleep()) return false;
-  std::unique_lock lock(pass_mu_, std::try_to_lock);  // a job's pass (a preload, a sync)
-  return lock.owns_lock();
+  if (!pass_mu_.tryLock()) return false;  // a job's pass (a preload, a sync) runs
+  pass_mu_.unlock();
+  return true;
 }
 
 void ShareEngine::pauseForSleep() {

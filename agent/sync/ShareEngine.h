@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/Clock.h"
+#include "common/ThreadAnnotations.h"
 #include "sync/LocalRecorder.h"
 #include "sync/RepoCopies.h"
 #include "sync/RepoCopyCache.h"
@@ -79,10 +80,11 @@ class ShareEngine {
   // state machine. `journal`, `journal_mu`, `store` and `pool` must outlive
   // the engine. Errors: the journal's, the cache root's (kNotFound if it is
   // gone), inotify's.
-  static Result<std::unique_ptr<ShareEngine>> start(
-      journal::Journal& journal, std::mutex& journal_mu, int64_t share_id,
-      store::BaseStore& store, std::shared_ptr<remote::WorkerPool> pool, std::string host,
-      ShareEngineHooks hooks, ShareEngineOptions options = {});
+  static Result<std::unique_ptr<ShareEngine>> start(journal::Journal& journal, Mutex& journal_mu,
+                                                    int64_t share_id, store::BaseStore& store,
+                                                    std::shared_ptr<remote::WorkerPool> pool,
+                                                    std::string host, ShareEngineHooks hooks,
+                                                    ShareEngineOptions options = {});
   // Stops the state machine and the tracker (changes already seen are made
   // durable first); see shutdown().
   ~ShareEngine();
@@ -100,7 +102,7 @@ class ShareEngine {
   void resumed() { machine_->resumed(); }
   // No pass runs (the state machine's or a job's) and none is due for the
   // sleep. Any thread, never blocks.
-  bool readyForSleep();
+  bool readyForSleep() HOARD_EXCLUDES(pass_mu_);
   // Asks every running pass of the share (a hoard walk too) to stop at its
   // next file. Any thread, does not wait.
   void pauseForSleep();
@@ -109,17 +111,17 @@ class ShareEngine {
   // this returns nothing of this share touches the remote. Blocks for as
   // long as the pass takes to notice (the reconciler checks between files):
   // never call it from the bus thread.
-  Status setUserOffline(bool offline);
+  Status setUserOffline(bool offline) HOARD_EXCLUDES(pass_mu_, report_mu_);
 
   // Asks the running pass, if any, to stop touching the remote as soon as
   // the file at hand is done (ReconcileOptions::stop). Any thread; does not wait.
-  void requestStop();
+  void requestStop() HOARD_EXCLUDES(report_mu_);
   // Stops for good: asks the running pass to stop, stops the state machine,
   // waits for a pass or resolution in progress on another thread, stops the
   // tracker. Later syncOnce/resolve/evict calls fail with kAborted. Blocks
   // (a pass that has to notice the stop, a tracker that flushes): not from
   // the bus thread. Idempotent; the destructor calls it.
-  void shutdown();
+  void shutdown() HOARD_EXCLUDES(pass_mu_, report_mu_);
 
   // Runs one pass now, on the calling thread (waiting for a pass in
   // progress), and returns its report; the state machine then probes to
@@ -129,18 +131,19 @@ class ShareEngine {
   // out. kOffline without touching the remote if the user forced the share
   // offline; kAborted after shutdown().
   Result<ReconcileReport> syncOnce(std::function<void(const HoardProgress&)> progress = {},
-                                   bool confirm_mass_delete = false);
+                                   bool confirm_mass_delete = false)
+      HOARD_EXCLUDES(pass_mu_, report_mu_);
 
   // The last finished pass (automatic or a job's); nullopt before the first.
-  std::optional<LastPass> lastPass() const;
+  std::optional<LastPass> lastPass() const HOARD_EXCLUDES(report_mu_);
   // What automatic passes did since the previous call (or since start), and
   // resets the count. A job calls it after its own pass.
-  PassTotals takeAutomaticTotals();
+  PassTotals takeAutomaticTotals() HOARD_EXCLUDES(report_mu_);
 
-  Status resolve(int64_t conflict_id, Resolution how);
+  Status resolve(int64_t conflict_id, Resolution how) HOARD_EXCLUDES(pass_mu_);
   // Reconciler::apply under the pass lock; a side that changed since the
   // conflict was detected refreshes it and announces it again (as resolve).
-  Status apply(int64_t conflict_id, const ConflictDecision& decision);
+  Status apply(int64_t conflict_id, const ConflictDecision& decision) HOARD_EXCLUDES(pass_mu_);
 
   // What each side holds now at `path` (lstat, through the remote's
   // deadlines), and how the last resolved conflict at `path` was decided:
@@ -163,13 +166,13 @@ class ShareEngine {
   // until it goes (on the calling thread); another call for the same
   // repository waits for it. Errors: the sides'; kOffline while the user
   // forced the share offline.
-  Result<std::unique_ptr<RepoCopies>> copyRepo(const RelPath& path);
+  Result<std::unique_ptr<RepoCopies>> copyRepo(const RelPath& path) HOARD_EXCLUDES(pass_mu_);
   // Forgets the kept copy of `path` (its conflict was resolved). Any thread.
   void dropRepoCopy(const RelPath& path) { repo_copies_.drop(path); }
-  Status undo(int64_t conflict_id);
+  Status undo(int64_t conflict_id) HOARD_EXCLUDES(pass_mu_);
   // Reconciler::evict under the pass lock; kAuthExpired while the remote
   // refuses the credentials (nothing is dropped while access is lost).
-  Result<uint64_t> evict(const RelPath& path);
+  Result<uint64_t> evict(const RelPath& path) HOARD_EXCLUDES(pass_mu_);
 
   const journal::ShareRecord& share() const { return runtime_->share(); }
   // Remote calls made since the engine started (ShareRuntime::remoteCalls).
@@ -178,10 +181,11 @@ class ShareEngine {
  private:
   class Sink;
   ShareEngine() = default;
-  Result<PassOutcome> pass(const PassRequest& request);
+  Result<PassOutcome> pass(const PassRequest& request) HOARD_EXCLUDES(pass_mu_, report_mu_);
   // One pass under pass_mu_ (held by the caller).
   Result<ReconcileReport> runLocked(std::function<void(const HoardProgress&)> progress,
-                                    bool confirm_mass_delete, bool automatic);
+                                    bool confirm_mass_delete, bool automatic)
+      HOARD_REQUIRES(pass_mu_);
 
   ShareEngineHooks hooks_;
   ShareEngineOptions options_;
@@ -192,15 +196,15 @@ class ShareEngine {
   std::unique_ptr<JournalShareStateStore> state_store_;
   std::unique_ptr<ShareStateMachine> machine_;
 
-  std::mutex pass_mu_;           // one pass or resolution at a time
+  Mutex pass_mu_;                // one pass or resolution at a time
   RepoCopyCache repo_copies_;    // taken before pass_mu_, never while holding it
-  bool recovered_ = false;       // GUARDED_BY(pass_mu_): recover() ran
+  bool recovered_ HOARD_GUARDED_BY(pass_mu_) = false;  // recover() ran
   std::atomic<bool> shut_down_{false};
 
-  mutable std::mutex report_mu_;  // the running pass's stop flag and what passes left
-  std::shared_ptr<std::atomic<bool>> stop_;  // GUARDED_BY(report_mu_): the running pass's
-  std::optional<LastPass> last_;             // GUARDED_BY(report_mu_)
-  PassTotals automatic_;                     // GUARDED_BY(report_mu_)
+  mutable Mutex report_mu_;  // the running pass's stop flag and what passes left
+  std::shared_ptr<std::atomic<bool>> stop_ HOARD_GUARDED_BY(report_mu_);  // the running pass's
+  std::optional<LastPass> last_ HOARD_GUARDED_BY(report_mu_);
+  PassTotals automatic_ HOARD_GUARDED_BY(report_mu_);
 };
 
 }  // namespace hoard::sync

@@ -5,9 +5,8 @@
 
 namespace hoard::sync {
 
-Result<ShareCounts> shareCounts(journal::Journal& journal, std::mutex& journal_mu,
-                                int64_t share_id) {
-  std::lock_guard lock(journal_mu);
+Result<ShareCounts> shareCounts(journal::Journal& journal, Mutex& journal_mu, int64_t share_id) {
+  MutexLock lock(journal_mu);
   ShareCounts out;
   auto pending = journal.changeCount(share_id);
   if (!pending) return tl::unexpected(pending.error());
@@ -22,8 +21,8 @@ Result<ShareCounts> shareCounts(journal::Journal& journal, std::mutex& journal_m
   return out;
 }
 
-Result<size_t> openConflictCount(journal::Journal& journal, std::mutex& journal_mu) {
-  std::lock_guard lock(journal_mu);
+Result<size_t> openConflictCount(journal::Journal& journal, Mutex& journal_mu) {
+  MutexLock lock(journal_mu);
   auto shares = journal.shares();
   if (!shares) return tl::unexpected(shares.error());
   size_t n = 0;
@@ -68,9 +67,9 @@ Result<ConflictFilter> conflictFilter(const std::optional<std::string>& glob,
   return f;
 }
 
-Result<std::vector<int64_t>> matchingConflicts(journal::Journal& journal, std::mutex& journal_mu,
+Result<std::vector<int64_t>> matchingConflicts(journal::Journal& journal, Mutex& journal_mu,
                                                int64_t share_id, const ConflictFilter& filter) {
-  std::lock_guard lock(journal_mu);
+  MutexLock lock(journal_mu);
   auto open = journal.conflicts(share_id, true);
   if (!open) return tl::unexpected(open.error());
   std::vector<int64_t> ids;
@@ -79,9 +78,9 @@ Result<std::vector<int64_t>> matchingConflicts(journal::Journal& journal, std::m
   return ids;
 }
 
-Result<LocalPathInShare> shareOfLocalPath(journal::Journal& journal, std::mutex& journal_mu,
+Result<LocalPathInShare> shareOfLocalPath(journal::Journal& journal, Mutex& journal_mu,
                                           const std::string& p) {
-  std::lock_guard lock(journal_mu);
+  MutexLock lock(journal_mu);
   auto shares = journal.shares();
   if (!shares) return tl::unexpected(shares.error());
   for (const auto& s : *shares) {

@@ -17,6 +17,7 @@
 
 #include "common/Error.h"
 #include "common/RelPath.h"
+#include "common/ThreadAnnotations.h"
 #include "journal/Journal.h"
 
 namespace hoard::sync {
@@ -28,11 +29,10 @@ struct ShareCounts {
 };
 
 // Errors: the journal's.
-Result<ShareCounts> shareCounts(journal::Journal& journal, std::mutex& journal_mu,
-                                int64_t share_id);
+Result<ShareCounts> shareCounts(journal::Journal& journal, Mutex& journal_mu, int64_t share_id);
 
 // Open conflicts over all shares. Errors: the journal's.
-Result<size_t> openConflictCount(journal::Journal& journal, std::mutex& journal_mu);
+Result<size_t> openConflictCount(journal::Journal& journal, Mutex& journal_mu);
 
 // Which open conflicts a bulk resolution picks: every given field must match.
 struct ConflictFilter {
@@ -54,7 +54,7 @@ Result<ConflictFilter> conflictFilter(const std::optional<std::string>& glob,
 
 // The ids of the share's open conflicts that `filter` picks, oldest first.
 // Errors: the journal's.
-Result<std::vector<int64_t>> matchingConflicts(journal::Journal& journal, std::mutex& journal_mu,
+Result<std::vector<int64_t>> matchingConflicts(journal::Journal& journal, Mutex& journal_mu,
                                                int64_t share_id, const ConflictFilter& filter);
 
 // The share whose cache root holds `local_path` (absolute, normalised, no
@@ -65,7 +65,7 @@ struct LocalPathInShare {
 };
 // Errors: kOutsideRoot (inside no share's cache root, the message names the
 // path), the journal's.
-Result<LocalPathInShare> shareOfLocalPath(journal::Journal& journal, std::mutex& journal_mu,
+Result<LocalPathInShare> shareOfLocalPath(journal::Journal& journal, Mutex& journal_mu,
                                           const std::string& local_path);
 
 // False if some path the cache budget left out (`not_hoarded`) lies beneath `pin`.

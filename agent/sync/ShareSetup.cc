@@ -87,9 +87,9 @@ Status checkRoots(const std::string& name, const std::string& remote_root,
 
 }  // namespace
 
-Result<int64_t> createShare(journal::Journal& journal, std::mutex& journal_mu,
-                            const std::string& name, const std::string& remote_root,
-                            const std::string& cache_root, remote::WorkerPool& pool) {
+Result<int64_t> createShare(journal::Journal& journal, Mutex& journal_mu, const std::string& name,
+                            const std::string& remote_root, const std::string& cache_root,
+                            remote::WorkerPool& pool) {
   if (auto ok = validateShareName(name); !ok) return tl::unexpected(ok.error());
   for (const std::string* root : {&remote_root, &cache_root}) {
     if (root->empty() || root->front() != '/')
@@ -98,7 +98,7 @@ Result<int64_t> createShare(journal::Journal& journal, std::mutex& journal_mu,
   }
   std::vector<journal::ShareRecord> shares;
   {
-    std::lock_guard lock(journal_mu);
+    MutexLock lock(journal_mu);
     if (journal.shareByName(name))
       return fail(ErrorCode::kExists, "a share named \"" + name + "\" already exists");
     auto all = journal.shares();
@@ -132,7 +132,7 @@ Result<int64_t> createShare(journal::Journal& journal, std::mutex& journal_mu,
   if (ec)
     return fail(ErrorCode::kIo, "share \"" + name + "\": cannot create cache root " +
                                     displayPath(cache_root) + ": " + ec.message());
-  std::lock_guard lock(journal_mu);
+  MutexLock lock(journal_mu);
   return journal.addShare({name, remote_root, cache_root, toJournal(*identity)});
 }
 
@@ -161,7 +161,7 @@ std::optional<int> faultWhileFile(const std::string& path) {
 }
 
 Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
-    journal::Journal& journal, std::mutex& journal_mu, int64_t share_id, store::BaseStore& store,
+    journal::Journal& journal, Mutex& journal_mu, int64_t share_id, store::BaseStore& store,
     std::shared_ptr<remote::WorkerPool> pool, remote::DeadlineRemoteFs::Deadlines deadlines,
     std::string host, const remote::ListerSettings& lister,
     std::function<void(const std::string&)> on_lister_fallback) {
@@ -170,7 +170,7 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
   rt->journal_mu_ = &journal_mu;
   rt->store_ = &store;
   {
-    std::lock_guard lock(journal_mu);
+    MutexLock lock(journal_mu);
     auto share = journal.share(share_id);
     if (!share) return tl::unexpected(share.error());
     rt->share_ = std::move(*share);
@@ -257,12 +257,12 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
 }
 
 Result<std::vector<BaseEntry>> ShareRuntime::baseUnder(const RelPath& dir) {
-  std::lock_guard lock(*journal_mu_);
+  MutexLock lock(*journal_mu_);
   return journal_->listBaseUnder(share_.id, dir);
 }
 
 std::string ShareRuntime::lastResolution(const RelPath& path) {
-  std::lock_guard lock(*journal_mu_);
+  MutexLock lock(*journal_mu_);
   auto all = journal_->conflicts(share_.id, false);
   if (!all) return {};
   const journal::ConflictRecord* newest = nullptr;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/Error.h"
+#include "common/ThreadAnnotations.h"
 #include "journal/Journal.h"
 #include "remote/CountingRemoteFs.h"
 #include "remote/DeadlineRemoteFs.h"
@@ -37,9 +38,9 @@ remote::RemoteIdentity fromJournal(const journal::RemoteIdentity& id);
 // empty), kNotFound (remote root missing), kExists (name taken),
 // kOffline/kTimeout (the remote did not answer), kPermission. Nothing is
 // stored or written (no marker, no cache directory) unless every check passes.
-Result<int64_t> createShare(journal::Journal& journal, std::mutex& journal_mu,
-                            const std::string& name, const std::string& remote_root,
-                            const std::string& cache_root, remote::WorkerPool& pool);
+Result<int64_t> createShare(journal::Journal& journal, Mutex& journal_mu, const std::string& name,
+                            const std::string& remote_root, const std::string& cache_root,
+                            remote::WorkerPool& pool);
 
 // Test hook: HOARD_FAULT_INJECT_REMOTE=EKEYEXPIRED (or ENOSPC, EACCES, EIO,
 // ETIMEDOUT, ENOTCONN) makes every remote file replacement of every share
@@ -58,10 +59,9 @@ std::optional<int> faultWhileFile(const std::string& path);
 class ShareRuntime {
  public:
   static Result<std::unique_ptr<ShareRuntime>> open(
-      journal::Journal& journal, std::mutex& journal_mu, int64_t share_id,
-      store::BaseStore& store, std::shared_ptr<remote::WorkerPool> pool,
-      remote::DeadlineRemoteFs::Deadlines deadlines, std::string host,
-      const remote::ListerSettings& lister = {},
+      journal::Journal& journal, Mutex& journal_mu, int64_t share_id, store::BaseStore& store,
+      std::shared_ptr<remote::WorkerPool> pool, remote::DeadlineRemoteFs::Deadlines deadlines,
+      std::string host, const remote::ListerSettings& lister = {},
       std::function<void(const std::string&)> on_lister_fallback = nullptr);
 
   Reconciler& reconciler() { return *reconciler_; }
@@ -86,7 +86,7 @@ class ShareRuntime {
  private:
   ShareRuntime() = default;
   journal::Journal* journal_ = nullptr;
-  std::mutex* journal_mu_ = nullptr;
+  Mutex* journal_mu_ = nullptr;
   store::BaseStore* store_ = nullptr;
   journal::ShareRecord share_;
   std::shared_ptr<remote::PosixRemoteFs> local_;

@@ -146,7 +146,7 @@ std::optional<Clock::SteadyTime> ShareStateMachine::nextDueLocked(Clock::SteadyT
 }
 
 std::optional<Clock::SteadyTime> ShareStateMachine::nextDue() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return nextDueLocked(clock_.steadyNow());
 }
 
@@ -203,7 +203,7 @@ void ShareStateMachine::flushStore() {
     std::optional<std::string> label;
     ShareState state = ShareState::kOffline;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (snapshot_pending_) {
         label = snapshot_pending_;
       } else if (stored_state_ != state_) {
@@ -216,7 +216,7 @@ void ShareStateMachine::flushStore() {
     // so what was read above still holds after the journal call.
     if (label) {
       auto id = store_.enterOffline(*label);
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!id) {
         journal_error_ = id.error().toString();
         return;
@@ -227,7 +227,7 @@ void ShareStateMachine::flushStore() {
       journal_error_.reset();
     } else {
       auto st = store_.setState(state);
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!st) {
         journal_error_ = st.error().toString();
         return;
@@ -242,7 +242,7 @@ void ShareStateMachine::announce() {
   std::optional<Announcement> change;
   std::optional<std::string> auth;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!announced_ || announced_->state != state_ || announced_->reason != reason_) {
       announced_ = Announcement{state_, reason_};
       change = announced_;
@@ -255,7 +255,7 @@ void ShareStateMachine::announce() {
 
 void ShareStateMachine::runProbe() {
   remote::ProbeResult r = probe_.probe();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const Clock::SteadyTime now = clock_.steadyNow();
   ++probes_;
   probe_requested_ = false;
@@ -302,7 +302,7 @@ void ShareStateMachine::runProbe() {
 void ShareStateMachine::runPass(PassKind kind) {
   std::stop_token token;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     // Changes noted from now on are not covered by this pass's freeze of the
     // change log; they schedule the next write-back.
     first_change_at_.reset();
@@ -316,7 +316,7 @@ void ShareStateMachine::runPass(PassKind kind) {
 }
 
 void ShareStateMachine::applyPassResult(PassKind kind, const Result<PassOutcome>& result) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const Clock::SteadyTime now = clock_.steadyNow();
   pass_stop_.reset();
   ++passes_;
@@ -403,12 +403,12 @@ void ShareStateMachine::applyPassResult(PassKind kind, const Result<PassOutcome>
 
 void ShareStateMachine::refreshCounts() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!counts_dirty_) return;
     counts_dirty_ = false;
   }
   auto counts = store_.pendingCounts();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (counts) {
     counts_ = *counts;
   } else {
@@ -419,9 +419,9 @@ void ShareStateMachine::refreshCounts() {
 // --- tick and runner ----------------------------------------------------------
 
 void ShareStateMachine::tick() {
-  std::lock_guard tick_lock(tick_mu_);
+  MutexLock tick_lock(tick_mu_);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     applyOverrideLocked();
   }
   flushStore();
@@ -429,14 +429,14 @@ void ShareStateMachine::tick() {
 
   bool probe_due = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     probe_due = !user_offline_ && !sleeping_ &&
                 (probe_requested_ || clock_.steadyNow() >= next_probe_at_);
   }
   if (probe_due) {
     runProbe();
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       applyOverrideLocked();  // a network loss noted during the probe wins
     }
     flushStore();
@@ -445,14 +445,14 @@ void ShareStateMachine::tick() {
 
   std::optional<PassKind> pass;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const Clock::SteadyTime now = clock_.steadyNow();
     if (auto next = nextPassLocked(now); next && next->first <= now) pass = next->second;
   }
   if (pass) {
     runPass(*pass);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       applyOverrideLocked();
     }
     flushStore();
@@ -464,17 +464,18 @@ void ShareStateMachine::tick() {
 void ShareStateMachine::runLoop() {
   for (;;) {
     tick();
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     if (!wake_) {
-      auto woken = [this] { return wake_ || stopping_; };
       const Clock::SteadyTime now = clock_.steadyNow();
       if (auto due = nextDueLocked(now); !due) {
-        cv_.wait(lock, woken);
+        while (!wake_ && !stopping_) cv_.wait(mu_);
       } else if (*due > now) {
         // Steady time from the injected clock, waited for in real time: with
         // a FakeClock the wait ends early only through wake() and friends.
-        cv_.wait_for(lock, *due - now, woken);
+        const auto until = std::chrono::steady_clock::now() + (*due - now);
+        while (!wake_ && !stopping_ && cv_.waitUntil(mu_, until)) {
+        }
       }
     }
     wake_ = false;
@@ -483,10 +484,10 @@ void ShareStateMachine::runLoop() {
 }
 
 void ShareStateMachine::start() {
-  std::lock_guard run_lock(run_mu_);
+  MutexLock run_lock(run_mu_);
   if (runner_.joinable()) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = false;
   }
   runner_ = std::thread([this] {
@@ -497,14 +498,14 @@ void ShareStateMachine::start() {
 }
 
 void ShareStateMachine::stop() {
-  std::lock_guard run_lock(run_mu_);
+  MutexLock run_lock(run_mu_);
   if (!runner_.joinable()) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
     if (pass_stop_) pass_stop_->request_stop();
   }
-  cv_.notify_all();
+  cv_.notifyAll();
   runner_.join();
 }
 
@@ -512,51 +513,51 @@ void ShareStateMachine::stop() {
 
 void ShareStateMachine::wake() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     wake_ = true;
   }
-  cv_.notify_all();
+  cv_.notifyAll();
 }
 
 void ShareStateMachine::credentialsRenewed() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auth_hold_until_.reset();
     probe_requested_ = true;
     wake_ = true;
   }
-  cv_.notify_all();
+  cv_.notifyAll();
 }
 
 void ShareStateMachine::networkLost(std::string why) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (user_offline_ || state_ == ShareState::kOffline) return;
     network_lost_ = std::move(why);
     if (pass_stop_) pass_stop_->request_stop();
     wake_ = true;
   }
-  cv_.notify_all();
+  cv_.notifyAll();
 }
 
 void ShareStateMachine::prepareForSleep() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     sleeping_ = true;
     const bool unsent = first_change_at_ || (counts_ && counts_->changes > 0);
     if (!user_offline_ && state_ != ShareState::kOffline && unsent) sync_requested_ = true;
     wake_ = true;
   }
-  cv_.notify_all();
+  cv_.notifyAll();
 }
 
 bool ShareStateMachine::readyForSleep() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return !pass_stop_ && !sync_requested_;
 }
 
 void ShareStateMachine::pauseForSleep() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sync_requested_ = false;
   if (pass_stop_) {
     pass_stop_->request_stop();
@@ -566,7 +567,7 @@ void ShareStateMachine::pauseForSleep() {
 
 void ShareStateMachine::resumed() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     sleeping_ = false;
     probe_requested_ = true;
     if (std::exchange(paused_for_sleep_, false) && state_ != ShareState::kOffline) {
@@ -578,21 +579,21 @@ void ShareStateMachine::resumed() {
     }
     wake_ = true;
   }
-  cv_.notify_all();
+  cv_.notifyAll();
 }
 
 void ShareStateMachine::probeNow() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     probe_requested_ = true;
     wake_ = true;
   }
-  cv_.notify_all();
+  cv_.notifyAll();
 }
 
 void ShareStateMachine::syncNow() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (user_offline_) return;
     if (state_ == ShareState::kOffline) {
       probe_requested_ = true;
@@ -601,28 +602,28 @@ void ShareStateMachine::syncNow() {
     }
     wake_ = true;
   }
-  cv_.notify_all();
+  cv_.notifyAll();
 }
 
 void ShareStateMachine::localChangeNoted() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const Clock::SteadyTime now = clock_.steadyNow();
     if (!first_change_at_) first_change_at_ = now;
     last_change_at_ = now;
     counts_dirty_ = true;
     wake_ = true;
   }
-  cv_.notify_all();
+  cv_.notifyAll();
 }
 
 Status ShareStateMachine::setUserOffline(bool user_offline) {
-  std::lock_guard user_lock(user_mu_);
+  MutexLock user_lock(user_mu_);
   if (auto st = store_.setUserOffline(user_offline); !st) {
     return tl::unexpected(st.error().withContext("share state machine: storing the override"));
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     user_offline_ = user_offline;
     if (user_offline) {
       if (pass_stop_) pass_stop_->request_stop();
@@ -631,12 +632,12 @@ Status ShareStateMachine::setUserOffline(bool user_offline) {
     }
     wake_ = true;
   }
-  cv_.notify_all();
+  cv_.notifyAll();
   return {};
 }
 
 ShareStatus ShareStateMachine::status() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ShareStatus s;
   s.state = state_;
   s.user_offline = user_offline_;

@@ -104,6 +104,7 @@
 
 #include "common/Clock.h"
 #include "common/Error.h"
+#include "common/ThreadAnnotations.h"
 #include "journal/Records.h"
 #include "remote/Identity.h"
 #include "sync/ShareStateStore.h"
@@ -287,23 +288,23 @@ class ShareStateMachine {
     std::string reason;
   };
 
-  // All *Locked methods require mu_.
-  std::optional<std::pair<Clock::SteadyTime, PassKind>> nextPassLocked(Clock::SteadyTime now) const;
-  std::optional<Clock::SteadyTime> nextDueLocked(Clock::SteadyTime now) const;
-  void applyOverrideLocked();
+  std::optional<std::pair<Clock::SteadyTime, PassKind>> nextPassLocked(Clock::SteadyTime now) const
+      HOARD_REQUIRES(mu_);
+  std::optional<Clock::SteadyTime> nextDueLocked(Clock::SteadyTime now) const HOARD_REQUIRES(mu_);
+  void applyOverrideLocked() HOARD_REQUIRES(mu_);
   // Moves to OFFLINE (snapshot if coming from ONLINE/REINTEGRATING) with
   // `reason`; journal work happens after unlocking, in flushStore().
-  void goOfflineLocked(std::string reason);
-  void setStateLocked(journal::ShareState state, std::string reason);
-  void noteAuthExpiredLocked(const std::string& reason);
+  void goOfflineLocked(std::string reason) HOARD_REQUIRES(mu_);
+  void setStateLocked(journal::ShareState state, std::string reason) HOARD_REQUIRES(mu_);
+  void noteAuthExpiredLocked(const std::string& reason) HOARD_REQUIRES(mu_);
   // Journal work and hooks, run with mu_ NOT held, in this order.
-  void flushStore();
-  void announce();
-  void runProbe();
-  void runPass(PassKind kind);
-  void applyPassResult(PassKind kind, const Result<PassOutcome>& result);
-  void refreshCounts();
-  void runLoop();
+  void flushStore() HOARD_EXCLUDES(mu_);
+  void announce() HOARD_EXCLUDES(mu_);
+  void runProbe() HOARD_EXCLUDES(mu_);
+  void runPass(PassKind kind) HOARD_EXCLUDES(mu_);
+  void applyPassResult(PassKind kind, const Result<PassOutcome>& result) HOARD_EXCLUDES(mu_);
+  void refreshCounts() HOARD_EXCLUDES(mu_);
+  void runLoop() HOARD_EXCLUDES(mu_);
 
   ShareStateStore& store_;
   remote::ConnectivityProbe& probe_;
@@ -311,49 +312,49 @@ class ShareStateMachine {
   const ShareStateHooks hooks_;
   const ShareStateOptions options_;
 
-  std::mutex tick_mu_;  // serialises tick()
-  std::mutex user_mu_;  // serialises setUserOffline()
+  Mutex tick_mu_;  // serialises tick()
+  Mutex user_mu_;  // serialises setUserOffline()
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;  // runner waits here; signalled on events and stop
-  journal::ShareState state_;   // guarded by mu_
-  std::string reason_;          // guarded by mu_
-  bool user_offline_;           // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;  // runner waits here; signalled on events and stop
+  journal::ShareState state_ HOARD_GUARDED_BY(mu_);
+  std::string reason_ HOARD_GUARDED_BY(mu_);
+  bool user_offline_ HOARD_GUARDED_BY(mu_);
   // The state as last stored; differs from state_ while a store is pending.
-  std::optional<journal::ShareState> stored_state_;   // guarded by mu_
-  std::optional<std::string> snapshot_pending_;       // label; guarded by mu_
-  std::optional<std::string> journal_error_;          // guarded by mu_
-  std::optional<Announcement> announced_;             // guarded by mu_
-  std::optional<std::string> auth_message_pending_;   // guarded by mu_
-  bool auth_episode_ = false;                         // guarded by mu_
+  std::optional<journal::ShareState> stored_state_ HOARD_GUARDED_BY(mu_);
+  std::optional<std::string> snapshot_pending_ HOARD_GUARDED_BY(mu_);  // label
+  std::optional<std::string> journal_error_ HOARD_GUARDED_BY(mu_);
+  std::optional<Announcement> announced_ HOARD_GUARDED_BY(mu_);
+  std::optional<std::string> auth_message_pending_ HOARD_GUARDED_BY(mu_);
+  bool auth_episode_ HOARD_GUARDED_BY(mu_) = false;
   // After a refused pass: no reintegration before this (credentialsRenewed lifts it).
-  std::optional<Clock::SteadyTime> auth_hold_until_;  // guarded by mu_
-  std::optional<std::string> network_lost_;           // pending hint; guarded by mu_
-  bool sleeping_ = false;                             // guarded by mu_
-  bool paused_for_sleep_ = false;  // a pass was stopped for the sleep; guarded by mu_
-  bool probe_requested_ = true;                       // guarded by mu_
-  Clock::SteadyTime next_probe_at_;                   // guarded by mu_
-  bool sync_requested_ = false;                       // guarded by mu_
-  std::optional<Clock::SteadyTime> first_change_at_;  // guarded by mu_
-  Clock::SteadyTime last_change_at_;                  // guarded by mu_
-  std::optional<Clock::SteadyTime> next_poll_at_;     // guarded by mu_
-  std::optional<Clock::SteadyTime> held_until_;       // backoff or pause; guarded by mu_
-  bool paused_ = false;                               // guarded by mu_
-  bool waiting_for_user_ = false;                     // guarded by mu_
-  uint32_t failures_ = 0;                             // guarded by mu_
-  std::chrono::milliseconds backoff_{0};              // guarded by mu_
-  bool counts_dirty_ = true;                          // guarded by mu_
-  std::optional<PendingCounts> counts_;               // guarded by mu_
-  std::optional<ShareStatus::Probe> last_probe_;      // guarded by mu_
-  std::optional<ShareStatus::Pass> last_pass_;        // guarded by mu_
-  uint64_t probes_ = 0;                               // guarded by mu_
-  uint64_t passes_ = 0;                               // guarded by mu_
-  uint64_t snapshots_ = 0;                            // guarded by mu_
-  std::optional<std::stop_source> pass_stop_;         // the running pass's; guarded by mu_
-  bool wake_ = false;                                 // guarded by mu_
-  bool stopping_ = false;                             // guarded by mu_
-  std::thread runner_;                                // started/joined under run_mu_
-  std::mutex run_mu_;
+  std::optional<Clock::SteadyTime> auth_hold_until_ HOARD_GUARDED_BY(mu_);
+  std::optional<std::string> network_lost_ HOARD_GUARDED_BY(mu_);  // pending hint
+  bool sleeping_ HOARD_GUARDED_BY(mu_) = false;
+  bool paused_for_sleep_ HOARD_GUARDED_BY(mu_) = false;  // a pass was stopped for the sleep
+  bool probe_requested_ HOARD_GUARDED_BY(mu_) = true;
+  Clock::SteadyTime next_probe_at_ HOARD_GUARDED_BY(mu_);
+  bool sync_requested_ HOARD_GUARDED_BY(mu_) = false;
+  std::optional<Clock::SteadyTime> first_change_at_ HOARD_GUARDED_BY(mu_);
+  Clock::SteadyTime last_change_at_ HOARD_GUARDED_BY(mu_);
+  std::optional<Clock::SteadyTime> next_poll_at_ HOARD_GUARDED_BY(mu_);
+  std::optional<Clock::SteadyTime> held_until_ HOARD_GUARDED_BY(mu_);  // backoff or pause
+  bool paused_ HOARD_GUARDED_BY(mu_) = false;
+  bool waiting_for_user_ HOARD_GUARDED_BY(mu_) = false;
+  uint32_t failures_ HOARD_GUARDED_BY(mu_) = 0;
+  std::chrono::milliseconds backoff_ HOARD_GUARDED_BY(mu_){0};
+  bool counts_dirty_ HOARD_GUARDED_BY(mu_) = true;
+  std::optional<PendingCounts> counts_ HOARD_GUARDED_BY(mu_);
+  std::optional<ShareStatus::Probe> last_probe_ HOARD_GUARDED_BY(mu_);
+  std::optional<ShareStatus::Pass> last_pass_ HOARD_GUARDED_BY(mu_);
+  uint64_t probes_ HOARD_GUARDED_BY(mu_) = 0;
+  uint64_t passes_ HOARD_GUARDED_BY(mu_) = 0;
+  uint64_t snapshots_ HOARD_GUARDED_BY(mu_) = 0;
+  std::optional<std::stop_source> pass_stop_ HOARD_GUARDED_BY(mu_);  // the running pass's
+  bool wake_ HOARD_GUARDED_BY(mu_) = false;
+  bool stopping_ HOARD_GUARDED_BY(mu_) = false;
+  std::thread runner_ HOARD_GUARDED_BY(run_mu_);  // started and joined under run_mu_
+  Mutex run_mu_;
 };
 
 }  // namespace hoard::sync

@@ -5,29 +5,29 @@
 
 namespace hoard::sync {
 
-JournalShareStateStore::JournalShareStateStore(journal::Journal& journal, std::mutex& journal_mu,
+JournalShareStateStore::JournalShareStateStore(journal::Journal& journal, Mutex& journal_mu,
                                                int64_t share_id)
     : journal_(journal), journal_mu_(journal_mu), share_id_(share_id) {}
 
 Result<PersistedShareState> JournalShareStateStore::load() {
-  std::lock_guard lock(journal_mu_);
+  MutexLock lock(journal_mu_);
   auto rec = journal_.share(share_id_);
   if (!rec) return tl::unexpected(rec.error());
   return PersistedShareState{rec->state, rec->user_offline};
 }
 
 Status JournalShareStateStore::setState(journal::ShareState state) {
-  std::lock_guard lock(journal_mu_);
+  MutexLock lock(journal_mu_);
   return journal_.setShareState(share_id_, state);
 }
 
 Status JournalShareStateStore::setUserOffline(bool user_offline) {
-  std::lock_guard lock(journal_mu_);
+  MutexLock lock(journal_mu_);
   return journal_.setUserOffline(share_id_, user_offline);
 }
 
 Result<int64_t> JournalShareStateStore::enterOffline(std::string_view snapshot_label) {
-  std::lock_guard lock(journal_mu_);
+  MutexLock lock(journal_mu_);
   int64_t snapshot_id = 0;
   auto st = journal_.inTransaction([&]() -> Status {
     auto id = journal_.takeSnapshot(share_id_, snapshot_label);
@@ -40,7 +40,7 @@ Result<int64_t> JournalShareStateStore::enterOffline(std::string_view snapshot_l
 }
 
 Result<PendingCounts> JournalShareStateStore::pendingCounts() {
-  std::lock_guard lock(journal_mu_);
+  MutexLock lock(journal_mu_);
   auto changes = journal_.changeCount(share_id_);
   if (!changes) return tl::unexpected(changes.error());
   auto conflicts = journal_.conflicts(share_id_, /*open_only=*/true);
@@ -54,27 +54,27 @@ Status MemoryShareStateStore::check() const {
 }
 
 Result<PersistedShareState> MemoryShareStateStore::load() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto st = check(); !st) return tl::unexpected(st.error());
   return persisted_;
 }
 
 Status MemoryShareStateStore::setState(journal::ShareState state) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto st = check(); !st) return st;
   persisted_.state = state;
   return {};
 }
 
 Status MemoryShareStateStore::setUserOffline(bool user_offline) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto st = check(); !st) return st;
   persisted_.user_offline = user_offline;
   return {};
 }
 
 Result<int64_t> MemoryShareStateStore::enterOffline(std::string_view snapshot_label) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto st = check(); !st) return tl::unexpected(st.error());
   snapshots_.emplace_back(snapshot_label);
   persisted_.state = journal::ShareState::kOffline;
@@ -82,28 +82,28 @@ Result<int64_t> MemoryShareStateStore::enterOffline(std::string_view snapshot_la
 }
 
 Result<PendingCounts> MemoryShareStateStore::pendingCounts() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto st = check(); !st) return tl::unexpected(st.error());
   return counts_;
 }
 
 void MemoryShareStateStore::failWith(std::optional<Error> error) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   fail_ = std::move(error);
 }
 
 void MemoryShareStateStore::setPendingCounts(PendingCounts counts) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   counts_ = counts;
 }
 
 PersistedShareState MemoryShareStateStore::persisted() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return persisted_;
 }
 
 std::vector<std::string> MemoryShareStateStore::snapshotLabels() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return snapshots_;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/Error.h"
+#include "common/ThreadAnnotations.h"
 #include "journal/Journal.h"
 #include "journal/Records.h"
 
@@ -53,7 +54,7 @@ class ShareStateStore {
 // `journal` and `journal_mu` must outlive this object.
 class JournalShareStateStore final : public ShareStateStore {
  public:
-  JournalShareStateStore(journal::Journal& journal, std::mutex& journal_mu, int64_t share_id);
+  JournalShareStateStore(journal::Journal& journal, Mutex& journal_mu, int64_t share_id);
 
   Result<PersistedShareState> load() override;
   Status setState(journal::ShareState state) override;
@@ -63,7 +64,7 @@ class JournalShareStateStore final : public ShareStateStore {
 
  private:
   journal::Journal& journal_;
-  std::mutex& journal_mu_;
+  Mutex& journal_mu_;
   const int64_t share_id_;
 };
 
@@ -88,13 +89,13 @@ class MemoryShareStateStore final : public ShareStateStore {
   std::vector<std::string> snapshotLabels() const;
 
  private:
-  Status check() const;
+  Status check() const HOARD_REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  PersistedShareState persisted_;       // guarded by mu_
-  std::vector<std::string> snapshots_;  // guarded by mu_
-  PendingCounts counts_;                // guarded by mu_
-  std::optional<Error> fail_;           // guarded by mu_
+  mutable Mutex mu_;
+  PersistedShareState persisted_ HOARD_GUARDED_BY(mu_);
+  std::vector<std::string> snapshots_ HOARD_GUARDED_BY(mu_);
+  PendingCounts counts_ HOARD_GUARDED_BY(mu_);
+  std::optional<Error> fail_ HOARD_GUARDED_BY(mu_);
 };
 
 }  // namespace hoard::sync

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "common/ThreadAnnotations.h"
 #include "sync/PassState.h"
 #include "sync/Xattrs.h"
 
@@ -97,7 +98,7 @@ Result<PassState::Staged> PassState::stageCopy(remote::RemoteFs& fs, const RelPa
     // sent or fetched half-done, and the next pass looks at it again.
     const ErrorCode code = copied.error().code();
     if (code == ErrorCode::kNotFound || code == ErrorCode::kBusy) {
-      std::lock_guard lock(moved_on_mu);
+      MutexLock lock(moved_on_mu);
       moved_on.insert(p);
     }
     return tl::unexpected(copied.error());
@@ -203,12 +204,12 @@ Result<bool> PassState::pushFiles(const std::vector<FilePush>& pushes) {
   // A failing send may be the first sign of the share going away (an
   // unmount leaves a bare mountpoint where new files would land): as in
   // noteFailure, look before sending more.
-  std::mutex check_mu;
+  Mutex check_mu;
   bool gone = false;  // GUARDED_BY(check_mu)
   auto shareGone = [&](const Error& e) {
     if (stopsPass(e)) return true;
     if (!s.check_remote) return false;
-    std::lock_guard lock(check_mu);
+    MutexLock lock(check_mu);
     if (!gone) gone = !s.check_remote();
     return gone;
   };

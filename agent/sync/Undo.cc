@@ -222,7 +222,7 @@ std::optional<Error> notUndoable(const journal::ResolutionRecord& r,
 // symlinks.
 Result<journal::ConflictRecord> undoable(ShareSides& s, const journal::ResolutionRecord& r,
                                          bool resuming) {
-  std::lock_guard lock(s.journal_mu);
+  MutexLock lock(s.journal_mu);
   auto c = s.journal.conflict(r.conflict_id);
   if (!c) return tl::unexpected(c.error());
   if (c->open != resuming)
@@ -243,7 +243,7 @@ Result<int64_t> reopenForUndo(ShareSides& s, const journal::ResolutionRecord& r,
   i.to_path = r.stash_path;
   i.new_hash = new_hash;
   int64_t id = 0;
-  std::lock_guard lock(s.journal_mu);
+  MutexLock lock(s.journal_mu);
   Status done = s.journal.inTransaction([&]() -> Status {
     auto added = s.journal.addIntent(i);
     if (!added) return tl::unexpected(added.error());
@@ -258,7 +258,7 @@ Status Reconciler::undo(int64_t conflict_id) {
   ShareSides& s = s_;
   std::optional<journal::ResolutionRecord> last;
   {
-    std::lock_guard lock(s.journal_mu);
+    MutexLock lock(s.journal_mu);
     auto all = s.journal.resolutions(s.share_id);
     if (!all) return tl::unexpected(all.error());
     for (auto& r : *all)  // newest first
@@ -293,12 +293,12 @@ Status Reconciler::undo(int64_t conflict_id) {
 
 Status finishUndo(ShareSides& s, const journal::Intent& i) {
   auto drop = [&]() -> Status {
-    std::lock_guard lock(s.journal_mu);
+    MutexLock lock(s.journal_mu);
     return s.journal.removeIntent(i.id);
   };
   std::optional<journal::ResolutionRecord> last;
   {
-    std::lock_guard lock(s.journal_mu);
+    MutexLock lock(s.journal_mu);
     auto open = s.journal.openConflictAt(s.share_id, i.path);
     if (!open) return tl::unexpected(open.error());
     if (!*open) return drop();  // decided again since

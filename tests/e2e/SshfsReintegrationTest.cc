@@ -60,7 +60,7 @@ class SshfsReintegrationTest : public SshfsTest {
   std::string dir_, cache_;
   std::unique_ptr<journal::Journal> journal_;
   std::unique_ptr<store::BaseStore> store_;
-  std::mutex mu_;
+  hoard::Mutex mu_;
   int64_t share_ = 0;
   std::shared_ptr<remote::WorkerPool> pool_ = std::make_shared<remote::WorkerPool>(
       remote::WorkerPool::Options{4, 64, "e2e-remote"});
@@ -103,7 +103,7 @@ TEST_F(SshfsReintegrationTest, OfflineWorkAndThirdPartyEditsReintegrateByteForBy
   fs::remove(cache_ + "/gone.txt");
   ASSERT_TRUE(writeFileBytes(cache_ + "/shared.txt", "shared: my version\n"));
   {
-    std::lock_guard lock(mu_);
+    hoard::MutexLock lock(mu_);
     ASSERT_TRUE(journal_->recordChanges(
         share_, std::vector<Change>{{ChangeOp::kRename, "old-name.txt", "new-name.txt", 0, ""}}));
   }

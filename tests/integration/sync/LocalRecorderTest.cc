@@ -84,7 +84,7 @@ class LocalRecorderTest : public ::testing::Test {
   std::unique_ptr<journal::Journal> journal_;
   std::optional<store::BaseStore> store_;
   int64_t share_ = 0;
-  std::mutex mu_;
+  Mutex mu_;
 };
 
 TEST_F(LocalRecorderTest, AdoptRecordsEveryEntryAndKeepsTextContent) {
@@ -213,7 +213,7 @@ TEST_F(LocalRecorderTest, LiveTrackingThenRestartLosesNothing) {
     for (;;) {
       std::vector<std::string> got;
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         got = render(log());
       }
       if (std::find(got.begin(), got.end(), "create proj/src/helpers.c") != got.end()) break;

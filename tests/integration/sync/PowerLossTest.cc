@@ -78,7 +78,7 @@ class PowerLossTest : public ::testing::Test {
   struct Session {
     std::unique_ptr<journal::Journal> journal;
     std::optional<store::BaseStore> store;
-    std::mutex mu;
+    Mutex mu;
     std::unique_ptr<remote::PosixRemoteFs> local_posix, remote_posix;
     std::unique_ptr<PowerLossFs> power;
     std::unique_ptr<KillingFs> local_kill, remote_kill;

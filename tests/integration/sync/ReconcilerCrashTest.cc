@@ -73,7 +73,7 @@ class ReconcilerCrashTest : public ::testing::Test {
   struct Session {
     std::unique_ptr<journal::Journal> journal;
     std::optional<store::BaseStore> store;
-    std::mutex mu;
+    Mutex mu;
     std::unique_ptr<remote::PosixRemoteFs> local_posix, remote_posix;
     std::unique_ptr<KillingFs> local_kill, remote_kill;
     KillPlan plan;

@@ -54,7 +54,7 @@ class RepoCopyCacheTest : public GitRepoFixture {
     return n;
   }
   std::string tmp_;
-  std::mutex quiet_;
+  Mutex quiet_;
 };
 
 TEST_F(RepoCopyCacheTest, ASecondLookCopiesNothingAndACommitCopiesOnlyItsFiles) {

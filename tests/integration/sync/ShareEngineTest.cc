@@ -90,12 +90,12 @@ class ShareEngineTest : public ::testing::Test {
   }
   journal::ShareState state() { return engine_->status().state; }
   size_t snapshots() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto s = journal_->snapshots(share_);
     return s ? s->size() : 0;
   }
   int64_t logged() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto n = journal_->changeCount(share_);
     return n ? *n : -1;
   }
@@ -103,7 +103,7 @@ class ShareEngineTest : public ::testing::Test {
   std::string dir_, remote_root_, cache_;
   std::unique_ptr<journal::Journal> journal_;
   std::unique_ptr<store::BaseStore> store_;
-  std::mutex mu_;
+  Mutex mu_;
   int64_t share_ = 0;
   std::shared_ptr<remote::WorkerPool> pool_ =
       std::make_shared<remote::WorkerPool>(remote::WorkerPool::Options{4, 64, "test-remote"});
@@ -181,7 +181,7 @@ TEST_F(ShareEngineTest, ConflictsAreAnnouncedWaitAndResolve) {
   EXPECT_EQ(get(remote_root_ + "/hello.txt"), "theirs\n");
   std::vector<journal::ConflictRecord> open;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     open = journal_->conflicts(share_, true).value();
   }
   ASSERT_EQ(open.size(), 1u);
@@ -442,7 +442,7 @@ TEST_F(ShareEngineTest, EditorSavesDuringPassesLeaveExactlyTheFinalFilesOnBothSi
   };
   std::string open_conflicts;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto open = journal_->conflicts(share_, true);
     for (const auto& c : open ? *open : std::vector<journal::ConflictRecord>{})
       open_conflicts += " " + c.path + " (" + std::string(conflictKindName(c.kind)) + ")";
@@ -463,7 +463,7 @@ TEST_F(ShareEngineTest, EditorSavesDuringPassesLeaveExactlyTheFinalFilesOnBothSi
   }
   EXPECT_EQ(late, 0u) << example << " reached the remote after it was renamed away in the cache";
   // Neither the change log nor the base keeps a temporary to bring back.
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto log = journal_->changes(share_, 0);
   ASSERT_TRUE(log);
   for (const auto& c : *log)

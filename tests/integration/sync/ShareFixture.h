@@ -45,7 +45,7 @@ class ShareFixture : public ::testing::Test {
   std::unique_ptr<journal::Journal> journal_;
   std::optional<store::BaseStore> store_;
   int64_t share_ = 0;
-  std::mutex mu_;
+  Mutex mu_;
 };
 
 }  // namespace hoard::sync

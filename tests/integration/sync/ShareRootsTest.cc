@@ -81,7 +81,7 @@ class ShareRootsTest : public ::testing::Test {
 
   std::string d_;
   std::unique_ptr<journal::Journal> journal_;
-  std::mutex mu_;
+  Mutex mu_;
   remote::WorkerPool pool_{remote::WorkerPool::Options{2, 16, "test-roots"}};
   std::vector<std::string> mounts_;
 };

@@ -74,13 +74,13 @@ class ShareStateJournalTest : public ::testing::Test {
   }
 
   journal::ShareRecord record() {
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     auto r = journal_->share(share_);
     EXPECT_TRUE(r) << r.error().toString();
     return r ? *r : journal::ShareRecord{};
   }
   std::vector<journal::SnapshotInfo> snapshots() {
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     auto r = journal_->snapshots(share_);
     EXPECT_TRUE(r) << r.error().toString();
     return r ? *r : std::vector<journal::SnapshotInfo>{};
@@ -98,7 +98,7 @@ class ShareStateJournalTest : public ::testing::Test {
 
   std::string dir_;
   std::unique_ptr<journal::Journal> journal_;
-  std::mutex journal_mu_;
+  Mutex journal_mu_;
   int64_t share_ = 0;
   std::unique_ptr<JournalShareStateStore> store_;
   remote::FakeConnectivityProbe probe_;
@@ -218,7 +218,7 @@ TEST_F(ShareStateJournalTest, RunnerWritesBackChangesRecordedByAnotherThread) {
   std::set<RelPath> replayed;
   ShareStateHooks hooks;
   hooks.reintegrate = [&](const PassRequest&) -> Result<PassOutcome> {
-    std::lock_guard lock(journal_mu_);
+    MutexLock lock(journal_mu_);
     auto through = journal_->freezeChanges(share_);
     if (!through) return tl::unexpected(through.error());
     auto log = journal_->changes(share_, 0);
@@ -246,7 +246,7 @@ TEST_F(ShareStateJournalTest, RunnerWritesBackChangesRecordedByAnotherThread) {
     for (int i = 0; i < kFiles; ++i) {
       Change ch{ChangeOp::kCreate, "f" + std::to_string(i), "", 0644, ""};
       {
-        std::lock_guard lock(journal_mu_);
+        MutexLock lock(journal_mu_);
         ASSERT_TRUE(journal_->recordChanges(share_, std::span<const Change>(&ch, 1)));
       }
       machine_->localChangeNoted();
@@ -259,7 +259,7 @@ TEST_F(ShareStateJournalTest, RunnerWritesBackChangesRecordedByAnotherThread) {
   for (;;) {
     int64_t left = 0;
     {
-      std::lock_guard lock(journal_mu_);
+      MutexLock lock(journal_mu_);
       auto n = journal_->changeCount(share_);
       ASSERT_TRUE(n) << n.error().toString();
       left = *n;
