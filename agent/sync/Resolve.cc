@@ -201,14 +201,8 @@ Result<SideSeen> seenNow(remote::RemoteFs& fs, const RelPath& q) {
     if (st.error().code() == ErrorCode::kNotFound) return seen;
     return tl::unexpected(st.error());
   }
-  seen.type = st->meta.type;
-  seen.size = st->meta.size;
-  seen.mode = st->meta.mode;
-  seen.mtime_ns = st->meta.mtime_ns;
-  seen.ctime_ns = st->meta.ctime_ns;
-  seen.inode = st->meta.inode;
-  seen.data_version = st->data_version;
-  seen.symlink_target = st->symlink_target;
+  seen = seenOf(&*st);
+  seen.recorded = true;
   return seen;
 }
 

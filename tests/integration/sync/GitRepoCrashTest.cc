@@ -154,6 +154,7 @@ class GitRepoCrashTest : public GitRepoFixture {
         ASSERT_TRUE(now.count(c)) << what << ": " << repo << " lost commit " << c;
     }
   }
+  std::set<std::string> divergedCommits();
   void rememberCommits() {
     local_had_ = commitsOf(lrepo());
     remote_had_ = commitsOf(rrepo());
@@ -279,14 +280,21 @@ TEST_F(GitRepoCrashTest, KilledWhileCarryingCommitsAndAGcLeavesBothSoundAndConve
   }
 }
 
-// (b) the git-repo merge of a diverged repository under kills, cut at each
-// of its writes in turn.
-TEST_F(GitRepoCrashTest, KilledAtEveryWriteOfARepositoryMergeLosesNoCommit) {
+// Both sides' repositories diverged; every commit either side holds.
+std::set<std::string> GitRepoCrashTest::divergedCommits() {
   diverge();
-  if (HasFatalFailure()) return;
+  if (HasFatalFailure()) return {};
   rememberCommits();
   std::set<std::string> all = local_had_;
   all.insert(remote_had_.begin(), remote_had_.end());
+  return all;
+}
+
+// (b) the git-repo merge of a diverged repository under kills, cut at each
+// of its writes in turn.
+TEST_F(GitRepoCrashTest, KilledAtEveryWriteOfARepositoryMergeLosesNoCommit) {
+  std::set<std::string> all = divergedCommits();
+  if (HasFatalFailure()) return;
   size_t kills = cutUntilDone(true);
   std::cout << "[ crash ] " << kills << " kills merging (chosen)" << std::endl;
   EXPECT_GT(kills, 15u);
@@ -294,11 +302,8 @@ TEST_F(GitRepoCrashTest, KilledAtEveryWriteOfARepositoryMergeLosesNoCommit) {
 }
 
 TEST_F(GitRepoCrashTest, KilledAtRandomPointsAndCommitsOfARepositoryMergeLosesNoCommit) {
-  diverge();
+  std::set<std::string> all = divergedCommits();
   if (HasFatalFailure()) return;
-  rememberCommits();
-  std::set<std::string> all = local_had_;
-  all.insert(remote_had_.begin(), remote_had_.end());
   size_t kills = cutUntilDone(false);
   std::cout << "[ crash ] " << kills << " kills merging (random, journal commits)" << std::endl;
   EXPECT_GT(kills, 0u);
