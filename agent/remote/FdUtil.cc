@@ -4,6 +4,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <random>
 #include <vector>
@@ -43,12 +44,17 @@ Error stopped(std::string_view what) {
 
 }  // namespace
 
-Result<uint64_t> copyFd(int in_fd, int out_fd, const ProgressFn& progress, std::string_view what) {
+Result<uint64_t> copyFd(int in_fd, int out_fd, const ProgressFn& progress, std::string_view what,
+                        std::optional<uint64_t> expected) {
   uint64_t done = 0;
   loff_t off_in = 0;
   bool use_cfr = true;
+  auto chunk = [&] {
+    return expected ? static_cast<size_t>(std::min<uint64_t>(kChunk, *expected - done)) : kChunk;
+  };
   while (use_cfr) {
-    ssize_t n = ::copy_file_range(in_fd, &off_in, out_fd, nullptr, kChunk, 0);
+    if (expected && done >= *expected) return done;
+    ssize_t n = ::copy_file_range(in_fd, &off_in, out_fd, nullptr, chunk(), 0);
     if (n < 0) {
       int err = errno;
       if (err == EINTR) continue;
@@ -66,7 +72,8 @@ Result<uint64_t> copyFd(int in_fd, int out_fd, const ProgressFn& progress, std::
   }
   std::vector<char> buf(kChunk);
   for (;;) {
-    ssize_t n = ::pread(in_fd, buf.data(), buf.size(), static_cast<off_t>(done));
+    if (expected && done >= *expected) return done;
+    ssize_t n = ::pread(in_fd, buf.data(), chunk(), static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return failErrno(errno, std::string("read ") + std::string(what));

@@ -5,6 +5,7 @@
 // Internal to hoard_remote; not part of its interface.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,7 +27,12 @@ std::string fdProcPath(int fd);
 // current offset). Tries copy_file_range first and falls back to read/write
 // where the kernel refuses it (EXDEV, EINVAL, ENOSYS, EOPNOTSUPP). Returns the
 // number of bytes copied. `what` names the transfer in error messages.
-Result<uint64_t> copyFd(int in_fd, int out_fd, const ProgressFn& progress, std::string_view what);
+// `expected` (the size a stat just gave) ends the copy once that much is
+// copied, without the read that would find the end: on a network mount that
+// read is one more round trip. The caller's stat after the copy tells
+// whether the file grew meanwhile.
+Result<uint64_t> copyFd(int in_fd, int out_fd, const ProgressFn& progress, std::string_view what,
+                        std::optional<uint64_t> expected = std::nullopt);
 
 // A random hex string of `bytes` random bytes (getrandom).
 std::string randomHex(size_t bytes);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "remote/PosixAt.h"
 
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,8 +28,48 @@ Error outsideRoot(std::string what, int err) {
                err);
 }
 
-bool lstatAt(int dirfd, const std::string& name, struct stat* st, int* err) {
+namespace {
+
+void statFromStatx(const struct statx& sx, struct stat* st) {
+  *st = {};
+  st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+  st->st_ino = sx.stx_ino;
+  st->st_mode = sx.stx_mode;
+  st->st_nlink = sx.stx_nlink;
+  st->st_uid = sx.stx_uid;
+  st->st_gid = sx.stx_gid;
+  st->st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+  st->st_size = static_cast<off_t>(sx.stx_size);
+  st->st_blksize = sx.stx_blksize;
+  st->st_blocks = static_cast<blkcnt_t>(sx.stx_blocks);
+  st->st_atim = {sx.stx_atime.tv_sec, sx.stx_atime.tv_nsec};
+  st->st_mtim = {sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec};
+  st->st_ctim = {sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec};
+}
+
+bool statxInto(int dirfd, const char* name, int flags, struct stat* st, int* err) {
+  struct statx sx;
+  if (::statx(dirfd, name, flags | AT_STATX_DONT_SYNC, STATX_BASIC_STATS, &sx) != 0) {
+    *err = errno;
+    return false;
+  }
+  statFromStatx(sx, st);
+  return true;
+}
+
+}  // namespace
+
+bool lstatAt(int dirfd, const std::string& name, struct stat* st, int* err, Freshness freshness) {
+  if (freshness == Freshness::kFromLookup)
+    return statxInto(dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW, st, err);
   if (::fstatat(dirfd, name.c_str(), st, AT_SYMLINK_NOFOLLOW) == 0) return true;
+  *err = errno;
+  return false;
+}
+
+bool fstatFd(int fd, struct stat* st, int* err, Freshness freshness) {
+  if (freshness == Freshness::kFromLookup) return statxInto(fd, "", AT_EMPTY_PATH, st, err);
+  if (::fstat(fd, st) == 0) return true;
   *err = errno;
   return false;
 }
@@ -67,10 +108,10 @@ std::string describeIn(std::string_view side, const std::string& root, std::stri
 }
 
 Result<Stat> statEntry(DataVersionProbe& probe, int dirfd, const std::string& name,
-                       const std::string& what) {
+                       const std::string& what, Freshness freshness) {
   struct stat st;
   int err = 0;
-  if (!lstatAt(dirfd, name, &st, &err)) return failErrno(err, what);
+  if (!lstatAt(dirfd, name, &st, &err, freshness)) return failErrno(err, what);
   Stat out;
   out.meta = FileMeta::fromStat(st);
   if (S_ISLNK(st.st_mode)) {

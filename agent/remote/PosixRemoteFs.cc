@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -49,6 +50,13 @@ void mtimeOnly(int64_t ns, struct timespec ts[2]) {
   }
 }
 
+// Directories kept for reads at most (DirHandleCache): a pass fetches from
+// many directories at once, 32 calls in flight.
+constexpr size_t kDirHandles = 256;
+
+// FUSE_SUPER_MAGIC (linux/magic.h): f_type of every FUSE filesystem.
+constexpr long kFuseMagic = 0x65735546;
+
 bool noReplaceUnsupported(int err) { return err == EINVAL || err == ENOSYS || err == EOPNOTSUPP; }
 
 // Best-effort fsync of a directory so a rename in it is durable; many network
@@ -66,7 +74,9 @@ PosixRemoteFs::PosixRemoteFs(std::string root, Options options)
     : root_(std::move(root)),
       side_(options.side.empty() ? std::string("remote root") : std::move(options.side)),
       probe_(options.probe ? std::move(options.probe) : std::make_shared<PosixDataVersionProbe>()),
-      resolve_(options.resolve) {}
+      resolve_(options.resolve),
+      stat_from_lookup_(options.stat_from_lookup),
+      dir_handles_(options.dir_handle_ttl, kDirHandles) {}
 
 std::string PosixRemoteFs::describe(std::string_view op, const RelPath& path) const {
   return describeIn(side_, root_, op, path);
@@ -102,10 +112,19 @@ Result<UniqueFd> PosixRemoteFs::openRoot(std::string_view op) const {
 
 Status PosixRemoteFs::pinRoot() {
   pinned_dev_.store(0);
+  dir_handles_.clear();
   auto root = openRoot("pin root");
   if (!root) return tl::unexpected(root.error());
   auto dev = rootDevice(root->get(), side_);
   if (!dev) return tl::unexpected(dev.error());
+  if (fuse_checked_dev_.load() != *dev) {
+    // Once per mount: statfs is a round trip on FUSE.
+    struct statfs sf;
+    if (::fstatfs(root->get(), &sf) != 0)
+      return failErrno(errno, "pin root: statfs " + side_ + " '" + displayPath(root_) + "'");
+    fuse_root_.store(sf.f_type == kFuseMagic);
+    fuse_checked_dev_.store(*dev);
+  }
   pinned_dev_.store(*dev);
   return {};
 }
@@ -188,9 +207,43 @@ Result<PosixRemoteFs::Parent> PosixRemoteFs::openParent(const RelPath& path,
   return p;
 }
 
+Result<PosixRemoteFs::Parent> PosixRemoteFs::openParentForRead(const RelPath& path,
+                                                               std::string_view op,
+                                                               bool* reused) const {
+  *reused = false;
+  if (path.empty() || !fuse_root_.load() || !dir_handles_.enabled()) return openParent(path, op);
+  if (auto ok = validateRelPath(path); !ok) {
+    return tl::unexpected(ok.error().withContext(describe(op, path)));
+  }
+  // The root is opened all the same: it checks the mount is still the
+  // pinned one, from cached attributes.
+  auto root = openRoot(op);
+  if (!root) return tl::unexpected(root.error());
+  const RelPath dir(parentOf(path));
+  Parent p;
+  p.name = std::string(baseName(path));
+  if (dir.empty()) {
+    auto fd = openDirBeneath(root->get(), dir, kDirPath, op);
+    if (!fd) return tl::unexpected(fd.error());
+    p.dir = std::move(*fd);
+    return p;
+  }
+  if (UniqueFd kept = dir_handles_.get(dir)) {
+    p.dir = std::move(kept);
+    *reused = true;
+    return p;
+  }
+  auto fd = openDirBeneath(root->get(), dir, kDirPath, op);
+  if (!fd) return tl::unexpected(fd.error());
+  dir_handles_.put(dir, fd->get());
+  p.dir = std::move(*fd);
+  return p;
+}
+
 Result<Stat> PosixRemoteFs::statAt(int dirfd, const std::string& name, const RelPath& path,
                                    std::string_view op) const {
-  return statEntry(*probe_, dirfd, name, describe(op, path));
+  return statEntry(*probe_, dirfd, name, describe(op, path),
+                   observeFromLookup() ? Freshness::kFromLookup : Freshness::kSync);
 }
 
 Status PosixRemoteFs::checkExpect(int dirfd, const std::string& name, const Expect& expect,
@@ -220,18 +273,34 @@ Status PosixRemoteFs::checkExpect(int dirfd, const std::string& name, const Expe
 }
 
 Result<Stat> PosixRemoteFs::lstat(const RelPath& path) {
-  auto p = openParent(path, "lstat");
+  bool reused = false;
+  auto p = openParentForRead(path, "lstat", &reused);
+  if (!p) return tl::unexpected(p.error());
+  auto st = statAt(p->dir.get(), p->name, path, "lstat");
+  if (st || !reused) return st;
+  // The kept directory may be stale (replaced, the mount reconnected): ask
+  // again through a fresh resolution before believing the answer.
+  dir_handles_.drop(RelPath(parentOf(path)));
+  p = openParentForRead(path, "lstat", &reused);
   if (!p) return tl::unexpected(p.error());
   return statAt(p->dir.get(), p->name, path, "lstat");
 }
 
 Result<PosixRemoteFs::OpenFile> PosixRemoteFs::openRegularFile(const RelPath& path,
                                                                std::string_view op) const {
-  auto p = openParent(path, op);
+  bool reused = false;
+  auto p = openParentForRead(path, op, &reused);
   if (!p) return tl::unexpected(p.error());
   // O_NONBLOCK: a FIFO planted on the remote must not block the open.
-  UniqueFd in(::openat(p->dir.get(), p->name.c_str(),
-                       O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  constexpr int kOpen = O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+  UniqueFd in(::openat(p->dir.get(), p->name.c_str(), kOpen));
+  if (!in && reused) {
+    // As in lstat(): a kept directory's failure is checked afresh.
+    dir_handles_.drop(RelPath(parentOf(path)));
+    p = openParentForRead(path, op, &reused);
+    if (!p) return tl::unexpected(p.error());
+    in.reset(::openat(p->dir.get(), p->name.c_str(), kOpen));
+  }
   if (!in) {
     int err = errno;
     if (err == ELOOP) {
@@ -241,7 +310,12 @@ Result<PosixRemoteFs::OpenFile> PosixRemoteFs::openRegularFile(const RelPath& pa
     return failErrno(err, describe(op, path));
   }
   OpenFile f{std::move(*p), std::move(in), {}};
-  if (::fstat(f.fd.get(), &f.st) != 0) return failErrno(errno, describe(op, path));
+  // The open's lookup brought the attributes (on FUSE); the caller's own
+  // stat after reading asks the server in any case.
+  int err = 0;
+  if (!fstatFd(f.fd.get(), &f.st, &err,
+               observeFromLookup() ? Freshness::kFromLookup : Freshness::kSync))
+    return failErrno(err, describe(op, path));
   if (!S_ISREG(f.st.st_mode)) {
     return fail(ErrorCode::kInvalidArgument, describe(op, path) + ": not a regular file");
   }
@@ -253,7 +327,8 @@ Result<Stat> PosixRemoteFs::fetchFile(const RelPath& path, int out_fd, const Pro
   if (!f) return tl::unexpected(f.error());
   UniqueFd& in = f->fd;
   const struct stat before = f->st;
-  auto copied = detail::copyFd(in.get(), out_fd, progress, describe("fetch", path));
+  auto copied = detail::copyFd(in.get(), out_fd, progress, describe("fetch", path),
+                               static_cast<uint64_t>(before.st_size));
   if (!copied) return tl::unexpected(copied.error());
   struct stat after;
   if (::fstat(in.get(), &after) != 0) return failErrno(errno, describe("fetch", path));

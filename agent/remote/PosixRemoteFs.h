@@ -10,13 +10,24 @@
 // returns: a descriptor opened before a network drop fails on every later
 // call, so none is kept. Calls may block for as long as the mount does; wrap
 // this in DeadlineRemoteFs to bound them.
+//
+// On a FUSE root (sshfs), where every name lookup may be a round trip to the
+// server, two exceptions save round trips (pinRoot() finds out; options may
+// turn them off): reads resolve a file's directory through DirHandleCache
+// (a directory resolved in the last moment of this pass is not resolved
+// again; writes always resolve afresh), and stats that only observe (the
+// walk's, lstat, a fetch's first look) take the attributes the name's lookup
+// just brought instead of asking again (posix::Freshness::kFromLookup). A
+// compare-and-swap's look and the stat after a fetch always ask.
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
 #include "common/UniqueFd.h"
 #include "remote/DataVersion.h"
+#include "remote/DirHandleCache.h"
 #include "remote/RemoteFs.h"
 
 namespace hoard::remote {
@@ -36,6 +47,10 @@ class PosixRemoteFs final : public RemoteFs {
     // both), e.g. "replace 'a.txt' under cache root '/home/u/work': No space
     // left on device".
     std::string side = "remote root";
+    // On a FUSE root: how long a directory resolved for reading is reused (0:
+    // never), and whether observing stats use the lookup's attributes.
+    std::chrono::milliseconds dir_handle_ttl{2000};
+    bool stat_from_lookup = true;
   };
 
   // `root` is an absolute path to the remote root (symlinks above the root
@@ -45,6 +60,10 @@ class PosixRemoteFs final : public RemoteFs {
 
   const std::string& root() const { return root_; }
   const std::string& side() const { return side_; }
+  // True once pinRoot() found the root on FUSE (the savings above apply).
+  bool fuseRoot() const { return fuse_root_.load(); }
+  // Directories kept for reads right now (tests).
+  size_t dirHandlesKept() const { return dir_handles_.size(); }
 
   Result<Stat> lstat(const RelPath& path) override;
   Result<std::vector<DirEntry>> listDir(const RelPath& dir) override;
@@ -106,6 +125,13 @@ class PosixRemoteFs final : public RemoteFs {
   Result<UniqueFd> openDirComponentwise(int root_fd, const RelPath& rel, int flags,
                                         std::string_view op) const;
   Result<Parent> openParent(const RelPath& path, std::string_view op) const;
+  // openParent for a read: through dir_handles_ on a FUSE root; *reused says
+  // whether the directory came from there (a failure through it is retried
+  // with a fresh resolution).
+  Result<Parent> openParentForRead(const RelPath& path, std::string_view op, bool* reused) const;
+  // Whether observing stats take the lookup's attributes (posix::Freshness):
+  // on a FUSE root, unless turned off.
+  bool observeFromLookup() const { return stat_from_lookup_ && fuse_root_.load(); }
   Result<Stat> statAt(int dirfd, const std::string& name, const RelPath& path,
                       std::string_view op) const;
   // Ok if what is at (dirfd, name) satisfies `expect`, else kConflict.
@@ -119,6 +145,11 @@ class PosixRemoteFs final : public RemoteFs {
   const Resolve resolve_;
   // Set once openat2 reports ENOSYS; read and written from any thread.
   mutable std::atomic<bool> openat2_missing_{false};
+  const bool stat_from_lookup_;
+  // Whether the pinned root is FUSE, and the device that was found on.
+  std::atomic<bool> fuse_root_{false};
+  std::atomic<uint64_t> fuse_checked_dev_{0};
+  mutable DirHandleCache dir_handles_;
 };
 
 }  // namespace hoard::remote

@@ -84,9 +84,10 @@ Result<std::vector<DirEntry>> readEntries(int dir_fd, bool hide_internal, bool a
 class PosixRemoteDir final : public RemoteDir {
  public:
   PosixRemoteDir(RelPath path, UniqueFd fd, std::shared_ptr<DataVersionProbe> probe,
-                 std::shared_ptr<const std::pair<std::string, std::string>> where)
+                 std::shared_ptr<const std::pair<std::string, std::string>> where,
+                 Freshness freshness)
       : path_(std::move(path)), fd_(std::move(fd)), probe_(std::move(probe)),
-        where_(std::move(where)) {}
+        where_(std::move(where)), freshness_(freshness) {}
 
   const RelPath& path() const override { return path_; }
 
@@ -102,7 +103,8 @@ class PosixRemoteDir final : public RemoteDir {
   Result<Stat> stat(const std::string& name) override {
     if (!oneComponent(name))
       return fail(ErrorCode::kInvalidArgument, describe("walk", path_) + ": bad entry name");
-    return statEntry(*probe_, fd_.get(), name, describe("walk", joinPath(path_, name)));
+    return statEntry(*probe_, fd_.get(), name, describe("walk", joinPath(path_, name)),
+                     freshness_);
   }
 
   Result<std::shared_ptr<RemoteDir>> openDir(const std::string& name) override {
@@ -124,7 +126,8 @@ class PosixRemoteDir final : public RemoteDir {
       return failErrno(err, describe("walk", child));
     }
     return std::shared_ptr<RemoteDir>(
-        std::make_shared<PosixRemoteDir>(std::move(child), std::move(fd), probe_, where_));
+        std::make_shared<PosixRemoteDir>(std::move(child), std::move(fd), probe_, where_,
+                                         freshness_));
   }
 
   Result<bool> removeTemp(const std::string& name) override {
@@ -153,6 +156,7 @@ class PosixRemoteDir final : public RemoteDir {
   const std::shared_ptr<DataVersionProbe> probe_;
   // (side, root) for messages.
   const std::shared_ptr<const std::pair<std::string, std::string>> where_;
+  const Freshness freshness_;  // of stat(): kFromLookup on a FUSE root
   Mutex list_mu_;
 };
 
@@ -300,7 +304,9 @@ Result<std::shared_ptr<RemoteDir>> PosixRemoteFs::openDir(const RelPath& dir) {
   if (!fd) return tl::unexpected(fd.error());
   auto where = std::make_shared<const std::pair<std::string, std::string>>(side_, root_);
   return std::shared_ptr<RemoteDir>(
-      std::make_shared<PosixRemoteDir>(dir, std::move(*fd), probe_, std::move(where)));
+      std::make_shared<PosixRemoteDir>(dir, std::move(*fd), probe_, std::move(where),
+                                       observeFromLookup() ? Freshness::kFromLookup
+                                                           : Freshness::kSync));
 }
 
 Result<uint64_t> PosixRemoteFs::removeStaleTemps(const RelPath& dir) {

@@ -26,7 +26,7 @@ class SshfsDaemonFixture {
   // line, and makes the test's directory from `tmpl` (a mkdtemp template).
   void startLink(std::chrono::milliseconds added_rtt, std::string tmpl) {
     SshfsHarness::Options o;
-    o.extra_mount_options = {"dir_cache=no", "attr_timeout=0", "entry_timeout=0"};
+    o.extra_mount_options = advisedMountOptions();
     o.added_round_trip = added_rtt;
     auto h = SshfsHarness::start(o);
     ASSERT_TRUE(h) << h.error().toString();

@@ -839,6 +839,24 @@ bool SshfsHarness::waitUntilReachable(std::chrono::milliseconds timeout) {
       timeout, 100ms);
 }
 
+long SshfsHarness::sftpRequests(const std::string& type) const {
+  const auto& o = options_.extra_mount_options;
+  if (std::find(o.begin(), o.end(), "sshfs_debug") == o.end()) return -1;
+  // sshfs_debug logs "[00042] LSTAT" as each request goes out.
+  std::ifstream in(sshfs_log_);
+  long n = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() < 9 || line[0] != '[') continue;
+    size_t close = line.find("] ");
+    if (close == std::string::npos) continue;
+    std::string_view op = std::string_view(line).substr(close + 2);
+    if (op.empty() || op[0] < 'A' || op[0] > 'Z') continue;
+    if (type.empty() || op.substr(0, op.find(' ')) == type) ++n;
+  }
+  return n;
+}
+
 std::string SshfsHarness::logs() const {
   std::string s;
   if (!sshd_log_.empty()) s += "--- sshd log:\n" + tail(sshd_log_) + "\n";
@@ -884,22 +902,29 @@ void SshfsHarness::tearDown() {
 std::unique_ptr<SshfsHarness> SshfsTest::harness_;
 std::string SshfsTest::setup_error_;
 
+std::vector<std::string> advisedMountOptions() {
+  // Without these, sshfs answers stat from its own cache (20 s) and the
+  // kernel's (1 s): a third-party edit stays invisible and a compare-and-swap
+  // replace overwrites it (see README.md). hoard needs an honest stat.
+  std::vector<std::string> options = {"dir_cache=no", "attr_timeout=0", "entry_timeout=0"};
+  // HOARD_E2E_SSHFS_OPTIONS replaces them (comma-separated), e.g. to add
+  // `debug` and count the FUSE requests a pass makes.
+  if (const char* extra = std::getenv("HOARD_E2E_SSHFS_OPTIONS"); extra != nullptr) {
+    options.clear();
+    std::istringstream in(extra);
+    std::string o;
+    while (std::getline(in, o, ',')) {
+      if (!o.empty()) options.push_back(o);
+    }
+  }
+  return options;
+}
+
 namespace {
 
 Result<std::unique_ptr<SshfsHarness>> startDefaultHarness() {
   SshfsHarness::Options options;
-  // Without these, sshfs answers stat from its own cache (20 s) and the
-  // kernel's (1 s): a third-party edit stays invisible and a compare-and-swap
-  // replace overwrites it (see README.md). hoard needs an honest stat.
-  options.extra_mount_options = {"dir_cache=no", "attr_timeout=0", "entry_timeout=0"};
-  if (const char* extra = std::getenv("HOARD_E2E_SSHFS_OPTIONS"); extra != nullptr) {
-    options.extra_mount_options.clear();
-    std::istringstream in(extra);
-    std::string o;
-    while (std::getline(in, o, ',')) {
-      if (!o.empty()) options.extra_mount_options.push_back(o);
-    }
-  }
+  options.extra_mount_options = advisedMountOptions();
   return SshfsHarness::start(options);
 }
 

@@ -123,6 +123,10 @@ class SshfsHarness {
 
   // The last lines of sshd's and sshfs's logs, for failure messages.
   std::string logs() const;
+  // How many SFTP requests of `type` ("LSTAT", "OPEN", ...; empty: all) the
+  // current mount has sent so far. Needs the mount option sshfs_debug, which
+  // logs one line per request; -1 without it.
+  long sftpRequests(const std::string& type = {}) const;
 
   // How latency was added ("netem", "tun delay line", or "none").
   const std::string& latencyMethod() const { return latency_method_; }
@@ -169,11 +173,16 @@ class SshfsHarness {
   std::shared_ptr<remote::WorkerPool> probe_pool_;
 };
 
+// The mount options README.md advises, dir_cache=no,attr_timeout=0,
+// entry_timeout=0 (an honest stat), or those in HOARD_E2E_SSHFS_OPTIONS
+// (comma-separated, "" for sshfs's defaults).
+std::vector<std::string> advisedMountOptions();
+
 // GoogleTest fixture: the harness is started per test suite; ctest runs each
 // test in a process of its own, and a second test in the same process gets a
-// fresh harness. The mount uses dir_cache=no,attr_timeout=0,entry_timeout=0
-// (override with HOARD_E2E_SSHFS_OPTIONS, comma-separated, "" for sshfs's
-// defaults). A setup failure fails every test with the reason; never skipped.
+// fresh harness, mounted with advisedMountOptions(). A setup failure fails
+// every test with the reason; never skipped.
+
 class SshfsTest : public ::testing::Test {
  public:
   static void SetUpTestSuite();
