@@ -26,6 +26,7 @@
 #include "daemon/Config.h"
 #include "daemon/Log.h"
 #include "daemon/SessionSignals.h"
+#include "remote/ListerSettings.h"
 #include "HoardVersion.h"
 
 namespace {
@@ -40,6 +41,19 @@ std::string defaultStateDir() {
     return std::string(x) + "/hoard";
   const char* home = std::getenv("HOME");
   return std::string(home != nullptr ? home : "/") + "/.local/state/hoard";
+}
+
+// $XDG_RUNTIME_DIR/hoard, made private if it is new; empty without a
+// runtime directory (or where it cannot be made).
+std::string runtimeDir() {
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  if (xdg == nullptr || xdg[0] != '/') return {};
+  std::string dir = std::string(xdg) + "/hoard";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return {};
+  ::chmod(dir.c_str(), 0700);
+  return dir;
 }
 
 std::string hostName() {
@@ -113,8 +127,11 @@ int main(int argc, char** argv) {
     options.host = hostName();
     options.config_path = config_path;
     // ssh connections to listers are kept open between passes (ssh's own
-    // multiplexing), their sockets beside the journal.
-    options.engine.lister.control_path = state_dir + "/ssh-%C";
+    // multiplexing), their sockets in the runtime directory.
+    std::string no_sharing;
+    options.engine.lister.control_path =
+        hoard::remote::sshControlPath(runtimeDir(), state_dir, &no_sharing);
+    if (!no_sharing.empty()) log(4, no_sharing);
     auto agent = std::make_unique<hoard::daemon::Agent>(*connection, **journal, *store, options);
     // Every share's engine exists before the name is taken: a call that
     // activated hoardd (it waits for the name) must find the share it names.

@@ -55,4 +55,20 @@ Result<std::vector<std::string>> listerCommand(const ListerSettings& s) {
   return argv;
 }
 
+std::string sshControlPath(const std::string& runtime_dir, const std::string& state_dir,
+                           std::string* why) {
+  // sockaddr_un's 108 bytes less the NUL; "%C" becomes 40 hex digits and ssh
+  // binds "PATH.XXXXXXXXXXXXXXXX" before renaming it into place.
+  constexpr size_t kMax = 107, kExpansion = 40 - 2 + 17;
+  for (const std::string& dir : {runtime_dir, state_dir}) {
+    if (dir.empty()) continue;
+    std::string path = dir + "/ssh-%C";
+    if (path.size() + kExpansion <= kMax) return path;
+  }
+  *why = "ssh connection sharing is off: a control socket in '" +
+         (runtime_dir.empty() ? state_dir : runtime_dir) + "' would be longer than the " +
+         std::to_string(kMax) + " bytes a Unix socket's path may have";
+  return {};
+}
+
 }  // namespace hoard::remote

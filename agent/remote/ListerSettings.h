@@ -36,4 +36,13 @@ struct ListerSettings {
 // with the spec.
 Result<std::vector<std::string>> listerCommand(const ListerSettings& settings);
 
+// Where ssh keeps the connection it shares between passes: "DIR/ssh-%C" in
+// `runtime_dir` (XDG_RUNTIME_DIR/hoard: short, and where sockets belong) if
+// given, else in `state_dir`. ssh binds a Unix socket there, whose path may
+// be at most 107 bytes once %C became 40 hex digits and ssh added its
+// 17-character temporary suffix; where neither fits, empty (a new connection
+// every pass) and *why says so.
+std::string sshControlPath(const std::string& runtime_dir, const std::string& state_dir,
+                           std::string* why);
+
 }  // namespace hoard::remote

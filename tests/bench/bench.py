@@ -116,12 +116,15 @@ def wait_until(what, pred, timeout, interval=0.05):
 
 
 class Hoardd:
-    """One hoardd with its own XDG_STATE_HOME and XDG_CONFIG_HOME."""
+    """One hoardd with its own XDG_STATE_HOME and XDG_CONFIG_HOME, and a
+    runtime directory of its own as a login session has (short, private)."""
 
     def __init__(self, base):
         self.base = base
+        self.runtime = tempfile.mkdtemp(prefix="hoard-run-")
         self.env = dict(os.environ, XDG_STATE_HOME=os.path.join(base, "state"),
-                        XDG_CONFIG_HOME=os.path.join(base, "config"))
+                        XDG_CONFIG_HOME=os.path.join(base, "config"),
+                        XDG_RUNTIME_DIR=self.runtime)
         os.makedirs(self.env["XDG_STATE_HOME"], exist_ok=True)
         os.makedirs(self.env["XDG_CONFIG_HOME"], exist_ok=True)
         self.log_path = os.path.join(base, "hoardd.log")
@@ -162,6 +165,7 @@ class Hoardd:
         """SIGTERM and wait; returns a complaint if it needed SIGKILL or had died."""
         if self.proc is None:
             return None
+        shutil.rmtree(self.runtime, ignore_errors=True)
         if self.proc.poll() is not None:
             return f"hoardd had already exited with {self.proc.returncode}"
         self.proc.send_signal(signal.SIGTERM)

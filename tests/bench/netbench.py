@@ -233,6 +233,11 @@ def lister_side(args, link, src, src_files, dirs, res):
         res["nochange_lister_calls"] = per_unit(calls_delta(c0, remote_calls()), len(src_files), dirs)
         log(f"  hoard no-change sync with the lister {res['nochange_lister_s']:.2f} s; "
             f"calls {res['nochange_lister_calls']['by_op']}")
+        with open(h.log_path, errors="replace") as f:
+            why = [l.strip() for l in f if "not listing with hoard-lister" in l]
+        if why:
+            res["lister_log"] = why[-3:]
+            log("  hoardd about the lister: " + " | ".join(why[-3:]))
     except BenchError as e:
         res.setdefault("errors", []).append(f"lister: {e}")
         log(f"  hoard (lister) ERROR: {e}")
