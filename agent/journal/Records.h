@@ -146,6 +146,17 @@ struct Intent {
   bool operator==(const Intent&) const = default;
 };
 
+// One entry of a share's last remote listing (schemas/journal/0009_remote_listing.sql):
+// what the remote held at `path` when a pass last listed it, pinned or not.
+struct ListedEntry {
+  RelPath path;
+  FileMeta meta;               // the remote's metadata (type, size, mode, times, inode)
+  std::string data_version;    // the remote's data version then (opaque bytes)
+  std::string symlink_target;  // for symlinks
+
+  bool operator==(const ListedEntry&) const = default;
+};
+
 struct ObjectInfo {
   ContentHash id;
   std::optional<uint64_t> size;  // unknown until a base or snapshot row names it
