@@ -17,6 +17,7 @@
 
 #include "integration/remote/TempDir.h"
 #include "journal/Journal.h"
+#include "remote/FaultyRemoteFs.h"
 #include "remote/PosixRemoteFs.h"
 #include "view/View.h"
 
@@ -123,11 +124,11 @@ class ViewTest : public ::testing::Test {
     return o;
   }
 
-  void mount(ViewOptions o) {
+  void mount(ViewOptions o, std::shared_ptr<remote::RemoteFs> fs = nullptr) {
     recordListing();
     auto listing = journal_->remoteListing(share_);
     ASSERT_TRUE(listing) << listing.error().toString();
-    auto v = View::mount(std::move(o), *listing, remote_fs_);
+    auto v = View::mount(std::move(o), *listing, fs ? fs : remote_fs_);
     ASSERT_TRUE(v) << v.error().toString();
     view_ = std::move(*v);
   }
@@ -318,6 +319,44 @@ TEST_F(ViewTest, AKilledViewGivesEnotconnAndARestartRecovers) {
   ASSERT_NO_FATAL_FAILURE(mount(options()));
   view_->setOnline(true);
   EXPECT_EQ(sh("cat " + in("dir-x/a.txt")).out, "dash\n");
+}
+
+TEST_F(ViewTest, AHungRemoteFailsTheReadAtTheDeadlineNotForever) {
+  auto faulty = std::make_shared<remote::FaultyRemoteFs>(remote_fs_);
+  remote::FaultRule hang;
+  hang.hang = true;
+  faulty->addRule(hang);  // every call: the link is up, the server is not
+  ViewOptions o = options(MissPolicy::kError);
+  o.fetch_deadline = 300ms;
+  ASSERT_NO_FATAL_FAILURE(mount(std::move(o), faulty));
+  view_->setOnline(true);
+  auto t0 = std::chrono::steady_clock::now();
+  Ran cat = sh("cat " + in("dir-x/a.txt"));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(cat.status, 1);
+  EXPECT_NE(cat.out.find("Network is unreachable"), std::string::npos) << cat.out;
+  EXPECT_EQ(sh("ls " + in("dir-x")).out, "a.txt\n");  // metadata never waited
+  faulty->clearRules();
+  EXPECT_EQ(sh("cat " + in("dir-x/a.txt")).out, "dash\n");  // the server is back
+}
+
+TEST_F(ViewTest, AFailedFetchLeavesNothingTakenForData) {
+  auto faulty = std::make_shared<remote::FaultyRemoteFs>(remote_fs_);
+  remote::FaultRule eio;
+  eio.op = remote::RemoteOp::kOpenRead;
+  eio.err = EIO;
+  int rule = faulty->addRule(eio);
+  ASSERT_NO_FATAL_FAILURE(mount(options(), faulty));
+  view_->setOnline(true);
+  Ran cat = sh("cat " + in("big.bin"));
+  EXPECT_EQ(cat.status, 1);
+  EXPECT_NE(cat.out.find("Input/output error"), std::string::npos) << cat.out;
+  // Offline now: had anything been marked present, it would be served.
+  view_->setOnline(false);
+  EXPECT_NE(sh("head -c 1 " + in("big.bin")).status, 0);
+  faulty->removeRule(rule);
+  view_->setOnline(true);
+  EXPECT_EQ(sh("cmp " + in("big.bin") + " " + remote("big.bin")).status, 0);
 }
 
 TEST_F(ViewTest, RefusesACacheRootBeneathItsMountpoint) {
