@@ -106,24 +106,33 @@ bool BlockFile::complete() const {
 }
 
 Status BlockFile::store(uint64_t index, std::string_view bytes) {
-  uint64_t start = index * block_size_;
-  uint64_t want = std::min(block_size_, version_.size - std::min(version_.size, start));
-  if (index >= blockCount() || bytes.size() != want) {
-    return fail(ErrorCode::kInternal, "store block " + std::to_string(index) + " of " + name_ +
-                                          ": " + std::to_string(bytes.size()) + " bytes, want " +
-                                          std::to_string(want));
+  return storeAll({{index, std::string(bytes)}});
+}
+
+Status BlockFile::storeAll(const std::vector<std::pair<uint64_t, std::string>>& blocks) {
+  for (const auto& [index, bytes] : blocks) {
+    uint64_t start = index * block_size_;
+    uint64_t want = std::min(block_size_, version_.size - std::min(version_.size, start));
+    if (index >= blockCount() || bytes.size() != want) {
+      return fail(ErrorCode::kInternal, "store block " + std::to_string(index) + " of " + name_ +
+                                            ": " + std::to_string(bytes.size()) +
+                                            " bytes, want " + std::to_string(want));
+    }
+    if (::pwrite(data_.get(), bytes.data(), bytes.size(), static_cast<off_t>(start)) !=
+        static_cast<ssize_t>(bytes.size())) {
+      return failErrno(errno, "write block " + std::to_string(index) + " of " + name_);
+    }
   }
-  if (::pwrite(data_.get(), bytes.data(), bytes.size(), static_cast<off_t>(start)) !=
-          static_cast<ssize_t>(bytes.size()) ||
-      ::fdatasync(data_.get()) != 0) {
-    return failErrno(errno, "write block " + std::to_string(index) + " of " + name_);
-  }
-  const uint8_t one = 1;
-  if (::pwrite(map_.get(), &one, 1, static_cast<off_t>(kHeaderSize + index)) != 1) {
-    return failErrno(errno, "mark block " + std::to_string(index) + " of " + name_);
+  // Durable before any of them is marked present.
+  if (::fdatasync(data_.get()) != 0) return failErrno(errno, "sync " + name_);
+  for (const auto& [index, bytes] : blocks) {
+    const uint8_t one = 1;
+    if (::pwrite(map_.get(), &one, 1, static_cast<off_t>(kHeaderSize + index)) != 1) {
+      return failErrno(errno, "mark block " + std::to_string(index) + " of " + name_);
+    }
   }
   MutexLock lock(mu_);
-  present_[index] = 1;
+  for (const auto& [index, bytes] : blocks) present_[index] = 1;
   return {};
 }
 

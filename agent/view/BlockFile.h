@@ -62,6 +62,9 @@ class BlockFile {
   // Stores block `index`: `bytes` must be the whole block (shorter only for
   // the last one). Durable when it returns, and only then present.
   Status store(uint64_t index, std::string_view bytes) HOARD_EXCLUDES(mu_);
+  // As store() for several blocks, with one fdatasync for them all.
+  Status storeAll(const std::vector<std::pair<uint64_t, std::string>>& blocks)
+      HOARD_EXCLUDES(mu_);
 
   // Reads present data; the caller checked missing() is empty for the range.
   Result<size_t> read(char* buf, size_t length, uint64_t offset) const;

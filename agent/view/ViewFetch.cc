@@ -18,6 +18,9 @@ namespace hoard::view {
 
 namespace {
 
+// Blocks one fetch brings at most (with 256 KiB blocks, 2 MiB).
+constexpr size_t kReadAhead = 8;
+
 int64_t nowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -139,8 +142,7 @@ int ViewCore::fetch(const journal::ListedEntry& e, BlockFile& bf,
     forgetBlockFile(e.path);
     return -EAGAIN;
   }
-  for (auto& [b, bytes] : fetched->blocks)
-    if (Status s = bf.store(b, bytes); !s) return -errnoOf(s.error());
+  if (Status s = bf.storeAll(fetched->blocks); !s) return -errnoOf(s.error());
   return 0;
 }
 
@@ -177,6 +179,13 @@ int ViewCore::readPlaceholder(const RelPath& rel, const BlockVersion& opened, ch
       if (int r = miss(rel); r != 0) return r;
       continue;
     }
+    // Read ahead: the missing blocks that follow, up to kReadAhead blocks in
+    // all, come with this fetch (a sequential reader's next requests).
+    for (uint64_t b = missing.back() + 1;
+         missing.size() < kReadAhead && b < (*bf)->blockCount() &&
+         !(*bf)->missing(b * opts.block_size, 1).empty();
+         ++b)
+      missing.push_back(b);
     int r = fetch(*e, **bf, missing);
     if (r == -EAGAIN) continue;
     if (r == -kMissErrno) {

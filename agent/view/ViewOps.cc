@@ -61,13 +61,17 @@ struct Handle {
   BlockVersion version;  // a placeholder's, as opened
 };
 
-int opGetattr(const char* path, struct stat* st, struct fuse_file_info*) {
-  RelPath p = rel(path);
-  if (core().localStat(p, st)) return 0;
+// The local copy's metadata if there is one, else the listing's.
+bool statOf(const RelPath& p, struct stat* st) {
+  if (core().localStat(p, st)) return true;
   auto e = core().tree.find(p);
-  if (!e || internalName(p)) return -ENOENT;
+  if (!e || internalName(p)) return false;
   fillFromListing(*e, st);
-  return 0;
+  return true;
+}
+
+int opGetattr(const char* path, struct stat* st, struct fuse_file_info*) {
+  return statOf(rel(path), st) ? 0 : -ENOENT;
 }
 
 int opReadlink(const char* path, char* buf, size_t size) {
@@ -94,7 +98,7 @@ int opReadlink(const char* path, char* buf, size_t size) {
 }
 
 int opReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, struct fuse_file_info*,
-              enum fuse_readdir_flags) {
+              enum fuse_readdir_flags flags) {
   RelPath p = rel(path);
   std::map<std::string, FileType> names;
   bool found = false;
@@ -119,9 +123,16 @@ int opReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, struct
   if (!found) return -ENOENT;
   filler(buf, ".", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
   filler(buf, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+  // readdirplus: the attributes come with the names, sparing `find` and
+  // `ls -l` a lookup per entry.
+  const bool plus = flags & FUSE_READDIR_PLUS;
   for (const auto& [name, type] : names) {
     (void)type;
-    if (filler(buf, name.c_str(), nullptr, 0, static_cast<fuse_fill_dir_flags>(0)) != 0) break;
+    struct stat st {};
+    bool with = plus && statOf(joinPath(p, name), &st);
+    if (filler(buf, name.c_str(), with ? &st : nullptr, 0,
+               with ? FUSE_FILL_DIR_PLUS : static_cast<fuse_fill_dir_flags>(0)) != 0)
+      break;
   }
   return 0;
 }
