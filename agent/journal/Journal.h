@@ -254,6 +254,14 @@ class Journal {
   // The share's listing ordered by path bytes (parents before children).
   Result<std::vector<ListedEntry>> remoteListing(int64_t share_id);
 
+  // --- misses of the view (RemoteListing.cc) ----------------------------
+  // Records one miss (m.id is assigned and returned). kInvalidArgument for a
+  // malformed path or an outcome other than failed / fetched / timed-out /
+  // interrupted; kNotFound if no such share.
+  Result<int64_t> addMiss(const MissRecord& m);
+  // The share's misses, oldest first.
+  Result<std::vector<MissRecord>> misses(int64_t share_id);
+
   // --- objects ------------------------------------------------------------
   // Object rows are created and counted only by the journal's triggers, from
   // the base, snapshot and conflict rows that name them.

@@ -157,6 +157,19 @@ struct ListedEntry {
   bool operator==(const ListedEntry&) const = default;
 };
 
+// A read of an on-demand share's data that was not there while offline
+// (schemas/journal/0010_view_misses.sql).
+struct MissRecord {
+  int64_t id = 0;
+  int64_t share_id = 0;
+  RelPath path;
+  std::string program;  // the reader's name ("" if unknown)
+  int64_t at_ns = 0;    // nanoseconds since the epoch
+  std::string outcome;  // "failed", "fetched", "timed-out", "interrupted"
+
+  bool operator==(const MissRecord&) const = default;
+};
+
 struct ObjectInfo {
   ContentHash id;
   std::optional<uint64_t> size;  // unknown until a base or snapshot row names it

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The last remote listing of a share (schemas/journal/0009_remote_listing.sql):
-// every entry beneath the remote root, pinned or not, as a pass last saw it.
-// The FUSE view of an on-demand share shows the share from here.
+// What the FUSE view of an on-demand share keeps in the journal: the last
+// remote listing (schemas/journal/0009_remote_listing.sql), every entry
+// beneath the remote root, pinned or not, as a pass last saw it; and the
+// view's misses (0010_view_misses.sql).
 
 #include <sqlite3.h>
 
@@ -117,6 +118,46 @@ Result<std::vector<ListedEntry>> Journal::remoteListing(int64_t share_id) {
     e.data_version = q.colBlob(7);
     e.symlink_target = q.colBlob(8);
     out.push_back(std::move(e));
+  }
+}
+
+Result<int64_t> Journal::addMiss(const MissRecord& m) {
+  HOARD_TRY(checkListed(ListedEntry{m.path, {}, {}, {}}));
+  if (m.outcome != "failed" && m.outcome != "fetched" && m.outcome != "timed-out" &&
+      m.outcome != "interrupted") {
+    return fail(ErrorCode::kInvalidArgument,
+                "miss of " + displayPath(m.path) + ": unknown outcome '" + m.outcome + "'");
+  }
+  int64_t id = 0;
+  Status s = inTransaction([&]() -> Status {
+    HOARD_TRY(requireShare(m.share_id));
+    HOARD_TRY_ASSIGN(q, db_->query("record a miss",
+                                   "INSERT INTO view_misses (share_id, path, program, at_ns, "
+                                   "outcome) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    q.bindInt(1, m.share_id)
+        .bindBlob(2, m.path)
+        .bindText(3, m.program)
+        .bindInt(4, m.at_ns)
+        .bindText(5, m.outcome);
+    HOARD_TRY(q.run());
+    id = sqlite3_last_insert_rowid(db_->handle());
+    return {};
+  });
+  if (!s) return tl::unexpected(s.error());
+  return id;
+}
+
+Result<std::vector<MissRecord>> Journal::misses(int64_t share_id) {
+  HOARD_TRY_ASSIGN(q, db_->query("list misses",
+                                 "SELECT id, path, program, at_ns, outcome FROM view_misses "
+                                 "WHERE share_id = ?1 ORDER BY at_ns, id"));
+  q.bindInt(1, share_id);
+  std::vector<MissRecord> out;
+  for (;;) {
+    HOARD_TRY_ASSIGN(row, q.step());
+    if (!row) return out;
+    out.push_back(MissRecord{q.colInt(0), share_id, q.colBlob(1), q.colText(2), q.colInt(3),
+                             q.colText(4)});
   }
 }
 

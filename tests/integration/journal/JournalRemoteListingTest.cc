@@ -83,5 +83,32 @@ TEST(JournalRemoteListingTest, OneEntryOrASubtreeChangesAndTheShareTakesItAlong)
   EXPECT_EQ(raw.scalar("SELECT count(*) FROM remote_listing"), "0");
 }
 
+TEST(JournalRemoteListingTest, MissesAreKeptInOrderAndBadOnesRefused) {
+  TempDir tmp;
+  auto j = openOk(tmp.file("j.db"));
+  ASSERT_TRUE(j);
+  auto share = j->addShare(shareSpec("docs"));
+  ASSERT_TRUE(share);
+  MissRecord later{0, *share, "dir-x/a", "cat", 200, "failed"};
+  MissRecord sooner{0, *share, "dir/a", "python3", 100, "timed-out"};
+  ASSERT_TRUE(j->addMiss(later));
+  ASSERT_TRUE(j->addMiss(sooner));
+  MissRecord bad = later;
+  bad.outcome = "maybe";
+  auto refused = j->addMiss(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+  auto got = j->misses(*share);
+  ASSERT_TRUE(got) << got.error().toString();
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].path, "dir/a");
+  EXPECT_EQ((*got)[0].program, "python3");
+  EXPECT_EQ((*got)[0].outcome, "timed-out");
+  EXPECT_EQ((*got)[1].path, "dir-x/a");
+  ASSERT_TRUE(j->removeShare(*share));
+  RawDb raw(tmp.file("j.db"));
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM view_misses"), "0");
+}
+
 }  // namespace
 }  // namespace hoard::journal

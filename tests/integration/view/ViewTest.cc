@@ -117,9 +117,13 @@ class ViewTest : public ::testing::Test {
     o.cache_root = tmp_ / "cache";
     o.parts_dir = tmp_ / "state/parts";
     o.policy = policy;
+    // As hoardd will: every miss into the journal (under a lock: the
+    // journal is not thread-safe and FUSE threads report).
     o.on_miss = [this](const Miss& m) {
       std::lock_guard<std::mutex> lock(misses_mu_);
       misses_.push_back(m);
+      auto id = journal_->addMiss({0, share_, m.path, m.program, m.at_ns, m.outcome});
+      EXPECT_TRUE(id) << id.error().toString();
     };
     return o;
   }
@@ -259,6 +263,13 @@ TEST_F(ViewTest, OfflineErrorPolicyFailsAtOnceAndRecordsTheMiss) {
   EXPECT_EQ(m[0].path, "dir/sub/deep.txt");
   EXPECT_EQ(m[0].program, "cat");
   EXPECT_EQ(m[0].outcome, "failed");
+  std::lock_guard<std::mutex> lock(misses_mu_);
+  auto stored = journal_->misses(share_);
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].path, "dir/sub/deep.txt");
+  EXPECT_EQ((*stored)[0].program, "cat");
+  EXPECT_EQ((*stored)[0].outcome, "failed");
 }
 
 TEST_F(ViewTest, OfflineWaitPolicyHoldsTheReadUntilOnline) {
