@@ -105,10 +105,6 @@ bool BlockFile::complete() const {
   return true;
 }
 
-Status BlockFile::store(uint64_t index, std::string_view bytes) {
-  return storeAll({{index, std::string(bytes)}});
-}
-
 Status BlockFile::storeAll(const std::vector<std::pair<uint64_t, std::string>>& blocks) {
   for (const auto& [index, bytes] : blocks) {
     uint64_t start = index * block_size_;
@@ -123,18 +119,41 @@ Status BlockFile::storeAll(const std::vector<std::pair<uint64_t, std::string>>& 
       return failErrno(errno, "write block " + std::to_string(index) + " of " + name_);
     }
   }
-  // Durable before any of them is marked present.
+  bool full = false;
+  {
+    MutexLock lock(mu_);
+    for (const auto& [index, bytes] : blocks) {
+      if (present_[index]) continue;
+      present_[index] = 1;
+      pending_.push_back(index);
+      pending_bytes_ += bytes.size();
+    }
+    full = pending_bytes_ >= 32 * 1024 * 1024;
+  }
+  return full ? flush() : Status{};
+}
+
+Status BlockFile::flush() {
+  MutexLock flushing(flush_mu_);
+  std::vector<uint64_t> marks;
+  {
+    MutexLock lock(mu_);
+    marks.swap(pending_);
+    pending_bytes_ = 0;
+  }
+  if (marks.empty()) return {};
+  // Durable before any of them is marked present on disk.
   if (::fdatasync(data_.get()) != 0) return failErrno(errno, "sync " + name_);
-  for (const auto& [index, bytes] : blocks) {
+  for (uint64_t index : marks) {
     const uint8_t one = 1;
     if (::pwrite(map_.get(), &one, 1, static_cast<off_t>(kHeaderSize + index)) != 1) {
       return failErrno(errno, "mark block " + std::to_string(index) + " of " + name_);
     }
   }
-  MutexLock lock(mu_);
-  for (const auto& [index, bytes] : blocks) present_[index] = 1;
   return {};
 }
+
+BlockFile::~BlockFile() { (void)flush(); }
 
 Result<size_t> BlockFile::read(char* buf, size_t length, uint64_t offset) const {
   ssize_t n = ::pread(data_.get(), buf, length, static_cast<off_t>(offset));

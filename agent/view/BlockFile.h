@@ -4,9 +4,10 @@
 // The local copy of a placeholder's data, fetched in blocks: a sparse data
 // file and a presence map, one byte per block, both in the view's parts
 // directory (never in the cache root, which holds only what the engine
-// hoards). A block counts as present only once its bytes are durable
-// (fdatasync) and then its byte in the map is written: a crash or a fetch
-// cut short leaves a block missing, never partial data taken as complete.
+// hoards). A block is present for readers once its bytes are written whole;
+// its byte in the map on disk is written only after its bytes are durable
+// (fdatasync, batched: flush()), so a crash or a fetch cut short leaves a
+// block missing, never partial data taken as complete.
 //
 // A copy belongs to one version of the remote file (size, mtime, inode, as
 // listed); opened for another version it starts empty, so data of two
@@ -59,12 +60,15 @@ class BlockFile {
   std::vector<uint64_t> missing(uint64_t offset, uint64_t length) const HOARD_EXCLUDES(mu_);
   bool complete() const HOARD_EXCLUDES(mu_);
 
-  // Stores block `index`: `bytes` must be the whole block (shorter only for
-  // the last one). Durable when it returns, and only then present.
-  Status store(uint64_t index, std::string_view bytes) HOARD_EXCLUDES(mu_);
-  // As store() for several blocks, with one fdatasync for them all.
+  // Stores blocks: each `bytes` must be the whole block (shorter only for
+  // the last one). Present for readers when it returns; recorded on disk by
+  // the next flush(), which runs by itself once 32 MiB are pending.
   Status storeAll(const std::vector<std::pair<uint64_t, std::string>>& blocks)
-      HOARD_EXCLUDES(mu_);
+      HOARD_EXCLUDES(mu_, flush_mu_);
+  // Makes the stored blocks durable (one fdatasync), then marks them in the
+  // map on disk. Called when a reader closes the file and on destruction.
+  Status flush() HOARD_EXCLUDES(mu_, flush_mu_);
+  ~BlockFile();
 
   // Reads present data; the caller checked missing() is empty for the range.
   Result<size_t> read(char* buf, size_t length, uint64_t offset) const;
@@ -78,8 +82,11 @@ class BlockFile {
   std::string name_;  // the data file's path, for messages
   BlockVersion version_;
   uint64_t block_size_;
+  Mutex flush_mu_;  // one flush at a time; taken before mu_
   mutable Mutex mu_;
   std::vector<uint8_t> present_ HOARD_GUARDED_BY(mu_);
+  std::vector<uint64_t> pending_ HOARD_GUARDED_BY(mu_);  // stored, not yet marked on disk
+  uint64_t pending_bytes_ HOARD_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace hoard::view

@@ -58,6 +58,8 @@ class ViewCore {
   // holds the new version and the old blocks are dropped). Offline, or if
   // the remote does not answer, false.
   bool revalidate(const RelPath& rel);
+  // Makes the blocks of `rel` fetched so far durable (a reader closed it).
+  void flushBlocks(const RelPath& rel) HOARD_EXCLUDES(mu_);
   // True if every block of `rel` is local (or it is empty).
   bool placeholderComplete(const RelPath& rel);
 

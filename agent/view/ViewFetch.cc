@@ -122,6 +122,17 @@ void ViewCore::forgetBlockFile(const RelPath& rel) {
   blocks_.erase(rel);
 }
 
+void ViewCore::flushBlocks(const RelPath& rel) {
+  std::shared_ptr<BlockFile> bf;
+  {
+    MutexLock lock(mu_);
+    auto it = blocks_.find(rel);
+    if (it == blocks_.end()) return;
+    bf = it->second;
+  }
+  (void)bf->flush();  // a failure leaves blocks to fetch again after a crash, nothing worse
+}
+
 bool ViewCore::placeholderComplete(const RelPath& rel) {
   auto e = tree.find(rel);
   if (!e || e->meta.type != FileType::kFile) return false;

@@ -175,7 +175,9 @@ int opRead(const char*, char* buf, size_t size, off_t off, struct fuse_file_info
 }
 
 int opRelease(const char*, struct fuse_file_info* fi) {
-  delete reinterpret_cast<Handle*>(fi->fh);
+  auto* h = reinterpret_cast<Handle*>(fi->fh);
+  if (!h->fd) core().flushBlocks(h->path);
+  delete h;
   return 0;
 }
 

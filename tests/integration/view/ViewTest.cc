@@ -370,6 +370,23 @@ TEST_F(ViewTest, AFailedFetchLeavesNothingTakenForData) {
   EXPECT_EQ(sh("cmp " + in("big.bin") + " " + remote("big.bin")).status, 0);
 }
 
+TEST_F(ViewTest, FetchedBlocksOutliveARestartOfTheView) {
+  ASSERT_NO_FATAL_FAILURE(mount(options()));
+  view_->setOnline(true);
+  ASSERT_EQ(sh("cat " + in("big.bin") + " > /dev/null").status, 0);  // closed: flushed
+  view_.reset();
+  ASSERT_EQ(::rename((tmp_ / "remote").c_str(), (tmp_ / "remote-gone").c_str()), 0);
+  ASSERT_EQ(::mkdir((tmp_ / "remote").c_str(), 0755), 0);  // an empty mountpoint
+  auto listing = journal_->remoteListing(share_);
+  ASSERT_TRUE(listing);
+  auto v = View::mount(options(), *listing, remote_fs_);  // offline
+  ASSERT_TRUE(v) << v.error().toString();
+  view_ = std::move(*v);
+  Ran cmp = sh("cmp " + in("big.bin") + " " + tmp_ / "remote-gone/big.bin");
+  EXPECT_EQ(cmp.status, 0) << cmp.out;
+  EXPECT_TRUE(misses().empty());
+}
+
 TEST_F(ViewTest, RefusesACacheRootBeneathItsMountpoint) {
   ViewOptions o = options();
   o.cache_root = in("inside");
