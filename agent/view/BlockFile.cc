@@ -67,20 +67,24 @@ Result<std::unique_ptr<BlockFile>> BlockFile::open(int parts_dir_fd, const std::
   uint64_t blocks = (v.size + block_size - 1) / block_size;
   std::vector<uint8_t> present = readMap(map.get(), v, block_size, blocks);
   if (present.size() != blocks) {
-    // Another version, or never fetched: start empty. The map first, so a
-    // crash in between leaves no block marked present over stale data.
+    // Another version, or never fetched: start empty, in new files. A
+    // BlockFile of the old version still in a reader's hands keeps writing
+    // to the old (now unnamed) ones, never into this version's.
     present.assign(blocks, 0);
-    std::string h = header(v, block_size);
-    std::string fresh = h + std::string(blocks, '\0');
-    if (::ftruncate(map.get(), 0) != 0 || ::pwrite(map.get(), fresh.data(), fresh.size(), 0) !=
-                                               static_cast<ssize_t>(fresh.size()) ||
-        ::fdatasync(map.get()) != 0) {
-      return failErrno(errno, "reset the block map of " + what);
+    ::unlinkat(parts_dir_fd, (stem + ".data").c_str(), 0);
+    ::unlinkat(parts_dir_fd, (stem + ".map").c_str(), 0);
+    HOARD_TRY_ASSIGN(fresh_data, openAt(parts_dir_fd, stem + ".data", what));
+    HOARD_TRY_ASSIGN(fresh_map, openAt(parts_dir_fd, stem + ".map", what + "'s block map"));
+    std::string fresh = header(v, block_size) + std::string(blocks, '\0');
+    if (::ftruncate(fresh_data.get(), static_cast<off_t>(v.size)) != 0) {
+      return failErrno(errno, "size " + what);
     }
-    if (::ftruncate(data.get(), 0) != 0 ||
-        ::ftruncate(data.get(), static_cast<off_t>(v.size)) != 0) {
-      return failErrno(errno, "reset " + what);
+    if (::pwrite(fresh_map.get(), fresh.data(), fresh.size(), 0) !=
+        static_cast<ssize_t>(fresh.size())) {
+      return failErrno(errno, "write the block map of " + what);
     }
+    data = std::move(fresh_data);
+    map = std::move(fresh_map);
   }
   return std::unique_ptr<BlockFile>(new BlockFile(std::move(data), std::move(map), what, v,
                                                   block_size, std::move(present)));
