@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 build=${1:-build}
 clang=${CLANGXX:-clang++-16}
-annotated=(agent/daemon agent/sync agent/remote agent/store agent/journal agent/common)
+annotated=(agent/daemon agent/sync agent/remote agent/store agent/journal agent/common agent/view)
 
 if ! command -v "$clang" >/dev/null; then
   echo "check-thread-safety: $clang not found (apt-get install clang-16); skipped" >&2

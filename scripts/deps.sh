@@ -11,7 +11,7 @@ PACKAGES=(
   libgit2-dev nlohmann-json3-dev libvalijson-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   dbus-daemon dbus python3-dbusmock python3-dbus python3-gi libglib2.0-bin
-  sshfs openssh-server openssh-client fuse3 iproute2
+  sshfs openssh-server openssh-client fuse3 libfuse3-dev iproute2
   rsync unison hyperfine systemd
   scdoc lintian dpkg-dev file gzip desktop-file-utils
   clang-16  # only for scripts/check-thread-safety.sh (the build uses gcc)

@@ -242,6 +242,26 @@ class Journal {
   // open, or if a later resolution of the same conflict exists (undo that).
   Status undoResolution(int64_t resolution_id, std::string_view detail);
 
+  // --- the remote listing (RemoteListing.cc) ----------------------------
+  // Replaces the share's whole remote listing with `entries` in one
+  // transaction (the root "" is never stored). kInvalidArgument (nothing
+  // stored) for a malformed or empty path; kNotFound if no such share.
+  Status replaceRemoteListing(int64_t share_id, std::span<const ListedEntry> entries);
+  // Inserts or replaces one entry (the view created or changed a file).
+  Status putRemoteListed(int64_t share_id, const ListedEntry& entry);
+  // Removes `path` and everything beneath it; returns how many rows went.
+  Result<int64_t> removeRemoteListedUnder(int64_t share_id, const RelPath& path);
+  // The share's listing ordered by path bytes (parents before children).
+  Result<std::vector<ListedEntry>> remoteListing(int64_t share_id);
+
+  // --- misses of the view (RemoteListing.cc) ----------------------------
+  // Records one miss (m.id is assigned and returned). kInvalidArgument for a
+  // malformed path or an outcome other than failed / fetched / timed-out /
+  // interrupted; kNotFound if no such share.
+  Result<int64_t> addMiss(const MissRecord& m);
+  // The share's misses, oldest first.
+  Result<std::vector<MissRecord>> misses(int64_t share_id);
+
   // --- objects ------------------------------------------------------------
   // Object rows are created and counted only by the journal's triggers, from
   // the base, snapshot and conflict rows that name them.

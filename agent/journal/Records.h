@@ -146,6 +146,30 @@ struct Intent {
   bool operator==(const Intent&) const = default;
 };
 
+// One entry of a share's last remote listing (schemas/journal/0009_remote_listing.sql):
+// what the remote held at `path` when a pass last listed it, pinned or not.
+struct ListedEntry {
+  RelPath path;
+  FileMeta meta;               // the remote's metadata (type, size, mode, times, inode)
+  std::string data_version;    // the remote's data version then (opaque bytes)
+  std::string symlink_target;  // for symlinks
+
+  bool operator==(const ListedEntry&) const = default;
+};
+
+// A read of an on-demand share's data that was not there while offline
+// (schemas/journal/0010_view_misses.sql).
+struct MissRecord {
+  int64_t id = 0;
+  int64_t share_id = 0;
+  RelPath path;
+  std::string program;  // the reader's name ("" if unknown)
+  int64_t at_ns = 0;    // nanoseconds since the epoch
+  std::string outcome;  // "failed", "fetched", "timed-out", "interrupted"
+
+  bool operator==(const MissRecord&) const = default;
+};
+
 struct ObjectInfo {
   ContentHash id;
   std::optional<uint64_t> size;  // unknown until a base or snapshot row names it

@@ -78,6 +78,18 @@ Result<std::vector<remote::WalkEntry>> listRemote(ShareSides& s) {
   return std::move(answer->entries);
 }
 
+// The remote as this pass listed it, for the view of an on-demand share:
+// every entry, also the -wal of a database (the view shows files, not units).
+Status recordListing(PassState& pass) {
+  ShareSides& s = pass.s;
+  std::vector<journal::ListedEntry> rows;
+  rows.reserve(pass.remote.size());
+  for (const auto& [path, st] : pass.remote)
+    rows.push_back(journal::ListedEntry{path, st.meta, st.data_version, st.symlink_target});
+  MutexLock lock(s.journal_mu);
+  return s.journal.replaceRemoteListing(s.share_id, rows);
+}
+
 }  // namespace
 
 Result<bool> listSides(PassState& pass) {
@@ -109,6 +121,11 @@ Result<bool> listSides(PassState& pass) {
       }
       (walked == &*lw ? pass.local : pass.remote).emplace(std::move(e.path), std::move(e.stat));
     }
+  }
+  // A directory that could not be listed keeps nothing beneath it in the
+  // view's listing either: better an older listing than an empty folder.
+  if (s.record_listing && pass.unlisted.empty()) {
+    if (Status recorded = recordListing(pass); !recorded) return tl::unexpected(recorded.error());
   }
   // A database's -wal, -shm and -journal are part of its entry, never paths
   // of their own (a change only in the -wal changes the database).

@@ -74,6 +74,10 @@ struct ShareSides {
   // Where a pass learns what the remote holds (ChangeSource.h). Null: a
   // walk of `remote` (WalkChangeSource).
   std::shared_ptr<remote::ChangeSource> remote_changes = nullptr;
+  // An on-demand share: every pass that listed the remote stores the whole
+  // listing in the journal (Journal::replaceRemoteListing), which the FUSE
+  // view shows offline. Off: nothing is stored.
+  bool record_listing = false;
 };
 
 // Progress of the files a pass fetches for the first time (the hoard walk).

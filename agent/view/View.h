@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The FUSE view of an on-demand share (design.md "On-demand shares"): the
+// whole share mounted at one directory, every name the last remote listing
+// holds, with data from
+//  - the cache root, for files the engine hoards there (pinned, hydrated):
+//    served as they are, from the local disk;
+//  - otherwise the view's parts directory, fetched from the remote in blocks
+//    when a program reads them (online), or, offline, the share's miss
+//    policy: fail at once with ENETUNREACH, or wait (interruptible, with a
+//    deadline) until the share is online again.
+// Metadata (lookup, stat, readdir, readlink, statfs) comes from memory and
+// the local disk only: it never waits and never touches the remote.
+//
+// The view never accesses its own mountpoint (the cache root and the parts
+// directory must lie outside it: a request served by a request to the same
+// mount would deadlock). This slice is read-only: calls that would change
+// the share fail with EROFS.
+//
+// Threads: mount() starts libfuse's multi-threaded loop on threads of its
+// own; setOnline() and the destructor may be called from any thread.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/Error.h"
+#include "journal/Records.h"
+#include "remote/RemoteFs.h"
+
+namespace hoard::view {
+
+// What a read of missing data does while the share is offline.
+enum class MissPolicy { kError, kWait };
+
+// The errno a read of missing data gets offline under kError (and when the
+// remote fails under the fetch): "Network is unreachable" says what is
+// wrong, and no program retries it in a loop as it would EAGAIN or EINTR.
+inline constexpr int kMissErrno = 101;  // ENETUNREACH
+// The errno after waiting in vain (kWait's deadline): "Connection timed out".
+inline constexpr int kWaitTimeoutErrno = 110;  // ETIMEDOUT
+
+// A read that found data missing while offline.
+struct Miss {
+  RelPath path;
+  std::string program;  // the reader's /proc/PID/comm ("" if it is gone)
+  int64_t at_ns = 0;    // when, nanoseconds since the epoch
+  std::string outcome;  // "failed", "fetched" (waited, then online), "timed-out", "interrupted"
+};
+
+struct ViewOptions {
+  std::string name;        // the share's name, shown as the mount's source
+  std::string mountpoint;  // where the share appears (absolute)
+  std::string cache_root;  // the engine's cache root: hydrated files (absolute)
+  std::string parts_dir;   // block copies of placeholders (absolute; created)
+  uint64_t block_size = 256 * 1024;
+  MissPolicy policy = MissPolicy::kError;
+  std::chrono::milliseconds wait_deadline{30'000};
+  // Idle deadline of one remote fetch (no progress for this long fails it).
+  std::chrono::milliseconds fetch_deadline{30'000};
+  // Told of every miss once its outcome is known, on a FUSE thread. Must
+  // not access the mount. May be null.
+  std::function<void(const Miss&)> on_miss;
+};
+
+class ViewCore;
+
+class View {
+ public:
+  // Mounts the view of `listing` at options.mountpoint, fetching through
+  // `remote` (a deadline-wrapped RemoteFs in the daemon). A dead mount left
+  // there by a killed hoardd is detached first. Starts offline: call
+  // setOnline(true) once the share's remote checked out.
+  // Errors: kPermission/kNotFound naming /dev/fuse when it cannot be opened;
+  // kInvalidArgument if the cache root or parts directory is beneath the
+  // mountpoint; kIo if the mount fails (libfuse's reason is in the log).
+  static Result<std::unique_ptr<View>> mount(ViewOptions options,
+                                             const std::vector<journal::ListedEntry>& listing,
+                                             std::shared_ptr<remote::RemoteFs> remote);
+
+  // Unmounts (lazily, so a program still inside is not stuck) and stops
+  // the loop; reads waiting under kWait fail with EINTR first.
+  ~View();
+  View(const View&) = delete;
+  View& operator=(const View&) = delete;
+
+  // Online: missing data is fetched. Offline: the miss policy applies;
+  // going online wakes every waiting read.
+  void setOnline(bool online);
+
+ private:
+  explicit View(std::unique_ptr<ViewCore> core);
+  std::unique_ptr<ViewCore> core_;
+};
+
+// Detaches a dead FUSE mount at `mountpoint` (stat gives ENOTCONN: its
+// daemon was killed), as `fusermount3 -uz` does. Ok if nothing was mounted.
+Status cleanDeadMount(const std::string& mountpoint);
+
+}  // namespace hoard::view

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The state behind a View, shared by its FUSE operations (ViewOps.cc), its
+// fetches (ViewFetch.cc) and its lifecycle (View.cc). Internal to hoard_view.
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/ThreadAnnotations.h"
+#include "common/UniqueFd.h"
+#include "remote/WorkerPool.h"
+#include "view/BlockFile.h"
+#include "view/View.h"
+#include "view/ViewTree.h"
+
+struct fuse;
+
+namespace hoard::view {
+
+class ViewCore {
+ public:
+  ViewCore(ViewOptions options, const std::vector<journal::ListedEntry>& listing,
+           std::shared_ptr<remote::RemoteFs> remote);
+
+  const ViewOptions opts;
+  ViewTree tree;
+  std::shared_ptr<remote::RemoteFs> remote;
+  remote::WorkerPool pool;
+  UniqueFd cache_fd;  // O_PATH of the cache root
+  UniqueFd parts_fd;  // the parts directory
+  struct fuse* fuse = nullptr;
+  std::thread loop;
+
+  // --- local side (never blocks on the network) ---
+  // lstat of `rel` beneath the cache root, never following a symlink; false
+  // if it is not there (or is one of hoard's own files).
+  bool localStat(const RelPath& rel, struct stat* st) const;
+  // Opens `rel` beneath the cache root (no symlink followed); -errno on failure.
+  int openLocal(const RelPath& rel, int flags) const;
+
+  // --- placeholders (ViewFetch.cc) ---
+  // Reads [off, off + size) of the placeholder `rel`: present blocks from
+  // the parts directory, missing ones fetched (online) or the miss policy
+  // (offline). Returns bytes read or -errno.
+  // `opened` is the version the file had when the reader opened it: once
+  // the remote holds another, this open gets ESTALE (never a mix of two
+  // versions); a new open reads the new one.
+  int readPlaceholder(const RelPath& rel, const BlockVersion& opened, char* buf, size_t size,
+                      off_t off);
+  // At open, online: compares the remote file with the listing (one lstat
+  // under the fetch deadline). Returns true if it changed (the tree now
+  // holds the new version and the old blocks are dropped). Offline, or if
+  // the remote does not answer, false.
+  bool revalidate(const RelPath& rel);
+  // Makes the blocks of `rel` fetched so far durable (a reader closed it).
+  void flushBlocks(const RelPath& rel) HOARD_EXCLUDES(mu_);
+  // True if every block of `rel` is local (or it is empty).
+  bool placeholderComplete(const RelPath& rel);
+
+  void setOnline(bool online) HOARD_EXCLUDES(mu_);
+  bool online() const HOARD_EXCLUDES(mu_);
+  void shutdown() HOARD_EXCLUDES(mu_);
+
+ private:
+  Result<std::shared_ptr<BlockFile>> blockFile(const journal::ListedEntry& e) HOARD_EXCLUDES(mu_);
+  void forgetBlockFile(const RelPath& rel) HOARD_EXCLUDES(mu_);
+  // The miss policy for a read of `rel`: 0 once online (read again), or -errno.
+  int miss(const RelPath& rel) HOARD_EXCLUDES(mu_);
+  void report(const RelPath& rel, const std::string& outcome);
+  // Fetches `blocks` of `e` into `bf`: 0, -EAGAIN if the remote file is not
+  // the version listed any more (the tree now holds the new one), or -errno.
+  int fetch(const journal::ListedEntry& e, BlockFile& bf, const std::vector<uint64_t>& blocks);
+
+  mutable Mutex mu_;
+  CondVar online_cv_;
+  bool online_ HOARD_GUARDED_BY(mu_) = false;
+  bool stopping_ HOARD_GUARDED_BY(mu_) = false;
+  std::map<RelPath, std::shared_ptr<BlockFile>> blocks_ HOARD_GUARDED_BY(mu_);
+};
+
+}  // namespace hoard::view

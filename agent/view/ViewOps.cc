@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+// The FUSE operations of the view (libfuse's high-level, path-based API).
+// Metadata from the cache root (hydrated files, as they are locally) and
+// otherwise from the listing in memory; data of placeholders through
+// ViewCore::readPlaceholder.
+
+#define FUSE_USE_VERSION 314
+#include <dirent.h>
+#include <fcntl.h>
+#include <fuse3/fuse.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "remote/RemoteFs.h"
+#include "view/ViewCore.h"
+#include "view/ViewOps.h"
+
+namespace hoard::view {
+
+namespace {
+
+ViewCore& core() { return *static_cast<ViewCore*>(fuse_get_context()->private_data); }
+
+// "/a/b" (the kernel's form) -> "a/b"; "/" -> "".
+RelPath rel(const char* path) { return RelPath(path[0] == '/' ? path + 1 : path); }
+
+bool internalName(const RelPath& p) {
+  return remote::isInternalName(baseName(p), parentOf(p).empty());
+}
+
+void fillFromListing(const journal::ListedEntry& e, struct stat* st) {
+  std::memset(st, 0, sizeof *st);
+  switch (e.meta.type) {
+    case FileType::kDir: st->st_mode = S_IFDIR; st->st_nlink = 2; break;
+    case FileType::kSymlink: st->st_mode = S_IFLNK; st->st_nlink = 1; break;
+    default: st->st_mode = S_IFREG; st->st_nlink = 1; break;
+  }
+  st->st_mode |= e.meta.mode & 07777;
+  st->st_size = static_cast<off_t>(e.meta.type == FileType::kSymlink ? e.symlink_target.size()
+                                                                     : e.meta.size);
+  st->st_mtim.tv_sec = e.meta.mtime_ns / 1'000'000'000;
+  st->st_mtim.tv_nsec = e.meta.mtime_ns % 1'000'000'000;
+  st->st_ctim.tv_sec = e.meta.ctime_ns / 1'000'000'000;
+  st->st_ctim.tv_nsec = e.meta.ctime_ns % 1'000'000'000;
+  st->st_atim = st->st_mtim;
+  st->st_uid = ::getuid();
+  st->st_gid = ::getgid();
+  st->st_blksize = 4096;
+  st->st_blocks = (st->st_size + 511) / 512;
+}
+
+// An open file: a descriptor of the local copy, or a placeholder (-1).
+struct Handle {
+  UniqueFd fd;
+  RelPath path;
+  BlockVersion version;  // a placeholder's, as opened
+};
+
+// The local copy's metadata if there is one, else the listing's.
+bool statOf(const RelPath& p, struct stat* st) {
+  if (core().localStat(p, st)) return true;
+  auto e = core().tree.find(p);
+  if (!e || internalName(p)) return false;
+  fillFromListing(*e, st);
+  return true;
+}
+
+int opGetattr(const char* path, struct stat* st, struct fuse_file_info*) {
+  return statOf(rel(path), st) ? 0 : -ENOENT;
+}
+
+int opReadlink(const char* path, char* buf, size_t size) {
+  RelPath p = rel(path);
+  struct stat st {};
+  if (size == 0) return -EINVAL;
+  if (core().localStat(p, &st)) {
+    int dir = core().openLocal(RelPath(parentOf(p)), O_PATH | O_DIRECTORY);
+    if (dir < 0) return dir;
+    ssize_t n = ::readlinkat(dir, std::string(baseName(p)).c_str(), buf, size - 1);
+    int err = errno;
+    ::close(dir);
+    if (n < 0) return -err;
+    buf[n] = '\0';
+    return 0;
+  }
+  auto e = core().tree.find(p);
+  if (!e) return -ENOENT;
+  if (e->meta.type != FileType::kSymlink) return -EINVAL;
+  size_t n = std::min(size - 1, e->symlink_target.size());
+  std::memcpy(buf, e->symlink_target.data(), n);
+  buf[n] = '\0';
+  return 0;
+}
+
+int opReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, struct fuse_file_info*,
+              enum fuse_readdir_flags flags) {
+  RelPath p = rel(path);
+  std::map<std::string, FileType> names;
+  bool found = false;
+  if (auto listed = core().tree.children(p)) {
+    names = std::move(*listed);
+    found = true;
+  }
+  int fd = core().openLocal(p, O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    found = true;
+    if (DIR* d = ::fdopendir(fd)) {
+      while (dirent* de = ::readdir(d)) {
+        std::string n = de->d_name;
+        if (n == "." || n == ".." || remote::isInternalName(n, p.empty())) continue;
+        names.emplace(n, de->d_type == DT_DIR ? FileType::kDir : FileType::kFile);
+      }
+      ::closedir(d);
+    } else {
+      ::close(fd);
+    }
+  }
+  if (!found) return -ENOENT;
+  filler(buf, ".", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+  filler(buf, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
+  // readdirplus: the attributes come with the names, sparing `find` and
+  // `ls -l` a lookup per entry.
+  const bool plus = flags & FUSE_READDIR_PLUS;
+  for (const auto& [name, type] : names) {
+    (void)type;
+    struct stat st {};
+    bool with = plus && statOf(joinPath(p, name), &st);
+    if (filler(buf, name.c_str(), with ? &st : nullptr, 0,
+               with ? FUSE_FILL_DIR_PLUS : static_cast<fuse_fill_dir_flags>(0)) != 0)
+      break;
+  }
+  return 0;
+}
+
+int opOpen(const char* path, struct fuse_file_info* fi) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return -EROFS;
+  RelPath p = rel(path);
+  auto h = std::make_unique<Handle>();
+  h->path = p;
+  struct stat st {};
+  if (core().localStat(p, &st)) {
+    int fd = core().openLocal(p, O_RDONLY);
+    if (fd < 0) return fd;
+    h->fd = UniqueFd(fd);
+    fi->keep_cache = 1;  // the local copy: the page cache may keep it
+  } else {
+    auto e = core().tree.find(p);
+    if (!e) return -ENOENT;
+    if (e->meta.type != FileType::kFile) return -EISDIR;
+    // Changed on the remote since it was listed: this open reads the new
+    // version, with direct_io, as the kernel still believes the old size.
+    bool changed = core().revalidate(p);
+    h->version = BlockVersion::of(changed ? core().tree.find(p)->meta : e->meta);
+    // A read that may have to wait offline is made with direct_io, so the
+    // reader's Ctrl-C reaches us as an interrupt; otherwise the page cache
+    // (which mmap needs) serves it.
+    fi->direct_io = changed || (!core().online() && !core().placeholderComplete(p));
+  }
+  fi->fh = reinterpret_cast<uint64_t>(h.release());
+  return 0;
+}
+
+int opRead(const char*, char* buf, size_t size, off_t off, struct fuse_file_info* fi) {
+  auto* h = reinterpret_cast<Handle*>(fi->fh);
+  if (h->fd) {
+    ssize_t n = ::pread(h->fd.get(), buf, size, off);
+    return n < 0 ? -errno : static_cast<int>(n);
+  }
+  return core().readPlaceholder(h->path, h->version, buf, size, off);
+}
+
+int opRelease(const char*, struct fuse_file_info* fi) {
+  auto* h = reinterpret_cast<Handle*>(fi->fh);
+  if (!h->fd) core().flushBlocks(h->path);
+  delete h;
+  return 0;
+}
+
+int opStatfs(const char*, struct statvfs* sv) {
+  int fd = core().openLocal("", O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return fd;
+  int r = ::fstatvfs(fd, sv);
+  int err = errno;
+  ::close(fd);
+  return r == 0 ? 0 : -err;
+}
+
+void* opInit(struct fuse_conn_info*, struct fuse_config* cfg) {
+  cfg->attr_timeout = 1.0;
+  cfg->entry_timeout = 1.0;
+  cfg->negative_timeout = 0;
+  cfg->intr = 1;  // a waiting read's interrupt sets fuse_interrupted() (see View.cc)
+  cfg->hard_remove = 1;
+  return fuse_get_context()->private_data;
+}
+
+}  // namespace
+
+fuse_operations viewOperations() {
+  fuse_operations ops{};
+  ops.init = opInit;
+  ops.getattr = opGetattr;
+  ops.readlink = opReadlink;
+  ops.readdir = opReaddir;
+  ops.open = opOpen;
+  ops.read = opRead;
+  ops.release = opRelease;
+  ops.statfs = opStatfs;
+  ops.mkdir = [](const char*, mode_t) { return -EROFS; };
+  ops.unlink = [](const char*) { return -EROFS; };
+  ops.rmdir = [](const char*) { return -EROFS; };
+  ops.symlink = [](const char*, const char*) { return -EROFS; };
+  ops.rename = [](const char*, const char*, unsigned int) { return -EROFS; };
+  ops.chmod = [](const char*, mode_t, struct fuse_file_info*) { return -EROFS; };
+  ops.truncate = [](const char*, off_t, struct fuse_file_info*) { return -EROFS; };
+  ops.create = [](const char*, mode_t, struct fuse_file_info*) { return -EROFS; };
+  ops.utimens = [](const char*, const struct timespec*, struct fuse_file_info*) { return -EROFS; };
+  return ops;
+}
+
+// ---- the local side ------------------------------------------------------
+
+int ViewCore::openLocal(const RelPath& p, int flags) const {
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_NOFOLLOW | O_CLOEXEC);
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  const char* name = p.empty() ? "." : p.c_str();
+  long fd = ::syscall(SYS_openat2, cache_fd.get(), name, &how, sizeof how);
+  return fd < 0 ? -errno : static_cast<int>(fd);
+}
+
+bool ViewCore::localStat(const RelPath& p, struct stat* st) const {
+  if (!p.empty() && internalName(p)) return false;
+  if (p.empty()) return ::fstat(cache_fd.get(), st) == 0;
+  int dir = openLocal(RelPath(parentOf(p)), O_PATH | O_DIRECTORY);
+  if (dir < 0) return false;
+  bool ok = ::fstatat(dir, std::string(baseName(p)).c_str(), st, AT_SYMLINK_NOFOLLOW) == 0;
+  ::close(dir);
+  return ok;
+}
+
+}  // namespace hoard::view

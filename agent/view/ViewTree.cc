@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+#include "view/ViewTree.h"
+
+namespace hoard::view {
+
+namespace {
+
+journal::ListedEntry madeUpDir(const RelPath& path) {
+  journal::ListedEntry e;
+  e.path = path;
+  e.meta.type = FileType::kDir;
+  e.meta.mode = 0755;
+  return e;
+}
+
+}  // namespace
+
+ViewTree::ViewTree(const std::vector<journal::ListedEntry>& entries) {
+  MutexLock lock(mu_);
+  insert(madeUpDir(""));
+  for (const auto& e : entries) insert(e);
+}
+
+void ViewTree::insert(const journal::ListedEntry& e) {
+  if (!e.path.empty()) {
+    RelPath parent(parentOf(e.path));
+    if (!dirs_.count(parent)) insert(madeUpDir(parent));
+    dirs_[parent][std::string(baseName(e.path))] = e.meta.type;
+  }
+  entries_.insert_or_assign(e.path, e);
+  if (e.meta.type == FileType::kDir) {
+    dirs_.try_emplace(e.path);
+  } else {
+    dirs_.erase(e.path);
+  }
+}
+
+std::optional<journal::ListedEntry> ViewTree::find(const RelPath& path) const {
+  MutexLock lock(mu_);
+  auto it = entries_.find(path);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::map<std::string, FileType>> ViewTree::children(const RelPath& dir) const {
+  MutexLock lock(mu_);
+  auto it = dirs_.find(dir);
+  if (it == dirs_.end()) return std::nullopt;
+  return it->second;
+}
+
+void ViewTree::update(const journal::ListedEntry& e) {
+  MutexLock lock(mu_);
+  insert(e);
+}
+
+}  // namespace hoard::view

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// What the view of an on-demand share shows for paths whose data is not
+// local: the share's last remote listing (journal::ListedEntry rows), held in
+// memory so a lookup or a listing never touches the network, the journal or
+// a lock held across I/O. Metadata never waits.
+//
+// Threads: every method may be called from any thread at once.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/ThreadAnnotations.h"
+#include "journal/Records.h"
+
+namespace hoard::view {
+
+class ViewTree {
+ public:
+  // Builds the tree from `entries` (any order). A missing parent directory
+  // is made up (mode 0755), so every listed path is reachable.
+  explicit ViewTree(const std::vector<journal::ListedEntry>& entries);
+
+  // The entry at `path` ("" is the root, always a directory), or nullopt.
+  std::optional<journal::ListedEntry> find(const RelPath& path) const HOARD_EXCLUDES(mu_);
+
+  // The names directly beneath directory `dir` with their types, sorted by
+  // bytes; nullopt if `dir` is not a listed directory.
+  std::optional<std::map<std::string, FileType>> children(const RelPath& dir) const
+      HOARD_EXCLUDES(mu_);
+
+  // Replaces the entry at e.path (the remote changed since it was listed:
+  // what the view fetched belongs to this version). Its parent must exist.
+  void update(const journal::ListedEntry& e) HOARD_EXCLUDES(mu_);
+
+ private:
+  void insert(const journal::ListedEntry& e) HOARD_REQUIRES(mu_);
+
+  mutable Mutex mu_;
+  std::unordered_map<RelPath, journal::ListedEntry> entries_ HOARD_GUARDED_BY(mu_);
+  std::unordered_map<RelPath, std::map<std::string, FileType>> dirs_ HOARD_GUARDED_BY(mu_);
+};
+
+}  // namespace hoard::view

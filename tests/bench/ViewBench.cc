@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// The FUSE view against the same operations on a plain directory (issue 14's
+// speed aims): find over a listing, a warm sequential read of a hydrated
+// file, and fetch-on-read of a placeholder against cp from the remote.
+// Prints numbers; asserts nothing. Needs root (mounts).
+// Usage: hoard_bench_view [ENTRIES=20000] [MIB=256]
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "remote/PosixRemoteFs.h"
+#include "view/View.h"
+
+namespace {
+
+using namespace hoard;
+
+double timed(const std::string& cmd) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "failed: %s\n", cmd.c_str());
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void writeBig(const std::string& path, size_t mib) {
+  std::ofstream out(path, std::ios::binary);
+  std::string chunk(1 << 20, '\0');
+  for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>(i * 131 + 7);
+  for (size_t i = 0; i < mib; ++i) out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  size_t entries = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 20000;
+  size_t mib = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 256;
+  char tmpl[] = "/tmp/hoard-view-bench-XXXXXX";
+  std::string tmp = ::mkdtemp(tmpl);
+  for (auto* d : {"/remote", "/cache", "/parts", "/mnt"}) std::filesystem::create_directory(tmp + d);
+  for (size_t i = 0; i < entries; ++i) {
+    std::string dir = tmp + "/remote/d" + std::to_string(i / 100);
+    if (i % 100 == 0) std::filesystem::create_directory(dir);
+    std::ofstream(dir + "/f" + std::to_string(i)) << i;
+  }
+  writeBig(tmp + "/remote/big.bin", mib);
+  writeBig(tmp + "/cache/hydrated.bin", mib);
+
+  auto fs = std::make_shared<remote::PosixRemoteFs>(tmp + "/remote");
+  auto walked = fs->walk("");
+  if (!walked) return std::fprintf(stderr, "%s\n", walked.error().toString().c_str()), 1;
+  std::vector<journal::ListedEntry> listing;
+  for (auto& w : *walked)
+    listing.push_back({w.path, w.stat.meta, w.stat.data_version, w.stat.symlink_target});
+  view::ViewOptions o;
+  o.name = "bench";
+  o.mountpoint = tmp + "/mnt";
+  o.cache_root = tmp + "/cache";
+  o.parts_dir = tmp + "/parts";
+  auto v = view::View::mount(o, listing, fs);
+  if (!v) return std::fprintf(stderr, "%s\n", v.error().toString().c_str()), 1;
+  (*v)->setOnline(true);
+
+  timed("find " + tmp + "/remote > /dev/null");  // warm both
+  timed("find " + tmp + "/mnt > /dev/null");
+  double find_plain = timed("find " + tmp + "/remote > /dev/null");
+  double find_view = timed("find " + tmp + "/mnt > /dev/null");
+  std::printf("find over %zu entries: plain %.3f s, view %.3f s, ratio %.2fx\n", entries + 1,
+              find_plain, find_view, find_view / find_plain);
+
+  timed("cat " + tmp + "/cache/hydrated.bin > /dev/null");
+  timed("cat " + tmp + "/mnt/hydrated.bin > /dev/null");
+  double read_plain = timed("cat " + tmp + "/cache/hydrated.bin > /dev/null");
+  double read_view = timed("cat " + tmp + "/mnt/hydrated.bin > /dev/null");
+  std::printf("warm read of a hydrated %zu MiB file: plain %.0f MiB/s, view %.0f MiB/s, %.2fx\n",
+              mib, mib / read_plain, mib / read_view, read_plain / read_view);
+
+  double cp_plain = timed("cp " + tmp + "/remote/big.bin " + tmp + "/copy1");
+  double cp_view = timed("cp " + tmp + "/mnt/big.bin " + tmp + "/copy2");
+  std::printf("fetch-on-read of a %zu MiB placeholder: cp from remote %.0f MiB/s, via view %.0f MiB/s, %.2fx\n",
+              mib, mib / cp_plain, mib / cp_view, cp_plain / cp_view);
+  v->reset();
+  std::filesystem::remove_all(tmp);
+  return 0;
+}

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+// The last remote listing of a share (migration 0009), what the FUSE view of
+// an on-demand share shows: replaced whole, ordered by path bytes, gone with
+// its share.
+
+#include <gtest/gtest.h>
+
+#include "JournalTestUtil.h"
+#include "journal/Journal.h"
+
+namespace hoard::journal {
+namespace {
+
+using namespace hoard::journal::testing;  // NOLINT
+
+ListedEntry file(const std::string& path, uint64_t size) {
+  ListedEntry e;
+  e.path = path;
+  e.meta.type = FileType::kFile;
+  e.meta.size = size;
+  e.meta.mode = 0640;
+  e.meta.mtime_ns = 1'700'000'000'123'456'789;
+  e.meta.inode = 42;
+  e.data_version = "v1";
+  return e;
+}
+
+ListedEntry dir(const std::string& path) {
+  ListedEntry e;
+  e.path = path;
+  e.meta.type = FileType::kDir;
+  e.meta.mode = 0755;
+  return e;
+}
+
+TEST(JournalRemoteListingTest, IsReplacedWholeAndReadInPathOrder) {
+  TempDir tmp;
+  auto j = openOk(tmp.file("j.db"));
+  ASSERT_TRUE(j);
+  auto share = j->addShare(shareSpec("docs"));
+  ASSERT_TRUE(share);
+  std::vector<ListedEntry> first = {file("dir.bak/a", 3), dir("dir"), file("dir/a", 7),
+                                    dir("dir-x"), file(std::string("n\xff\n", 3), 1)};
+  ASSERT_TRUE(j->replaceRemoteListing(*share, first));
+  auto got = j->remoteListing(*share);
+  ASSERT_TRUE(got) << got.error().toString();
+  std::vector<std::string> paths;
+  for (auto& e : *got) paths.push_back(e.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"dir", "dir-x", "dir.bak/a", "dir/a",
+                                             std::string("n\xff\n", 3)}));
+  EXPECT_EQ((*got)[3], file("dir/a", 7));  // every column back as stored
+
+  // The next listing replaces it: what the remote no longer holds goes.
+  ASSERT_TRUE(j->replaceRemoteListing(*share, std::vector<ListedEntry>{file("dir/a", 9)}));
+  got = j->remoteListing(*share);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].meta.size, 9u);
+
+  // A bad path stores nothing; the listing stays as it was.
+  auto bad = j->replaceRemoteListing(*share, std::vector<ListedEntry>{file("ok", 1), file("../x", 1)});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(j->remoteListing(*share)->size(), 1u);
+}
+
+TEST(JournalRemoteListingTest, OneEntryOrASubtreeChangesAndTheShareTakesItAlong) {
+  TempDir tmp;
+  auto j = openOk(tmp.file("j.db"));
+  ASSERT_TRUE(j);
+  auto share = j->addShare(shareSpec("docs"));
+  ASSERT_TRUE(share);
+  ASSERT_TRUE(j->replaceRemoteListing(
+      *share, std::vector<ListedEntry>{dir("dir"), file("dir/a", 1), dir("dir-x"),
+                                       file("dir-x/a", 1), file("dir.bak", 1)}));
+  ASSERT_TRUE(j->putRemoteListed(*share, file("dir/b", 5)));
+  auto removed = j->removeRemoteListedUnder(*share, "dir");
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(*removed, 3);  // dir, dir/a, dir/b; never dir-x or dir.bak
+  EXPECT_EQ(j->remoteListing(*share)->size(), 3u);
+  ASSERT_TRUE(j->removeShare(*share));
+  RawDb raw(tmp.file("j.db"));
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM remote_listing"), "0");
+}
+
+TEST(JournalRemoteListingTest, MissesAreKeptInOrderAndBadOnesRefused) {
+  TempDir tmp;
+  auto j = openOk(tmp.file("j.db"));
+  ASSERT_TRUE(j);
+  auto share = j->addShare(shareSpec("docs"));
+  ASSERT_TRUE(share);
+  MissRecord later{0, *share, "dir-x/a", "cat", 200, "failed"};
+  MissRecord sooner{0, *share, "dir/a", "python3", 100, "timed-out"};
+  ASSERT_TRUE(j->addMiss(later));
+  ASSERT_TRUE(j->addMiss(sooner));
+  MissRecord bad = later;
+  bad.outcome = "maybe";
+  auto refused = j->addMiss(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), ErrorCode::kInvalidArgument);
+  auto got = j->misses(*share);
+  ASSERT_TRUE(got) << got.error().toString();
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].path, "dir/a");
+  EXPECT_EQ((*got)[0].program, "python3");
+  EXPECT_EQ((*got)[0].outcome, "timed-out");
+  EXPECT_EQ((*got)[1].path, "dir-x/a");
+  ASSERT_TRUE(j->removeShare(*share));
+  RawDb raw(tmp.file("j.db"));
+  EXPECT_EQ(raw.scalar("SELECT count(*) FROM view_misses"), "0");
+}
+
+}  // namespace
+}  // namespace hoard::journal

@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: MIT
+// The FUSE view mounted for real (as root) and driven by ordinary programs:
+// ls, stat, find, cat, cp, dd, cmp, sqlite3, a python mmap reader. The
+// listing goes through a real journal; the remote is a local directory
+// behind PosixRemoteFs.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "integration/remote/TempDir.h"
+#include "journal/Journal.h"
+#include "remote/FaultyRemoteFs.h"
+#include "remote/PosixRemoteFs.h"
+#include "view/View.h"
+
+namespace hoard::view {
+namespace {
+
+using namespace std::chrono_literals;
+using remote::testing::readFile;
+using remote::testing::TempDir;
+using remote::testing::writeFile;
+
+struct Ran {
+  int status = -1;  // exit status, or 128 + signal
+  std::string out;  // stdout and stderr
+};
+
+// Runs `cmd` under sh, killed after 30 s at the latest.
+Ran sh(const std::string& cmd) {
+  Ran r;
+  FILE* p = ::popen(("timeout -k 2 30 sh -c '" + cmd + "' 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+std::string randomBytes(size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(gen());
+  return s;
+}
+
+// Polls `cond` until it holds or `limit` passes.
+template <class F>
+bool eventually(F cond, std::chrono::milliseconds limit = 10s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return cond();
+}
+
+class ViewTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (auto* d : {"remote", "cache", "state", "mnt"})
+      ASSERT_EQ(::mkdir((tmp_ / d).c_str(), 0755), 0) << d;
+    for (auto* d : {"dir", "dir-x", "dir.bak", "dir/sub"})
+      ASSERT_EQ(::mkdir(remote(d).c_str(), 0755), 0) << d;
+    ASSERT_TRUE(writeFile(remote("dir/a.txt"), "alpha\n"));
+    ASSERT_TRUE(writeFile(remote("dir-x/a.txt"), "dash\n", 0600));
+    ASSERT_TRUE(writeFile(remote("dir.bak/a.txt"), "backup\n"));
+    ASSERT_TRUE(writeFile(remote("dir/sub/deep.txt"), "deep\n"));
+    big_ = randomBytes(3 * 256 * 1024 + 1234, 7);
+    ASSERT_TRUE(writeFile(remote("big.bin"), big_));
+    ASSERT_EQ(::symlink("dir/a.txt", remote("link").c_str()), 0);
+    remote_fs_ = std::make_shared<remote::PosixRemoteFs>(tmp_ / "remote");
+    auto j = journal::Journal::open(tmp_ / "state/journal.db");
+    ASSERT_TRUE(j) << j.error().toString();
+    journal_ = std::move(*j);
+    auto id = journal_->addShare({"work", tmp_ / "remote", mnt(), {}});
+    ASSERT_TRUE(id) << id.error().toString();
+    share_ = *id;
+  }
+  void TearDown() override {
+    view_.reset();
+    if (child_ > 0) {
+      ::kill(child_, SIGKILL);
+      ::waitpid(child_, nullptr, 0);
+    }
+    (void)cleanDeadMount(mnt());
+  }
+
+  std::string remote(const std::string& rel) const { return tmp_ / ("remote/" + rel); }
+  std::string mnt() const { return tmp_ / "mnt"; }
+  std::string in(const std::string& rel) const { return mnt() + "/" + rel; }
+
+  // Lists the remote as a pass does and stores it in the journal.
+  void recordListing() {
+    auto walked = remote_fs_->walk("");
+    ASSERT_TRUE(walked) << walked.error().toString();
+    std::vector<journal::ListedEntry> rows;
+    for (auto& w : *walked)
+      rows.push_back({w.path, w.stat.meta, w.stat.data_version, w.stat.symlink_target});
+    ASSERT_TRUE(journal_->replaceRemoteListing(share_, rows));
+  }
+
+  ViewOptions options(MissPolicy policy = MissPolicy::kError) {
+    ViewOptions o;
+    o.name = "work";
+    o.mountpoint = mnt();
+    o.cache_root = tmp_ / "cache";
+    o.parts_dir = tmp_ / "state/parts";
+    o.policy = policy;
+    // As hoardd will: every miss into the journal (under a lock: the
+    // journal is not thread-safe and FUSE threads report).
+    o.on_miss = [this](const Miss& m) {
+      std::lock_guard<std::mutex> lock(misses_mu_);
+      misses_.push_back(m);
+      auto id = journal_->addMiss({0, share_, m.path, m.program, m.at_ns, m.outcome});
+      EXPECT_TRUE(id) << id.error().toString();
+    };
+    return o;
+  }
+
+  void mount(ViewOptions o, std::shared_ptr<remote::RemoteFs> fs = nullptr) {
+    recordListing();
+    auto listing = journal_->remoteListing(share_);
+    ASSERT_TRUE(listing) << listing.error().toString();
+    auto v = View::mount(std::move(o), *listing, fs ? fs : remote_fs_);
+    ASSERT_TRUE(v) << v.error().toString();
+    view_ = std::move(*v);
+  }
+
+  std::vector<Miss> misses() {
+    std::lock_guard<std::mutex> lock(misses_mu_);
+    return misses_;
+  }
+
+  TempDir tmp_;
+  std::string big_;
+  std::shared_ptr<remote::PosixRemoteFs> remote_fs_;
+  std::unique_ptr<journal::Journal> journal_;
+  int64_t share_ = 0;
+  std::unique_ptr<View> view_;
+  pid_t child_ = -1;
+  std::mutex misses_mu_;
+  std::vector<Miss> misses_;
+};
+
+TEST_F(ViewTest, ListsAndStatsTheWholeShareOfflineWithTheRemoteGone) {
+  ASSERT_NO_FATAL_FAILURE(mount(options()));
+  struct stat remote_st {};
+  ASSERT_EQ(::lstat(remote("dir-x/a.txt").c_str(), &remote_st), 0);
+  // The remote vanishes (an unmounted share): the view still shows it all.
+  ASSERT_EQ(::rename((tmp_ / "remote").c_str(), (tmp_ / "remote-gone").c_str()), 0);
+
+  Ran ls = sh("ls -1 " + mnt());
+  EXPECT_EQ(ls.status, 0) << ls.out;
+  EXPECT_EQ(ls.out, "big.bin\ndir\ndir-x\ndir.bak\nlink\n");
+  Ran find = sh("cd " + mnt() + " && find . | LC_ALL=C sort");
+  EXPECT_EQ(find.out,
+            ".\n./big.bin\n./dir\n./dir-x\n./dir-x/a.txt\n./dir.bak\n./dir.bak/a.txt\n./dir/a.txt\n"
+            "./dir/sub\n./dir/sub/deep.txt\n./link\n");
+  Ran st = sh("stat -c \"%s %a %Y %F\" " + in("dir-x/a.txt") + " " + in("big.bin") + " " + in("dir"));
+  EXPECT_EQ(st.out, "5 600 " + std::to_string(remote_st.st_mtim.tv_sec) + " regular file\n" +
+                        std::to_string(big_.size()) + " 644 " +
+                        sh("stat -c %Y " + tmp_ / "remote-gone/big.bin").out.substr(0, 10) +
+                        " regular file\n" + "0 755 " +
+                        sh("stat -c %Y " + tmp_ / "remote-gone/dir").out.substr(0, 10) +
+                        " directory\n");
+  EXPECT_EQ(sh("readlink " + in("link")).out, "dir/a.txt\n");
+  EXPECT_EQ(sh("ls " + in("nope")).status, 2);
+  EXPECT_NE(sh("touch " + in("dir/new")).status, 0);  // read-only in this slice
+}
+
+TEST_F(ViewTest, HydratedFilesComeFromTheCacheRootOffline) {
+  ASSERT_EQ(::mkdir((tmp_ / "cache/dir").c_str(), 0755), 0);
+  ASSERT_TRUE(writeFile(tmp_ / "cache/dir/a.txt", "alpha, edited locally\n"));
+  ASSERT_NO_FATAL_FAILURE(mount(options()));
+  Ran cat = sh("cat " + in("dir/a.txt"));
+  EXPECT_EQ(cat.status, 0);
+  EXPECT_EQ(cat.out, "alpha, edited locally\n");
+  EXPECT_EQ(sh("stat -c %s " + in("dir/a.txt")).out, "22\n");
+  // Its neighbours of similar names are placeholders: offline, no data.
+  EXPECT_NE(sh("cat " + in("dir-x/a.txt")).status, 0);
+  EXPECT_TRUE(misses().size() == 1 && misses()[0].path == "dir-x/a.txt");
+}
+
+TEST_F(ViewTest, OnlineReadsFetchOnlyTheBlocksRead) {
+  ASSERT_NO_FATAL_FAILURE(mount(options()));
+  view_->setOnline(true);
+  // One 4 KiB read in the third block fetches that block alone.
+  Ran dd = sh("dd if=" + in("big.bin") + " bs=4096 skip=130 count=1 status=none iflag=direct | od -An -tx1 | head -c 48");
+  EXPECT_EQ(dd.status, 0) << dd.out;
+  view_->setOnline(false);
+  writeFile(tmp_ / "expect", big_.substr(130 * 4096, 4096));
+  Ran again = sh("dd if=" + in("big.bin") + " bs=4096 skip=130 count=1 status=none iflag=direct | cmp - " +
+                 tmp_ / "expect");
+  EXPECT_EQ(again.status, 0) << again.out;  // present now, offline
+  Ran first = sh("dd if=" + in("big.bin") + " bs=4096 count=1 status=none iflag=direct");
+  EXPECT_NE(first.status, 0);
+  EXPECT_NE(first.out.find("Network is unreachable"), std::string::npos) << first.out;
+  view_->setOnline(true);
+  Ran cp = sh("cp " + in("big.bin") + " " + tmp_ / "copy && cmp " + tmp_ / "copy " + remote("big.bin"));
+  EXPECT_EQ(cp.status, 0) << cp.out;
+}
+
+TEST_F(ViewTest, ProgramsReadPlaceholdersOnline) {
+  Ran made = sh("sqlite3 " + remote("dir/db.sqlite") +
+                " \"CREATE TABLE t(x); INSERT INTO t VALUES (1),(2),(3);\"");
+  ASSERT_EQ(made.status, 0) << made.out;
+  ASSERT_NO_FATAL_FAILURE(mount(options()));
+  view_->setOnline(true);
+  Ran q = sh("sqlite3 -readonly " + in("dir/db.sqlite") + " \"SELECT sum(x) FROM t\"");
+  EXPECT_EQ(q.status, 0) << q.out;
+  EXPECT_EQ(q.out, "6\n");
+  std::string py =
+      "import hashlib, mmap, sys\n"
+      "with open(sys.argv[1], \"rb\") as f:\n"
+      "    m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)\n"
+      "    print(hashlib.sha256(m[:]).hexdigest())\n";
+  writeFile(tmp_ / "reader.py", py);
+  Ran viaMmap = sh("/usr/bin/python3 " + tmp_ / "reader.py " + in("big.bin"));
+  Ran direct = sh("sha256sum < " + remote("big.bin") + " | cut -d\" \" -f1");
+  EXPECT_EQ(viaMmap.status, 0) << viaMmap.out;
+  EXPECT_EQ(viaMmap.out, direct.out);
+  EXPECT_EQ(sh("cat " + in("dir.bak/a.txt")).out, "backup\n");
+  EXPECT_TRUE(misses().empty());
+}
+
+TEST_F(ViewTest, ARemoteFileChangedSinceListingIsFetchedAnewNeverSpliced) {
+  ASSERT_NO_FATAL_FAILURE(mount(options()));
+  view_->setOnline(true);
+  // The first block of the listed version is fetched...
+  ASSERT_EQ(sh("head -c 10 " + in("big.bin") + " > /dev/null").status, 0);
+  // ...then the file is rewritten on the server (same size, other bytes).
+  std::string next = randomBytes(big_.size(), 8);
+  ASSERT_TRUE(writeFile(remote("big.bin.new"), next));
+  ASSERT_EQ(::rename(remote("big.bin.new").c_str(), remote("big.bin").c_str()), 0);
+  Ran cmp = sh("cat " + in("big.bin") + " | cmp - " + remote("big.bin"));
+  EXPECT_EQ(cmp.status, 0) << cmp.out;
+  // A rewrite to another size: all of the new content, at its new size.
+  ASSERT_TRUE(writeFile(remote("dir/a.txt"), "alpha, rewritten on the server\n"));
+  Ran cat = sh("cat " + in("dir/a.txt"));
+  EXPECT_EQ(cat.out, "alpha, rewritten on the server\n");
+}
+
+TEST_F(ViewTest, OfflineErrorPolicyFailsAtOnceAndRecordsTheMiss) {
+  ASSERT_NO_FATAL_FAILURE(mount(options(MissPolicy::kError)));
+  auto t0 = std::chrono::steady_clock::now();
+  Ran cat = sh("cat " + in("dir/sub/deep.txt"));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(cat.status, 1);
+  EXPECT_NE(cat.out.find("Network is unreachable"), std::string::npos) << cat.out;
+  auto m = misses();
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].path, "dir/sub/deep.txt");
+  EXPECT_EQ(m[0].program, "cat");
+  EXPECT_EQ(m[0].outcome, "failed");
+  std::lock_guard<std::mutex> lock(misses_mu_);
+  auto stored = journal_->misses(share_);
+  ASSERT_TRUE(stored);
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_EQ((*stored)[0].path, "dir/sub/deep.txt");
+  EXPECT_EQ((*stored)[0].program, "cat");
+  EXPECT_EQ((*stored)[0].outcome, "failed");
+}
+
+TEST_F(ViewTest, OfflineWaitPolicyHoldsTheReadUntilOnline) {
+  ASSERT_NO_FATAL_FAILURE(mount(options(MissPolicy::kWait)));
+  auto cat = std::async(std::launch::async, [&] { return sh("cat " + in("dir/a.txt")); });
+  ASSERT_EQ(cat.wait_for(500ms), std::future_status::timeout);  // held
+  view_->setOnline(true);
+  ASSERT_EQ(cat.wait_for(10s), std::future_status::ready);
+  Ran r = cat.get();
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "alpha\n");
+  ASSERT_EQ(misses().size(), 1u);
+  EXPECT_EQ(misses()[0].outcome, "fetched");
+}
+
+TEST_F(ViewTest, OfflineWaitPolicyGivesUpAtTheDeadline) {
+  ViewOptions o = options(MissPolicy::kWait);
+  o.wait_deadline = 300ms;
+  ASSERT_NO_FATAL_FAILURE(mount(std::move(o)));
+  Ran r = sh("cat " + in("dir/a.txt"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("Connection timed out"), std::string::npos) << r.out;
+  ASSERT_EQ(misses().size(), 1u);
+  EXPECT_EQ(misses()[0].outcome, "timed-out");
+}
+
+TEST_F(ViewTest, CtrlCInterruptsAWaitingRead) {
+  ViewOptions o = options(MissPolicy::kWait);
+  o.wait_deadline = 60s;
+  ASSERT_NO_FATAL_FAILURE(mount(std::move(o)));
+  auto t0 = std::chrono::steady_clock::now();
+  Ran r = sh("timeout -s INT 0.5 cat " + in("dir/a.txt"));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  EXPECT_NE(r.status, 0);
+  ASSERT_TRUE(eventually([&] { return misses().size() == 1; }));
+  EXPECT_EQ(misses()[0].outcome, "interrupted");
+}
+
+TEST_F(ViewTest, AKilledViewGivesEnotconnAndARestartRecovers) {
+  recordListing();
+  auto listing = journal_->remoteListing(share_);
+  ASSERT_TRUE(listing);
+  child_ = ::fork();
+  ASSERT_GE(child_, 0);
+  if (child_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    auto v = View::mount(options(), *listing, remote_fs_);
+    if (!v) ::_exit(3);
+    for (;;) ::pause();
+  }
+  ASSERT_TRUE(eventually([&] { return sh("ls " + mnt()).out.find("dir.bak") != std::string::npos; }));
+  ::kill(child_, SIGKILL);
+  ::waitpid(child_, nullptr, 0);
+  child_ = -1;
+  Ran dead = sh("stat " + in("dir"));
+  EXPECT_NE(dead.out.find("Transport endpoint is not connected"), std::string::npos) << dead.out;
+  // A restart detaches the dead mount and mounts again.
+  ASSERT_NO_FATAL_FAILURE(mount(options()));
+  view_->setOnline(true);
+  EXPECT_EQ(sh("cat " + in("dir-x/a.txt")).out, "dash\n");
+}
+
+TEST_F(ViewTest, AHungRemoteFailsTheReadAtTheDeadlineNotForever) {
+  auto faulty = std::make_shared<remote::FaultyRemoteFs>(remote_fs_);
+  remote::FaultRule hang;
+  hang.hang = true;
+  faulty->addRule(hang);  // every call: the link is up, the server is not
+  ViewOptions o = options(MissPolicy::kError);
+  o.fetch_deadline = 300ms;
+  ASSERT_NO_FATAL_FAILURE(mount(std::move(o), faulty));
+  view_->setOnline(true);
+  auto t0 = std::chrono::steady_clock::now();
+  Ran cat = sh("cat " + in("dir-x/a.txt"));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(cat.status, 1);
+  EXPECT_NE(cat.out.find("Network is unreachable"), std::string::npos) << cat.out;
+  EXPECT_EQ(sh("ls " + in("dir-x")).out, "a.txt\n");  // metadata never waited
+  faulty->clearRules();
+  EXPECT_EQ(sh("cat " + in("dir-x/a.txt")).out, "dash\n");  // the server is back
+}
+
+TEST_F(ViewTest, AFailedFetchLeavesNothingTakenForData) {
+  auto faulty = std::make_shared<remote::FaultyRemoteFs>(remote_fs_);
+  remote::FaultRule eio;
+  eio.op = remote::RemoteOp::kOpenRead;
+  eio.err = EIO;
+  int rule = faulty->addRule(eio);
+  ASSERT_NO_FATAL_FAILURE(mount(options(), faulty));
+  view_->setOnline(true);
+  Ran cat = sh("cat " + in("big.bin"));
+  EXPECT_EQ(cat.status, 1);
+  EXPECT_NE(cat.out.find("Input/output error"), std::string::npos) << cat.out;
+  // Offline now: had anything been marked present, it would be served.
+  view_->setOnline(false);
+  EXPECT_NE(sh("head -c 1 " + in("big.bin")).status, 0);
+  faulty->removeRule(rule);
+  view_->setOnline(true);
+  EXPECT_EQ(sh("cmp " + in("big.bin") + " " + remote("big.bin")).status, 0);
+}
+
+TEST_F(ViewTest, FetchedBlocksOutliveARestartOfTheView) {
+  ASSERT_NO_FATAL_FAILURE(mount(options()));
+  view_->setOnline(true);
+  ASSERT_EQ(sh("cat " + in("big.bin") + " > /dev/null").status, 0);  // closed: flushed
+  view_.reset();
+  ASSERT_EQ(::rename((tmp_ / "remote").c_str(), (tmp_ / "remote-gone").c_str()), 0);
+  ASSERT_EQ(::mkdir((tmp_ / "remote").c_str(), 0755), 0);  // an empty mountpoint
+  auto listing = journal_->remoteListing(share_);
+  ASSERT_TRUE(listing);
+  auto v = View::mount(options(), *listing, remote_fs_);  // offline
+  ASSERT_TRUE(v) << v.error().toString();
+  view_ = std::move(*v);
+  Ran cmp = sh("cmp " + in("big.bin") + " " + tmp_ / "remote-gone/big.bin");
+  EXPECT_EQ(cmp.status, 0) << cmp.out;
+  EXPECT_TRUE(misses().empty());
+}
+
+TEST_F(ViewTest, RefusesACacheRootBeneathItsMountpoint) {
+  ViewOptions o = options();
+  o.cache_root = in("inside");
+  auto v = View::mount(std::move(o), {}, remote_fs_);
+  ASSERT_FALSE(v);
+  EXPECT_EQ(v.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(v.error().message().find("beneath its mountpoint"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hoard::view
