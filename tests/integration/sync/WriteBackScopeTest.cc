@@ -179,16 +179,16 @@ TEST_F(WriteBackScopeTest, AServerEditOfTheSavedFileIsStillAConflict) {
 TEST_F(WriteBackScopeTest, RenamesDeletionsAndNewDirectoriesGoAcrossWithTheirSubtrees) {
   auto before = engine_->remoteCalls();
   int passes = passes_;
-  fs::rename(cache_ + "/d03", cache_ + "/d03-renamed");
-  fs::remove(cache_ + "/" + fileName(4, 1));
-  fs::remove_all(cache_ + "/d05");
-  put(cache_ + "/new/deep/n.txt", "new\n");
   ino_t renamed = 0;
   {
     struct stat st {};
     ASSERT_EQ(::stat((remote_root_ + "/d03/f0000.txt").c_str(), &st), 0);
     renamed = st.st_ino;
   }
+  fs::rename(cache_ + "/d03", cache_ + "/d03-renamed");
+  fs::remove(cache_ + "/" + fileName(4, 1));
+  fs::remove_all(cache_ + "/d05");
+  put(cache_ + "/new/deep/n.txt", "new\n");
   auto calls = callsUntil(before, passes, [&] {
     return fs::exists(remote_root_ + "/d03-renamed/f0049.txt") &&
            !fs::exists(remote_root_ + "/d05") && get(remote_root_ + "/new/deep/n.txt") == "new\n" &&
