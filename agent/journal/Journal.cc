@@ -668,6 +668,15 @@ Result<std::vector<BaseEntry>> Journal::listBaseUnder(int64_t share_id, const Re
   return out;
 }
 
+Result<int64_t> Journal::countBaseFiles(int64_t share_id) {
+  HOARD_TRY_ASSIGN(q, db_->query("count base files",
+                                 "SELECT count(*) FROM base WHERE share_id = ?1 AND type != ?2"));
+  q.bindInt(1, share_id).bindInt(2, static_cast<int64_t>(FileType::kDir));
+  HOARD_TRY_ASSIGN(row, q.step());
+  if (!row) return int64_t{0};
+  return q.colInt(0);
+}
+
 Result<bool> Journal::removeBase(int64_t share_id, const RelPath& path) {
   bool removed = false;
   Status s = inTransaction([&]() -> Status {

@@ -119,6 +119,9 @@ class Journal {
   // returns the first error `fn` returns. `fn` must not call this Journal.
   Status forEachBaseUnder(int64_t share_id, const RelPath& dir,
                           const std::function<Status(const BaseEntry&)>& fn);
+  // How many rows of the share are not directories (what a side of a pass
+  // that listed everything would count as files), without reading them.
+  Result<int64_t> countBaseFiles(int64_t share_id);
   // Removes the row; true if there was one.
   Result<bool> removeBase(int64_t share_id, const RelPath& path);
   // Removes `dir` and every row beneath it; returns how many rows went.

@@ -171,6 +171,9 @@ class HoardFetcher {
 }  // namespace
 
 Result<bool> hoardWalk(PassState& pass) {
+  // A write-back pass saw only its scope (not the cache's size, not the
+  // pins' other files): new remote files wait for the next full pass.
+  if (pass.scoped) return true;
   HoardProgress progress;
   std::vector<const remote::Stat*> chosen = chooseHoards(pass, progress);
   if (progress.files_total == 0) return true;

@@ -33,12 +33,27 @@ Result<bool> checkRemote(PassState& pass) {
   return true;
 }
 
+void addListing(PassState& pass, std::vector<remote::WalkEntry>& walked, bool is_local) {
+  // A directory either side cannot read is unknown beneath, not empty: its
+  // subtree waits (nothing there is pushed, pulled or deleted) and it is a
+  // failed path of the pass, while the rest of the share syncs.
+  for (auto& e : walked) {
+    if (e.unlisted && !pass.isUnlisted(e.path)) {
+      pass.unlisted.push_back(e.path);
+      pass.held.push_back(e.path);
+      pass.report.failed.emplace_back(e.path, *e.unlisted);
+    }
+    (is_local ? pass.local : pass.remote).emplace(std::move(e.path), std::move(e.stat));
+  }
+}
+
 namespace {
 
 // What the log says (renames), frozen so nothing we replay is rewritten; the
-// base; the open conflicts, whose paths (and the other paths of a
-// rename-rename) wait; the pins.
-Status readJournal(PassState& pass) {
+// base (unless `with_base` is false: a write-back pass reads only its rows);
+// the open conflicts, whose paths (and the other paths of a rename-rename)
+// wait; the pins.
+Status readJournal(PassState& pass, bool with_base) {
   ShareSides& s = pass.s;
   MutexLock lock(s.journal_mu);
   auto f = s.journal.freezeChanges(s.share_id);
@@ -48,9 +63,11 @@ Status readJournal(PassState& pass) {
   if (!l) return tl::unexpected(l.error());
   for (auto& c : *l)
     if (c.seq <= pass.frozen) pass.log.push_back(std::move(c));
-  auto b = s.journal.listBase(s.share_id);
-  if (!b) return tl::unexpected(b.error());
-  for (auto& e : *b) pass.base.emplace(e.path, std::move(e));
+  if (with_base) {
+    auto b = s.journal.listBase(s.share_id);
+    if (!b) return tl::unexpected(b.error());
+    for (auto& e : *b) pass.base.emplace(e.path, std::move(e));
+  }
   auto c = s.journal.conflicts(s.share_id, true);
   if (!c) return tl::unexpected(c.error());
   pass.open = std::move(*c);
@@ -90,16 +107,16 @@ Status recordListing(PassState& pass) {
   return s.journal.replaceRemoteListing(s.share_id, rows);
 }
 
-}  // namespace
-
-Result<bool> listSides(PassState& pass) {
+// Both sides listed whole, and (unless `journal_read`) the journal read.
+Result<bool> listEverything(PassState& pass, bool journal_read) {
   ShareSides& s = pass.s;
   // Both sides are listed on their own threads while the journal is read: a
   // reconnect costs the slowest of the three, not their sum. (The futures'
   // destructors wait for them on every early return.)
   auto remote_listing = std::async(std::launch::async, [&s] { return listRemote(s); });
   auto local_listing = std::async(std::launch::async, [&s] { return s.local.walk(""); });
-  if (Status read = readJournal(pass); !read) return tl::unexpected(read.error());
+  if (!journal_read)
+    if (Status read = readJournal(pass, true); !read) return tl::unexpected(read.error());
 
   auto lw = local_listing.get();
   if (!lw) return tl::unexpected(lw.error().withContext("cache root " + s.cache_root));
@@ -109,22 +126,48 @@ Result<bool> listSides(PassState& pass) {
     pass.report.stopped = rw.error();
     return false;
   }
-  // A directory either side cannot read is unknown beneath, not empty: its
-  // subtree waits (nothing there is pushed, pulled or deleted) and it is a
-  // failed path of the pass, while the rest of the share syncs.
-  for (auto* walked : {&*lw, &*rw}) {
-    for (auto& e : *walked) {
-      if (e.unlisted && !pass.isUnlisted(e.path)) {
-        pass.unlisted.push_back(e.path);
-        pass.held.push_back(e.path);
-        pass.report.failed.emplace_back(e.path, *e.unlisted);
-      }
-      (walked == &*lw ? pass.local : pass.remote).emplace(std::move(e.path), std::move(e.stat));
+  addListing(pass, *lw, true);
+  addListing(pass, *rw, false);
+  return true;
+}
+
+}  // namespace
+
+Result<bool> listSides(PassState& pass) {
+  bool journal_read = false;
+  if (pass.opts.write_back_only) {
+    if (Status read = readJournal(pass, false); !read) return tl::unexpected(read.error());
+    journal_read = true;
+    auto scoped = listWriteBackScope(pass);
+    if (!scoped) {
+      if (!stopsPass(scoped.error())) return tl::unexpected(scoped.error());
+      pass.report.stopped = scoped.error();
+      return false;
+    }
+    if (!*scoped) {
+      // The log cannot say what to look at: everything, as any pass (the
+      // journal is read again with the base, from a clean slate).
+      pass.scoped = false;
+      pass.log.clear();
+      pass.base.clear();
+      pass.local.clear();
+      pass.remote.clear();
+      pass.held.clear();
+      pass.unlisted.clear();
+      pass.open.clear();
+      pass.pins.clear();
+      pass.report.failed.clear();
+      journal_read = false;
     }
   }
+  if (!pass.scoped) {
+    auto listed = listEverything(pass, journal_read);
+    if (!listed || !*listed) return listed;
+  }
   // A directory that could not be listed keeps nothing beneath it in the
-  // view's listing either: better an older listing than an empty folder.
-  if (s.record_listing && pass.unlisted.empty()) {
+  // view's listing either: better an older listing than an empty folder. A
+  // write-back pass saw only the logged paths: the listing stays as it was.
+  if (pass.s.record_listing && !pass.scoped && pass.unlisted.empty()) {
     if (Status recorded = recordListing(pass); !recorded) return tl::unexpected(recorded.error());
   }
   // A database's -wal, -shm and -journal are part of its entry, never paths

@@ -23,7 +23,8 @@ Status finishPass(PassState& pass) {
   RetentionOptions retention;
   retention.resolved_retention = pass.opts.resolved_retention;
   (void)applyRetention(s.journal, s.store, s.share_id,
-                       !pass.report.stopped && pass.report.failed.empty(),
+                       // (a write-back pass did not look at everything)
+                       !pass.scoped && !pass.report.stopped && pass.report.failed.empty(),
                        SystemClock::instance(), retention);
   return {};
 }

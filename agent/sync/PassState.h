@@ -93,6 +93,10 @@ struct PassState {
   // moved as snapshots, pulls applied through SQLite (SqliteSides.h).
   SqliteSides sqlite;
 
+  // A write-back pass (ReconcileOptions::write_back_only) that the change
+  // log could scope: base, local and remote hold only the logged paths, what
+  // lies beneath them and the directories leading to them (WriteBackScope.cc).
+  bool scoped = false;
   BaseMap base;
   StatMap local;
   StatMap remote;

@@ -20,6 +20,14 @@ Result<bool> settleIntents(PassState& pass);               // Recover.cc
 // Both sides listed (in parallel) while the journal is read: log, base,
 // open conflicts (held), pins.
 Result<bool> listSides(PassState& pass);                   // Listing.cc
+// A write-back pass's listing (ReconcileOptions::write_back_only): the
+// logged paths, what lies beneath them, the directories leading to them, on
+// both sides and in the base; sets pass.scoped. False (nothing listed) when
+// the log cannot scope the pass and everything must be listed.
+Result<bool> listWriteBackScope(PassState& pass);          // WriteBackScope.cc
+// Listing.cc's parts that listWriteBackScope shares: a side's walk added
+// to its map (unreadable directories held and failed).
+void addListing(PassState& pass, std::vector<remote::WalkEntry>& walked, bool is_local);
 // Logged renames replayed on the remote as renames.
 Result<bool> replayRenames(PassState& pass);               // RenameReplay.cc
 // Every path classified three-way into pass.plan and pass.hoards; stops

@@ -96,10 +96,24 @@ bool losesFile(const PassState::Planned& pl, bool on_remote) {
                    : !pl.state.remote.exists() && pl.state.local.exists();
 }
 
+// The files on one side, as the listings show them; a write-back pass,
+// which listed only its scope, counts the base's instead.
+Result<size_t> sideFiles(PassState& pass, bool on_remote) {
+  if (pass.scoped) {
+    auto n = pass.journal([&](journal::Journal& j) { return j.countBaseFiles(pass.s.share_id); });
+    if (!n) return tl::unexpected(n.error());
+    return static_cast<size_t>(*n);
+  }
+  size_t total = 0;
+  for (const auto& [p, st] : on_remote ? pass.remote : pass.local)
+    total += st.meta.type != FileType::kDir;
+  return total;
+}
+
 // An absent remote is not an empty remote, and a slip of `rm -r` is not a
 // decision: a pass that would delete most of a side stops and asks, saying
 // how many and which (the first 20).
-bool guardMassDelete(PassState& pass) {
+Result<bool> guardMassDelete(PassState& pass) {
   const ReconcileOptions& opts = pass.opts;
   if (opts.confirm_mass_delete) return true;
   // Entries beneath a directory one side replaced by a link or a file (a
@@ -119,20 +133,20 @@ bool guardMassDelete(PassState& pass) {
     return losesFile(pl, on_remote) && !waits(pl.path);
   };
   for (bool on_remote : {true, false}) {
-    size_t total = 0, count = 0;
-    for (const auto& [p, st] : on_remote ? pass.remote : pass.local)
-      total += st.meta.type != FileType::kDir;
+    size_t count = 0;
     for (const PassState::Planned& pl : pass.plan) count += loses(pl, on_remote);
-    if (count <= opts.mass_delete_floor ||
-        static_cast<double>(count) <= opts.max_delete_fraction * static_cast<double>(total))
+    if (count <= opts.mass_delete_floor) continue;
+    auto total = sideFiles(pass, on_remote);
+    if (!total) return tl::unexpected(total.error());
+    if (static_cast<double>(count) <= opts.max_delete_fraction * static_cast<double>(*total))
       continue;
-    MassDelete md{on_remote, count, total, {}};
+    MassDelete md{on_remote, count, *total, {}};
     for (const PassState::Planned& pl : pass.plan) {
       if (md.first.size() >= 20) break;
       if (loses(pl, on_remote)) md.first.push_back(pl.path);
     }
     pass.report.mass_delete = std::move(md);
-    const std::string n = std::to_string(count) + " of " + std::to_string(total);
+    const std::string n = std::to_string(count) + " of " + std::to_string(*total);
     pass.report.stopped = Error(
         ErrorCode::kAborted,
         on_remote ? "this sync would delete " + n +

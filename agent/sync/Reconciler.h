@@ -119,6 +119,16 @@ struct ReconcileOptions {
   // the pass stop touching the remote as soon as the file at hand is done; it
   // ends with report.stopped = kAborted ("stopped on request"). Null: never.
   std::shared_ptr<const std::atomic<bool>> stop;
+  // A write-back pass (local changes settled while online): only the paths
+  // the change log names are looked at, with what lies beneath them and the
+  // directories leading to them, on both sides and in the base, so its cost
+  // follows what changed, not the share's size; no hoard walk. A remote
+  // change elsewhere waits for the next full pass (the poll). Every check of
+  // a full pass holds for the paths it looks at (compare-and-swap, renames,
+  // deletions, directories). Where the log cannot scope the pass (a path in
+  // a git repository, a directory leading to it that is no longer one on
+  // some side, a long log) it lists everything as usual.
+  bool write_back_only = false;
   // Resolved conflicts (and their versions' store objects) are kept this long
   // after their resolution, then dropped at the end of a pass (Retention.h).
   std::chrono::seconds resolved_retention = kDefaultResolvedRetention;

@@ -114,7 +114,8 @@ PassTotals ShareEngine::takeAutomaticTotals() {
 }
 
 Result<ReconcileReport> ShareEngine::runLocked(std::function<void(const HoardProgress&)> progress,
-                                               bool confirm_mass_delete, bool automatic) {
+                                               bool confirm_mass_delete, bool automatic,
+                                               bool write_back) {
   if (shut_down_)
     return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
   if (auto rescans = recorder_->runPendingRescans(); !rescans)
@@ -127,6 +128,7 @@ Result<ReconcileReport> ShareEngine::runLocked(std::function<void(const HoardPro
   }
   ReconcileOptions opts = options_.reconcile;
   opts.confirm_mass_delete = confirm_mass_delete;
+  opts.write_back_only = write_back && !full_pass_due_;
   if (progress) opts.progress = std::move(progress);
   auto stop = std::make_shared<std::atomic<bool>>(false);
   {
@@ -144,6 +146,8 @@ Result<ReconcileReport> ShareEngine::runLocked(std::function<void(const HoardPro
   // A pass builds listings of both sides and frees them at the end: give
   // that memory back, or an idle daemon keeps a pass's peak as its RSS.
   ::malloc_trim(0);
+  full_pass_due_ = !report || report->stopped || !report->failed.empty() ||
+                   !report->retried.empty();
   if (!report) return tl::unexpected(report.error());
   {
     MutexLock lock(report_mu_);
@@ -195,7 +199,8 @@ Result<PassOutcome> ShareEngine::pass(const PassRequest& request) {
   if (request.stop.stop_requested()) return PassOutcome::paused("stopping");
   // The machine's stop (offline by the user, stopping) reaches the pass.
   std::stop_callback forward(request.stop, [this] { requestStop(); });
-  auto report = runLocked({}, /*confirm_mass_delete=*/false, /*automatic=*/true);
+  auto report = runLocked({}, /*confirm_mass_delete=*/false, /*automatic=*/true,
+                          request.kind == PassKind::kWriteBack);
   if (!report) {
     ErrorCode c = report.error().code();
     if (c == ErrorCode::kOffline || c == ErrorCode::kTimeout)

@@ -183,8 +183,11 @@ class ShareEngine {
   ShareEngine() = default;
   Result<PassOutcome> pass(const PassRequest& request) HOARD_EXCLUDES(pass_mu_, report_mu_);
   // One pass under pass_mu_ (held by the caller).
+  // `write_back`: the machine's write-back pass, limited to what the change
+  // log names (ReconcileOptions::write_back_only) unless a full pass is due.
   Result<ReconcileReport> runLocked(std::function<void(const HoardProgress&)> progress,
-                                    bool confirm_mass_delete, bool automatic)
+                                    bool confirm_mass_delete, bool automatic,
+                                    bool write_back = false)
       HOARD_REQUIRES(pass_mu_);
 
   ShareEngineHooks hooks_;
@@ -199,6 +202,10 @@ class ShareEngine {
   Mutex pass_mu_;                // one pass or resolution at a time
   RepoCopyCache repo_copies_;    // taken before pass_mu_, never while holding it
   bool recovered_ HOARD_GUARDED_BY(pass_mu_) = false;  // recover() ran
+  // The next write-back pass must look at everything: none ran through
+  // since the start, or the last pass left paths it could not finish (their
+  // log records are gone; only a full pass compares their state again).
+  bool full_pass_due_ HOARD_GUARDED_BY(pass_mu_) = true;
   std::atomic<bool> shut_down_{false};
 
   mutable Mutex report_mu_;  // the running pass's stop flag and what passes left
