@@ -23,6 +23,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -243,6 +244,10 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   // Runs a pass of `e` as job `job` on jobs_ and ends it with JobFinished.
   void runSyncJob(std::shared_ptr<Engine> e, uint64_t job, std::string kind,
                   bool confirm_mass_delete);
+  // The body of a sync job, on the jobs pool; `finish` emits JobFinished.
+  void runSyncJobNow(const std::shared_ptr<Engine>& e, uint64_t job, const std::string& kind,
+                     bool confirm_mass_delete,
+                     const std::function<void(const std::string&, const std::string&)>& finish);
 
   journal::Journal& journal_;
   Mutex journal_mu_;  // the journal's; every engine uses it too

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // org.hoard.Agent1: jobs (preload, sync, evict) and going offline.
+#include <malloc.h>
+
 #include "common/RelPath.h"
 #include "daemon/Agent.h"
 #include "daemon/BusArgs.h"
@@ -86,66 +88,76 @@ void Agent::runSyncJob(std::shared_ptr<Engine> e, uint64_t job, std::string kind
     return;
   }
   jobs_->post([this, e, job, kind, confirm_mass_delete, finish] {
-    try {
-      if (closing_) {
-        finish(dbus::errorName(ErrorCode::kAborted), "hoardd is stopping");
-        return;
-      }
-      // A signal per file would cost more than small files do: the first,
-      // then at most ten a second, and always the last.
-      std::chrono::steady_clock::time_point last{};
-      auto report = e->engine->syncOnce(
-          [this, e, job, kind, &last](const sync::HoardProgress& p) {
-            auto now = std::chrono::steady_clock::now();
-            if (p.files_done != 1 && p.files_done != p.files_total &&
-                now - last < std::chrono::milliseconds(100))
-              return;
-            last = now;
-            signal([&] {
-              emitProgress(job, e->name, kind, p.bytes_done, p.bytes_total, p.files_done,
-                           p.files_total);
-            });
-          },
-          confirm_mass_delete);
-      sync::PassTotals before = e->engine->takeAutomaticTotals();
-      if (!report) {
-        finish(dbus::errorName(report.error().code()), report.error().message());
-        return;
-      }
-      if (report->stopped) {
-        std::string message = report->stopped->message();
-        if (report->mass_delete)
-          message += "; `hoard sync " + e->name + " --confirm-delete` shows them and goes ahead";
-        finish(dbus::errorName(report->stopped->code()), message);
-        return;
-      }
-      if (!report->failed.empty()) {
-        // Not a success: say so, by the first failure's name (the rest are
-        // retried by the next pass as well; `hoard status` lists them).
-        const auto& [path, err] = report->failed.front();
-        finish(dbus::errorName(err.code()),
-               std::to_string(report->failed.size()) +
-                   " path(s) could not be synced and will be retried (`hoard status " + e->name +
-                   "` lists them); first: " + displayPath(path) + ": " + err.message());
-        return;
-      }
-      std::string summary = passSummary(*report);
-      if (before.any()) {
-        if (movedNothing(*report))
-          summary = "nothing left to do: the automatic pass" +
-                    std::string(before.passes > 1 ? "es" : "") + " before it already did the work (" +
-                    automaticSummary(before) + ")";
-        else
-          summary += "; before it, the automatic pass" +
-                     std::string(before.passes > 1 ? "es" : "") + " had done " +
-                     automaticSummary(before);
-      }
-      finish("", summary);
-    } catch (...) {
-      finish(dbus::errorName(ErrorCode::kInternal),
-             currentAsBusError(kind + " job " + std::to_string(job)).getMessage());
-    }
+    runSyncJobNow(e, job, kind, confirm_mass_delete, finish);
+    // The pass trimmed the heap as it ended, but its report and what the
+    // pass's threads let go of afterwards are freed only now: an idle daemon
+    // would keep them as resident memory.
+    ::malloc_trim(0);
   });
+}
+
+void Agent::runSyncJobNow(const std::shared_ptr<Engine>& e, uint64_t job, const std::string& kind,
+                          bool confirm_mass_delete,
+                          const std::function<void(const std::string&, const std::string&)>& finish) {
+  try {
+    if (closing_) {
+      finish(dbus::errorName(ErrorCode::kAborted), "hoardd is stopping");
+      return;
+    }
+    // A signal per file would cost more than small files do: the first,
+    // then at most ten a second, and always the last.
+    std::chrono::steady_clock::time_point last{};
+    auto report = e->engine->syncOnce(
+        [this, e, job, kind, &last](const sync::HoardProgress& p) {
+          auto now = std::chrono::steady_clock::now();
+          if (p.files_done != 1 && p.files_done != p.files_total &&
+              now - last < std::chrono::milliseconds(100))
+            return;
+          last = now;
+          signal([&] {
+            emitProgress(job, e->name, kind, p.bytes_done, p.bytes_total, p.files_done,
+                         p.files_total);
+          });
+        },
+        confirm_mass_delete);
+    sync::PassTotals before = e->engine->takeAutomaticTotals();
+    if (!report) {
+      finish(dbus::errorName(report.error().code()), report.error().message());
+      return;
+    }
+    if (report->stopped) {
+      std::string message = report->stopped->message();
+      if (report->mass_delete)
+        message += "; `hoard sync " + e->name + " --confirm-delete` shows them and goes ahead";
+      finish(dbus::errorName(report->stopped->code()), message);
+      return;
+    }
+    if (!report->failed.empty()) {
+      // Not a success: say so, by the first failure's name (the rest are
+      // retried by the next pass as well; `hoard status` lists them).
+      const auto& [path, err] = report->failed.front();
+      finish(dbus::errorName(err.code()),
+             std::to_string(report->failed.size()) +
+                 " path(s) could not be synced and will be retried (`hoard status " + e->name +
+                 "` lists them); first: " + displayPath(path) + ": " + err.message());
+      return;
+    }
+    std::string summary = passSummary(*report);
+    if (before.any()) {
+      if (movedNothing(*report))
+        summary = "nothing left to do: the automatic pass" +
+                  std::string(before.passes > 1 ? "es" : "") + " before it already did the work (" +
+                  automaticSummary(before) + ")";
+      else
+        summary += "; before it, the automatic pass" +
+                   std::string(before.passes > 1 ? "es" : "") + " had done " +
+                   automaticSummary(before);
+    }
+    finish("", summary);
+  } catch (...) {
+    finish(dbus::errorName(ErrorCode::kInternal),
+           currentAsBusError(kind + " job " + std::to_string(job)).getMessage());
+  }
 }
 
 void Agent::Evict(sdbus::Result<uint64_t>&& result, std::string share, std::vector<uint8_t> path) {
