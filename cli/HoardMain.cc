@@ -18,6 +18,7 @@
 #include "Client.h"
 #include "Complete.h"
 #include "History.h"
+#include "Misses.h"
 #include "HoardVersion.h"
 #include "Output.h"
 #include "RulesCommands.h"
@@ -242,7 +243,12 @@ int main(int argc, char** argv) {
       ->required();
   std::vector<std::string> add_pins;
   sh_add->add_option("--pin", add_pins,
-                     "share-relative path to keep offline (repeatable); none: the whole share");
+                     "share-relative path to keep offline (repeatable); none: the whole share "
+                     "(on demand: nothing)");
+  bool on_demand = false;
+  sh_add->add_flag("--on-demand", on_demand,
+                   "show the whole share in CACHE; keep only pinned files, fetch the rest "
+                   "when read");
   sh_add->callback([&] {
     action = [&](Agent& a) {
       std::map<std::string, sdbus::Variant> opts;
@@ -251,11 +257,20 @@ int main(int argc, char** argv) {
         for (const auto& p : add_pins) ps.push_back(bytes(p));
         opts["pins"] = sdbus::Variant(ps);
       }
+      if (on_demand) opts["on-demand"] = sdbus::Variant(true);
+      std::string at = std::filesystem::absolute(cache).lexically_normal().string();
       a.AddShare(name, bytes(std::filesystem::absolute(remote).lexically_normal().string()),
-                 bytes(std::filesystem::absolute(cache).lexically_normal().string()), opts);
-      std::cout << "share " << name << " added, keeping "
-                << (add_pins.empty() ? std::string("all of it") : std::to_string(add_pins.size()) + " pinned path(s)")
-                << " available offline; `hoard preload " << name << "` fetches it now\n";
+                 bytes(at), opts);
+      std::string pinned = std::to_string(add_pins.size()) + " pinned path(s)";
+      if (on_demand)
+        std::cout << "share " << name << " added on demand: " << displayPath(at)
+                  << " shows all of it, keeping "
+                  << (add_pins.empty() ? std::string("nothing") : pinned)
+                  << " available offline; other files are fetched when read\n";
+      else
+        std::cout << "share " << name << " added, keeping "
+                  << (add_pins.empty() ? std::string("all of it") : pinned)
+                  << " available offline; `hoard preload " << name << "` fetches it now\n";
       return kOk;
     };
   });
@@ -339,6 +354,12 @@ int main(int argc, char** argv) {
       return kOk;
     };
   });
+
+  auto* misses = app.add_subcommand(
+      "misses", "what programs wanted of an on-demand share while it was offline");
+  misses->add_option("share", share)->required();
+  json_flag(misses);
+  misses->callback([&] { action = [&](Agent& a) { return listMisses(a, share, as_json); }; });
 
   auto* preload = app.add_subcommand("preload", "fetch pinned data now (the hoard walk)");
   preload->add_option("share", share)->required();

@@ -7,6 +7,7 @@
 #include "daemon/BusArgs.h"
 #include "daemon/ExternalResolvers.h"
 #include "daemon/Log.h"
+#include "daemon/ShareView.h"
 #include "dbus/DbusErrors.h"
 
 namespace hoard::daemon {
@@ -112,7 +113,8 @@ void Agent::close() {
     MutexLock lock(mu_);
     engines.swap(engines_);
   }
-  for (auto& [name, e] : engines) logged("stopping share " + name, [&] { e->engine->shutdown(); });
+  for (auto& [name, e] : engines)
+    logged("stopping share " + name, [&] { shutdownEngine(*e); });
   engines.clear();
 }
 
@@ -127,6 +129,7 @@ void Agent::startEngine(const journal::ShareRecord& share) {
                         (reason.empty() ? "" : ": " + reason),
                  LogFields{raw->name, {}, 0, {}});
       signal([&] { emitStateChanged(raw->name, std::string(journal::shareStateName(s)), reason); });
+      if (auto view = raw->currentView()) view->stateChanged(s);
     });
   };
   hooks.onConflictDetected = [this, raw](int64_t id) {
@@ -179,6 +182,10 @@ void Agent::startEngine(const journal::ShareRecord& share) {
                    "; `hoard sync " + raw->name + " --confirm-delete` goes ahead",
                    LogFields{raw->name, {}, 0, "org.hoard.Error.Aborted"});
       logPassTimes(raw->name, r);
+      if (auto view = r.listing_recorded ? raw->currentView() : nullptr)
+        if (Status shown = view->reloadListing(); !shown)
+          log(4, "share " + raw->name + ": the view keeps its older listing: " +
+                     shown.error().message());
     });
   };
   hooks.onListerFallback = [raw](const std::string& reason) {
@@ -199,8 +206,11 @@ void Agent::startEngine(const journal::ShareRecord& share) {
                                          options_.host, std::move(hooks), engine_options);
   if (!engine) raise(engine.error().withContext("share \"" + share.name + "\""));
   e->engine = std::move(*engine);
-  MutexLock lock(mu_);
-  engines_[share.name] = std::move(e);
+  {
+    MutexLock lock(mu_);
+    engines_[share.name] = e;
+  }
+  if (share.onDemand()) (void)startView(e, share);  // a failure is logged and in GetStatus
 }
 
 void Agent::stopEngine(const std::string& share) {
@@ -214,7 +224,17 @@ void Agent::stopEngine(const std::string& share) {
   }
   // Here, off the bus thread: whoever drops the last reference later (a
   // GetStatus on the bus thread, say) then destroys a stopped engine.
-  e->engine->shutdown();
+  shutdownEngine(*e);
+}
+
+void Agent::shutdownEngine(Engine& e) {
+  std::shared_ptr<ShareView> view;
+  {
+    MutexLock lock(e.view_mu);
+    view.swap(e.view);
+  }
+  e.engine->shutdown();
+  view.reset();  // unmounted once the engine's hooks (which use it) have ended
 }
 
 std::shared_ptr<Agent::Engine> Agent::engine(const std::string& share) {

@@ -47,6 +47,7 @@ namespace hoard::daemon {
 
 class ExternalResolvers;
 class AuthWatch;
+class ShareView;
 
 class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> {
  public:
@@ -88,6 +89,15 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   struct Engine {
     std::string name;
     std::unique_ptr<sync::ShareEngine> engine;
+    // The FUSE view of an on-demand share (AgentViews.cc); null for other
+    // shares and while it is not mounted (view_error says why).
+    Mutex view_mu;
+    std::shared_ptr<ShareView> view HOARD_GUARDED_BY(view_mu);
+    std::string view_error HOARD_GUARDED_BY(view_mu);
+    std::shared_ptr<ShareView> currentView() HOARD_EXCLUDES(view_mu) {
+      MutexLock lock(view_mu);
+      return view;
+    }
   };
 
   // Emits a signal. A bus that went away (hoardd is about to stop) is logged,
@@ -189,6 +199,8 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   CheckReady(const std::string& share) override;  // AgentAuth.cc
   std::string Version() override;
   std::vector<std::string> Shares() override;
+  std::vector<sdbus::Struct<std::vector<uint8_t>, std::string, int64_t, std::string>> ListMisses(
+      const std::string& share) override;  // AgentViews.cc
   uint32_t OpenConflicts() override;
 
   // The running engine of `share`; throws org.hoard.Error.UnknownShare.
@@ -205,9 +217,19 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   };
   Result<ConflictOnEngine> conflictOnEngine(int64_t id, bool open);
   void startEngine(const journal::ShareRecord& share);
+  // On-demand shares (AgentViews.cc). Mounts the view of `share` for its
+  // running engine `e`, online as the share is; the error (also kept in
+  // e.view_error for GetStatus) if it cannot be mounted.
+  Status startView(const std::shared_ptr<Engine>& e, const journal::ShareRecord& share);
+  // After the engine of on-demand share `rec` stopped and its view is
+  // unmounted: the files of its backing directory go back to the user's
+  // directory (RemoveShare leaves the user's files where they were).
+  void returnBackingFiles(const journal::ShareRecord& rec);
   // Takes the share's engine out of the map and stops it (waits for its
   // pass): on a strand only.
   void stopEngine(const std::string& share);
+  // Unmounts e's view (once its hooks are over) and stops its engine.
+  void shutdownEngine(Engine& e);
   // Resolves the given open conflicts (on the strand); returns the ids done.
   Result<std::vector<uint64_t>> resolveIds(const std::vector<int64_t>& ids,
                                            sync::Resolution how, bool force = false);

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "daemon/ShareView.h"
 #include "sync/ShareEngine.h"
 
 namespace hoard::daemon {
@@ -35,6 +36,12 @@ struct AgentOptions {
   // config shares.NAME.lister: the share's hoard-lister (ListerChangeSource.h),
   // by share name. Read at start.
   std::map<std::string, std::string> listers;
+  // hoardd's state directory: on-demand shares keep their backing directory
+  // and their view's blocks beneath it (ShareView.h). Empty: no share can be
+  // added on demand.
+  std::string state_dir;
+  // config shares.NAME.offline_reads / offline_wait_s, by share name.
+  std::map<std::string, ShareViewPolicy> views;
 };
 
 }  // namespace hoard::daemon

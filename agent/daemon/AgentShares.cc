@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // org.hoard.Agent1: shares and pins.
+#include <filesystem>
+
 #include "common/RelPath.h"
 #include "daemon/Agent.h"
 #include "daemon/BusArgs.h"
@@ -7,6 +9,7 @@
 #include "dbus/DbusErrors.h"
 #include "sync/ShareQueries.h"
 #include "sync/ShareSetup.h"
+#include "view/View.h"
 
 namespace hoard::daemon {
 
@@ -17,12 +20,23 @@ void Agent::AddShare(sdbus::Result<>&& result, std::string name, std::vector<uin
   // cache: on the control strand, never on the bus thread.
   async(control_, "AddShare", std::move(result),
         [this, name, remote_root, cache_root, options](sdbus::Result<>& reply) {
-          onlyKeys(options, {"pins"}, "AddShare");
+          onlyKeys(options, {"pins", "on-demand"}, "AddShare");
           std::vector<RelPath> pins;
           if (auto ps = option<std::vector<std::vector<uint8_t>>>(options, "pins", "AddShare"))
             for (const auto& p : *ps) pins.push_back(relPath(p, "AddShare pin"));
-          auto id = sync::createShare(journal_, journal_mu_, name, str(remote_root),
-                                      str(cache_root), *pool_);
+          bool on_demand = option<bool>(options, "on-demand", "AddShare").value_or(false);
+          std::string cache = str(cache_root), view;
+          if (on_demand) {
+            // Before anything is stored: a view that cannot mount is said now.
+            if (options_.state_dir.empty())
+              raise(Error(ErrorCode::kUnsupported,
+                          "this hoardd has no state directory for on-demand shares"));
+            orRaise(view::canMount());
+            view = cache;
+            cache = backingDir(options_.state_dir, name);
+          }
+          auto id = sync::createShare(journal_, journal_mu_, name, str(remote_root), cache, *pool_,
+                                      view);
           if (!id) raise(id.error());
           {
             // Before the engine starts, so its first pass hoards only what is pinned.
@@ -31,8 +45,27 @@ void Agent::AddShare(sdbus::Result<>&& result, std::string name, std::vector<uin
           }
           journal::ShareRecord rec = shareRecord(name);
           startEngine(rec);
+          if (rec.onDemand()) {
+            auto e = engine(name);
+            std::string why;
+            {
+              MutexLock lock(e->view_mu);
+              if (!e->view) why = e->view_error;
+            }
+            if (!why.empty()) {
+              // The view did not mount: the share is taken back, nothing kept.
+              stopEngine(name);
+              {
+                MutexLock lock(journal_mu_);
+                orRaise(journal_.removeShare(rec.id));
+              }
+              std::error_code ec;
+              std::filesystem::remove_all(rec.cache_root, ec);
+              raise(Error(ErrorCode::kIo, "share \"" + name + "\" not added: " + why));
+            }
+          }
           log(5, "share " + name + " added: " + displayPath(rec.remote_root) + " -> " +
-                     displayPath(rec.cache_root));
+                     displayPath(rec.userRoot()) + (rec.onDemand() ? " (on demand)" : ""));
           reply.returnResults();
         });
 }
@@ -61,6 +94,7 @@ void Agent::RemoveShare(sdbus::Result<>&& result, std::string name,
             MutexLock lock(journal_mu_);
             orRaise(journal_.removeShare(rec.id));
           }
+          if (rec.onDemand()) returnBackingFiles(rec);
           log(5, "share " + name + " removed");
           reply.returnResults();
         });
@@ -86,7 +120,7 @@ Agent::ListShares() {
         if (auto it = engines_.find(s.name); it != engines_.end())
           state = sync::shareStateLabel(it->second->engine->status());
       }
-      out.emplace_back(s.name, bytes(s.remote_root), bytes(s.cache_root), state,
+      out.emplace_back(s.name, bytes(s.remote_root), bytes(s.userRoot()), state,
                        static_cast<uint32_t>(n.pending_changes),
                        static_cast<uint32_t>(n.open_conflicts));
     }

@@ -53,6 +53,12 @@ std::map<std::string, sdbus::Variant> Agent::GetStatus(const std::string& share)
         {"failed", sdbus::Variant(failed)}};
     if (auto err = chain_->rulesError()) out["rules_error"] = sdbus::Variant(err->message());
     addAuthStatus(share, s, out);
+    if (rec.onDemand()) {
+      out["view_root"] = sdbus::Variant(bytes(rec.view_root));
+      MutexLock lock(e->view_mu);
+      out["view_mounted"] = sdbus::Variant(e->view != nullptr);
+      if (!e->view) out["view_error"] = sdbus::Variant(e->view_error);
+    }
     // The base store is shared by every share: its whole size.
     store::StoreUsage usage = sync::storeSize(store_);
     out["store_bytes"] = sdbus::Variant(static_cast<uint64_t>(usage.bytes));

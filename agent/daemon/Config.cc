@@ -164,6 +164,21 @@ std::map<std::string, ShareAuthOptions> shareAuth(const nlohmann::json& doc) {
   return out;
 }
 
+// shares.NAME.offline_reads / offline_wait_s of every share that sets one;
+// the schema checked the types and bounds.
+std::map<std::string, ShareViewPolicy> shareViews(const nlohmann::json& doc) {
+  std::map<std::string, ShareViewPolicy> out;
+  if (!doc.contains("shares") || !doc["shares"].is_object()) return out;
+  for (const auto& [name, v] : doc["shares"].items()) {
+    if (!v.is_object() || !(v.contains("offline_reads") || v.contains("offline_wait_s"))) continue;
+    ShareViewPolicy p;
+    if (v.contains("offline_reads") && v["offline_reads"] == "wait") p.policy = view::MissPolicy::kWait;
+    if (v.contains("offline_wait_s")) p.wait_deadline = seconds(v["offline_wait_s"]);
+    out.emplace(name, p);
+  }
+  return out;
+}
+
 // shares.NAME.lister of every share that has one, each checked as a
 // lister address. (The rest of "shares" is the rules', checked with them.)
 Result<std::map<std::string, std::string>> shareListers(const nlohmann::json& doc,
@@ -222,6 +237,7 @@ Result<AgentOptions> applyOptions(const nlohmann::json& doc, const std::string& 
   options.engine.reconcile.resolved_retention =
       std::chrono::hours(24) * options.resolved_retention_days;
   options.auth = shareAuth(doc);
+  options.views = shareViews(doc);
   if (doc.contains("lister_command"))
     options.engine.lister.command = doc["lister_command"].get<std::string>();
   if (doc.contains("lister_rsh")) options.engine.lister.rsh = doc["lister_rsh"].get<std::string>();

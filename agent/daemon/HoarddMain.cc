@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
     hoard::daemon::AgentOptions options = *config;
     options.host = hostName();
     options.config_path = config_path;
+    options.state_dir = state_dir;
     // ssh connections to listers are kept open between passes (ssh's own
     // multiplexing), their sockets in the runtime directory.
     std::string no_sharing;

@@ -173,7 +173,7 @@ Result<std::vector<BaseEntry>> readBases(Query& q, const std::string& journal) {
 constexpr const char* kShareCols =
     "id, name, remote_root, cache_root, remote_fsid, remote_mount_source, remote_fstype, "
     "remote_marker_id, state, user_offline, frozen_through_seq, created_at_ns, "
-    "remote_mount_point, remote_mount_root";
+    "remote_mount_point, remote_mount_root, view_root";
 
 Result<ShareRecord> readShare(const Query& q, const std::string& journal) {
   ShareRecord s;
@@ -196,6 +196,7 @@ Result<ShareRecord> readShare(const Query& q, const std::string& journal) {
   s.user_offline = q.colInt(9) != 0;
   s.frozen_through_seq = q.colInt(10);
   s.created_at_ns = q.colInt(11);
+  s.view_root = q.colBlob(14);
   return s;
 }
 
@@ -426,8 +427,8 @@ Result<int64_t> Journal::addShare(const ShareSpec& spec) {
                                    "INSERT INTO shares (name, remote_root, cache_root, "
                                    "remote_fsid, remote_mount_source, remote_fstype, "
                                    "remote_marker_id, created_at_ns, remote_mount_point, "
-                                   "remote_mount_root) "
-                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+                                   "remote_mount_root, view_root) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
     q.bindText(1, spec.name)
         .bindBlob(2, spec.remote_root)
         .bindBlob(3, spec.cache_root)
@@ -437,7 +438,8 @@ Result<int64_t> Journal::addShare(const ShareSpec& spec) {
         .bindText(7, spec.identity.marker_id)
         .bindInt(8, nowNs())
         .bindBlob(9, spec.identity.mount_point)
-        .bindBlob(10, spec.identity.mount_root);
+        .bindBlob(10, spec.identity.mount_root)
+        .bindBlob(11, spec.view_root);
     auto r = q.run();
     if (!r && r.error().code() == ErrorCode::kExists) {
       return fail(ErrorCode::kExists, "journal " + displayPath(path_) + ": a share named \"" +

@@ -41,6 +41,9 @@ struct ShareSpec {
   std::string remote_root;  // absolute path bytes
   std::string cache_root;   // absolute path bytes
   RemoteIdentity identity;
+  // An on-demand share: where its FUSE view is mounted (absolute); the
+  // cache root is then hoardd's backing directory. Empty: not on demand.
+  std::string view_root;
 };
 
 struct ShareRecord {
@@ -53,6 +56,11 @@ struct ShareRecord {
   bool user_offline = false;       // the user forced OFFLINE
   int64_t frozen_through_seq = 0;  // see Journal::freezeChanges
   int64_t created_at_ns = 0;
+  std::string view_root;  // ShareSpec::view_root; empty unless on demand
+
+  bool onDemand() const { return !view_root.empty(); }
+  // Where the user works: the view of an on-demand share, else the cache root.
+  const std::string& userRoot() const { return view_root.empty() ? cache_root : view_root; }
 
   bool operator==(const ShareRecord&) const = default;
 };

@@ -104,7 +104,9 @@ Status recordListing(PassState& pass) {
   for (const auto& [path, st] : pass.remote)
     rows.push_back(journal::ListedEntry{path, st.meta, st.data_version, st.symlink_target});
   MutexLock lock(s.journal_mu);
-  return s.journal.replaceRemoteListing(s.share_id, rows);
+  Status stored = s.journal.replaceRemoteListing(s.share_id, rows);
+  if (stored) pass.report.listing_recorded = true;
+  return stored;
 }
 
 // Both sides listed whole, and (unless `journal_read`) the journal read.

@@ -14,9 +14,10 @@ namespace {
 
 // Pin priority of a path not yet hoarded, or nullopt if no pin asks for it
 // (a pin's ancestors are in scope as the directories leading to it). A
-// share without pins hoards everything.
-std::optional<int> hoardPriority(const std::vector<journal::Pin>& pins, const RelPath& p) {
-  if (pins.empty()) return 0;
+// share without pins hoards everything, unless `pins_only` (on demand).
+std::optional<int> hoardPriority(const std::vector<journal::Pin>& pins, const RelPath& p,
+                                 bool pins_only) {
+  if (pins.empty() && !pins_only) return 0;
   std::optional<int> best;
   for (const journal::Pin& pin : pins) {
     if (isUnder(p, pin.path)) best = std::max(best.value_or(pin.priority), pin.priority);
@@ -51,7 +52,7 @@ bool classifyPaths(PassState& pass, Changed& changed) {
       // Only on the remote: hoard it if a pin asks for it; regular files are
       // fetched after everything else, in priority order, within the budget.
       changed.remote.insert(p);  // new on the remote, hoarded or not (dir-delete needs it)
-      std::optional<int> prio = hoardPriority(pass.pins, p);
+      std::optional<int> prio = hoardPriority(pass.pins, p, pass.s.pins_only);
       if (!prio) continue;
       const remote::Stat* r = pass.find(pass.remote, p);
       // A repository's new files are pulled by the plan, in git's order

@@ -78,6 +78,10 @@ struct ShareSides {
   // listing in the journal (Journal::replaceRemoteListing), which the FUSE
   // view shows offline. Off: nothing is stored.
   bool record_listing = false;
+  // An on-demand share: a pass hoards only what a pin asks for, and nothing
+  // when there are no pins (the view fetches the rest when it is read). Off:
+  // a share without pins hoards everything.
+  bool pins_only = false;
 };
 
 // Progress of the files a pass fetches for the first time (the hoard walk).
@@ -155,6 +159,7 @@ struct ReconcileReport {
   size_t hoarded = 0;           // files fetched for the first time (preload)
   uint64_t hoarded_bytes = 0;
   std::vector<RelPath> not_hoarded;  // pinned remote files the cache budget left out
+  bool listing_recorded = false;  // the whole remote listing was stored (record_listing)
   std::vector<int64_t> new_conflicts;
   size_t waiting = 0;         // paths held by conflicts still open
   // Paths that could not be finished this pass (the next pass retries them).

@@ -159,6 +159,8 @@ class ShareEngine {
   // share's .gitattributes with it (readGitAttributes). Lives as long as
   // this engine; any thread.
   remote::RemoteFs& cacheFs() { return runtime_->local(); }
+  // The remote as passes use it (deadlines, counted): for the share's view.
+  std::shared_ptr<remote::RemoteFs> remoteFs() const { return runtime_->remoteShared(); }
   // Copies of the repository directory `path` as each side holds it, and
   // its base's refs (RepoCopies.h), for the git-repo resolver: kept between
   // calls and brought up to date under the pass lock, so no pass writes

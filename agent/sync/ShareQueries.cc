@@ -84,7 +84,7 @@ Result<LocalPathInShare> shareOfLocalPath(journal::Journal& journal, Mutex& jour
   auto shares = journal.shares();
   if (!shares) return tl::unexpected(shares.error());
   for (const auto& s : *shares) {
-    const std::string& root = s.cache_root;
+    const std::string& root = s.userRoot();  // an on-demand share's view
     if (p == root) return LocalPathInShare{s.name, {}};
     if (p.size() > root.size() && p.compare(0, root.size(), root) == 0 && p[root.size()] == '/')
       return LocalPathInShare{s.name, p.substr(root.size() + 1)};

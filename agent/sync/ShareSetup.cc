@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "common/Try.h"
 #include "sync/ShareRoots.h"
 
 namespace hoard::sync {
@@ -70,7 +71,7 @@ Status checkRoots(const std::string& name, const std::string& remote_root,
   for (const journal::ShareRecord& s : shares) {
     std::vector<OwnedRoot> theirs;
     theirs.push_back({s.name, "remote root", observeOnPool(s.remote_root, pool, deadline)});
-    theirs.push_back({s.name, "cache root", observeOnPool(s.cache_root, pool, deadline)});
+    theirs.push_back({s.name, "cache root", observeOnPool(s.userRoot(), pool, deadline)});
     for (const OwnedRoot* mine : {&remote, &cache}) {
       for (const OwnedRoot& other : theirs) {
         Overlap o = overlap(mine->place, other.place);
@@ -87,11 +88,45 @@ Status checkRoots(const std::string& name, const std::string& remote_root,
 
 }  // namespace
 
+namespace {
+
+// `dir` is absent (it is created) or an empty directory; what the error
+// calls it is `what`.
+Status checkEmptyDir(const std::string& name, const std::string& dir, const std::string& what,
+                     const std::string& advice) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};
+    return failErrno(errno, "share \"" + name + "\": stat " + what + " " + displayPath(dir));
+  }
+  if (!S_ISDIR(st.st_mode))
+    return fail(ErrorCode::kInvalidArgument,
+                "share \"" + name + "\": " + what + " " + displayPath(dir) + " is not a directory");
+  std::error_code ec;
+  if (!std::filesystem::is_empty(dir, ec) || ec)
+    return fail(ErrorCode::kInvalidArgument,
+                "share \"" + name + "\": " + what + " " + displayPath(dir) + " is not empty; " + advice);
+  return {};
+}
+
+Status createDir(const std::string& name, const std::string& dir, const std::string& what) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return fail(ErrorCode::kIo, "share \"" + name + "\": cannot create " + what + " " +
+                                    displayPath(dir) + ": " + ec.message());
+  return {};
+}
+
+}  // namespace
+
 Result<int64_t> createShare(journal::Journal& journal, Mutex& journal_mu, const std::string& name,
                             const std::string& remote_root, const std::string& cache_root,
-                            remote::WorkerPool& pool) {
+                            remote::WorkerPool& pool, const std::string& view_root) {
   if (auto ok = validateShareName(name); !ok) return tl::unexpected(ok.error());
-  for (const std::string* root : {&remote_root, &cache_root}) {
+  // The user's directory: the view of an on-demand share, else the cache.
+  const std::string& user_root = view_root.empty() ? cache_root : view_root;
+  for (const std::string* root : {&remote_root, &cache_root, &user_root}) {
     if (root->empty() || root->front() != '/')
       return fail(ErrorCode::kInvalidArgument,
                   "share \"" + name + "\": '" + displayPath(*root) + "' is not an absolute path");
@@ -107,33 +142,21 @@ Result<int64_t> createShare(journal::Journal& journal, Mutex& journal_mu, const 
   }
   remote::IdentityChecker::Options opts;
   // Before anything is written: no marker, no cache directory, no row.
-  if (auto ok = checkRoots(name, remote_root, cache_root, shares, pool, opts.deadline); !ok)
+  if (auto ok = checkRoots(name, remote_root, user_root, shares, pool, opts.deadline); !ok)
     return tl::unexpected(ok.error());
-  struct stat st;
-  if (::stat(cache_root.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode))
-      return fail(ErrorCode::kInvalidArgument,
-                  "share \"" + name + "\": cache root " + displayPath(cache_root) +
-                      " is not a directory");
-    std::error_code ec;
-    if (!std::filesystem::is_empty(cache_root, ec) || ec)
-      return fail(ErrorCode::kInvalidArgument,
-                  "share \"" + name + "\": cache root " + displayPath(cache_root) +
-                      " is not empty; choose an empty or new directory (hoard fills it from "
-                      "the remote)");
-  } else if (errno != ENOENT) {
-    return failErrno(errno, "share \"" + name + "\": stat cache root " + displayPath(cache_root));
-  }
+  HOARD_TRY(checkEmptyDir(name, user_root, "cache root",
+                          "choose an empty or new directory (hoard fills it from the remote)"));
+  if (!view_root.empty())
+    HOARD_TRY(checkEmptyDir(name, cache_root, "backing directory",
+                            "it holds the files of an earlier on-demand share of that name: "
+                            "move them away, or choose another name"));
   auto identity = remote::IdentityChecker::establish(remote_root, pool, opts);
   if (!identity)
     return tl::unexpected(identity.error().withContext("share \"" + name + "\": remote root"));
-  std::error_code ec;
-  std::filesystem::create_directories(cache_root, ec);
-  if (ec)
-    return fail(ErrorCode::kIo, "share \"" + name + "\": cannot create cache root " +
-                                    displayPath(cache_root) + ": " + ec.message());
+  HOARD_TRY(createDir(name, cache_root, view_root.empty() ? "cache root" : "backing directory"));
+  if (!view_root.empty()) HOARD_TRY(createDir(name, view_root, "cache root"));
   MutexLock lock(journal_mu);
-  return journal.addShare({name, remote_root, cache_root, toJournal(*identity)});
+  return journal.addShare({name, remote_root, cache_root, toJournal(*identity), view_root});
 }
 
 std::optional<int> testFaultFromEnvironment() {
@@ -248,6 +271,9 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
                      return fail(code, p.reason);
                    },
                    rt->own_writes_};
+  // On demand: the view shows the listing; only pins are hoarded.
+  sides.record_listing = rt->share_.onDemand();
+  sides.pins_only = rt->share_.onDemand();
   if (!lister.spec.empty())
     sides.remote_changes = std::make_shared<remote::ListerChangeSource>(
         rt->remote_, fromJournal(rt->share_.identity).marker_id, lister,
@@ -255,6 +281,8 @@ Result<std::unique_ptr<ShareRuntime>> ShareRuntime::open(
   rt->reconciler_ = std::make_unique<Reconciler>(std::move(sides));
   return rt;
 }
+
+std::shared_ptr<remote::RemoteFs> ShareRuntime::remoteShared() const { return remote_; }
 
 Result<std::vector<BaseEntry>> ShareRuntime::baseUnder(const RelPath& dir) {
   MutexLock lock(*journal_mu_);

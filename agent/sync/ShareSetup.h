@@ -38,9 +38,13 @@ remote::RemoteIdentity fromJournal(const journal::RemoteIdentity& id);
 // empty), kNotFound (remote root missing), kExists (name taken),
 // kOffline/kTimeout (the remote did not answer), kPermission. Nothing is
 // stored or written (no marker, no cache directory) unless every check passes.
+// An on-demand share has a `view_root`: the user's directory, where its FUSE
+// view is mounted, which then takes the cache root's place in every check
+// above; `cache_root` is hoardd's backing directory for it (created, and
+// refused unless absent or empty).
 Result<int64_t> createShare(journal::Journal& journal, Mutex& journal_mu, const std::string& name,
                             const std::string& remote_root, const std::string& cache_root,
-                            remote::WorkerPool& pool);
+                            remote::WorkerPool& pool, const std::string& view_root = {});
 
 // Test hook: HOARD_FAULT_INJECT_REMOTE=EKEYEXPIRED (or ENOSPC, EACCES, EIO,
 // ETIMEDOUT, ENOTCONN) makes every remote file replacement of every share
@@ -72,6 +76,8 @@ class ShareRuntime {
   // its deadlines).
   remote::RemoteFs& local() { return *local_; }
   remote::RemoteFs& remote() { return *remote_; }
+  // The same remote, shared with the share's FUSE view (on demand).
+  std::shared_ptr<remote::RemoteFs> remoteShared() const;
   // How the newest resolved conflict at `path` was decided ("keep-local",
   // ...), or "" if none was.
   std::string lastResolution(const RelPath& path);

@@ -92,6 +92,8 @@ ViewCore::ViewCore(ViewOptions options, const std::vector<journal::ListedEntry>&
                    std::shared_ptr<remote::RemoteFs> remote_fs)
     : opts(std::move(options)), tree(listing), remote(std::move(remote_fs)), pool(poolOptions()) {}
 
+Status canMount() { return checkFuseDevice(); }
+
 Status cleanDeadMount(const std::string& mountpoint) {
   struct stat st {};
   if (::stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN) return {};
@@ -157,5 +159,9 @@ View::~View() {
 }
 
 void View::setOnline(bool online) { core_->setOnline(online); }
+
+void View::setListing(const std::vector<journal::ListedEntry>& listing) {
+  core_->tree.replace(listing);
+}
 
 }  // namespace hoard::view

@@ -92,10 +92,20 @@ class View {
   // going online wakes every waiting read.
   void setOnline(bool online);
 
+  // Shows a newer listing of the share (a pass listed the remote again).
+  // Blocks fetched for a file whose version changed are never served for
+  // the new version: they are fetched anew when read.
+  void setListing(const std::vector<journal::ListedEntry>& listing);
+
  private:
   explicit View(std::unique_ptr<ViewCore> core);
   std::unique_ptr<ViewCore> core_;
 };
+
+// Whether this process can mount a view: /dev/fuse opens. Otherwise the
+// error says why and what to do (kPermission: mode 0600 without udev;
+// kNotFound: the fuse module is not loaded).
+Status canMount();
 
 // Detaches a dead FUSE mount at `mountpoint` (stat gives ENOTCONN: its
 // daemon was killed), as `fusermount3 -uz` does. Ok if nothing was mounted.

@@ -15,8 +15,14 @@ journal::ListedEntry madeUpDir(const RelPath& path) {
 
 }  // namespace
 
-ViewTree::ViewTree(const std::vector<journal::ListedEntry>& entries) {
+ViewTree::ViewTree(const std::vector<journal::ListedEntry>& entries) { replace(entries); }
+
+void ViewTree::replace(const std::vector<journal::ListedEntry>& entries) {
+  std::unordered_map<RelPath, journal::ListedEntry> old_entries;
+  std::unordered_map<RelPath, std::map<std::string, FileType>> old_dirs;
   MutexLock lock(mu_);
+  entries_.swap(old_entries);  // freed after the lock, below
+  dirs_.swap(old_dirs);
   insert(madeUpDir(""));
   for (const auto& e : entries) insert(e);
 }

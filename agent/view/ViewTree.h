@@ -37,6 +37,10 @@ class ViewTree {
   // what the view fetched belongs to this version). Its parent must exist.
   void update(const journal::ListedEntry& e) HOARD_EXCLUDES(mu_);
 
+  // Shows `entries` instead of everything shown so far (a newer listing):
+  // a name gone from it is gone from the view, at once for every reader.
+  void replace(const std::vector<journal::ListedEntry>& entries) HOARD_EXCLUDES(mu_);
+
  private:
   void insert(const journal::ListedEntry& e) HOARD_REQUIRES(mu_);
 

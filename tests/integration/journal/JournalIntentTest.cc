@@ -21,7 +21,7 @@ TEST(JournalIntentTest, IntentsSurviveReopenInOrderAndAreRemovedOnce) {
   {
     auto j = Journal::open(db);
     ASSERT_TRUE(j) << j.error().toString();
-    auto id = (*j)->addShare({"docs", "/remote", "/cache", {}});
+    auto id = (*j)->addShare({"docs", "/remote", "/cache", {}, {}});
     ASSERT_TRUE(id);
     share = *id;
     Intent replace;
@@ -73,7 +73,7 @@ TEST(JournalIntentTest, AnApplysIntentKeepsItsResolverRuleAndLabel) {
   {
     auto j = Journal::open(dir + "/journal.db");
     ASSERT_TRUE(j) << j.error().toString();
-    auto id = (*j)->addShare({"docs", "/remote", "/cache", {}});
+    auto id = (*j)->addShare({"docs", "/remote", "/cache", {}, {}});
     ASSERT_TRUE(id);
     share = *id;
     Intent apply;

@@ -20,7 +20,7 @@ TEST(JournalObjectRefTest, BaseUpdateMayNameAnObjectAConflictAlreadyHolds) {
   std::string dir = tmpl;
   auto j = Journal::open(dir + "/journal.db");
   ASSERT_TRUE(j) << j.error().toString();
-  auto share = (*j)->addShare({"docs", "/remote", "/cache", {}});
+  auto share = (*j)->addShare({"docs", "/remote", "/cache", {}, {}});
   ASSERT_TRUE(share);
   ContentHash mine = hashBytes("mine"), base = hashBytes("base");
 

@@ -257,7 +257,7 @@ TEST(JournalTest, SharesRoundTrip) {
   EXPECT_EQ(j->share(12345).error().code(), ErrorCode::kNotFound);
   EXPECT_EQ(j->shareByName("nope").error().code(), ErrorCode::kNotFound);
   EXPECT_EQ(j->setShareState(12345, ShareState::kOnline).error().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(j->addShare(ShareSpec{"", "/a", "/b", {}}).error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(j->addShare(ShareSpec{"", "/a", "/b", {}, {}}).error().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST(JournalTest, RemoveShareCascadesEverything) {

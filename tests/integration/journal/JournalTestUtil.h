@@ -95,7 +95,8 @@ inline std::unique_ptr<Journal> openOk(const std::string& path) {
 inline ShareSpec shareSpec(const std::string& name) {
   return ShareSpec{name, "/mnt/remote/" + name, "/home/u/" + name,
                    RemoteIdentity{"fsid-1", "host:/export", "nfs4", "marker-" + name,
-                                  "/mnt/export " + name, "/export"}};
+                                  "/mnt/export " + name, "/export"},
+                   {}};
 }
 
 inline ContentHash hashOf(const std::string& s) { return hashBytes(s); }

@@ -63,7 +63,7 @@ class ReconcilerCrashTest : public ::testing::Test {
     rng_.seed(seed_);
     auto j = journal::Journal::open(dir_ + "/journal.db");
     ASSERT_TRUE(j) << j.error().toString();
-    auto id = (*j)->addShare({"docs", remote_root_, cache_, {}});
+    auto id = (*j)->addShare({"docs", remote_root_, cache_, {}, {}});
     ASSERT_TRUE(id) << id.error().toString();
     share_ = *id;
   }

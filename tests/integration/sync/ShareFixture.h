@@ -35,7 +35,7 @@ class ShareFixture : public ::testing::Test {
     auto s = store::BaseStore::open(dir_ + "/store");
     ASSERT_TRUE(s) << s.error().toString();
     store_.emplace(std::move(*s));
-    auto id = journal_->addShare({"docs", remote_root_, cache_, {}});
+    auto id = journal_->addShare({"docs", remote_root_, cache_, {}, {}});
     ASSERT_TRUE(id) << id.error().toString();
     share_ = *id;
   }

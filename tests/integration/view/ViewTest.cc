@@ -83,7 +83,7 @@ class ViewTest : public ::testing::Test {
     auto j = journal::Journal::open(tmp_ / "state/journal.db");
     ASSERT_TRUE(j) << j.error().toString();
     journal_ = std::move(*j);
-    auto id = journal_->addShare({"work", tmp_ / "remote", mnt(), {}});
+    auto id = journal_->addShare({"work", tmp_ / "remote", mnt(), {}, {}});
     ASSERT_TRUE(id) << id.error().toString();
     share_ = *id;
   }

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+#include "daemon/ShareView.h"
+
+#include "common/Try.h"
+#include "daemon/Log.h"
+
+namespace hoard::daemon {
+
+std::string backingDir(const std::string& state_dir, const std::string& share) {
+  return state_dir + "/backing/" + share;
+}
+
+std::string partsDir(const std::string& state_dir, const std::string& share) {
+  return state_dir + "/parts/" + share;
+}
+
+ShareView::ShareView(journal::Journal& journal, Mutex& journal_mu, journal::ShareRecord share)
+    : journal_(journal), journal_mu_(journal_mu), share_(std::move(share)) {}
+
+Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, Mutex& journal_mu,
+                                                    const journal::ShareRecord& share,
+                                                    std::shared_ptr<remote::RemoteFs> remote,
+                                                    const std::string& parts_dir,
+                                                    const ShareViewPolicy& policy) {
+  std::vector<journal::ListedEntry> listing;
+  {
+    MutexLock lock(journal_mu);
+    HOARD_TRY_ASSIGN(l, journal.remoteListing(share.id));
+    listing = std::move(l);
+  }
+  std::unique_ptr<ShareView> sv(new ShareView(journal, journal_mu, share));
+  view::ViewOptions o;
+  o.name = share.name;
+  o.mountpoint = share.view_root;
+  o.cache_root = share.cache_root;
+  o.parts_dir = parts_dir;
+  o.policy = policy.policy;
+  o.wait_deadline = policy.wait_deadline;
+  ShareView* raw = sv.get();
+  o.on_miss = [raw](const view::Miss& m) { raw->recordMiss(m); };
+  HOARD_TRY_ASSIGN(v, view::View::mount(std::move(o), listing, std::move(remote)));
+  sv->view_ = std::move(v);
+  log(5, "share " + share.name + ": on-demand view mounted at " + displayPath(share.view_root) +
+             " (" + std::to_string(listing.size()) + " entries listed)");
+  return sv;
+}
+
+ShareView::~ShareView() {
+  view_.reset();
+  log(6, "share " + share_.name + ": on-demand view at " + displayPath(share_.view_root) +
+             " unmounted");
+}
+
+void ShareView::stateChanged(journal::ShareState state) {
+  view_->setOnline(state != journal::ShareState::kOffline);
+}
+
+Status ShareView::reloadListing() {
+  std::vector<journal::ListedEntry> listing;
+  {
+    MutexLock lock(journal_mu_);
+    HOARD_TRY_ASSIGN(l, journal_.remoteListing(share_.id));
+    listing = std::move(l);
+  }
+  view_->setListing(listing);
+  return {};
+}
+
+void ShareView::recordMiss(const view::Miss& m) {
+  journal::MissRecord r;
+  r.share_id = share_.id;
+  r.path = m.path;
+  r.program = m.program;
+  r.at_ns = m.at_ns;
+  r.outcome = m.outcome;
+  Result<int64_t> id = [&] {
+    MutexLock lock(journal_mu_);
+    return journal_.addMiss(r);
+  }();
+  std::string who = m.program.empty() ? "a program" : m.program;
+  if (!id) {
+    log(4, "share " + share_.name + ": cannot record the offline read of " +
+               displayPath(m.path) + ": " + id.error().message());
+    return;
+  }
+  logMessage(5,
+             "share " + share_.name + ": " + who + " read " + displayPath(m.path) +
+                 ", which is not available offline (" + m.outcome + ")",
+             LogFields{share_.name, m.path, 0, {}});
+}
+
+}  // namespace hoard::daemon

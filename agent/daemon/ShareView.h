@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+// The FUSE view of one on-demand share as hoardd runs it (view/View.h):
+// mounted at the share's view root over its backing directory (the engine's
+// cache root), online while the share is, showing each listing a pass
+// stores, and every read of data that was not there offline recorded in
+// the journal (`hoard misses NAME`).
+//
+// Threads: stateChanged and reloadListing come from the share's thread; the
+// misses are recorded from the view's FUSE threads; the destructor (unmount)
+// from a strand.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/Error.h"
+#include "common/ThreadAnnotations.h"
+#include "journal/Journal.h"
+#include "remote/RemoteFs.h"
+#include "view/View.h"
+
+namespace hoard::daemon {
+
+// config shares.NAME.offline_reads / offline_wait_s.
+struct ShareViewPolicy {
+  view::MissPolicy policy = view::MissPolicy::kError;
+  std::chrono::milliseconds wait_deadline{30'000};
+};
+
+class ShareView {
+ public:
+  // Mounts the view of `share` (share.onDemand()) with the listing the
+  // journal holds, its blocks kept in `parts_dir`, fetching through
+  // `remote`. Starts offline. Errors: View::mount's, the journal's.
+  static Result<std::unique_ptr<ShareView>> mount(journal::Journal& journal, Mutex& journal_mu,
+                                                  const journal::ShareRecord& share,
+                                                  std::shared_ptr<remote::RemoteFs> remote,
+                                                  const std::string& parts_dir,
+                                                  const ShareViewPolicy& policy);
+  // Unmounts (lazily: a program inside is not stuck; it sees ENOTCONN).
+  ~ShareView();
+
+  // The share is online (or reintegrating): missing data is fetched.
+  void stateChanged(journal::ShareState state);
+  // Shows the listing the journal holds now (after a pass stored one).
+  Status reloadListing();
+
+ private:
+  ShareView(journal::Journal& journal, Mutex& journal_mu, journal::ShareRecord share);
+  void recordMiss(const view::Miss& m);
+
+  journal::Journal& journal_;
+  Mutex& journal_mu_;
+  const journal::ShareRecord share_;
+  std::unique_ptr<view::View> view_;
+};
+
+// Where hoardd keeps an on-demand share's data beneath its state directory:
+// the backing directory (the engine's cache root) and the view's blocks.
+std::string backingDir(const std::string& state_dir, const std::string& share);
+std::string partsDir(const std::string& state_dir, const std::string& share);
+
+}  // namespace hoard::daemon
