@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+// On-demand shares as a user meets them (issue 14): `hoard share add
+// --on-demand` through the real CLI and hoardd on a private bus, the FUSE
+// view mounted for real (root), driven with ordinary programs (ls, find,
+// cat, dd, stat), online and offline, with `hoard misses`, a killed hoardd
+// and the share removed again. Names that sort between a directory and its
+// children (dir, dir-x, dir.bak) everywhere.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "BusHarness.h"
+#include "SchemaCheck.h"
+
+namespace hoard {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace hoard::bustest;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr long kFuseMagic = 0x65735546;
+
+std::string randomBytes(size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(gen());
+  return s;
+}
+
+bool isFuseMount(const std::string& path) {
+  struct statfs st {};
+  return ::statfs(path.c_str(), &st) == 0 && st.f_type == kFuseMagic;
+}
+
+class CliOnDemandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
+    if (fd < 0) GTEST_SKIP() << "/dev/fuse cannot be opened here: " << strerror(errno);
+    ::close(fd);
+    char tmpl[] = "/tmp/hoard-cli-ondemand-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    R_ = dir_ + "/server";
+    C_ = dir_ + "/cache";
+    backing_ = dir_ + "/state/hoard/backing/w";
+    fs::create_directories(R_ + "/dir");
+    fs::create_directories(R_ + "/dir-x");
+    fs::create_directories(R_ + "/dir.bak");
+    fs::create_directories(R_ + "/pinned");
+    put(R_ + "/dir/a.txt", "alpha in dir\n");
+    put(R_ + "/dir-x/b.txt", "bravo in dir-x\n");
+    put(R_ + "/dir.bak/c.txt", "charlie in dir.bak\n");
+    put(R_ + "/pinned/p.txt", "kept offline\n");
+    big_ = randomBytes(3 << 20, 7);
+    put(R_ + "/big.bin", big_);
+    bus_ = std::make_unique<PrivateBus>();
+    ASSERT_TRUE(bus_->ok());
+    startDaemon();
+  }
+  void startDaemon() {
+    daemon_.reset();
+    daemon_ = std::make_unique<Daemon>(
+        dir_ + "/state", dir_ + "/hoardd.log",
+        std::vector<std::pair<std::string, std::string>>{{"XDG_CONFIG_HOME", dir_ + "/config"}});
+    ASSERT_TRUE(daemon_->start()) << slurp(dir_ + "/hoardd.log");
+  }
+  void withConfig(const std::string& config) {
+    put(dir_ + "/config/hoard/config.json", config);
+    startDaemon();
+  }
+  void TearDown() override {
+    daemon_.reset();
+    bus_.reset();
+    if (dir_.empty()) return;
+    run("umount -l '" + C_ + "' 2>/dev/null");  // a view a killed hoardd left
+    fs::remove_all(dir_);
+  }
+  std::pair<int, std::string> hoard(const std::string& args) {
+    auto r = runHoard(args, dir_ + "/err");
+    last_err_ = slurp(dir_ + "/err");
+    return r;
+  }
+  std::string log() { return slurp(dir_ + "/hoardd.log"); }
+  // Adds share "w" on demand with pinned/ pinned, and waits for the view to
+  // show the first listing.
+  void addOnDemand() {
+    auto [rc, out] = hoard("share add w " + R_ + " " + C_ + " --on-demand --pin pinned");
+    ASSERT_EQ(rc, 0) << last_err_ << log();
+    EXPECT_NE(out.find("on demand"), std::string::npos) << out;
+    ASSERT_TRUE(eventually([&] { return fs::exists(C_ + "/dir.bak/c.txt"); }))
+        << "the view never showed the listing\n" << log();
+  }
+  // Every path the view shows, as find(1) prints it: directories with a
+  // slash, files with their size.
+  std::string found() {
+    return run("cd '" + C_ + "' && find . -mindepth 1 \\( -type d -printf '%P/\\n' \\) -o "
+               "-printf '%P %s\\n' | LC_ALL=C sort")
+        .second;
+  }
+
+  std::string dir_, R_, C_, backing_, last_err_, big_;
+  std::unique_ptr<PrivateBus> bus_;
+  std::unique_ptr<Daemon> daemon_;
+};
+
+TEST_F(CliOnDemandTest, TheWholeShareIsVisibleAndOnlyPinsAreKeptLocally) {
+  addOnDemand();
+  EXPECT_TRUE(isFuseMount(C_));
+  EXPECT_EQ(found(),
+            "big.bin 3145728\n"
+            "dir-x/\n"
+            "dir-x/b.txt 15\n"
+            "dir.bak/\n"
+            "dir.bak/c.txt 19\n"
+            "dir/\n"
+            "dir/a.txt 13\n"
+            "pinned/\n"
+            "pinned/p.txt 13\n")
+      << log();
+  // The pin is hoarded into hoardd's backing directory; nothing else is.
+  EXPECT_TRUE(eventually([&] { return slurp(backing_ + "/pinned/p.txt") == "kept offline\n"; }))
+      << log();
+  EXPECT_FALSE(fs::exists(backing_ + "/dir/a.txt"));
+  EXPECT_FALSE(fs::exists(backing_ + "/big.bin"));
+
+  // Reading fetches: cat a small file, dd a block from the middle of a big one.
+  EXPECT_EQ(run("cat '" + C_ + "/dir-x/b.txt'").second, "bravo in dir-x\n");
+  auto [dd_rc, middle] =
+      run("dd if='" + C_ + "/big.bin' bs=4096 skip=300 count=2 status=none");
+  EXPECT_EQ(dd_rc, 0);
+  EXPECT_EQ(middle, big_.substr(300 * 4096, 8192));
+  EXPECT_EQ(run("cmp '" + C_ + "/big.bin' '" + R_ + "/big.bin' && echo same").second, "same\n");
+  EXPECT_FALSE(fs::exists(backing_ + "/big.bin")) << "a read is not a pin";
+
+  // The user's directory is the share's: listed as its cache, and a path in
+  // it names a path of the share.
+  json shares = json::parse(hoard("share list --json").second, nullptr, false);
+  ASSERT_TRUE(shares.is_array() && shares.size() == 1u) << shares.dump();
+  EXPECT_EQ(shares[0]["cache_root"], C_);
+  EXPECT_EQ(schemaViolations(shares, "shares"), "");
+  ASSERT_EQ(hoard("pin " + C_ + "/dir.bak").first, 0) << last_err_;
+  EXPECT_TRUE(eventually([&] { return slurp(backing_ + "/dir.bak/c.txt") == "charlie in dir.bak\n"; }))
+      << log();
+  EXPECT_FALSE(fs::exists(backing_ + "/dir/a.txt")) << "dir.bak's pin must not take dir";
+  // Still read through the view, now from the local copy.
+  EXPECT_EQ(run("cat '" + C_ + "/dir.bak/c.txt'").second, "charlie in dir.bak\n");
+}
+
+TEST_F(CliOnDemandTest, OfflineAReadOfDataNotKeptFailsAtOnceAndIsListedAsAMiss) {
+  addOnDemand();
+  ASSERT_TRUE(eventually([&] { return fs::exists(backing_ + "/pinned/p.txt"); })) << log();
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+
+  // Metadata never needs the network.
+  EXPECT_EQ(run("ls '" + C_ + "/dir'").second, "a.txt\n");
+  EXPECT_EQ(run("stat -c %s '" + C_ + "/big.bin'").second, "3145728\n");
+  // Pinned data is there; the rest fails at once, saying why.
+  EXPECT_EQ(run("cat '" + C_ + "/pinned/p.txt'").second, "kept offline\n");
+  auto t0 = std::chrono::steady_clock::now();
+  auto [rc, out] = run("cat '" + C_ + "/dir/a.txt' 2>&1");
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("Network is unreachable"), std::string::npos) << out;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "an offline read must not wait";
+
+  // hoard misses: what was wanted, by which program, and what became of it.
+  auto [mrc, mout] = hoard("misses w --json");
+  EXPECT_EQ(mrc, 0) << last_err_;
+  json misses = json::parse(mout, nullptr, false);
+  ASSERT_TRUE(misses.is_array()) << mout;
+  EXPECT_EQ(schemaViolations(misses, "misses"), "");
+  ASSERT_EQ(misses.size(), 1u) << mout;
+  EXPECT_EQ(misses[0]["path"], "dir/a.txt");
+  EXPECT_EQ(misses[0]["program"], "cat");
+  EXPECT_EQ(misses[0]["outcome"], "failed");
+  std::string text = hoard("misses w").second;
+  EXPECT_NE(text.find("cat  dir/a.txt  failed at once (offline)"), std::string::npos) << text;
+
+  // Back online, the same read is served.
+  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
+  EXPECT_TRUE(eventually([&] { return run("cat '" + C_ + "/dir/a.txt'").second == "alpha in dir\n"; }))
+      << log();
+}
+
+TEST_F(CliOnDemandTest, UnderTheWaitPolicyAReadWaitsForTheShareToComeBack) {
+  withConfig(R"({"shares": {"w": {"offline_reads": "wait", "offline_wait_s": 60}}})");
+  addOnDemand();
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+  std::string out_file = dir_ + "/cat.out";
+  pid_t cat = spawn({"/bin/cat", C_ + "/dir/a.txt"}, out_file);
+  std::this_thread::sleep_for(1500ms);
+  int status = 0;
+  EXPECT_EQ(::waitpid(cat, &status, WNOHANG), 0) << "cat must wait while the share is offline";
+  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
+  EXPECT_EQ(waitExit(cat), 0) << slurp(out_file);
+  EXPECT_EQ(slurp(out_file), "alpha in dir\n");
+  json misses = json::parse(hoard("misses w --json").second, nullptr, false);
+  ASSERT_TRUE(misses.is_array() && misses.size() == 1u) << misses.dump();
+  EXPECT_EQ(misses[0]["outcome"], "fetched");
+}
+
+TEST_F(CliOnDemandTest, NewAndRemovedServerFilesShowAfterTheNextPass) {
+  addOnDemand();
+  put(R_ + "/dir/new.txt", "new on the server\n");
+  fs::remove(R_ + "/dir-x/b.txt");
+  ASSERT_EQ(hoard("sync w").first, 0) << last_err_;
+  EXPECT_TRUE(eventually([&] { return fs::exists(C_ + "/dir/new.txt"); })) << log();
+  EXPECT_FALSE(fs::exists(C_ + "/dir-x/b.txt"));
+  EXPECT_EQ(run("cat '" + C_ + "/dir/new.txt'").second, "new on the server\n");
+}
+
+TEST_F(CliOnDemandTest, AKilledHoarddLeavesENOTCONNAndARestartMountsAgain) {
+  addOnDemand();
+  ASSERT_EQ(::kill(daemon_->pid(), SIGKILL), 0);
+  waitExit(daemon_->pid());
+  auto [rc, out] = run("stat '" + C_ + "' 2>&1");
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("Transport endpoint is not connected"), std::string::npos) << out;
+  startDaemon();
+  EXPECT_TRUE(eventually([&] { return run("cat '" + C_ + "/dir/a.txt'").second == "alpha in dir\n"; }))
+      << log();
+  EXPECT_TRUE(isFuseMount(C_));
+}
+
+TEST_F(CliOnDemandTest, RemovingTheShareUnmountsAndLeavesTheKeptFilesInTheCache) {
+  addOnDemand();
+  ASSERT_TRUE(eventually([&] { return fs::exists(backing_ + "/pinned/p.txt"); })) << log();
+  ASSERT_EQ(hoard("share remove w").first, 0) << last_err_;
+  EXPECT_FALSE(isFuseMount(C_));
+  EXPECT_EQ(slurp(C_ + "/pinned/p.txt"), "kept offline\n");
+  EXPECT_FALSE(fs::exists(C_ + "/dir/a.txt")) << "never kept, so not there";
+  EXPECT_FALSE(fs::exists(backing_));
+  EXPECT_EQ(slurp(R_ + "/dir/a.txt"), "alpha in dir\n") << "the server is untouched";
+}
+
+TEST_F(CliOnDemandTest, ASecondShareInsideTheViewIsRefusedNamingBoth) {
+  addOnDemand();
+  fs::create_directories(dir_ + "/other");
+  auto [rc, out] = hoard("share add v " + dir_ + "/other " + C_ + "/dir-x/inner");
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(last_err_.find("share \"w\""), std::string::npos) << last_err_;
+  EXPECT_EQ(hoard("share list --json").second.find("\"v\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hoard
