@@ -92,6 +92,12 @@ void addProblems(json& j, const std::map<std::string, sdbus::Variant>& st) {
                     {"message", st.at("stopped_message").get<std::string>()}};
   if (auto it = st.find("rules_error"); it != st.end())
     j["rules_error"] = it->second.get<std::string>();
+  if (auto it = st.find("view_root"); it != st.end()) {
+    json v = {{"mounted", st.at("view_mounted").get<bool>()}};
+    putPath(v, "root", str(it->second.get<std::vector<uint8_t>>()));
+    if (auto e = st.find("view_error"); e != st.end()) v["error"] = e->second.get<std::string>();
+    j["on_demand"] = v;
+  }
   if (auto it = st.find("mass_delete_count"); it != st.end()) {
     json md = {{"count", it->second.get<uint32_t>()},
                {"total", st.at("mass_delete_total").get<uint32_t>()},
@@ -429,6 +435,16 @@ int main(int argc, char** argv) {
             std::cout << ", " << j["unavailable_offline"] << " pinned file(s) not available offline";
           std::cout << "\n";
           std::cout << authStatusText(n, j);
+          if (j.contains("on_demand")) {
+            const json& v = j["on_demand"];
+            if (v["mounted"].get<bool>())
+              std::cout << "  on demand: the whole share shows in " << v["root"].get<std::string>()
+                        << "; files not kept are fetched when read (`hoard misses " << n
+                        << "`: what was wanted offline)\n";
+            else
+              std::cout << "  on demand, but the view at " << v["root"].get<std::string>()
+                        << " is not mounted: " << v.value("error", std::string()) << "\n";
+          }
           if (j.contains("mass_delete")) {
             showMassDelete(n, j["mass_delete"]);
             std::cout << "  nothing is deleted until you run `hoard sync " << n

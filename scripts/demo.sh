@@ -6,7 +6,8 @@
 # preload, go offline, edit, rename and delete while a colleague edits the
 # server (one overlap), come back online, see the reintegration and the
 # conflict, resolve it, both sides equal. Then the safety nets: kill -9 of
-# hoardd mid-burst loses nothing, an absent share is not an empty one.
+# hoardd mid-burst loses nothing, an absent share is not an empty one. Last,
+# an on-demand share: the whole share visible, only pins kept, misses listed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -161,6 +162,37 @@ say "your files are all still here: $(find "$CACHE" -type f | wc -l) files"
 rmdir "$SERVER"; mv "$WORK/server-away" "$SERVER"
 until_true "the share to come back" bash -c "hoard status docs --json | grep -q '\"state\": \"online\"'"
 run hoard status docs
+
+step "Files on demand: the whole share visible, only what you pin kept on the laptop"
+if ! { : <>/dev/fuse; } 2>/dev/null; then
+  say "(skipped: /dev/fuse cannot be opened here, so no FUSE view can be mounted; as root it can)"
+else
+  LIBRARY="$WORK/library-server"; VIEW="$WORK/Library"
+  mkdir -p "$LIBRARY/papers" "$LIBRARY/books" "$LIBRARY/books.old"
+  printf 'A draft you need on the train.\n' > "$LIBRARY/papers/draft.txt"
+  printf 'Call me Ishmael. Some years ago, never mind how long precisely...\n' > "$LIBRARY/books/novel.txt"
+  head -c 3000000 /dev/urandom > "$LIBRARY/books/atlas.pdf"
+  printf 'an old edition\n' > "$LIBRARY/books.old/novel.txt"
+  run hoard share add library "$LIBRARY" "$VIEW" --on-demand --pin papers
+  until_true "the view to show the share" test -e "$VIEW/books.old/novel.txt"
+  run ls -l "$VIEW" "$VIEW/books"
+  until_true "the pin to be kept" test -e "$XDG_STATE_HOME/hoard/backing/library/papers/draft.txt"
+  say "kept on this laptop: $(cd "$XDG_STATE_HOME/hoard/backing/library" && find . -type f -printf '%P ')(papers/ is pinned); the rest is fetched when read:"
+  run head -c 40 "$VIEW/books/novel.txt"; echo
+  run hoard offline library
+  say "offline, every name and size is still there:"
+  run stat -c '%n: %s bytes' "$VIEW/books/atlas.pdf"
+  say "the pinned draft reads as ever; a file never fetched fails at once, saying why:"
+  run cat "$VIEW/papers/draft.txt"
+  set +e; run cat "$VIEW/books/atlas.pdf" >/dev/null; set -e
+  say "hoard remembers what you missed:"
+  run hoard misses library
+  run hoard online library
+  until_true "the share to be online" bash -c "hoard status library --json | grep -q '\"state\": \"online\"'"
+  run cmp "$VIEW/books/atlas.pdf" "$LIBRARY/books/atlas.pdf" && say "online again, atlas.pdf reads whole and equal to the server's"
+  run hoard share remove library
+  say "the view is gone; what was kept is back in $VIEW: $(cd "$VIEW" && find . -type f -printf '%P ')"
+fi
 
 step "Done"
 say "hoardd stops cleanly on SIGTERM; its journal is SQLite in WAL mode ($XDG_STATE_HOME/hoard/journal.db)."

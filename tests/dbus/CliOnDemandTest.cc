@@ -155,6 +155,13 @@ TEST_F(CliOnDemandTest, TheWholeShareIsVisibleAndOnlyPinsAreKeptLocally) {
   ASSERT_TRUE(shares.is_array() && shares.size() == 1u) << shares.dump();
   EXPECT_EQ(shares[0]["cache_root"], C_);
   EXPECT_EQ(schemaViolations(shares, "shares"), "");
+  json status = json::parse(hoard("status w --json").second, nullptr, false);
+  ASSERT_TRUE(status.is_array() && status.size() == 1u) << status.dump();
+  EXPECT_EQ(schemaViolations(status, "status"), "");
+  EXPECT_EQ(status[0]["on_demand"]["root"], C_);
+  EXPECT_EQ(status[0]["on_demand"]["mounted"], true);
+  EXPECT_NE(hoard("status w").second.find("on demand: the whole share shows in " + C_),
+            std::string::npos);
   ASSERT_EQ(hoard("pin " + C_ + "/dir.bak").first, 0) << last_err_;
   EXPECT_TRUE(eventually([&] { return slurp(backing_ + "/dir.bak/c.txt") == "charlie in dir.bak\n"; }))
       << log();
