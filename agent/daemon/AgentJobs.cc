@@ -167,7 +167,27 @@ void Agent::Evict(sdbus::Result<uint64_t>&& result, std::string share, std::vect
     if (p.empty())
       raise(Error(ErrorCode::kInvalidArgument,
                   "cannot evict the share root of \"" + share + "\"; evict a path inside it"));
-    reply.returnResults(orRaise(e->engine->evict(p)));
+    std::shared_ptr<ShareView> view = e->currentView();
+    if (!view) {
+      reply.returnResults(orRaise(e->engine->evict(p)));
+      return;
+    }
+    // On demand: the engine drops what it keeps (refusing pinned or changed
+    // files as for any share), then the view the blocks reads fetched.
+    uint64_t freed = 0;
+    auto kept = e->engine->evict(p);
+    if (kept) {
+      freed = *kept;
+    } else if (kept.error().code() != ErrorCode::kNotFound) {
+      raise(kept.error());
+    }
+    auto fetched = view->evict(p);
+    if (fetched) {
+      freed += *fetched;
+    } else if (!kept || fetched.error().code() != ErrorCode::kNotFound) {
+      raise(fetched.error());  // in neither place: the view says so
+    }
+    reply.returnResults(freed);
   });
 }
 

@@ -46,6 +46,8 @@ class ShareView {
   void stateChanged(journal::ShareState state);
   // Shows the listing the journal holds now (after a pass stored one).
   Status reloadListing();
+  // The blocks fetched for `path` and beneath dropped (view::View::evict).
+  Result<uint64_t> evict(const RelPath& path) { return view_->evict(path); }
 
  private:
   ShareView(journal::Journal& journal, Mutex& journal_mu, journal::ShareRecord share);

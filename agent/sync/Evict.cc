@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Evicting a clean, unpinned path: the cache copy and its base rows dropped,
-// the remote untouched.
+// the remote untouched. An on-demand share (pins_only) keeps nothing without
+// a pin, so its unpinned paths may be evicted even when it has no pins; the
+// blocks its view fetched are the view's to drop (hoardd's Evict).
 
 #include <ctime>
 
@@ -20,7 +22,7 @@ Result<uint64_t> Reconciler::evict(const RelPath& path) {
     MutexLock lock(s.journal_mu);
     auto pins = s.journal.pins(s.share_id);
     if (!pins) return tl::unexpected(pins.error());
-    if (pins->empty())
+    if (pins->empty() && !s.pins_only)
       return fail(ErrorCode::kBusy, "cannot evict " + displayPath(path) +
                                         ": a share without pins keeps everything; pin what "
                                         "you want to keep, then evict the rest");

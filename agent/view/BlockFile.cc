@@ -90,6 +90,27 @@ Result<std::unique_ptr<BlockFile>> BlockFile::open(int parts_dir_fd, const std::
                                                   block_size, std::move(present)));
 }
 
+Result<uint64_t> BlockFile::remove(int parts_dir_fd, const std::string& parts_dir,
+                                   const RelPath& path) {
+  std::string stem = hashBytes(path).hex();
+  uint64_t freed = 0;
+  for (const char* ext : {".data", ".map"}) {
+    std::string name = stem + ext;
+    struct stat st {};
+    if (::fstatat(parts_dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;
+      return failErrno(errno, "stat " + parts_dir + "/" + name + " (the local copy of " +
+                                  displayPath(path) + ")");
+    }
+    if (::unlinkat(parts_dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
+      return failErrno(errno, "delete " + parts_dir + "/" + name + " (the local copy of " +
+                                  displayPath(path) + ")");
+    }
+    freed += static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+  return freed;
+}
+
 uint64_t BlockFile::blockCount() const { return (version_.size + block_size_ - 1) / block_size_; }
 
 std::vector<uint64_t> BlockFile::missing(uint64_t offset, uint64_t length) const {

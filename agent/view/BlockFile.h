@@ -51,6 +51,13 @@ class BlockFile {
                                                  const RelPath& path, const BlockVersion& version,
                                                  uint64_t block_size);
 
+  // Deletes the copy of `path` (a placeholder again: nothing of it is
+  // local). A BlockFile of it still open keeps its now unnamed files until
+  // it is dropped. Returns the bytes of disk it held (0 if there was none).
+  // Errors: the filesystem's, naming the parts file.
+  static Result<uint64_t> remove(int parts_dir_fd, const std::string& parts_dir,
+                                 const RelPath& path);
+
   const BlockVersion& version() const { return version_; }
   uint64_t blockSize() const { return block_size_; }
   uint64_t blockCount() const;

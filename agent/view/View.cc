@@ -164,4 +164,6 @@ void View::setListing(const std::vector<journal::ListedEntry>& listing) {
   core_->tree.replace(listing);
 }
 
+Result<uint64_t> View::evict(const RelPath& path) { return core_->dropBlocks(path); }
+
 }  // namespace hoard::view

@@ -97,6 +97,12 @@ class View {
   // the new version: they are fetched anew when read.
   void setListing(const std::vector<journal::ListedEntry>& listing);
 
+  // Turns the files at or beneath `path` back into placeholders: the blocks
+  // fetched for them are deleted (the names stay; a later read fetches
+  // again). Files the cache root holds are the engine's to evict. Returns
+  // the bytes of disk freed. Errors: the parts directory's, naming the file.
+  Result<uint64_t> evict(const RelPath& path);
+
  private:
   explicit View(std::unique_ptr<ViewCore> core);
   std::unique_ptr<ViewCore> core_;

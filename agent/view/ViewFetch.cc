@@ -133,6 +133,19 @@ void ViewCore::flushBlocks(const RelPath& rel) {
   (void)bf->flush();  // a failure leaves blocks to fetch again after a crash, nothing worse
 }
 
+Result<uint64_t> ViewCore::dropBlocks(const RelPath& path) {
+  if (!tree.find(path))
+    return fail(ErrorCode::kNotFound, "cannot evict " + displayPath(path) + ": share '" +
+                                          opts.name + "' has no such file or directory");
+  uint64_t freed = 0;
+  for (const RelPath& rel : tree.filesUnder(path)) {
+    forgetBlockFile(rel);
+    HOARD_TRY_ASSIGN(n, BlockFile::remove(parts_fd.get(), opts.parts_dir, rel));
+    freed += n;
+  }
+  return freed;
+}
+
 bool ViewCore::placeholderComplete(const RelPath& rel) {
   auto e = tree.find(rel);
   if (!e || e->meta.type != FileType::kFile) return false;

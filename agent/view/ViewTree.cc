@@ -55,6 +55,14 @@ std::optional<std::map<std::string, FileType>> ViewTree::children(const RelPath&
   return it->second;
 }
 
+std::vector<RelPath> ViewTree::filesUnder(const RelPath& path) const {
+  std::vector<RelPath> out;
+  MutexLock lock(mu_);
+  for (const auto& [p, e] : entries_)
+    if (e.meta.type == FileType::kFile && isUnder(p, path)) out.push_back(p);
+  return out;
+}
+
 void ViewTree::update(const journal::ListedEntry& e) {
   MutexLock lock(mu_);
   insert(e);

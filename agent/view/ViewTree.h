@@ -41,6 +41,9 @@ class ViewTree {
   // a name gone from it is gone from the view, at once for every reader.
   void replace(const std::vector<journal::ListedEntry>& entries) HOARD_EXCLUDES(mu_);
 
+  // The regular files listed at or beneath `path` ("" is the whole share).
+  std::vector<RelPath> filesUnder(const RelPath& path) const HOARD_EXCLUDES(mu_);
+
  private:
   void insert(const journal::ListedEntry& e) HOARD_REQUIRES(mu_);
 

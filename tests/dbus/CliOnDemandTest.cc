@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -254,6 +255,68 @@ TEST_F(CliOnDemandTest, RemovingTheShareUnmountsAndLeavesTheKeptFilesInTheCache)
   EXPECT_FALSE(fs::exists(C_ + "/dir/a.txt")) << "never kept, so not there";
   EXPECT_FALSE(fs::exists(backing_));
   EXPECT_EQ(slurp(R_ + "/dir/a.txt"), "alpha in dir\n") << "the server is untouched";
+}
+
+// Bytes of disk the view's fetched blocks take (sparse files: allocated blocks).
+uint64_t diskUse(const std::string& dir) {
+  uint64_t n = 0;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    struct stat st {};
+    if (::lstat(f.path().c_str(), &st) == 0) n += static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+  return n;
+}
+
+TEST_F(CliOnDemandTest, EvictTurnsFilesBackIntoPlaceholdersAndRefusesPins) {
+  addOnDemand();
+  const std::string parts = dir_ + "/state/hoard/parts/w";
+  ASSERT_EQ(hoard("pin " + C_ + "/dir.bak").first, 0) << last_err_;
+  ASSERT_TRUE(eventually([&] { return fs::exists(backing_ + "/dir.bak/c.txt"); })) << log();
+  ASSERT_EQ(run("cmp '" + C_ + "/big.bin' '" + R_ + "/big.bin' && echo same").second, "same\n");
+  ASSERT_GE(diskUse(parts), big_.size()) << "the read fetched big.bin whole";
+  const std::string before = found();
+
+  // A pinned path is refused, naming the pin, and nothing is dropped.
+  EXPECT_EQ(hoard("evict " + C_ + "/dir.bak").first, 1);
+  EXPECT_NE(last_err_.find("is pinned"), std::string::npos) << last_err_;
+  EXPECT_EQ(slurp(backing_ + "/dir.bak/c.txt"), "charlie in dir.bak\n");
+  // Unpinned, it goes back to a placeholder: the name stays, the data goes.
+  ASSERT_EQ(hoard("unpin " + C_ + "/dir.bak").first, 0) << last_err_;
+  auto [rc, out] = hoard("evict " + C_ + "/dir.bak");
+  EXPECT_EQ(rc, 0) << last_err_;
+  EXPECT_NE(out.find("evicted dir.bak: "), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(backing_ + "/dir.bak"));
+  // A file that reads fetched whole: its blocks are freed.
+  auto [brc, bout] = hoard("evict " + C_ + "/big.bin");
+  EXPECT_EQ(brc, 0) << last_err_;
+  EXPECT_NE(bout.find("evicted big.bin: "), std::string::npos) << bout;
+  uint64_t freed = std::stoull(bout.substr(bout.find(": ") + 2));
+  EXPECT_GE(freed, big_.size()) << bout;
+  EXPECT_LT(diskUse(parts), 64u * 1024) << "big.bin's blocks are still on disk";
+  EXPECT_EQ(found(), before) << "evicting keeps every name and size";
+  // A name the share does not have is an error saying so.
+  EXPECT_NE(hoard("evict " + C_ + "/dir/none.txt").first, 0);
+  EXPECT_NE(last_err_.find("no such file"), std::string::npos) << last_err_;
+
+  // Offline, both are placeholders again: reads are misses, the pin is kept.
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+  for (const char* f : {"/big.bin", "/dir.bak/c.txt"}) {
+    auto [crc, cout_] = run("cat '" + C_ + f + "' 2>&1 >/dev/null");
+    EXPECT_NE(crc, 0) << f;
+    EXPECT_NE(cout_.find("Network is unreachable"), std::string::npos) << f << ": " << cout_;
+  }
+  EXPECT_EQ(run("cat '" + C_ + "/pinned/p.txt'").second, "kept offline\n");
+  json misses = json::parse(hoard("misses w --json").second, nullptr, false);
+  ASSERT_TRUE(misses.is_array()) << misses.dump();
+  EXPECT_EQ(misses.size(), 2u) << misses.dump();
+  // Online again, a read fetches them anew, with the server's bytes.
+  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
+  EXPECT_TRUE(eventually([&] {
+    return run("cat '" + C_ + "/dir.bak/c.txt'").second == "charlie in dir.bak\n";
+  })) << log();
+  EXPECT_EQ(run("cmp '" + C_ + "/big.bin' '" + R_ + "/big.bin' && echo same").second, "same\n");
+  EXPECT_FALSE(fs::exists(backing_ + "/dir.bak")) << "a read is not a pin";
 }
 
 TEST_F(CliOnDemandTest, ASecondShareInsideTheViewIsRefusedNamingBoth) {
