@@ -40,8 +40,11 @@ struct AgentOptions {
   // and their view's blocks beneath it (ShareView.h). Empty: no share can be
   // added on demand.
   std::string state_dir;
-  // config shares.NAME.offline_reads / offline_wait_s, by share name.
+  // config shares.NAME.offline_reads / offline_wait_s /
+  // offline_reads_by_program, by share name; default_view for the others.
   std::map<std::string, ShareViewPolicy> views;
+  ShareViewPolicy default_view{view::MissPolicy::kError, std::chrono::milliseconds(30'000),
+                               view::defaultProgramPolicies()};
 };
 
 }  // namespace hoard::daemon

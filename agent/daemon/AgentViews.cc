@@ -15,7 +15,7 @@
 namespace hoard::daemon {
 
 Status Agent::startView(const std::shared_ptr<Engine>& e, const journal::ShareRecord& share) {
-  ShareViewPolicy policy;
+  ShareViewPolicy policy = options_.default_view;
   if (auto p = options_.views.find(share.name); p != options_.views.end()) policy = p->second;
   auto v = ShareView::mount(journal_, journal_mu_, share, e->engine->remoteFs(),
                             partsDir(options_.state_dir, share.name), policy);

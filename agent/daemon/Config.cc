@@ -164,16 +164,40 @@ std::map<std::string, ShareAuthOptions> shareAuth(const nlohmann::json& doc) {
   return out;
 }
 
-// shares.NAME.offline_reads / offline_wait_s of every share that sets one;
-// the schema checked the types and bounds.
-std::map<std::string, ShareViewPolicy> shareViews(const nlohmann::json& doc) {
+// An offline_reads_by_program object ({"NAME or UNIT": "error"|"wait"})
+// laid over `list`; the schema checked the values.
+void addProgramPolicies(std::map<std::string, view::MissPolicy>& list, const nlohmann::json& j) {
+  for (const auto& [program, policy] : j.items())
+    list[program] = policy == "wait" ? view::MissPolicy::kWait : view::MissPolicy::kError;
+}
+
+// The view policy of shares the config says nothing of: the shipped list of
+// programs that fail at once, with the top-level offline_reads_by_program.
+ShareViewPolicy defaultView(const nlohmann::json& doc) {
+  ShareViewPolicy p;
+  p.by_program = view::defaultProgramPolicies();
+  if (doc.contains("offline_reads_by_program"))
+    addProgramPolicies(p.by_program, doc["offline_reads_by_program"]);
+  return p;
+}
+
+// shares.NAME.offline_reads / offline_wait_s / offline_reads_by_program of
+// every share that sets one, over `base`; the schema checked the types and
+// bounds.
+std::map<std::string, ShareViewPolicy> shareViews(const nlohmann::json& doc,
+                                                  const ShareViewPolicy& base) {
   std::map<std::string, ShareViewPolicy> out;
   if (!doc.contains("shares") || !doc["shares"].is_object()) return out;
   for (const auto& [name, v] : doc["shares"].items()) {
-    if (!v.is_object() || !(v.contains("offline_reads") || v.contains("offline_wait_s"))) continue;
-    ShareViewPolicy p;
+    if (!v.is_object()) continue;
+    if (!v.contains("offline_reads") && !v.contains("offline_wait_s") &&
+        !v.contains("offline_reads_by_program"))
+      continue;
+    ShareViewPolicy p = base;
     if (v.contains("offline_reads") && v["offline_reads"] == "wait") p.policy = view::MissPolicy::kWait;
     if (v.contains("offline_wait_s")) p.wait_deadline = seconds(v["offline_wait_s"]);
+    if (v.contains("offline_reads_by_program"))
+      addProgramPolicies(p.by_program, v["offline_reads_by_program"]);
     out.emplace(name, p);
   }
   return out;
@@ -237,7 +261,8 @@ Result<AgentOptions> applyOptions(const nlohmann::json& doc, const std::string& 
   options.engine.reconcile.resolved_retention =
       std::chrono::hours(24) * options.resolved_retention_days;
   options.auth = shareAuth(doc);
-  options.views = shareViews(doc);
+  options.default_view = defaultView(doc);
+  options.views = shareViews(doc, options.default_view);
   if (doc.contains("lister_command"))
     options.engine.lister.command = doc["lister_command"].get<std::string>();
   if (doc.contains("lister_rsh")) options.engine.lister.rsh = doc["lister_rsh"].get<std::string>();

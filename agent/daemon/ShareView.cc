@@ -36,6 +36,7 @@ Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, M
   o.parts_dir = parts_dir;
   o.policy = policy.policy;
   o.wait_deadline = policy.wait_deadline;
+  o.program_policies = policy.by_program;
   ShareView* raw = sv.get();
   o.on_miss = [raw](const view::Miss& m) { raw->recordMiss(m); };
   HOARD_TRY_ASSIGN(v, view::View::mount(std::move(o), listing, std::move(remote)));

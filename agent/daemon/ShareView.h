@@ -12,6 +12,7 @@
 // from a strand.
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -19,14 +20,17 @@
 #include "common/ThreadAnnotations.h"
 #include "journal/Journal.h"
 #include "remote/RemoteFs.h"
+#include "view/ProgramPolicy.h"
 #include "view/View.h"
 
 namespace hoard::daemon {
 
-// config shares.NAME.offline_reads / offline_wait_s.
+// config shares.NAME.offline_reads / offline_wait_s, and the programs that
+// get another policy (offline_reads_by_program over the shipped list).
 struct ShareViewPolicy {
   view::MissPolicy policy = view::MissPolicy::kError;
   std::chrono::milliseconds wait_deadline{30'000};
+  std::map<std::string, view::MissPolicy> by_program;
 };
 
 class ShareView {

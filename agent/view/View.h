@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,10 @@ struct ViewOptions {
   std::string parts_dir;   // block copies of placeholders (absolute; created)
   uint64_t block_size = 256 * 1024;
   MissPolicy policy = MissPolicy::kError;
+  // Programs that get another policy than `policy`, by executable name or
+  // systemd unit (ProgramPolicy.h); hoardd passes the shipped list with the
+  // config's additions.
+  std::map<std::string, MissPolicy> program_policies;
   std::chrono::milliseconds wait_deadline{30'000};
   // Idle deadline of one remote fetch (no progress for this long fails it).
   std::chrono::milliseconds fetch_deadline{30'000};

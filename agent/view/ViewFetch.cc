@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "common/Try.h"
+#include "view/ProgramPolicy.h"
 #include "view/ViewCore.h"
 
 namespace hoard::view {
@@ -223,7 +224,13 @@ int ViewCore::readPlaceholder(const RelPath& rel, const BlockVersion& opened, ch
 }
 
 int ViewCore::miss(const RelPath& rel) {
-  if (opts.policy == MissPolicy::kError) {
+  MissPolicy policy = opts.policy;
+  if (!opts.program_policies.empty()) {
+    fuse_context* ctx = fuse_get_context();
+    if (ctx && ctx->pid > 0)
+      if (auto p = policyFor(opts.program_policies, readingProcess(ctx->pid))) policy = *p;
+  }
+  if (policy == MissPolicy::kError) {
     report(rel, "failed");
     return -kMissErrno;
   }

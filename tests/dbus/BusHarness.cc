@@ -143,10 +143,18 @@ bool Daemon::start() {
   size_t before = slurp(log_).size();
   if (slurp(log_) == "<absent>") before = 0;
   pid_ = spawn({HOARDD_PATH}, log_, env_);
-  return eventually([&] {
+  bool exited = false;
+  bool ready = eventually([&] {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // gave up (a bad config): no use waiting
+      exited = true;
+      return true;
+    }
     std::string l = slurp(log_);
     return l != "<absent>" && l.find("ready", before) != std::string::npos;
   });
+  if (exited) pid_ = -1;
+  return ready && !exited;
 }
 
 int Daemon::stop() {

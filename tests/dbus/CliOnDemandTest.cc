@@ -17,6 +17,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <memory>
 #include <random>
 #include <thread>
@@ -221,6 +222,76 @@ TEST_F(CliOnDemandTest, UnderTheWaitPolicyAReadWaitsForTheShareToComeBack) {
   json misses = json::parse(hoard("misses w --json").second, nullptr, false);
   ASSERT_TRUE(misses.is_array() && misses.size() == 1u) << misses.dump();
   EXPECT_EQ(misses[0]["outcome"], "fetched");
+}
+
+// The cgroup hierarchy systemd's units live in here: its own on a hybrid
+// (v1) machine, else the unified one.
+std::string unitHierarchy() {
+  return fs::exists("/sys/fs/cgroup/systemd/cgroup.procs") ? "/sys/fs/cgroup/systemd"
+                                                           : "/sys/fs/cgroup";
+}
+
+TEST_F(CliOnDemandTest, ThumbnailersAndListedProgramsFailAtOnceWhileOthersWait) {
+  // The share waits; the user adds "mycat" and a unit to fail at once; the
+  // shipped list already has tumblerd (a thumbnailer daemon).
+  withConfig(R"({"offline_reads_by_program": {"hoard-test-reader.service": "error"},
+                 "shares": {"w": {"offline_reads": "wait", "offline_wait_s": 60,
+                                  "offline_reads_by_program": {"mycat": "error"}}}})");
+  addOnDemand();
+  fs::create_directories(dir_ + "/bin");
+  for (const char* name : {"tumblerd", "mycat"})
+    fs::copy_file("/bin/cat", dir_ + "/bin/" + name);
+  const std::string unit = unitHierarchy() + "/hoard-test-reader.service";
+  ::rmdir(unit.c_str());  // left by a run that was killed (empty once its reader exited)
+  ASSERT_EQ(::mkdir(unit.c_str(), 0755), 0) << unit << ": " << strerror(errno);
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+
+  auto t0 = std::chrono::steady_clock::now();
+  for (const char* name : {"tumblerd", "mycat"}) {
+    auto [rc, out] = run("'" + dir_ + "/bin/" + name + "' '" + C_ + "/dir/a.txt' 2>&1");
+    EXPECT_NE(rc, 0) << name;
+    EXPECT_NE(out.find("Network is unreachable"), std::string::npos) << name << ": " << out;
+  }
+  // Plain cat, in a unit of the list: the unit decides.
+  auto [urc, uout] = run("sh -c 'echo $$ > " + unit + "/cgroup.procs && exec cat " + C_ +
+                         "/dir-x/b.txt' 2>&1");
+  ::rmdir(unit.c_str());
+  EXPECT_NE(urc, 0);
+  EXPECT_NE(uout.find("Network is unreachable"), std::string::npos) << uout;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "none of them may wait";
+
+  // Any other program waits, as the share says.
+  std::string out_file = dir_ + "/cat.out";
+  pid_t cat = spawn({"/bin/cat", C_ + "/dir.bak/c.txt"}, out_file);
+  std::this_thread::sleep_for(1500ms);
+  int status = 0;
+  EXPECT_EQ(::waitpid(cat, &status, WNOHANG), 0) << "cat must wait while the share is offline";
+  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
+  EXPECT_EQ(waitExit(cat), 0) << slurp(out_file);
+  EXPECT_EQ(slurp(out_file), "charlie in dir.bak\n");
+
+  json misses = json::parse(hoard("misses w --json").second, nullptr, false);
+  ASSERT_TRUE(misses.is_array() && misses.size() == 4u) << misses.dump();
+  std::multiset<std::string> seen;  // the unit's reader is cat too, once exec'd
+  for (const auto& m : misses)
+    seen.insert(m["program"].get<std::string>() + " " + m["outcome"].get<std::string>());
+  EXPECT_EQ(seen, (std::multiset<std::string>{"cat failed", "cat fetched", "mycat failed",
+                                              "tumblerd failed"}))
+      << misses.dump();
+}
+
+TEST_F(CliOnDemandTest, ABadProgramPolicyStopsHoarddNamingTheKey) {
+  put(dir_ + "/config/hoard/config.json", R"({"offline_reads_by_program": {"tumblerd": "maybe"}})");
+  daemon_.reset();
+  auto d = std::make_unique<Daemon>(
+      dir_ + "/state", dir_ + "/hoardd.log",
+      std::vector<std::pair<std::string, std::string>>{{"XDG_CONFIG_HOME", dir_ + "/config"}});
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(d->start());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "hoardd must stop at once";
+  EXPECT_NE(log().find("config " + dir_ + "/config/hoard/config.json"), std::string::npos) << log();
+  EXPECT_NE(log().find("offline_reads_by_program"), std::string::npos) << log();
+  EXPECT_NE(log().find("not starting"), std::string::npos) << log();
 }
 
 TEST_F(CliOnDemandTest, NewAndRemovedServerFilesShowAfterTheNextPass) {
