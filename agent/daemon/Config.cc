@@ -181,7 +181,8 @@ ShareViewPolicy defaultView(const nlohmann::json& doc) {
   return p;
 }
 
-// shares.NAME.offline_reads / offline_wait_s / offline_reads_by_program of
+// shares.NAME.offline_reads / offline_wait_s / offline_reads_by_program /
+// fetch_missed of
 // every share that sets one, over `base`; the schema checked the types and
 // bounds.
 std::map<std::string, ShareViewPolicy> shareViews(const nlohmann::json& doc,
@@ -191,13 +192,14 @@ std::map<std::string, ShareViewPolicy> shareViews(const nlohmann::json& doc,
   for (const auto& [name, v] : doc["shares"].items()) {
     if (!v.is_object()) continue;
     if (!v.contains("offline_reads") && !v.contains("offline_wait_s") &&
-        !v.contains("offline_reads_by_program"))
+        !v.contains("offline_reads_by_program") && !v.contains("fetch_missed"))
       continue;
     ShareViewPolicy p = base;
     if (v.contains("offline_reads") && v["offline_reads"] == "wait") p.policy = view::MissPolicy::kWait;
     if (v.contains("offline_wait_s")) p.wait_deadline = seconds(v["offline_wait_s"]);
     if (v.contains("offline_reads_by_program"))
       addProgramPolicies(p.by_program, v["offline_reads_by_program"]);
+    if (v.contains("fetch_missed")) p.fetch_missed = v["fetch_missed"].get<bool>();
     out.emplace(name, p);
   }
   return out;

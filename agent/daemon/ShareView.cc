@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/ShareView.h"
 
+#include <set>
+
 #include "common/Try.h"
 #include "daemon/Log.h"
 
@@ -14,8 +16,12 @@ std::string partsDir(const std::string& state_dir, const std::string& share) {
   return state_dir + "/parts/" + share;
 }
 
-ShareView::ShareView(journal::Journal& journal, Mutex& journal_mu, journal::ShareRecord share)
-    : journal_(journal), journal_mu_(journal_mu), share_(std::move(share)) {}
+ShareView::ShareView(journal::Journal& journal, Mutex& journal_mu, journal::ShareRecord share,
+                     bool fetch_missed)
+    : journal_(journal),
+      journal_mu_(journal_mu),
+      share_(std::move(share)),
+      fetch_missed_(fetch_missed) {}
 
 Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, Mutex& journal_mu,
                                                     const journal::ShareRecord& share,
@@ -28,7 +34,7 @@ Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, M
     HOARD_TRY_ASSIGN(l, journal.remoteListing(share.id));
     listing = std::move(l);
   }
-  std::unique_ptr<ShareView> sv(new ShareView(journal, journal_mu, share));
+  std::unique_ptr<ShareView> sv(new ShareView(journal, journal_mu, share, policy.fetch_missed));
   view::ViewOptions o;
   o.name = share.name;
   o.mountpoint = share.view_root;
@@ -47,13 +53,69 @@ Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, M
 }
 
 ShareView::~ShareView() {
+  stop_ = true;
+  {
+    MutexLock lock(fetch_mu_);
+    if (fetcher_.joinable()) fetcher_.join();
+  }
   view_.reset();
   log(6, "share " + share_.name + ": on-demand view at " + displayPath(share_.view_root) +
              " unmounted");
 }
 
 void ShareView::stateChanged(journal::ShareState state) {
-  view_->setOnline(state != journal::ShareState::kOffline);
+  bool online = state != journal::ShareState::kOffline;
+  view_->setOnline(online);
+  if (online && !was_online_.exchange(online) && fetch_missed_) startFetchingMissed();
+  if (!online) was_online_ = false;
+}
+
+void ShareView::startFetchingMissed() {
+  MutexLock lock(fetch_mu_);
+  if (fetching_ || stop_) return;  // the run under way takes what was missed since, too
+  if (fetcher_.joinable()) fetcher_.join();
+  fetching_ = true;
+  fetcher_ = std::thread([this] {
+    fetchMissed();
+    fetching_ = false;
+  });
+}
+
+void ShareView::fetchMissed() {
+  std::vector<journal::MissRecord> misses;
+  {
+    MutexLock lock(journal_mu_);
+    auto m = journal_.misses(share_.id);
+    if (!m) {
+      log(4, "share " + share_.name + ": cannot list the offline misses to fetch: " +
+                 m.error().message());
+      return;
+    }
+    misses = std::move(*m);
+  }
+  std::set<RelPath> paths;
+  for (const auto& m : misses)
+    if (m.outcome != "fetched") paths.insert(m.path);
+  size_t fetched = 0, failed = 0;
+  for (const RelPath& p : paths) {
+    if (stop_) return;
+    Status st = view_->prefetch(p, stop_);
+    if (st) {
+      ++fetched;
+      continue;
+    }
+    if (st.error().code() == ErrorCode::kNotFound) continue;  // gone from the server since
+    ++failed;
+    log(5, "share " + share_.name + ": fetching " + displayPath(p) +
+               " (read while offline): " + st.error().message());
+    if (st.error().code() == ErrorCode::kOffline) break;  // gone again: the next connection
+  }
+  if (fetched + failed > 0)
+    logMessage(5,
+               "share " + share_.name + ": " + std::to_string(fetched) +
+                   " file(s) read while offline are now available offline" +
+                   (failed ? " (" + std::to_string(failed) + " could not be fetched)" : ""),
+               LogFields{share_.name, {}, 0, {}});
 }
 
 Status ShareView::reloadListing() {

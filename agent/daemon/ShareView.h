@@ -11,10 +11,12 @@
 // misses are recorded from the view's FUSE threads; the destructor (unmount)
 // from a strand.
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "common/Error.h"
 #include "common/ThreadAnnotations.h"
@@ -31,6 +33,9 @@ struct ShareViewPolicy {
   view::MissPolicy policy = view::MissPolicy::kError;
   std::chrono::milliseconds wait_deadline{30'000};
   std::map<std::string, view::MissPolicy> by_program;
+  // config shares.NAME.fetch_missed: once the share is online again, the
+  // files read in vain while it was offline are fetched whole.
+  bool fetch_missed = false;
 };
 
 class ShareView {
@@ -46,21 +51,32 @@ class ShareView {
   // Unmounts (lazily: a program inside is not stuck; it sees ENOTCONN).
   ~ShareView();
 
-  // The share is online (or reintegrating): missing data is fetched.
-  void stateChanged(journal::ShareState state);
+  // The share is online (or reintegrating): missing data is fetched; with
+  // fetch_missed, the files of the misses recorded are fetched whole on a
+  // thread of the view's own (one run at a time, stopped by the destructor).
+  void stateChanged(journal::ShareState state) HOARD_EXCLUDES(fetch_mu_);
   // Shows the listing the journal holds now (after a pass stored one).
   Status reloadListing();
   // The blocks fetched for `path` and beneath dropped (view::View::evict).
   Result<uint64_t> evict(const RelPath& path) { return view_->evict(path); }
 
  private:
-  ShareView(journal::Journal& journal, Mutex& journal_mu, journal::ShareRecord share);
+  ShareView(journal::Journal& journal, Mutex& journal_mu, journal::ShareRecord share,
+            bool fetch_missed);
   void recordMiss(const view::Miss& m);
+  void startFetchingMissed() HOARD_EXCLUDES(fetch_mu_);
+  void fetchMissed();  // on fetcher_
 
   journal::Journal& journal_;
   Mutex& journal_mu_;
   const journal::ShareRecord share_;
+  const bool fetch_missed_;
   std::unique_ptr<view::View> view_;
+  std::atomic<bool> was_online_{false};
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> fetching_{false};
+  Mutex fetch_mu_;
+  std::thread fetcher_ HOARD_GUARDED_BY(fetch_mu_);
 };
 
 // Where hoardd keeps an on-demand share's data beneath its state directory:

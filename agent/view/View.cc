@@ -164,6 +164,10 @@ void View::setListing(const std::vector<journal::ListedEntry>& listing) {
   core_->tree.replace(listing);
 }
 
+Status View::prefetch(const RelPath& rel, const std::atomic<bool>& stop) {
+  return core_->prefetch(rel, stop);
+}
+
 Result<uint64_t> View::evict(const RelPath& path) { return core_->dropBlocks(path); }
 
 }  // namespace hoard::view

@@ -21,6 +21,7 @@
 // Threads: mount() starts libfuse's multi-threaded loop on threads of its
 // own; setOnline() and the destructor may be called from any thread.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -101,6 +102,13 @@ class View {
   // Blocks fetched for a file whose version changed are never served for
   // the new version: they are fetched anew when read.
   void setListing(const std::vector<journal::ListedEntry>& listing);
+
+  // Fetches the whole of the placeholder `rel` now (a file read while
+  // offline, once the share is back), on the calling thread, in the blocks
+  // a read would fetch; checks `stop` between them. Nothing to do for a
+  // hydrated or complete file. Errors: kOffline while offline; kNotFound if
+  // the listing has no such file; the remote's (under the fetch deadline).
+  Status prefetch(const RelPath& rel, const std::atomic<bool>& stop);
 
   // Turns the files at or beneath `path` back into placeholders: the blocks
   // fetched for them are deleted (the names stay; a later read fetches

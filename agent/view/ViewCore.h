@@ -60,6 +60,8 @@ class ViewCore {
   bool revalidate(const RelPath& rel);
   // Makes the blocks of `rel` fetched so far durable (a reader closed it).
   void flushBlocks(const RelPath& rel) HOARD_EXCLUDES(mu_);
+  // Fetches every missing block of the placeholder `rel` (View::prefetch).
+  Status prefetch(const RelPath& rel, const std::atomic<bool>& stop) HOARD_EXCLUDES(mu_);
   // Drops the fetched blocks of every file at or beneath `path` (View::evict).
   Result<uint64_t> dropBlocks(const RelPath& path) HOARD_EXCLUDES(mu_);
   // True if every block of `rel` is local (or it is empty).

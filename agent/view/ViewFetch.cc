@@ -134,6 +134,33 @@ void ViewCore::flushBlocks(const RelPath& rel) {
   (void)bf->flush();  // a failure leaves blocks to fetch again after a crash, nothing worse
 }
 
+Status ViewCore::prefetch(const RelPath& rel, const std::atomic<bool>& stop) {
+  struct stat local {};
+  if (localStat(rel, &local)) return {};  // hydrated: the engine keeps it
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (!online()) return fail(ErrorCode::kOffline, "fetch " + displayPath(rel) + ": offline");
+    auto e = tree.find(rel);
+    if (!e || e->meta.type != FileType::kFile)
+      return fail(ErrorCode::kNotFound, "fetch " + displayPath(rel) + ": not a file of the share");
+    if (attempt == 0 && revalidate(rel)) continue;  // changed since listed: the new version
+    HOARD_TRY_ASSIGN(bf, blockFile(*e));
+    std::vector<uint64_t> missing = bf->missing(0, e->meta.size);
+    int r = 0;
+    for (size_t at = 0; at < missing.size() && r == 0; at += kReadAhead) {
+      if (stop) return fail(ErrorCode::kAborted, "fetch " + displayPath(rel) + ": stopped");
+      std::vector<uint64_t> chunk(missing.begin() + static_cast<std::ptrdiff_t>(at),
+                                  missing.begin() + static_cast<std::ptrdiff_t>(
+                                                        std::min(missing.size(), at + kReadAhead)));
+      r = fetch(*e, *bf, chunk);
+    }
+    if (r == -EAGAIN) continue;  // the remote holds another version now: fetch that one
+    (void)bf->flush();
+    if (r != 0) return failErrno(r == -kMissErrno ? ENETUNREACH : -r, "fetch " + displayPath(rel));
+    return {};
+  }
+  return fail(ErrorCode::kBusy, "fetch " + displayPath(rel) + ": it keeps changing on the remote");
+}
+
 Result<uint64_t> ViewCore::dropBlocks(const RelPath& path) {
   if (!tree.find(path))
     return fail(ErrorCode::kNotFound, "cannot evict " + displayPath(path) + ": share '" +

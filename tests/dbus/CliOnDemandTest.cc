@@ -50,6 +50,17 @@ bool isFuseMount(const std::string& path) {
   return ::statfs(path.c_str(), &st) == 0 && st.f_type == kFuseMagic;
 }
 
+// Bytes of disk the view's fetched blocks take (sparse files: allocated blocks).
+uint64_t diskUse(const std::string& dir) {
+  uint64_t n = 0;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(dir, ec)) {
+    struct stat st {};
+    if (::lstat(f.path().c_str(), &st) == 0) n += static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+  return n;
+}
+
 class CliOnDemandTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -280,6 +291,34 @@ TEST_F(CliOnDemandTest, ThumbnailersAndListedProgramsFailAtOnceWhileOthersWait) 
       << misses.dump();
 }
 
+TEST_F(CliOnDemandTest, WithFetchMissedWhatWasWantedOfflineIsThereTheNextTime) {
+  withConfig(R"({"shares": {"w": {"fetch_missed": true}}})");
+  addOnDemand();
+  const std::string parts = dir_ + "/state/hoard/parts/w";
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+  EXPECT_NE(run("cat '" + C_ + "/dir/a.txt' 2>/dev/null").first, 0);
+  EXPECT_NE(run("dd if='" + C_ + "/big.bin' bs=4096 skip=500 count=1 status=none >/dev/null 2>&1")
+                .first,
+            0);
+  EXPECT_LT(diskUse(parts), 64u * 1024) << "nothing could be fetched offline (block maps only)";
+
+  // Back online: both files come whole, on hoardd's own, nobody reading.
+  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
+  EXPECT_TRUE(eventually([&] {
+    return log().find("2 file(s) read while offline are now available offline") !=
+           std::string::npos;
+  })) << log();
+  EXPECT_GE(diskUse(parts), big_.size());
+
+  // Offline again, they read from the laptop; a file nobody wanted does not.
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+  EXPECT_EQ(run("cat '" + C_ + "/dir/a.txt'").second, "alpha in dir\n");
+  EXPECT_EQ(run("cmp '" + C_ + "/big.bin' '" + R_ + "/big.bin' && echo same").second, "same\n");
+  auto [rc, out] = run("cat '" + C_ + "/dir-x/b.txt' 2>&1");
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(out.find("Network is unreachable"), std::string::npos) << out;
+}
+
 TEST_F(CliOnDemandTest, ABadProgramPolicyStopsHoarddNamingTheKey) {
   put(dir_ + "/config/hoard/config.json", R"({"offline_reads_by_program": {"tumblerd": "maybe"}})");
   daemon_.reset();
@@ -326,17 +365,6 @@ TEST_F(CliOnDemandTest, RemovingTheShareUnmountsAndLeavesTheKeptFilesInTheCache)
   EXPECT_FALSE(fs::exists(C_ + "/dir/a.txt")) << "never kept, so not there";
   EXPECT_FALSE(fs::exists(backing_));
   EXPECT_EQ(slurp(R_ + "/dir/a.txt"), "alpha in dir\n") << "the server is untouched";
-}
-
-// Bytes of disk the view's fetched blocks take (sparse files: allocated blocks).
-uint64_t diskUse(const std::string& dir) {
-  uint64_t n = 0;
-  std::error_code ec;
-  for (const auto& f : fs::directory_iterator(dir, ec)) {
-    struct stat st {};
-    if (::lstat(f.path().c_str(), &st) == 0) n += static_cast<uint64_t>(st.st_blocks) * 512;
-  }
-  return n;
 }
 
 TEST_F(CliOnDemandTest, EvictTurnsFilesBackIntoPlaceholdersAndRefusesPins) {

@@ -77,8 +77,13 @@ class WriteBackScopeTest : public ::testing::Test {
     ShareEngineOptions o;
     o.state.probe_interval_offline = 100ms;
     o.state.probe_interval_online = 200ms;
-    o.state.write_back_quiet = 50ms;
-    o.state.write_back_max_delay = 300ms;
+    // Each test's changes are one burst, well inside the quiet period even
+    // on a loaded machine under ASan: a pass that starts in the middle of
+    // one (a file still being written) retries it, and the pass after a
+    // retry is a full one (ShareEngine::full_pass_due_), which would be
+    // counted here as a write-back pass listing everything.
+    o.state.write_back_quiet = 400ms;
+    o.state.write_back_max_delay = 3s;
     // No poll while a test watches a write-back pass (the start's pass is
     // the one full pass); PollBringsRemoteChangesElsewhere asks for one.
     o.state.poll_interval = 1h;
