@@ -7,6 +7,7 @@
 #include "view/View.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <fuse3/fuse.h>
 #include <sys/mount.h>
@@ -14,7 +15,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "view/ViewCore.h"
 #include "view/ViewOps.h"
@@ -142,6 +145,7 @@ Result<std::unique_ptr<View>> View::mount(ViewOptions options,
     fuse_loop_cfg_set_max_threads(cfg, 16);
     fuse_loop_mt(c->fuse, cfg);
     fuse_loop_cfg_destroy(cfg);
+    c->loop_done = true;
   });
   return std::unique_ptr<View>(new View(std::move(core)));
 }
@@ -154,6 +158,15 @@ View::~View() {
   // The kernel ends the session; the loop's reads of /dev/fuse then fail
   // and it returns.
   fuse_unmount(core_->fuse);
+  // While a program still has a file open the kernel keeps the connection
+  // after the lazy unmount, no worker's read of /dev/fuse returns, and
+  // libfuse's loop sleeps in sem_wait until one does. A signal interrupts
+  // that wait; the loop then sees the exit, cancels its workers and returns
+  // (the program's file then fails with ENOTCONN once the device closes).
+  while (!core_->loop_done) {
+    ::pthread_kill(core_->loop.native_handle(), SIGUSR1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   if (core_->loop.joinable()) core_->loop.join();
   fuse_destroy(core_->fuse);
 }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "common/ThreadAnnotations.h"
 #include "common/UniqueFd.h"
@@ -22,6 +23,14 @@
 struct fuse;
 
 namespace hoard::view {
+
+// An open file of the view: a descriptor of the local copy, or a
+// placeholder (no descriptor) of the version it was opened at.
+struct OpenFile {
+  UniqueFd fd;
+  RelPath path;
+  BlockVersion version;
+};
 
 class ViewCore {
  public:
@@ -36,6 +45,7 @@ class ViewCore {
   UniqueFd parts_fd;  // the parts directory
   struct fuse* fuse = nullptr;
   std::thread loop;
+  std::atomic<bool> loop_done{false};  // fuse_loop_mt returned
 
   // --- local side (never blocks on the network) ---
   // lstat of `rel` beneath the cache root, never following a symlink; false
@@ -67,6 +77,11 @@ class ViewCore {
   // True if every block of `rel` is local (or it is empty).
   bool placeholderComplete(const RelPath& rel);
 
+  // Open files, owned here: a file still open when the view is unmounted
+  // (its RELEASE never comes) is freed with the view, not leaked.
+  uint64_t addOpen(std::unique_ptr<OpenFile> f) HOARD_EXCLUDES(open_mu_);
+  void release(uint64_t fh) HOARD_EXCLUDES(open_mu_);
+
   void setOnline(bool online) HOARD_EXCLUDES(mu_);
   bool online() const HOARD_EXCLUDES(mu_);
   void shutdown() HOARD_EXCLUDES(mu_);
@@ -86,6 +101,8 @@ class ViewCore {
   bool online_ HOARD_GUARDED_BY(mu_) = false;
   bool stopping_ HOARD_GUARDED_BY(mu_) = false;
   std::map<RelPath, std::shared_ptr<BlockFile>> blocks_ HOARD_GUARDED_BY(mu_);
+  Mutex open_mu_;
+  std::unordered_map<uint64_t, std::unique_ptr<OpenFile>> open_ HOARD_GUARDED_BY(open_mu_);
 };
 
 }  // namespace hoard::view

@@ -54,13 +54,6 @@ void fillFromListing(const journal::ListedEntry& e, struct stat* st) {
   st->st_blocks = (st->st_size + 511) / 512;
 }
 
-// An open file: a descriptor of the local copy, or a placeholder (-1).
-struct Handle {
-  UniqueFd fd;
-  RelPath path;
-  BlockVersion version;  // a placeholder's, as opened
-};
-
 // The local copy's metadata if there is one, else the listing's.
 bool statOf(const RelPath& p, struct stat* st) {
   if (core().localStat(p, st)) return true;
@@ -140,7 +133,7 @@ int opReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, struct
 int opOpen(const char* path, struct fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return -EROFS;
   RelPath p = rel(path);
-  auto h = std::make_unique<Handle>();
+  auto h = std::make_unique<OpenFile>();
   h->path = p;
   struct stat st {};
   if (core().localStat(p, &st)) {
@@ -161,12 +154,12 @@ int opOpen(const char* path, struct fuse_file_info* fi) {
     // (which mmap needs) serves it.
     fi->direct_io = changed || (!core().online() && !core().placeholderComplete(p));
   }
-  fi->fh = reinterpret_cast<uint64_t>(h.release());
+  fi->fh = core().addOpen(std::move(h));
   return 0;
 }
 
 int opRead(const char*, char* buf, size_t size, off_t off, struct fuse_file_info* fi) {
-  auto* h = reinterpret_cast<Handle*>(fi->fh);
+  auto* h = reinterpret_cast<OpenFile*>(fi->fh);
   if (h->fd) {
     ssize_t n = ::pread(h->fd.get(), buf, size, off);
     return n < 0 ? -errno : static_cast<int>(n);
@@ -175,9 +168,9 @@ int opRead(const char*, char* buf, size_t size, off_t off, struct fuse_file_info
 }
 
 int opRelease(const char*, struct fuse_file_info* fi) {
-  auto* h = reinterpret_cast<Handle*>(fi->fh);
+  auto* h = reinterpret_cast<OpenFile*>(fi->fh);
   if (!h->fd) core().flushBlocks(h->path);
-  delete h;
+  core().release(fi->fh);
   return 0;
 }
 
@@ -221,6 +214,24 @@ fuse_operations viewOperations() {
   ops.create = [](const char*, mode_t, struct fuse_file_info*) { return -EROFS; };
   ops.utimens = [](const char*, const struct timespec*, struct fuse_file_info*) { return -EROFS; };
   return ops;
+}
+
+// ---- open files ----------------------------------------------------------
+
+uint64_t ViewCore::addOpen(std::unique_ptr<OpenFile> f) {
+  auto fh = reinterpret_cast<uint64_t>(f.get());
+  MutexLock lock(open_mu_);
+  open_.emplace(fh, std::move(f));
+  return fh;
+}
+
+void ViewCore::release(uint64_t fh) {
+  std::unique_ptr<OpenFile> f;
+  MutexLock lock(open_mu_);
+  auto it = open_.find(fh);
+  if (it == open_.end()) return;
+  f = std::move(it->second);
+  open_.erase(it);
 }
 
 // ---- the local side ------------------------------------------------------

@@ -418,6 +418,35 @@ TEST_F(CliOnDemandTest, EvictTurnsFilesBackIntoPlaceholdersAndRefusesPins) {
   EXPECT_FALSE(fs::exists(backing_ + "/dir.bak")) << "a read is not a pin";
 }
 
+TEST_F(CliOnDemandTest, AFileHeldOpenByAProgramHoldsNeitherAStopNorARemove) {
+  addOnDemand();
+  // A program keeps a file of the view open (as an editor or a player does).
+  pid_t holder = spawn({"/bin/sh", "-c", "exec 3< '" + C_ + "/dir/a.txt'; exec sleep 120"},
+                       dir_ + "/holder.log");
+  ASSERT_TRUE(eventually([&] { return run("ls -l /proc/" + std::to_string(holder) + "/fd")
+                                          .second.find(C_ + "/dir/a.txt") != std::string::npos; }));
+  // hoardd stops at once (SIGTERM), and a restart mounts again.
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(daemon_->stop(), 0) << log();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  startDaemon();
+  ASSERT_TRUE(eventually([&] { return isFuseMount(C_) && fs::exists(C_ + "/dir.bak/c.txt"); }))
+      << log();
+  ::kill(holder, SIGKILL);
+  waitExit(holder);
+  holder = spawn({"/bin/sh", "-c", "exec 3< '" + C_ + "/dir-x/b.txt'; exec sleep 120"},
+                 dir_ + "/holder.log");
+  ASSERT_TRUE(eventually([&] { return run("ls -l /proc/" + std::to_string(holder) + "/fd")
+                                          .second.find(C_ + "/dir-x/b.txt") != std::string::npos; }));
+  // Removing the share does not wait for the program either.
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(hoard("share remove w").first, 0) << last_err_;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  EXPECT_FALSE(isFuseMount(C_));
+  ::kill(holder, SIGKILL);
+  waitExit(holder);
+}
+
 TEST_F(CliOnDemandTest, ASecondShareInsideTheViewIsRefusedNamingBoth) {
   addOnDemand();
   fs::create_directories(dir_ + "/other");

@@ -77,6 +77,15 @@ TEST_F(ConfigBoundsTest, EveryKeyOfTheSchemaIsBoundedAndItsBoundsHold) {
     // The rules are structured and checked on their own (RulesTest, CliRulesTest), the
     // prompt's settings by hoard-prompt (PromptTest).
     if (key == "rules" || key == "shares" || key == "prompt") continue;
+    if (key == "offline_reads_by_program") {  // program -> policy (ProgramPolicyTest)
+      ASSERT_TRUE(prop.contains("default")) << key << " has no default";
+      expectRefused(R"({"offline_reads_by_program": {"tumblerd": "maybe"}})", key);
+      expectRefused(R"({"offline_reads_by_program": {"tumblerd": 1}})", key);
+      expectRefused(R"({"offline_reads_by_program": ["tumblerd"]})", key);
+      auto o = loadConfig(write(nlohmann::json{{key, prop["default"]}}.dump()));
+      EXPECT_TRUE(o) << o.error().toString();
+      continue;
+    }
     if (prop["type"] == "string") {  // lister_command, lister_rsh: never empty
       ASSERT_TRUE(prop.contains("default")) << key << " has no default";
       expectRefused(nlohmann::json{{key, ""}}.dump(), key);
@@ -134,6 +143,8 @@ TEST_F(ConfigBoundsTest, TheSchemasDefaultsAreTheDaemonsDefaults) {
   EXPECT_EQ(a.lister.rsh, b.lister.rsh);
   EXPECT_EQ(a.reconcile.cache_budget_bytes, b.reconcile.cache_budget_bytes);
   EXPECT_EQ(given->resolved_retention_days, none->resolved_retention_days);
+  EXPECT_EQ(given->default_view.by_program, none->default_view.by_program);
+  EXPECT_EQ(given->default_view.by_program, view::defaultProgramPolicies());
 }
 
 TEST_F(ConfigBoundsTest, ResolvedRetentionDays) {
