@@ -7,7 +7,8 @@
 # server (one overlap), come back online, see the reintegration and the
 # conflict, resolve it, both sides equal. Then the safety nets: kill -9 of
 # hoardd mid-burst loses nothing, an absent share is not an empty one. Last,
-# an on-demand share: the whole share visible, only pins kept, misses listed.
+# an on-demand share: the whole share visible, only pins kept, misses listed,
+# a file evicted back to a placeholder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -190,6 +191,9 @@ else
   run hoard online library
   until_true "the share to be online" bash -c "hoard status library --json | grep -q '\"state\": \"online\"'"
   run cmp "$VIEW/books/atlas.pdf" "$LIBRARY/books/atlas.pdf" && say "online again, atlas.pdf reads whole and equal to the server's"
+  say "done with the atlas: evicting makes it a placeholder again, freeing the space; the name stays:"
+  run hoard evict "$VIEW/books/atlas.pdf"
+  run stat -c '%n: %s bytes' "$VIEW/books/atlas.pdf"
   run hoard share remove library
   say "the view is gone; what was kept is back in $VIEW: $(cd "$VIEW" && find . -type f -printf '%P ')"
 fi
