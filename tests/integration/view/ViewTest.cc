@@ -235,6 +235,28 @@ TEST_F(ViewTest, ProgramsReadPlaceholdersOnline) {
   EXPECT_TRUE(misses().empty());
 }
 
+TEST_F(ViewTest, HoleSkippingReadersGetTheRealBytesOfAPartlyFetchedFile) {
+  ASSERT_NO_FATAL_FAILURE(mount(options()));
+  view_->setOnline(true);
+  // One block from the middle fetched: the local copy is sparse around it.
+  ASSERT_EQ(sh("dd if=" + in("big.bin") + " bs=256K skip=2 count=1 status=none > /dev/null").status,
+            0);
+  // SEEK_DATA / SEEK_HOLE see one run of data, the whole file, never the
+  // holes of the local copy (a reader that skips holes would get zeros).
+  std::string py =
+      "import os, sys\n"
+      "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+      "print(os.lseek(fd, 0, os.SEEK_DATA), os.lseek(fd, 0, os.SEEK_HOLE))\n";
+  writeFile(tmp_ / "seek.py", py);
+  Ran seek = sh("/usr/bin/python3 " + tmp_ / "seek.py " + in("big.bin"));
+  EXPECT_EQ(seek.status, 0) << seek.out;
+  EXPECT_EQ(seek.out, "0 " + std::to_string(big_.size()) + "\n");
+  // cp --sparse=always looks for holes with SEEK_DATA; it must copy every byte.
+  Ran cp = sh("cp --sparse=always " + in("big.bin") + " " + tmp_ / "copy.bin" + " && cmp " +
+              tmp_ / "copy.bin " + remote("big.bin") + " && echo same");
+  EXPECT_EQ(cp.out, "same\n");
+}
+
 TEST_F(ViewTest, ARemoteFileChangedSinceListingIsFetchedAnewNeverSpliced) {
   ASSERT_NO_FATAL_FAILURE(mount(options()));
   view_->setOnline(true);
