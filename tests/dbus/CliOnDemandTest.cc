@@ -128,6 +128,19 @@ class CliOnDemandTest : public ::testing::Test {
         .second;
   }
 
+  // cat of `rel` while share "w" is offline under the wait policy: still
+  // waiting after 1.5 s; once `hoard online w`, it ends with `bytes`.
+  void expectCatWaitsUntilOnline(const std::string& rel, const std::string& bytes) {
+    std::string out_file = dir_ + "/cat.out";
+    pid_t cat = spawn({"/bin/cat", C_ + "/" + rel}, out_file);
+    std::this_thread::sleep_for(1500ms);
+    int status = 0;
+    EXPECT_EQ(::waitpid(cat, &status, WNOHANG), 0) << "cat must wait while the share is offline";
+    ASSERT_EQ(hoard("online w").first, 0) << last_err_;
+    EXPECT_EQ(waitExit(cat), 0) << slurp(out_file);
+    EXPECT_EQ(slurp(out_file), bytes);
+  }
+
   std::string dir_, R_, C_, backing_, last_err_, big_;
   std::unique_ptr<PrivateBus> bus_;
   std::unique_ptr<Daemon> daemon_;
@@ -222,14 +235,7 @@ TEST_F(CliOnDemandTest, UnderTheWaitPolicyAReadWaitsForTheShareToComeBack) {
   withConfig(R"({"shares": {"w": {"offline_reads": "wait", "offline_wait_s": 60}}})");
   addOnDemand();
   ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
-  std::string out_file = dir_ + "/cat.out";
-  pid_t cat = spawn({"/bin/cat", C_ + "/dir/a.txt"}, out_file);
-  std::this_thread::sleep_for(1500ms);
-  int status = 0;
-  EXPECT_EQ(::waitpid(cat, &status, WNOHANG), 0) << "cat must wait while the share is offline";
-  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
-  EXPECT_EQ(waitExit(cat), 0) << slurp(out_file);
-  EXPECT_EQ(slurp(out_file), "alpha in dir\n");
+  expectCatWaitsUntilOnline("dir/a.txt", "alpha in dir\n");
   json misses = json::parse(hoard("misses w --json").second, nullptr, false);
   ASSERT_TRUE(misses.is_array() && misses.size() == 1u) << misses.dump();
   EXPECT_EQ(misses[0]["outcome"], "fetched");
@@ -272,14 +278,7 @@ TEST_F(CliOnDemandTest, ThumbnailersAndListedProgramsFailAtOnceWhileOthersWait) 
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "none of them may wait";
 
   // Any other program waits, as the share says.
-  std::string out_file = dir_ + "/cat.out";
-  pid_t cat = spawn({"/bin/cat", C_ + "/dir.bak/c.txt"}, out_file);
-  std::this_thread::sleep_for(1500ms);
-  int status = 0;
-  EXPECT_EQ(::waitpid(cat, &status, WNOHANG), 0) << "cat must wait while the share is offline";
-  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
-  EXPECT_EQ(waitExit(cat), 0) << slurp(out_file);
-  EXPECT_EQ(slurp(out_file), "charlie in dir.bak\n");
+  expectCatWaitsUntilOnline("dir.bak/c.txt", "charlie in dir.bak\n");
 
   json misses = json::parse(hoard("misses w --json").second, nullptr, false);
   ASSERT_TRUE(misses.is_array() && misses.size() == 4u) << misses.dump();
