@@ -17,8 +17,18 @@ namespace hoard::daemon {
 Status Agent::startView(const std::shared_ptr<Engine>& e, const journal::ShareRecord& share) {
   ShareViewPolicy policy = options_.default_view;
   if (auto p = options_.views.find(share.name); p != options_.views.end()) policy = p->second;
+  // A placeholder a program changes is hoarded first. The view calls on a
+  // thread of its own that may outlive it: no reference that keeps the
+  // engine (and so the view) alive past its stop.
+  std::weak_ptr<Engine> weak = e;
+  auto hydrate = [weak, name = share.name](const RelPath& path) -> Status {
+    auto engine = weak.lock();
+    if (!engine || !engine->engine)
+      return fail(ErrorCode::kAborted, "share \"" + name + "\" is stopping");
+    return engine->engine->hydrate(path);
+  };
   auto v = ShareView::mount(journal_, journal_mu_, share, e->engine->remoteFs(),
-                            partsDir(options_.state_dir, share.name), policy);
+                            partsDir(options_.state_dir, share.name), policy, std::move(hydrate));
   if (!v) {
     Error err = v.error().withContext("share \"" + share.name + "\": on-demand view");
     {

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/ShareView.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <set>
 
 #include "common/Try.h"
+#include "common/UniqueFd.h"
 #include "daemon/Log.h"
 
 namespace hoard::daemon {
@@ -27,7 +31,8 @@ Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, M
                                                     const journal::ShareRecord& share,
                                                     std::shared_ptr<remote::RemoteFs> remote,
                                                     const std::string& parts_dir,
-                                                    const ShareViewPolicy& policy) {
+                                                    const ShareViewPolicy& policy,
+                                                    std::function<Status(const RelPath&)> hydrate) {
   std::vector<journal::ListedEntry> listing;
   {
     MutexLock lock(journal_mu);
@@ -35,6 +40,7 @@ Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, M
     listing = std::move(l);
   }
   std::unique_ptr<ShareView> sv(new ShareView(journal, journal_mu, share, policy.fetch_missed));
+  HOARD_TRY_ASSIGN(deleted, sv->deletedInCache());
   view::ViewOptions o;
   o.name = share.name;
   o.mountpoint = share.view_root;
@@ -45,6 +51,8 @@ Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, M
   o.program_policies = policy.by_program;
   ShareView* raw = sv.get();
   o.on_miss = [raw](const view::Miss& m) { raw->recordMiss(m); };
+  o.hydrate = std::move(hydrate);
+  o.deleted = std::move(deleted);
   HOARD_TRY_ASSIGN(v, view::View::mount(std::move(o), listing, std::move(remote)));
   sv->view_ = std::move(v);
   log(5, "share " + share.name + ": on-demand view mounted at " + displayPath(share.view_root) +
@@ -120,13 +128,39 @@ void ShareView::fetchMissed() {
 
 Status ShareView::reloadListing() {
   std::vector<journal::ListedEntry> listing;
+  uint64_t since = view_->deletionCount();
   {
     MutexLock lock(journal_mu_);
     HOARD_TRY_ASSIGN(l, journal_.remoteListing(share_.id));
     listing = std::move(l);
   }
+  HOARD_TRY_ASSIGN(deleted, deletedInCache());
+  view_->setDeleted(deleted, since);
   view_->setListing(listing);
   return {};
+}
+
+Result<std::vector<RelPath>> ShareView::deletedInCache() {
+  std::vector<RelPath> based;
+  {
+    MutexLock lock(journal_mu_);
+    HOARD_TRY(journal_.forEachBaseUnder(share_.id, RelPath(), [&](const BaseEntry& e) {
+      based.push_back(e.path);
+      return Status{};
+    }));
+  }
+  UniqueFd root(::open(share_.cache_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return failErrno(errno, "open the backing directory " + displayPath(share_.cache_root));
+  std::vector<RelPath> deleted;
+  for (const RelPath& p : based) {
+    if (p.empty()) continue;
+    // Beneath a deleted directory: hidden with it.
+    if (!deleted.empty() && isUnder(p, deleted.back())) continue;
+    struct stat st {};
+    if (::fstatat(root.get(), p.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
+      deleted.push_back(p);
+  }
+  return deleted;
 }
 
 void ShareView::recordMiss(const view::Miss& m) {

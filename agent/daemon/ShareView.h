@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,12 +43,15 @@ class ShareView {
  public:
   // Mounts the view of `share` (share.onDemand()) with the listing the
   // journal holds, its blocks kept in `parts_dir`, fetching through
-  // `remote`. Starts offline. Errors: View::mount's, the journal's.
+  // `remote`, placeholders made local through `hydrate` before a program
+  // changes them (view::ViewOptions::hydrate). Starts offline. Errors:
+  // View::mount's, the journal's.
   static Result<std::unique_ptr<ShareView>> mount(journal::Journal& journal, Mutex& journal_mu,
                                                   const journal::ShareRecord& share,
                                                   std::shared_ptr<remote::RemoteFs> remote,
                                                   const std::string& parts_dir,
-                                                  const ShareViewPolicy& policy);
+                                                  const ShareViewPolicy& policy,
+                                                  std::function<Status(const RelPath&)> hydrate);
   // Unmounts (lazily: a program inside is not stuck; it sees ENOTCONN).
   ~ShareView();
 
@@ -55,7 +59,8 @@ class ShareView {
   // fetch_missed, the files of the misses recorded are fetched whole on a
   // thread of the view's own (one run at a time, stopped by the destructor).
   void stateChanged(journal::ShareState state) HOARD_EXCLUDES(fetch_mu_);
-  // Shows the listing the journal holds now (after a pass stored one).
+  // Shows the listing the journal holds now (after a pass stored one),
+  // without the paths the cache deleted that the remote still has.
   Status reloadListing();
   // The blocks fetched for `path` and beneath dropped (view::View::evict).
   Result<uint64_t> evict(const RelPath& path) { return view_->evict(path); }
@@ -64,6 +69,8 @@ class ShareView {
   ShareView(journal::Journal& journal, Mutex& journal_mu, journal::ShareRecord share,
             bool fetch_missed);
   void recordMiss(const view::Miss& m);
+  // The paths with a base row that the cache root no longer holds.
+  Result<std::vector<RelPath>> deletedInCache();
   void startFetchingMissed() HOARD_EXCLUDES(fetch_mu_);
   void fetchMissed();  // on fetcher_
 

@@ -42,7 +42,10 @@ std::vector<const remote::Stat*> chooseHoards(PassState& pass, HoardProgress& pr
       chosen.push_back(nullptr);
       continue;
     }
-    if (budget != 0 && cache_bytes + progress.bytes_total + r->meta.size > budget) {
+    // A write-back pass knows only its scope, not what the cache holds: what
+    // it hoards (paths to hydrate) a program is about to change anyway.
+    if (budget != 0 && !pass.scoped &&
+        cache_bytes + progress.bytes_total + r->meta.size > budget) {
       pass.report.not_hoarded.push_back(h.path);
       chosen.push_back(nullptr);
       continue;
@@ -172,8 +175,9 @@ class HoardFetcher {
 
 Result<bool> hoardWalk(PassState& pass) {
   // A write-back pass saw only its scope (not the cache's size, not the
-  // pins' other files): new remote files wait for the next full pass.
-  if (pass.scoped) return true;
+  // pins' other files): new remote files wait for the next full pass,
+  // unless the pass is to hydrate some.
+  if (pass.scoped && pass.opts.hydrate.empty()) return true;
   HoardProgress progress;
   std::vector<const remote::Stat*> chosen = chooseHoards(pass, progress);
   if (progress.files_total == 0) return true;

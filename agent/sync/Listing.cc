@@ -2,6 +2,7 @@
 // The start of a pass: the remote checked, both sides listed, the journal read.
 
 #include <future>
+#include <limits>
 
 #include "sync/ConflictDetail.h"
 #include "sync/Phases.h"
@@ -74,6 +75,11 @@ Status readJournal(PassState& pass, bool with_base) {
   auto pn = s.journal.pins(s.share_id);
   if (!pn) return tl::unexpected(pn.error());
   pass.pins = std::move(*pn);
+  // Paths to hydrate are hoarded as a pin above every other would be (an
+  // on-demand share's only: elsewhere everything is hoarded anyway).
+  if (s.pins_only)
+    for (const RelPath& h : pass.opts.hydrate)
+      pass.pins.push_back(journal::Pin{h, std::numeric_limits<int>::max()});
   for (const auto& rec : pass.open) {
     pass.held.push_back(rec.path);
     if (rec.kind != journal::ConflictKind::kRenameRename) continue;

@@ -133,6 +133,13 @@ struct ReconcileOptions {
   // a git repository, a directory leading to it that is no longer one on
   // some side, a long log) it lists everything as usual.
   bool write_back_only = false;
+  // Paths hoarded by this pass whatever the pins say, before anything else:
+  // a program opened a placeholder of an on-demand share's view to change
+  // it, so its remote version must be in the cache with its base row first
+  // (a local edit of a file without one would look like a second creation).
+  // With write_back_only, the pass looks at the log's paths and these; the
+  // cache budget does not hold them back (the user is writing them now).
+  std::vector<RelPath> hydrate;
   // Resolved conflicts (and their versions' store objects) are kept this long
   // after their resolution, then dropped at the end of a pass (Retention.h).
   std::chrono::seconds resolved_retention = kDefaultResolvedRetention;

@@ -115,7 +115,8 @@ PassTotals ShareEngine::takeAutomaticTotals() {
 
 Result<ReconcileReport> ShareEngine::runLocked(std::function<void(const HoardProgress&)> progress,
                                                bool confirm_mass_delete, bool automatic,
-                                               bool write_back) {
+                                               bool write_back,
+                                               std::vector<RelPath> hydrate) {
   if (shut_down_)
     return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
   if (auto rescans = recorder_->runPendingRescans(); !rescans)
@@ -130,6 +131,7 @@ Result<ReconcileReport> ShareEngine::runLocked(std::function<void(const HoardPro
   opts.confirm_mass_delete = confirm_mass_delete;
   opts.write_back_only = write_back && !full_pass_due_;
   if (progress) opts.progress = std::move(progress);
+  opts.hydrate = std::move(hydrate);
   auto stop = std::make_shared<std::atomic<bool>>(false);
   {
     MutexLock lock(report_mu_);

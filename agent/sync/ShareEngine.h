@@ -134,6 +134,17 @@ class ShareEngine {
                                    bool confirm_mass_delete = false)
       HOARD_EXCLUDES(pass_mu_, report_mu_);
 
+  // Hoards `path` (and what lies beneath it) into the cache now, with its
+  // base row, if it is not there: an on-demand share's view is about to let
+  // a program change a placeholder (ReconcileOptions::hydrate). Runs a pass
+  // of the log's paths and this one (a full pass if one is due) on the
+  // calling thread, waiting for a pass in progress. Ok once the cache holds
+  // `path`. Errors: kOffline while the share is offline (at once, without
+  // touching the remote); kConflict if an open conflict holds the path;
+  // kNotFound if the remote has no such path; the pass's failure for it;
+  // kAborted after shutdown().
+  Status hydrate(const RelPath& path) HOARD_EXCLUDES(pass_mu_, report_mu_);
+
   // The last finished pass (automatic or a job's); nullopt before the first.
   std::optional<LastPass> lastPass() const HOARD_EXCLUDES(report_mu_);
   // What automatic passes did since the previous call (or since start), and
@@ -189,7 +200,8 @@ class ShareEngine {
   // log names (ReconcileOptions::write_back_only) unless a full pass is due.
   Result<ReconcileReport> runLocked(std::function<void(const HoardProgress&)> progress,
                                     bool confirm_mass_delete, bool automatic,
-                                    bool write_back = false)
+                                    bool write_back = false,
+                                    std::vector<RelPath> hydrate = {})
       HOARD_REQUIRES(pass_mu_);
 
   ShareEngineHooks hooks_;

@@ -32,9 +32,14 @@ constexpr size_t kMaxScopedLog = 512;
 
 // The logged paths, none beneath another, in path order; nullopt when the
 // log cannot scope a pass.
-std::optional<std::vector<RelPath>> scopeRoots(const std::vector<LoggedChange>& log) {
-  if (log.size() > kMaxScopedLog) return std::nullopt;
+std::optional<std::vector<RelPath>> scopeRoots(const std::vector<LoggedChange>& log,
+                                               const std::vector<RelPath>& hydrate) {
+  if (log.size() + hydrate.size() > kMaxScopedLog) return std::nullopt;
   PathSet named;
+  for (const RelPath& h : hydrate) {
+    if (h.empty()) return std::nullopt;
+    named.insert(h);
+  }
   for (const LoggedChange& lc : log) {
     for (const RelPath* p : {&lc.change.path, &lc.change.to}) {
       if (p == &lc.change.to && lc.change.op != ChangeOp::kRename) continue;
@@ -100,8 +105,32 @@ Status loadCompanions(PassState& pass, const RelPath& p) {
   return {};
 }
 
+// A directory leading to a root of an on-demand share that was never
+// hoarded (no base row): a directory on the remote, absent from the cache
+// or a directory there too (made for a file created beneath it). The plan
+// decides it as any new directory (pulled, or agreed), nothing beneath it.
+// False if it is anything else.
+Result<bool> loadPlaceholderAncestor(PassState& pass, const RelPath& a) {
+  ShareSides& s = pass.s;
+  auto r = statIfAny(s.remote, a);
+  if (!r) return tl::unexpected(r.error());
+  if (!*r || (*r)->meta.type != FileType::kDir) return false;
+  auto l = statIfAny(s.local, a);
+  if (!l) return tl::unexpected(l.error());
+  if (*l && (*l)->meta.type != FileType::kDir) return false;
+  for (auto* fs : {&s.local, &s.remote}) {
+    auto git = statIfAny(*fs, joinPath(a, ".git"));
+    if (!git) return tl::unexpected(git.error());
+    if (*git) return false;
+  }
+  if (*l) pass.local[a] = std::move(**l);
+  pass.remote[a] = std::move(**r);
+  return true;
+}
+
 // Looks at the directories leading to the roots; false if one of them is
-// not a directory in the base and on both sides, or holds a git repository.
+// not a directory in the base and on both sides, or holds a git repository
+// (an on-demand share's directories never hoarded: loadPlaceholderAncestor).
 Result<bool> loadAncestors(PassState& pass, const PathSet& ancestors) {
   ShareSides& s = pass.s;
   for (const RelPath& a : ancestors) {
@@ -114,6 +143,11 @@ Result<bool> loadAncestors(PassState& pass, const PathSet& ancestors) {
       if (!repo) return tl::unexpected(repo.error());
       b = std::move(*row);
       git = std::move(*repo);
+    }
+    if (!b && !git && s.pins_only) {
+      auto placeholder = loadPlaceholderAncestor(pass, a);
+      if (!placeholder || !*placeholder) return placeholder;
+      continue;
     }
     if (!b || b->local.type != FileType::kDir || git) return false;
     auto l = statIfAny(s.local, a);
@@ -152,7 +186,7 @@ Result<bool> orFull(const Status& st) {
 }  // namespace
 
 Result<bool> listWriteBackScope(PassState& pass) {
-  auto roots = scopeRoots(pass.log);
+  auto roots = scopeRoots(pass.log, pass.s.pins_only ? pass.opts.hydrate : std::vector<RelPath>{});
   if (!roots) return false;
   auto ancestors = loadAncestors(pass, ancestorsOf(*roots));
   if (!ancestors) return orFull(Status(tl::unexpected(ancestors.error())));

@@ -33,6 +33,15 @@ remote::WorkerPool::Options poolOptions() {
   return o;
 }
 
+// Hydrations run on threads of their own: libfuse cancels its workers at
+// unmount, which must never happen inside the engine's pass.
+remote::WorkerPool::Options hydratePoolOptions() {
+  remote::WorkerPool::Options o;
+  o.workers = 2;
+  o.thread_name = "hoard-hydrate";
+  return o;
+}
+
 // /dev/fuse must open before libfuse tries (its own message is vaguer).
 Status checkFuseDevice() {
   int fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
@@ -93,7 +102,13 @@ Result<UniqueFd> openDir(const std::string& path, int flags, std::string_view wh
 
 ViewCore::ViewCore(ViewOptions options, const std::vector<journal::ListedEntry>& listing,
                    std::shared_ptr<remote::RemoteFs> remote_fs)
-    : opts(std::move(options)), tree(listing), remote(std::move(remote_fs)), pool(poolOptions()) {}
+    : opts(std::move(options)),
+      tree(listing),
+      remote(std::move(remote_fs)),
+      pool(poolOptions()),
+      hydrate_pool(hydratePoolOptions()) {
+  tree.setHidden(opts.deleted, 0);
+}
 
 Status canMount() { return checkFuseDevice(); }
 
@@ -175,6 +190,12 @@ void View::setOnline(bool online) { core_->setOnline(online); }
 
 void View::setListing(const std::vector<journal::ListedEntry>& listing) {
   core_->tree.replace(listing);
+}
+
+uint64_t View::deletionCount() const { return core_->tree.hideCount(); }
+
+void View::setDeleted(const std::vector<RelPath>& deleted, uint64_t since) {
+  core_->tree.setHidden(deleted, since);
 }
 
 Status View::prefetch(const RelPath& rel, const std::atomic<bool>& stop) {

@@ -15,8 +15,17 @@
 //
 // The view never accesses its own mountpoint (the cache root and the parts
 // directory must lie outside it: a request served by a request to the same
-// mount would deadlock). This slice is read-only: calls that would change
-// the share fail with EROFS.
+// mount would deadlock).
+//
+// Changes (ViewWrite.cc) go to the cache root, where the engine's tracker
+// logs them as any change of a share: a file created is made there (with
+// the directories leading to it, as listed); a placeholder a program opens
+// for writing, truncates, renames, deletes or changes the mode or times of
+// is first hydrated (ViewOptions::hydrate: hoarded with its base row, so
+// the engine sees a change of the remote's version, not a second file),
+// which needs the share online (offline: the miss policy). A name the cache
+// deleted or renamed away stays hidden until the listing no longer has it.
+// Without `hydrate` the view is read-only: such calls fail with EROFS.
 //
 // Threads: mount() starts libfuse's multi-threaded loop on threads of its
 // own; setOnline() and the destructor may be called from any thread.
@@ -71,6 +80,17 @@ struct ViewOptions {
   // Told of every miss once its outcome is known, on a FUSE thread. Must
   // not access the mount. May be null.
   std::function<void(const Miss&)> on_miss;
+  // Makes the listed path `rel` (a file, or a directory with everything
+  // beneath it) local in the cache root, with the remote's version as its
+  // base (hoardd: sync::ShareEngine::hydrate). Runs on a thread of the
+  // view's own (it may outlive the view: capture what it needs), under
+  // `hydrate_deadline`. Errors: kOffline (the miss policy applies), or any
+  // (the program's call fails with its errno). Null: the view is read-only.
+  std::function<Status(const RelPath&)> hydrate;
+  std::chrono::milliseconds hydrate_deadline{120'000};
+  // Listed paths the cache deleted that the remote still has (their base
+  // rows are there, their files are not): hidden from the start.
+  std::vector<RelPath> deleted;
 };
 
 class ViewCore;
@@ -102,6 +122,13 @@ class View {
   // Blocks fetched for a file whose version changed are never served for
   // the new version: they are fetched anew when read.
   void setListing(const std::vector<journal::ListedEntry>& listing);
+
+  // Hides exactly `deleted` (as ViewOptions::deleted), and what the view
+  // deleted itself since deletionCount() gave `since`: take the count
+  // before reading what the cache deleted, so a deletion made meanwhile is
+  // not shown again.
+  uint64_t deletionCount() const;
+  void setDeleted(const std::vector<RelPath>& deleted, uint64_t since);
 
   // Fetches the whole of the placeholder `rel` now (a file read while
   // offline, once the share is back), on the calling thread, in the blocks

@@ -27,10 +27,13 @@ namespace hoard::view {
 // An open file of the view: a descriptor of the local copy, or a
 // placeholder (no descriptor) of the version it was opened at.
 struct OpenFile {
-  UniqueFd fd;
+  UniqueFd fd;  // for writing too when opened so (ViewWrite.cc)
   RelPath path;
   BlockVersion version;
 };
+
+// The errno a program's call gets for `e` (a fetch's or a hydration's).
+int errnoOf(const Error& e);
 
 class ViewCore {
  public:
@@ -41,6 +44,7 @@ class ViewCore {
   ViewTree tree;
   std::shared_ptr<remote::RemoteFs> remote;
   remote::WorkerPool pool;
+  remote::WorkerPool hydrate_pool;  // opts.hydrate's calls
   UniqueFd cache_fd;  // O_PATH of the cache root
   UniqueFd parts_fd;  // the parts directory
   struct fuse* fuse = nullptr;
@@ -53,6 +57,18 @@ class ViewCore {
   bool localStat(const RelPath& rel, struct stat* st) const;
   // Opens `rel` beneath the cache root (no symlink followed); -errno on failure.
   int openLocal(const RelPath& rel, int flags) const;
+
+  // --- changes (ViewWrite.cc) ---
+  // Makes `rel` local before a change: 0 at once if the cache root holds
+  // it; a listed path is hydrated (opts.hydrate) while online, or offline
+  // the miss policy decides (and hydrates once the share is back);
+  // -ENOENT if the view has no such path; -EROFS without opts.hydrate.
+  int localize(const RelPath& rel) HOARD_EXCLUDES(mu_);
+  // Makes the directories leading to `rel` that are only listed in the
+  // cache root, with their listed modes (the engine finds them equal to
+  // the remote's). -ENOENT if one is not in the view, -ENOTDIR if one is
+  // not a directory.
+  int makeParents(const RelPath& rel) const;
 
   // --- placeholders (ViewFetch.cc) ---
   // Reads [off, off + size) of the placeholder `rel`: present blocks from
@@ -89,7 +105,8 @@ class ViewCore {
  private:
   Result<std::shared_ptr<BlockFile>> blockFile(const journal::ListedEntry& e) HOARD_EXCLUDES(mu_);
   void forgetBlockFile(const RelPath& rel) HOARD_EXCLUDES(mu_);
-  // The miss policy for a read of `rel`: 0 once online (read again), or -errno.
+  // The miss policy for a read (or a change, ViewWrite.cc) of `rel`: 0
+  // once online (try again), or -errno.
   int miss(const RelPath& rel) HOARD_EXCLUDES(mu_);
   void report(const RelPath& rel, const std::string& outcome);
   // Fetches `blocks` of `e` into `bf`: 0, -EAGAIN if the remote file is not

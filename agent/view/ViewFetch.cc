@@ -90,6 +90,9 @@ Result<Fetched> fetchTask(std::shared_ptr<remote::RemoteFs> remote, RelPath rel,
   return out;
 }
 
+
+}  // namespace
+
 int errnoOf(const Error& e) {
   switch (e.code()) {
     case ErrorCode::kOffline:
@@ -104,8 +107,6 @@ int errnoOf(const Error& e) {
       return e.sysErrno() ? e.sysErrno() : EIO;
   }
 }
-
-}  // namespace
 
 Result<std::shared_ptr<BlockFile>> ViewCore::blockFile(const journal::ListedEntry& e) {
   BlockVersion v = BlockVersion::of(e.meta);

@@ -24,10 +24,8 @@ namespace hoard::view {
 
 namespace {
 
-ViewCore& core() { return *static_cast<ViewCore*>(fuse_get_context()->private_data); }
-
-// "/a/b" (the kernel's form) -> "a/b"; "/" -> "".
-RelPath rel(const char* path) { return RelPath(path[0] == '/' ? path + 1 : path); }
+ViewCore& core() { return requestCore(); }
+RelPath rel(const char* path) { return requestPath(path); }
 
 bool internalName(const RelPath& p) {
   return remote::isInternalName(baseName(p), parentOf(p).empty());
@@ -131,7 +129,7 @@ int opReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, struct
 }
 
 int opOpen(const char* path, struct fuse_file_info* fi) {
-  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return -EROFS;
+  if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) return openForWrite(path, fi);
   RelPath p = rel(path);
   auto h = std::make_unique<OpenFile>();
   h->path = p;
@@ -204,15 +202,7 @@ fuse_operations viewOperations() {
   ops.read = opRead;
   ops.release = opRelease;
   ops.statfs = opStatfs;
-  ops.mkdir = [](const char*, mode_t) { return -EROFS; };
-  ops.unlink = [](const char*) { return -EROFS; };
-  ops.rmdir = [](const char*) { return -EROFS; };
-  ops.symlink = [](const char*, const char*) { return -EROFS; };
-  ops.rename = [](const char*, const char*, unsigned int) { return -EROFS; };
-  ops.chmod = [](const char*, mode_t, struct fuse_file_info*) { return -EROFS; };
-  ops.truncate = [](const char*, off_t, struct fuse_file_info*) { return -EROFS; };
-  ops.create = [](const char*, mode_t, struct fuse_file_info*) { return -EROFS; };
-  ops.utimens = [](const char*, const struct timespec*, struct fuse_file_info*) { return -EROFS; };
+  addWriteOperations(ops);
   return ops;
 }
 

@@ -44,23 +44,52 @@ void ViewTree::insert(const journal::ListedEntry& e) {
 std::optional<journal::ListedEntry> ViewTree::find(const RelPath& path) const {
   MutexLock lock(mu_);
   auto it = entries_.find(path);
-  if (it == entries_.end()) return std::nullopt;
+  if (it == entries_.end() || hiddenLocked(path)) return std::nullopt;
   return it->second;
 }
 
 std::optional<std::map<std::string, FileType>> ViewTree::children(const RelPath& dir) const {
   MutexLock lock(mu_);
   auto it = dirs_.find(dir);
-  if (it == dirs_.end()) return std::nullopt;
-  return it->second;
+  if (it == dirs_.end() || hiddenLocked(dir)) return std::nullopt;
+  std::map<std::string, FileType> out = it->second;
+  for (const auto& [h, count] : hidden_)
+    if (!h.empty() && parentOf(h) == dir) out.erase(std::string(baseName(h)));
+  return out;
 }
 
 std::vector<RelPath> ViewTree::filesUnder(const RelPath& path) const {
   std::vector<RelPath> out;
   MutexLock lock(mu_);
   for (const auto& [p, e] : entries_)
-    if (e.meta.type == FileType::kFile && isUnder(p, path)) out.push_back(p);
+    if (e.meta.type == FileType::kFile && isUnder(p, path) && !hiddenLocked(p)) out.push_back(p);
   return out;
+}
+
+bool ViewTree::hiddenLocked(const RelPath& path) const {
+  if (hidden_.empty()) return false;
+  std::string_view p = path;
+  for (;;) {
+    if (hidden_.count(RelPath(p))) return true;
+    if (p.empty()) return false;
+    p = parentOf(p);
+  }
+}
+
+void ViewTree::hide(const RelPath& path) {
+  MutexLock lock(mu_);
+  hidden_[path] = ++hides_;
+}
+
+uint64_t ViewTree::hideCount() const {
+  MutexLock lock(mu_);
+  return hides_;
+}
+
+void ViewTree::setHidden(const std::vector<RelPath>& paths, uint64_t since) {
+  MutexLock lock(mu_);
+  std::erase_if(hidden_, [&](const auto& h) { return h.second <= since; });
+  for (const RelPath& p : paths) hidden_.try_emplace(p, 0);
 }
 
 void ViewTree::update(const journal::ListedEntry& e) {

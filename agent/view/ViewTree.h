@@ -44,12 +44,25 @@ class ViewTree {
   // The regular files listed at or beneath `path` ("" is the whole share).
   std::vector<RelPath> filesUnder(const RelPath& path) const HOARD_EXCLUDES(mu_);
 
+  // Hides `path` and everything listed beneath it (the cache deleted or
+  // renamed it, and the remote still has it until a pass pushes that):
+  // find, children and filesUnder no longer show them.
+  void hide(const RelPath& path) HOARD_EXCLUDES(mu_);
+  // How many hide() calls were made so far: taken before the paths to hide
+  // are worked out for setHidden, so a hide() made meanwhile is kept.
+  uint64_t hideCount() const HOARD_EXCLUDES(mu_);
+  // Hides exactly `paths`, and what hide() added after hideCount() was `since`.
+  void setHidden(const std::vector<RelPath>& paths, uint64_t since) HOARD_EXCLUDES(mu_);
+
  private:
   void insert(const journal::ListedEntry& e) HOARD_REQUIRES(mu_);
+  bool hiddenLocked(const RelPath& path) const HOARD_REQUIRES(mu_);
 
   mutable Mutex mu_;
   std::unordered_map<RelPath, journal::ListedEntry> entries_ HOARD_GUARDED_BY(mu_);
   std::unordered_map<RelPath, std::map<std::string, FileType>> dirs_ HOARD_GUARDED_BY(mu_);
+  std::unordered_map<RelPath, uint64_t> hidden_ HOARD_GUARDED_BY(mu_);  // path -> its hide()'s count
+  uint64_t hides_ HOARD_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace hoard::view

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+// Writing through the view of an on-demand share (issue 14): ordinary
+// programs (sh redirections, sed -i, mv, rm, mkdir, tar, sqlite3) change
+// the share in the user's directory; hoardd sends exactly their bytes to
+// the server, offline changes of kept files wait for the connection, a
+// placeholder needs the network, and a hoardd killed while a program writes
+// loses nothing the program was told was written.
+
+#include <sys/wait.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "OnDemandFixture.h"
+
+namespace hoard {
+namespace {
+
+using namespace hoard::ondemandtest;
+using nlohmann::json;
+
+class CliOnDemandWriteTest : public CliOnDemandTest {
+ protected:
+  // `hoard sync w` until it reports nothing left to send (a write-back pass
+  // of its own may be sending some of it), then no open conflict.
+  void syncAll() {
+    ASSERT_EQ(hoard("sync w").first, 0) << last_err_ << log();
+    ASSERT_EQ(hoard("sync w").first, 0) << last_err_ << log();
+    json conflicts = json::parse(hoard("conflicts w --json").second, nullptr, false);
+    ASSERT_TRUE(conflicts.is_array()) << conflicts.dump();
+    EXPECT_EQ(conflicts.size(), 0u) << conflicts.dump() << log();
+  }
+  std::string sh(const std::string& command) { return run(command + " 2>&1").second; }
+  int shRc(const std::string& command) { return run(command + " >/dev/null 2>&1").first; }
+};
+
+TEST_F(CliOnDemandWriteTest, ProgramsChangeTheShareInTheViewAndTheServerGetsTheirBytes) {
+  put(R_ + "/dir-x/quiet.txt", "never touched\n");
+  addOnDemand();
+  // A new file in a folder the laptop never kept: made locally at once.
+  ASSERT_EQ(shRc("echo 'new beside a placeholder' > '" + C_ + "/dir/new.txt'"), 0);
+  EXPECT_EQ(slurp(C_ + "/dir/new.txt"), "new beside a placeholder\n");
+  EXPECT_EQ(slurp(C_ + "/dir/a.txt"), "alpha in dir\n") << "its neighbour is still the server's";
+  // Appending to a placeholder: its server bytes first, then the append.
+  ASSERT_EQ(shRc("echo more >> '" + C_ + "/dir-x/b.txt'"), 0);
+  EXPECT_EQ(slurp(C_ + "/dir-x/b.txt"), "bravo in dir-x\nmore\n");
+  // sed -i writes a temporary and renames it over the placeholder.
+  ASSERT_EQ(shRc("sed -i s/charlie/CHARLIE/ '" + C_ + "/dir.bak/c.txt'"), 0);
+  EXPECT_EQ(slurp(C_ + "/dir.bak/c.txt"), "CHARLIE in dir.bak\n");
+  // mkdir, mv of a placeholder into it, rm of another: gone from the view at once.
+  ASSERT_EQ(shRc("mkdir '" + C_ + "/moved' && mv '" + C_ + "/dir/a.txt' '" + C_ + "/moved/a.txt'"), 0);
+  EXPECT_FALSE(fs::exists(C_ + "/dir/a.txt"));
+  EXPECT_EQ(slurp(C_ + "/moved/a.txt"), "alpha in dir\n");
+  ASSERT_EQ(shRc("rm '" + C_ + "/big.bin'"), 0);
+  EXPECT_FALSE(fs::exists(C_ + "/big.bin"));
+  EXPECT_EQ(sh("ls '" + C_ + "'"), "dir\ndir-x\ndir.bak\nmoved\npinned\n");
+  // tar unpacks a tree with modes and times; a symlink comes along.
+  fs::create_directories(dir_ + "/src/t/sub");
+  put(dir_ + "/src/t/one.txt", "one\n");
+  put(dir_ + "/src/t/sub/two.sh", "#!/bin/sh\necho two\n");
+  ::chmod((dir_ + "/src/t/sub/two.sh").c_str(), 0755);
+  ASSERT_EQ(::symlink("one.txt", (dir_ + "/src/t/link").c_str()), 0);
+  ASSERT_EQ(shRc("tar -C '" + dir_ + "/src' -cf '" + dir_ + "/t.tar' t && tar -C '" + C_ +
+                 "/dir-x' -xpf '" + dir_ + "/t.tar'"),
+            0)
+      << sh("tar -C '" + C_ + "/dir-x' -xpf '" + dir_ + "/t.tar'");
+
+  syncAll();
+  EXPECT_EQ(slurp(R_ + "/dir/new.txt"), "new beside a placeholder\n");
+  EXPECT_EQ(slurp(R_ + "/dir-x/b.txt"), "bravo in dir-x\nmore\n");
+  EXPECT_EQ(slurp(R_ + "/dir.bak/c.txt"), "CHARLIE in dir.bak\n");
+  EXPECT_EQ(slurp(R_ + "/moved/a.txt"), "alpha in dir\n");
+  EXPECT_FALSE(fs::exists(R_ + "/dir/a.txt"));
+  EXPECT_FALSE(fs::exists(R_ + "/big.bin"));
+  EXPECT_EQ(sh("diff -r '" + dir_ + "/src/t' '" + R_ + "/dir-x/t' && echo same"), "same\n");
+  EXPECT_EQ(sh("stat -c %a '" + R_ + "/dir-x/t/sub/two.sh'"), "755\n");
+  EXPECT_EQ(sh("readlink '" + R_ + "/dir-x/t/link'"), "one.txt\n");
+  // The view and the server agree on every name and size.
+  EXPECT_EQ(found(), run("cd '" + R_ + "' && find . -mindepth 1 -name '.hoard*' -prune -o \\( "
+                         "-type d -printf '%P/\\n' \\) -o -printf '%P %s\\n' | LC_ALL=C sort")
+                         .second);
+  // A file the view only hydrated to change it is not pinned: what was never
+  // touched stays a placeholder.
+  EXPECT_FALSE(fs::exists(backing_ + "/dir-x/quiet.txt"));
+  EXPECT_EQ(slurp(C_ + "/dir-x/quiet.txt"), "never touched\n");
+  EXPECT_TRUE(fs::exists(backing_ + "/dir-x/b.txt"));
+}
+
+TEST_F(CliOnDemandWriteTest, OfflineKeptFilesChangeAndNewFilesAreMadeButPlaceholdersNeedTheNetwork) {
+  addOnDemand();
+  ASSERT_TRUE(eventually([&] { return fs::exists(backing_ + "/pinned/p.txt"); })) << log();
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+  ASSERT_EQ(shRc("echo 'edited offline' >> '" + C_ + "/pinned/p.txt'"), 0);
+  ASSERT_EQ(shRc("mkdir -p '" + C_ + "/dir/offline' && echo made > '" + C_ + "/dir/offline/n.txt'"),
+            0);
+  // A placeholder cannot be changed without its server bytes: at once, saying why.
+  auto t0 = std::chrono::steady_clock::now();
+  std::string out = sh("echo x >> '" + C_ + "/dir-x/b.txt'");
+  EXPECT_NE(out.find("Network is unreachable"), std::string::npos) << out;
+  out = sh("rm '" + C_ + "/dir.bak/c.txt'");
+  EXPECT_NE(out.find("Network is unreachable"), std::string::npos) << out;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s) << "no change may wait under 'error'";
+  EXPECT_TRUE(fs::exists(C_ + "/dir.bak/c.txt")) << "a refused rm removes nothing";
+  json misses = json::parse(hoard("misses w --json").second, nullptr, false);
+  ASSERT_TRUE(misses.is_array()) << misses.dump();
+  EXPECT_EQ(misses.size(), 2u) << misses.dump();
+  EXPECT_EQ(slurp(R_ + "/pinned/p.txt"), "kept offline\n") << "offline: nothing sent yet";
+
+  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
+  syncAll();
+  EXPECT_EQ(slurp(R_ + "/pinned/p.txt"), "kept offline\nedited offline\n");
+  EXPECT_EQ(slurp(R_ + "/dir/offline/n.txt"), "made\n");
+  EXPECT_EQ(slurp(R_ + "/dir-x/b.txt"), "bravo in dir-x\n");
+  EXPECT_EQ(slurp(R_ + "/dir.bak/c.txt"), "charlie in dir.bak\n");
+  // Online, the same changes go through.
+  ASSERT_EQ(shRc("echo x >> '" + C_ + "/dir-x/b.txt' && rm '" + C_ + "/dir.bak/c.txt'"), 0);
+  syncAll();
+  EXPECT_EQ(slurp(R_ + "/dir-x/b.txt"), "bravo in dir-x\nx\n");
+  EXPECT_FALSE(fs::exists(R_ + "/dir.bak/c.txt"));
+}
+
+TEST_F(CliOnDemandWriteTest, AServerEditOfAFileChangedOfflineInTheViewIsAConflictNotALoss) {
+  addOnDemand();
+  ASSERT_TRUE(eventually([&] { return fs::exists(backing_ + "/pinned/p.txt"); })) << log();
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+  ASSERT_EQ(shRc("echo 'laptop line' >> '" + C_ + "/pinned/p.txt'"), 0);
+  put(R_ + "/pinned/p.txt", "kept offline\nserver line\n");
+  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
+  ASSERT_EQ(hoard("sync w").first, 0) << last_err_;
+  json conflicts = json::parse(hoard("conflicts w --json").second, nullptr, false);
+  ASSERT_TRUE(conflicts.is_array() && conflicts.size() == 1u) << conflicts.dump() << log();
+  EXPECT_EQ(conflicts[0]["path"], "pinned/p.txt");
+  // Both versions are where the user looks: the laptop's in the view, the
+  // server's on the server.
+  EXPECT_EQ(slurp(C_ + "/pinned/p.txt"), "kept offline\nlaptop line\n");
+  EXPECT_EQ(slurp(R_ + "/pinned/p.txt"), "kept offline\nserver line\n");
+}
+
+TEST_F(CliOnDemandWriteTest, ADatabaseMadeAndChangedInTheViewArrivesWhole) {
+  addOnDemand();
+  const std::string db = C_ + "/dir/notes.db";
+  ASSERT_EQ(shRc("sqlite3 '" + db + "' 'CREATE TABLE n(id INTEGER PRIMARY KEY, t TEXT);"
+                 " INSERT INTO n(t) VALUES (\"one\"), (\"two\");'"),
+            0)
+      << sh("sqlite3 '" + db + "' 'SELECT 1'");
+  ASSERT_EQ(shRc("sqlite3 '" + db + "' 'UPDATE n SET t = \"TWO\" WHERE id = 2;'"), 0);
+  syncAll();
+  EXPECT_EQ(sh("sqlite3 '" + R_ + "/dir/notes.db' 'PRAGMA integrity_check; SELECT t FROM n ORDER BY id;'"),
+            "ok\none\nTWO\n");
+}
+
+TEST_F(CliOnDemandWriteTest, AKilledHoarddLosesNothingAProgramWasToldWasWritten) {
+  addOnDemand();
+  // A writer makes numbered files through the view and notes each one whose
+  // write and close succeeded; hoardd is killed in the middle.
+  fs::create_directories(C_ + "/dir-x/crash");
+  const std::string done = dir_ + "/done.log";
+  pid_t writer = spawn({"/bin/sh", "-c",
+                        "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); "
+                        "printf 'file %s of the writer\\n' $i > '" + C_ + "/dir-x/crash/f'$i.txt "
+                        "&& echo $i >> '" + done + "'; done"},
+                       dir_ + "/writer.log");
+  ASSERT_TRUE(eventually([&] { return slurp(done).size() > 200; })) << slurp(dir_ + "/writer.log");
+  ASSERT_EQ(::kill(daemon_->pid(), SIGKILL), 0);
+  waitExit(daemon_->pid());
+  waitExit(writer);
+  startDaemon();
+  ASSERT_TRUE(eventually([&] { return isFuseMount(C_) && fs::exists(C_ + "/dir.bak/c.txt"); }))
+      << log();
+  syncAll();
+  std::istringstream lines(slurp(done));
+  size_t checked = 0;
+  for (std::string i; std::getline(lines, i); ++checked) {
+    const std::string want = "file " + i + " of the writer\n";
+    EXPECT_EQ(slurp(C_ + "/dir-x/crash/f" + i + ".txt"), want) << "in the view";
+    EXPECT_EQ(slurp(R_ + "/dir-x/crash/f" + i + ".txt"), want) << "on the server";
+  }
+  EXPECT_GT(checked, 0u);
+}
+
+}  // namespace
+}  // namespace hoard
