@@ -8,6 +8,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 #include <thread>
@@ -34,8 +35,9 @@ class CliOnDemandWriteTest : public CliOnDemandTest {
     ASSERT_TRUE(conflicts.is_array()) << conflicts.dump();
     EXPECT_EQ(conflicts.size(), 0u) << conflicts.dump() << log();
   }
-  std::string sh(const std::string& command) { return run(command + " 2>&1").second; }
-  int shRc(const std::string& command) { return run(command + " >/dev/null 2>&1").first; }
+  // The command in braces: its own redirections are not overridden by ours.
+  std::string sh(const std::string& command) { return run("{ " + command + "; } 2>&1").second; }
+  int shRc(const std::string& command) { return run("{ " + command + "; } >/dev/null 2>&1").first; }
 };
 
 TEST_F(CliOnDemandWriteTest, ProgramsChangeTheShareInTheViewAndTheServerGetsTheirBytes) {
@@ -130,7 +132,7 @@ TEST_F(CliOnDemandWriteTest, AServerEditOfAFileChangedOfflineInTheViewIsAConflic
   ASSERT_EQ(shRc("echo 'laptop line' >> '" + C_ + "/pinned/p.txt'"), 0);
   put(R_ + "/pinned/p.txt", "kept offline\nserver line\n");
   ASSERT_EQ(hoard("online w").first, 0) << last_err_;
-  ASSERT_EQ(hoard("sync w").first, 0) << last_err_;
+  EXPECT_EQ(hoard("sync w").first, 3) << "exit status 3: conflicts remain\n" << last_err_;
   json conflicts = json::parse(hoard("conflicts w --json").second, nullptr, false);
   ASSERT_TRUE(conflicts.is_array() && conflicts.size() == 1u) << conflicts.dump() << log();
   EXPECT_EQ(conflicts[0]["path"], "pinned/p.txt");
@@ -164,7 +166,11 @@ TEST_F(CliOnDemandWriteTest, AKilledHoarddLosesNothingAProgramWasToldWasWritten)
                         "printf 'file %s of the writer\\n' $i > '" + C_ + "/dir-x/crash/f'$i.txt "
                         "&& echo $i >> '" + done + "'; done"},
                        dir_ + "/writer.log");
-  ASSERT_TRUE(eventually([&] { return slurp(done).size() > 200; })) << slurp(dir_ + "/writer.log");
+  auto written = [&] {
+    std::string d = slurp(done);
+    return static_cast<size_t>(std::count(d.begin(), d.end(), '\n'));
+  };
+  ASSERT_TRUE(eventually([&] { return written() >= 200; })) << slurp(dir_ + "/writer.log");
   ASSERT_EQ(::kill(daemon_->pid(), SIGKILL), 0);
   waitExit(daemon_->pid());
   waitExit(writer);
@@ -179,7 +185,8 @@ TEST_F(CliOnDemandWriteTest, AKilledHoarddLosesNothingAProgramWasToldWasWritten)
     EXPECT_EQ(slurp(C_ + "/dir-x/crash/f" + i + ".txt"), want) << "in the view";
     EXPECT_EQ(slurp(R_ + "/dir-x/crash/f" + i + ".txt"), want) << "on the server";
   }
-  EXPECT_GT(checked, 0u);
+  EXPECT_GE(checked, 200u);
+  EXPECT_LT(checked, 3000u) << "hoardd was killed before the writer was done";
 }
 
 }  // namespace
