@@ -186,11 +186,20 @@ else
   say "the pinned draft reads as ever; a file never fetched fails at once, saying why:"
   run cat "$VIEW/papers/draft.txt"
   set +e; run cat "$VIEW/books/atlas.pdf" >/dev/null; set -e
+  say "you work on what is kept; the change waits for the network:"
+  run sh -c "printf 'Notes from the train.\n' >> '$VIEW/papers/draft.txt'"
   say "hoard remembers what you missed:"
   run hoard misses library
   run hoard online library
   until_true "the share to be online" bash -c "hoard status library --json | grep -q '\"state\": \"online\"'"
   run cmp "$VIEW/books/atlas.pdf" "$LIBRARY/books/atlas.pdf" && say "online again, atlas.pdf reads whole and equal to the server's"
+  run hoard sync library
+  say "the server has the draft written on the train:"
+  run cat "$LIBRARY/papers/draft.txt"
+  say "online, a file that is only a placeholder can be edited too (fetched first, then changed):"
+  run sed -i 's/Ishmael/ISHMAEL/' "$VIEW/books/novel.txt"
+  run hoard sync library
+  run head -c 40 "$LIBRARY/books/novel.txt"; echo
   say "done with the atlas: evicting makes it a placeholder again, freeing the space; the name stays:"
   run hoard evict "$VIEW/books/atlas.pdf"
   run stat -c '%n: %s bytes' "$VIEW/books/atlas.pdf"

@@ -125,6 +125,42 @@ TEST_F(CliOnDemandWriteTest, OfflineKeptFilesChangeAndNewFilesAreMadeButPlacehol
   EXPECT_FALSE(fs::exists(R_ + "/dir.bak/c.txt"));
 }
 
+TEST_F(CliOnDemandWriteTest, UnderTheWaitPolicyAChangeOfAPlaceholderWaitsForTheNetwork) {
+  withConfig(R"({"shares": {"w": {"offline_reads": "wait", "offline_wait_s": 60}}})");
+  addOnDemand();
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+  pid_t writer = spawn({"/bin/sh", "-c", "echo 'written after the wait' >> '" + C_ + "/dir-x/b.txt'"},
+                       dir_ + "/writer.log");
+  std::this_thread::sleep_for(1500ms);
+  int status = 0;
+  EXPECT_EQ(::waitpid(writer, &status, WNOHANG), 0) << "the append must wait while offline";
+  EXPECT_EQ(slurp(R_ + "/dir-x/b.txt"), "bravo in dir-x\n");
+  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
+  EXPECT_EQ(waitExit(writer), 0) << slurp(dir_ + "/writer.log");
+  EXPECT_EQ(slurp(C_ + "/dir-x/b.txt"), "bravo in dir-x\nwritten after the wait\n");
+  syncAll();
+  EXPECT_EQ(slurp(R_ + "/dir-x/b.txt"), "bravo in dir-x\nwritten after the wait\n");
+  json misses = json::parse(hoard("misses w --json").second, nullptr, false);
+  ASSERT_TRUE(misses.is_array() && misses.size() == 1u) << misses.dump();
+  EXPECT_EQ(misses[0]["path"], "dir-x/b.txt");
+}
+
+TEST_F(CliOnDemandWriteTest, HardLinksAndGivingFilesAwayAreRefusedAndChangeNothing) {
+  addOnDemand();
+  std::string out = sh("ln '" + C_ + "/dir/a.txt' '" + C_ + "/dir/hard.txt'");
+  EXPECT_NE(out.find("Operation not permitted"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(C_ + "/dir/hard.txt"));
+  out = sh("chown nobody '" + C_ + "/dir-x/b.txt'");
+  EXPECT_NE(out.find("Operation not permitted"), std::string::npos) << out;
+  // Writing the root's own name or one of hoard's is refused too.
+  out = sh("echo x > '" + C_ + "/.hoard-tmp-x'");
+  EXPECT_NE(out.find("Operation not permitted"), std::string::npos) << out;
+  syncAll();
+  EXPECT_FALSE(fs::exists(R_ + "/dir/hard.txt"));
+  EXPECT_EQ(sh("stat -c %U '" + R_ + "/dir-x/b.txt'"), "root\n");
+  EXPECT_EQ(slurp(R_ + "/dir-x/b.txt"), "bravo in dir-x\n");
+}
+
 TEST_F(CliOnDemandWriteTest, AServerEditOfAFileChangedOfflineInTheViewIsAConflictNotALoss) {
   addOnDemand();
   ASSERT_TRUE(eventually([&] { return fs::exists(backing_ + "/pinned/p.txt"); })) << log();
