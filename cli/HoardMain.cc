@@ -221,6 +221,18 @@ int main(int argc, char** argv) {
       return kOk;
     };
   });
+  auto* sh_od = sh->add_subcommand(
+      "on-demand", "show the whole share in its cache root, fetching what is not kept when read");
+  sh_od->add_option("name", name)->required();
+  sh_od->callback([&] {
+    action = [&](Agent& a) {
+      a.MakeOnDemand(name, {});
+      std::cout << "share " << name
+                << " is on demand: its cache root shows all of it; what was kept stays kept "
+                   "(`hoard evict PATH` frees it), other files are fetched when read\n";
+      return kOk;
+    };
+  });
   auto* sh_ls = sh->add_subcommand("list", "list shares");
   json_flag(sh_ls);
   sh_ls->callback([&] {

@@ -66,7 +66,7 @@ _hoard() {
       # name, then the remote and the cache: directories.
       ((positionals >= 1)) && mapfile -t COMPREPLY < <(compgen -d -- "$cur")
       ;;
-    "share remove" | pins | preload | sync | status | offline | online | changes | conflicts | \
+    "share remove" | "share on-demand" | pins | preload | sync | status | offline | online | changes | conflicts | \
       "snapshot list")
       ((positionals == 0)) &&
         mapfile -t COMPREPLY < <(compgen -W "$(hoard __complete shares 2>/dev/null)" -- "$cur")

@@ -140,6 +140,8 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
                 std::map<std::string, sdbus::Variant> options) override;
   void RemoveShare(sdbus::Result<>&& result, std::string name,
                    std::map<std::string, sdbus::Variant> options) override;
+  void MakeOnDemand(sdbus::Result<>&& result, std::string name,
+                    std::map<std::string, sdbus::Variant> options) override;
   std::vector<sdbus::Struct<std::string, std::vector<uint8_t>, std::vector<uint8_t>, std::string,
                             uint32_t, uint32_t>>
   ListShares() override;
@@ -225,6 +227,11 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   // unmounted: the files of its backing directory go back to the user's
   // directory (RemoveShare leaves the user's files where they were).
   void returnBackingFiles(const journal::ShareRecord& rec);
+  // MakeOnDemand's work (AgentOnDemand.cc), on the control strand: the
+  // engine of `rec` (not on demand) stopped, its cache root's files moved
+  // into the backing directory, the view mounted, the engine started again.
+  // Raises (everything as it was) if a step fails.
+  void switchToOnDemand(const journal::ShareRecord& rec);
   // Takes the share's engine out of the map and stops it (waits for its
   // pass): on a strand only.
   void stopEngine(const std::string& share);

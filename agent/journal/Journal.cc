@@ -535,6 +535,18 @@ Status Journal::setUserOffline(int64_t share_id, bool user_offline) {
   });
 }
 
+Status Journal::setShareRoots(int64_t share_id, const std::string& cache_root,
+                              const std::string& view_root) {
+  if (cache_root.empty())
+    return fail(ErrorCode::kInvalidArgument, "a share's cache root cannot be empty");
+  return inTransaction([&]() -> Status {
+    HOARD_TRY_ASSIGN(q, db_->query("set share roots",
+                                   "UPDATE shares SET cache_root = ?2, view_root = ?3 WHERE id = ?1"));
+    q.bindInt(1, share_id).bindBlob(2, cache_root).bindBlob(3, view_root);
+    return expectOneRow(*db_, q, path_, "no share with id " + std::to_string(share_id));
+  });
+}
+
 Status Journal::setRemoteIdentity(int64_t share_id, const RemoteIdentity& identity) {
   return inTransaction([&]() -> Status {
     HOARD_TRY_ASSIGN(q, db_->query("set share remote identity",

@@ -93,6 +93,11 @@ class Journal {
   Status setShareState(int64_t share_id, ShareState state);
   Status setUserOffline(int64_t share_id, bool user_offline);
   Status setRemoteIdentity(int64_t share_id, const RemoteIdentity& identity);
+  // Moves the share's local side (a share switched to on demand): its
+  // cache root and its view root ("" for none). Base rows, pins and the
+  // change log are share-relative and stay as they are.
+  Status setShareRoots(int64_t share_id, const std::string& cache_root,
+                       const std::string& view_root);
 
   // --- pins ---------------------------------------------------------------
   // Pins `path` (the root "" pins the whole share) or changes its priority.

@@ -246,6 +246,19 @@ TEST(JournalTest, SharesRoundTrip) {
   EXPECT_TRUE(s2->user_offline);
   EXPECT_EQ(s2->identity, other);
 
+  // Switched to on demand: the cache moves, the user's folder becomes the view.
+  ASSERT_TRUE(j->setShareRoots(*id, "/state/backing/work", spec.cache_root));
+  auto s3 = j->shareByName("work");
+  ASSERT_TRUE(s3);
+  EXPECT_EQ(s3->cache_root, "/state/backing/work");
+  EXPECT_EQ(s3->view_root, spec.cache_root);
+  EXPECT_TRUE(s3->onDemand());
+  EXPECT_EQ(s3->userRoot(), spec.cache_root);
+  EXPECT_EQ(j->setShareRoots(*id, "", "/v").error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(j->setShareRoots(12345, "/c", "").error().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(j->setShareRoots(*id, spec.cache_root, ""));
+  EXPECT_FALSE(j->shareByName("work")->onDemand());
+
   auto id2 = j->addShare(shareSpec("second"));
   ASSERT_TRUE(id2);
   auto all = j->shares();

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+// org.hoard.Agent1.MakeOnDemand: an existing share becomes an on-demand
+// share. What its cache root holds moves, by rename, into hoardd's backing
+// directory; the view is mounted over the cache root; the engine goes on
+// with the same journal rows (they are share-relative).
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/UniqueFd.h"
+#include "daemon/Agent.h"
+#include "daemon/BusArgs.h"
+#include "daemon/Log.h"
+#include "view/View.h"
+
+namespace hoard::daemon {
+
+namespace {
+
+Result<UniqueFd> openDirFd(const std::string& dir, const std::string& what) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return failErrno(errno, "open the " + what + " " + displayPath(dir));
+  return UniqueFd(fd);
+}
+
+// The names in the directory `fd` (not "." and "..").
+std::vector<std::string> namesIn(int fd) {
+  std::vector<std::string> names;
+  int dup = ::openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dup < 0) return names;
+  DIR* d = ::fdopendir(dup);
+  if (!d) {
+    ::close(dup);
+    return names;
+  }
+  while (dirent* de = ::readdir(d)) {
+    std::string n = de->d_name;
+    if (n != "." && n != "..") names.push_back(std::move(n));
+  }
+  ::closedir(d);
+  return names;
+}
+
+// Moves every entry of `from` into `to`, never over a name there. Returns
+// the names moved; stops at the first failure, with its errno in `err`.
+std::vector<std::string> moveEntries(int from, int to, int& err) {
+  std::vector<std::string> moved;
+  err = 0;
+  for (const std::string& n : namesIn(from)) {
+    if (::syscall(SYS_renameat2, from, n.c_str(), to, n.c_str(), RENAME_NOREPLACE) != 0) {
+      err = errno;
+      break;
+    }
+    moved.push_back(n);
+  }
+  return moved;
+}
+
+void moveBack(int from, int to, const std::vector<std::string>& names) {
+  for (const std::string& n : names)
+    (void)::syscall(SYS_renameat2, to, n.c_str(), from, n.c_str(), RENAME_NOREPLACE);
+}
+
+}  // namespace
+
+void Agent::MakeOnDemand(sdbus::Result<>&& result, std::string name,
+                         std::map<std::string, sdbus::Variant> options) {
+  // Stopping and starting the engine waits for its pass: on the control strand.
+  async(control_, "MakeOnDemand", std::move(result),
+        [this, name, options](sdbus::Result<>& reply) {
+          onlyKeys(options, {}, "MakeOnDemand");
+          journal::ShareRecord rec = shareRecord(name);
+          if (!rec.onDemand()) switchToOnDemand(rec);
+          reply.returnResults();
+        });
+}
+
+void Agent::switchToOnDemand(const journal::ShareRecord& rec) {
+  if (options_.state_dir.empty())
+    raise(Error(ErrorCode::kUnsupported, "this hoardd has no state directory for on-demand shares"));
+  orRaise(view::canMount());
+  const std::string backing = backingDir(options_.state_dir, rec.name);
+  std::error_code ec;
+  std::filesystem::create_directories(backing, ec);
+  UniqueFd to = orRaise(openDirFd(backing, "backing directory"));
+  if (!namesIn(to.get()).empty())
+    raise(Error(ErrorCode::kBusy, "share \"" + rec.name + "\": the backing directory " +
+                                      displayPath(backing) +
+                                      " is not empty (left by an earlier share of that name?); "
+                                      "move its files away first"));
+  // The descriptor reaches the cache root's own directory also once the view
+  // is mounted over it: what a program put there meanwhile is moved too.
+  UniqueFd from = orRaise(openDirFd(rec.cache_root, "cache root"));
+  stopEngine(rec.name);
+  int err = 0;
+  std::vector<std::string> moved = moveEntries(from.get(), to.get(), err);
+  auto restore = [&](const Error& why) {
+    moveBack(from.get(), to.get(), moved);
+    startEngine(rec);
+    raise(why);
+  };
+  if (err == EXDEV)
+    restore(Error(ErrorCode::kUnsupported,
+                  "share \"" + rec.name + "\" stays as it was: its cache root " +
+                      displayPath(rec.cache_root) + " and hoardd's state directory " +
+                      displayPath(options_.state_dir) +
+                      " are on different filesystems, and switching moves the kept files "
+                      "without copying them; remove the share and add it again with "
+                      "--on-demand, or keep the state directory on the same filesystem"));
+  if (err != 0)
+    restore(Error(errorCodeFromErrno(err), "share \"" + rec.name + "\" stays as it was: moving " +
+                                      displayPath(rec.cache_root) + " into " +
+                                      displayPath(backing) + " failed: " + std::strerror(err)));
+  journal::ShareRecord on_demand = rec;
+  on_demand.cache_root = backing;
+  on_demand.view_root = rec.cache_root;
+  {
+    MutexLock lock(journal_mu_);
+    if (Status s = journal_.setShareRoots(rec.id, backing, rec.cache_root); !s)
+      restore(s.error());
+  }
+  startEngine(on_demand);
+  std::string why;
+  if (auto e = engine(rec.name)) {
+    MutexLock lock(e->view_mu);
+    if (!e->view) why = e->view_error;
+  }
+  if (!why.empty()) {
+    stopEngine(rec.name);
+    {
+      MutexLock lock(journal_mu_);
+      (void)journal_.setShareRoots(rec.id, rec.cache_root, "");
+    }
+    restore(Error(ErrorCode::kIo, "share \"" + rec.name + "\" stays as it was: " + why));
+  }
+  // Names made in the cache root between the move and the mount.
+  std::vector<std::string> late = moveEntries(from.get(), to.get(), err);
+  if (err != 0 || !namesIn(from.get()).empty())
+    logMessage(4,
+               "share " + rec.name + ": some files made in " + displayPath(rec.cache_root) +
+                   " while it was switched could not join the view; they are under the mount, "
+                   "reachable after `hoard share remove " + rec.name + "`",
+               LogFields{rec.name, {}, 0, {}});
+  log(5, "share " + rec.name + " is on demand: " + std::to_string(moved.size() + late.size()) +
+             " entries of " + displayPath(rec.cache_root) + " moved into " +
+             displayPath(backing) + ", the view mounted over it");
+}
+
+}  // namespace hoard::daemon
