@@ -205,6 +205,16 @@ else
   run stat -c '%n: %s bytes' "$VIEW/books/atlas.pdf"
   run hoard share remove library
   say "the view is gone; what was kept is back in $VIEW: $(cd "$VIEW" && find . -type f -printf '%P ')"
+  say "a share that keeps everything in your folder can switch to on demand later:"
+  SHELF="$WORK/Shelf"
+  run hoard share add shelf "$LIBRARY" "$SHELF"
+  until_true "the share to be kept" test -e "$SHELF/books/atlas.pdf"
+  run hoard share on-demand shelf
+  run hoard evict "$SHELF/books/atlas.pdf"
+  say "atlas.pdf is a placeholder now; kept on this laptop: $(cd "$XDG_STATE_HOME/hoard/backing/shelf" && find . -type f -printf '%P ')"
+  run test -e "$LIBRARY/books/atlas.pdf" && say "(the server keeps atlas.pdf: evicting only frees the laptop's copy)"
+  run hoard sync shelf
+  run hoard share remove shelf
 fi
 
 step "Done"
