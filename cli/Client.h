@@ -58,6 +58,8 @@ class Agent final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> {
                   const uint32_t& files_done, const uint32_t& files_total) override;
   void onJobFinished(const uint64_t& job, const std::string&, const std::string& error,
                      const std::string& message) override;
+  void onFetchProgress(const std::string&, const std::vector<uint8_t>&, const std::string&,
+                       const uint64_t&, const uint64_t&) override {}
   void onAuthenticationRequired(const std::string&, const std::string&) override {}
   void onAuthenticationExpiring(const std::string&, const int64_t&, const std::string&) override {}
 

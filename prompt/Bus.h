@@ -81,6 +81,8 @@ class AgentLink final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> 
                   const uint64_t&, const uint32_t&, const uint32_t&) override {}
   void onJobFinished(const uint64_t& job, const std::string&, const std::string& error,
                      const std::string& message) override;
+  void onFetchProgress(const std::string&, const std::vector<uint8_t>&, const std::string&,
+                       const uint64_t&, const uint64_t&) override {}
   void onAuthenticationRequired(const std::string& share, const std::string&) override;
   void onAuthenticationExpiring(const std::string& share, const int64_t& seconds_left,
                                 const std::string&) override;

@@ -27,8 +27,13 @@ Status Agent::startView(const std::shared_ptr<Engine>& e, const journal::ShareRe
       return fail(ErrorCode::kAborted, "share \"" + name + "\" is stopping");
     return engine->engine->hydrate(path);
   };
+  // Progress of the data programs wait for, on the bus (a file manager's bar).
+  auto on_fetch = [this, name = share.name](const view::FetchProgress& p) {
+    signal([&] { emitFetchProgress(name, bytes(p.path), p.program, p.bytes_done, p.bytes_total); });
+  };
   auto v = ShareView::mount(journal_, journal_mu_, share, e->engine->remoteFs(),
-                            partsDir(options_.state_dir, share.name), policy, std::move(hydrate));
+                            partsDir(options_.state_dir, share.name), policy, std::move(hydrate),
+                            std::move(on_fetch));
   if (!v) {
     Error err = v.error().withContext("share \"" + share.name + "\": on-demand view");
     {

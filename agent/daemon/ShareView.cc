@@ -32,7 +32,8 @@ Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, M
                                                     std::shared_ptr<remote::RemoteFs> remote,
                                                     const std::string& parts_dir,
                                                     const ShareViewPolicy& policy,
-                                                    std::function<Status(const RelPath&)> hydrate) {
+                                                    std::function<Status(const RelPath&)> hydrate,
+                                                    std::function<void(const view::FetchProgress&)> on_fetch) {
   std::vector<journal::ListedEntry> listing;
   {
     MutexLock lock(journal_mu);
@@ -52,6 +53,7 @@ Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, M
   ShareView* raw = sv.get();
   o.on_miss = [raw](const view::Miss& m) { raw->recordMiss(m); };
   o.hydrate = std::move(hydrate);
+  o.on_fetch = std::move(on_fetch);
   o.deleted = std::move(deleted);
   HOARD_TRY_ASSIGN(v, view::View::mount(std::move(o), listing, std::move(remote)));
   sv->view_ = std::move(v);

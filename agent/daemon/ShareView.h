@@ -51,7 +51,8 @@ class ShareView {
                                                   std::shared_ptr<remote::RemoteFs> remote,
                                                   const std::string& parts_dir,
                                                   const ShareViewPolicy& policy,
-                                                  std::function<Status(const RelPath&)> hydrate);
+                                                  std::function<Status(const RelPath&)> hydrate,
+                                                  std::function<void(const view::FetchProgress&)> on_fetch);
   // Unmounts (lazily: a program inside is not stuck; it sees ENOTCONN).
   ~ShareView();
 

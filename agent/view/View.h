@@ -63,6 +63,15 @@ struct Miss {
   std::string outcome;  // "failed", "fetched" (waited, then online), "timed-out", "interrupted"
 };
 
+// Data of a placeholder that arrived: bytes_done of its bytes_total are
+// local now (its blocks fetched so far, by this read and earlier ones).
+struct FetchProgress {
+  RelPath path;
+  std::string program;  // the reader's /proc/PID/comm ("" for the view's own fetches)
+  uint64_t bytes_done = 0;
+  uint64_t bytes_total = 0;
+};
+
 struct ViewOptions {
   std::string name;        // the share's name, shown as the mount's source
   std::string mountpoint;  // where the share appears (absolute)
@@ -80,6 +89,11 @@ struct ViewOptions {
   // Told of every miss once its outcome is known, on a FUSE thread. Must
   // not access the mount. May be null.
   std::function<void(const Miss&)> on_miss;
+  // Told as a placeholder's data arrives: at most every
+  // `progress_interval` per file, and always once it is complete. On the
+  // thread that fetched. Must not access the mount. May be null.
+  std::function<void(const FetchProgress&)> on_fetch;
+  std::chrono::milliseconds progress_interval{250};
   // Makes the listed path `rel` (a file, or a directory with everything
   // beneath it) local in the cache root, with the remote's version as its
   // base (hoardd: sync::ShareEngine::hydrate). Runs on a thread of the

@@ -109,6 +109,8 @@ class ViewCore {
   // once online (try again), or -errno.
   int miss(const RelPath& rel) HOARD_EXCLUDES(mu_);
   void report(const RelPath& rel, const std::string& outcome);
+  // opts.on_fetch of `e` after a fetch into `bf` (throttled per file).
+  void reportProgress(const journal::ListedEntry& e, BlockFile& bf) HOARD_EXCLUDES(mu_);
   // Fetches `blocks` of `e` into `bf`: 0, -EAGAIN if the remote file is not
   // the version listed any more (the tree now holds the new one), or -errno.
   int fetch(const journal::ListedEntry& e, BlockFile& bf, const std::vector<uint64_t>& blocks);
@@ -118,6 +120,8 @@ class ViewCore {
   bool online_ HOARD_GUARDED_BY(mu_) = false;
   bool stopping_ HOARD_GUARDED_BY(mu_) = false;
   std::map<RelPath, std::shared_ptr<BlockFile>> blocks_ HOARD_GUARDED_BY(mu_);
+  // When opts.on_fetch was last told of a file not yet complete.
+  std::map<RelPath, std::chrono::steady_clock::time_point> progress_at_ HOARD_GUARDED_BY(mu_);
   Mutex open_mu_;
   std::unordered_map<uint64_t, std::unique_ptr<OpenFile>> open_ HOARD_GUARDED_BY(open_mu_);
 };

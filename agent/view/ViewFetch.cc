@@ -122,6 +122,7 @@ Result<std::shared_ptr<BlockFile>> ViewCore::blockFile(const journal::ListedEntr
 void ViewCore::forgetBlockFile(const RelPath& rel) {
   MutexLock lock(mu_);
   blocks_.erase(rel);
+  progress_at_.erase(rel);
 }
 
 void ViewCore::flushBlocks(const RelPath& rel) {
@@ -196,7 +197,31 @@ int ViewCore::fetch(const journal::ListedEntry& e, BlockFile& bf,
     return -EAGAIN;
   }
   if (Status s = bf.storeAll(fetched->blocks); !s) return -errnoOf(s.error());
+  reportProgress(e, bf);
   return 0;
+}
+
+void ViewCore::reportProgress(const journal::ListedEntry& e, BlockFile& bf) {
+  if (!opts.on_fetch) return;
+  const uint64_t size = e.meta.size, bs = opts.block_size;
+  uint64_t missing = 0;
+  for (uint64_t b : bf.missing(0, size)) missing += std::min(bs, size - b * bs);
+  const bool complete = missing == 0;
+  auto now = std::chrono::steady_clock::now();
+  {
+    MutexLock lock(mu_);
+    auto it = progress_at_.find(e.path);
+    if (complete) {
+      if (it != progress_at_.end()) progress_at_.erase(it);
+    } else if (it != progress_at_.end() && now - it->second < opts.progress_interval) {
+      return;
+    } else {
+      progress_at_[e.path] = now;
+    }
+  }
+  fuse_context* ctx = fuse_get_context();
+  std::string program = ctx && ctx->pid > 0 ? programOf(ctx->pid) : "";
+  opts.on_fetch(FetchProgress{e.path, std::move(program), size - missing, size});
 }
 
 bool ViewCore::revalidate(const RelPath& rel) {

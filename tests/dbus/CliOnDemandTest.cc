@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -72,6 +73,73 @@ TEST_F(CliOnDemandTest, TheWholeShareIsVisibleAndOnlyPinsAreKeptLocally) {
   EXPECT_FALSE(fs::exists(backing_ + "/dir/a.txt")) << "dir.bak's pin must not take dir";
   // Still read through the view, now from the local copy.
   EXPECT_EQ(run("cat '" + C_ + "/dir.bak/c.txt'").second, "charlie in dir.bak\n");
+}
+
+// The FetchProgress signals dbus-monitor printed: (path, program, done, total).
+struct SeenProgress {
+  std::string path, program;
+  uint64_t done = 0, total = 0;
+};
+std::vector<SeenProgress> fetchProgressIn(const std::string& monitor_out) {
+  std::vector<SeenProgress> seen;
+  std::istringstream in(monitor_out);
+  std::string line;
+  int field = -1;  // which argument of the current FetchProgress comes next
+  while (std::getline(in, line)) {
+    if (line.rfind("signal ", 0) == 0) {
+      field = line.find("member=FetchProgress") != std::string::npos ? 0 : -1;
+      if (field == 0) seen.emplace_back();
+      continue;
+    }
+    if (field < 0) continue;
+    auto quoted = [&] {
+      size_t a = line.find('"'), b = line.rfind('"');
+      return a == std::string::npos || b <= a ? std::string() : line.substr(a + 1, b - a - 1);
+    };
+    auto number = [&] { return std::stoull(line.substr(line.rfind(' ') + 1)); };
+    switch (field++) {
+      case 0: break;  // the share
+      case 1: seen.back().path = quoted(); break;
+      case 2: seen.back().program = quoted(); break;
+      case 3: seen.back().done = number(); break;
+      case 4: seen.back().total = number(); field = -1; break;
+    }
+  }
+  return seen;
+}
+
+TEST_F(CliOnDemandTest, DataArrivingForAReaderIsShownOnTheBus) {
+  addOnDemand();
+  const std::string out = dir_ + "/monitor.out";
+  pid_t monitor = spawn({"/usr/bin/dbus-monitor", "--session",
+                         "type='signal',interface='org.hoard.Agent1',member='FetchProgress'"},
+                        out);
+  ASSERT_TRUE(eventually([&] { return slurp(out).find("NameAcquired") != std::string::npos; }))
+      << slurp(out);
+  EXPECT_EQ(run("dd if='" + C_ + "/big.bin' of=/dev/null bs=64k 2>/dev/null").first, 0);
+  auto done = [&] {
+    auto seen = fetchProgressIn(slurp(out));
+    return !seen.empty() && seen.back().done == big_.size();
+  };
+  EXPECT_TRUE(eventually(done)) << slurp(out);
+  ::kill(monitor, SIGTERM);
+  waitExit(monitor);
+  auto seen = fetchProgressIn(slurp(out));
+  ASSERT_FALSE(seen.empty()) << slurp(out);
+  uint64_t last = 0;
+  for (const SeenProgress& p : seen) {
+    EXPECT_EQ(p.path, "big.bin");
+    EXPECT_EQ(p.program, "dd");
+    EXPECT_EQ(p.total, big_.size());
+    EXPECT_GE(p.done, last) << "progress never goes back";
+    EXPECT_GT(p.done, 0u);
+    last = p.done;
+  }
+  EXPECT_EQ(seen.back().done, big_.size()) << "the last signal says the file is complete";
+  // A file already local (pinned, or fetched) sends nothing more.
+  size_t before = seen.size();
+  EXPECT_EQ(run("cat '" + C_ + "/big.bin' '" + C_ + "/pinned/p.txt' >/dev/null").first, 0);
+  EXPECT_EQ(fetchProgressIn(slurp(out)).size(), before);
 }
 
 TEST_F(CliOnDemandTest, OfflineAReadOfDataNotKeptFailsAtOnceAndIsListedAsAMiss) {
