@@ -203,6 +203,7 @@ fuse_operations viewOperations() {
   ops.release = opRelease;
   ops.statfs = opStatfs;
   addWriteOperations(ops);
+  addXattrOperations(ops);
   return ops;
 }
 

@@ -15,6 +15,8 @@ fuse_operations viewOperations();
 
 // The calls that change the share (ViewWrite.cc), into `ops`.
 void addWriteOperations(fuse_operations& ops);
+// Extended attributes (ViewXattr.cc), into `ops`.
+void addXattrOperations(fuse_operations& ops);
 // open() of `path` to write (O_WRONLY, O_RDWR) or truncate (O_TRUNC).
 int openForWrite(const char* path, struct fuse_file_info* fi);
 

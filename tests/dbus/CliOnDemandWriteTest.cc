@@ -7,9 +7,11 @@
 // loses nothing the program was told was written.
 
 #include <sys/wait.h>
+#include <sys/xattr.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <sstream>
 #include <thread>
 
@@ -159,6 +161,61 @@ TEST_F(CliOnDemandWriteTest, HardLinksAndGivingFilesAwayAreRefusedAndChangeNothi
   EXPECT_FALSE(fs::exists(R_ + "/dir/hard.txt"));
   EXPECT_EQ(sh("stat -c %U '" + R_ + "/dir-x/b.txt'"), "root\n");
   EXPECT_EQ(slurp(R_ + "/dir-x/b.txt"), "bravo in dir-x\n");
+}
+
+std::string xattrOf(const std::string& path, const std::string& name, int* err = nullptr) {
+  char buf[256];
+  ssize_t n = ::getxattr(path.c_str(), name.c_str(), buf, sizeof buf);
+  if (err) *err = n < 0 ? errno : 0;
+  return n < 0 ? std::string() : std::string(buf, static_cast<size_t>(n));
+}
+
+std::string xattrNames(const std::string& path) {
+  char buf[1024];
+  ssize_t n = ::listxattr(path.c_str(), buf, sizeof buf);
+  if (n < 0) return "error " + std::to_string(errno);
+  std::string out(buf, static_cast<size_t>(n));
+  std::replace(out.begin(), out.end(), '\0', ' ');
+  return out;
+}
+
+TEST_F(CliOnDemandWriteTest, UserXattrsShowFromTheServerAndChangesReachIt) {
+  ASSERT_EQ(::setxattr((R_ + "/dir-x/b.txt").c_str(), "user.note", "from the server", 15, 0), 0)
+      << strerror(errno);
+  ASSERT_EQ(::setxattr((R_ + "/dir/a.txt").c_str(), "user.note", "alpha's", 7, 0), 0);
+  addOnDemand();
+  // A placeholder's attributes come from the server; it stays a placeholder.
+  EXPECT_EQ(xattrOf(C_ + "/dir-x/b.txt", "user.note"), "from the server");
+  EXPECT_EQ(xattrNames(C_ + "/dir-x/b.txt"), "user.note ");
+  EXPECT_FALSE(fs::exists(backing_ + "/dir-x/b.txt"));
+  ASSERT_EQ(shRc("cp --preserve=xattr '" + C_ + "/dir-x/b.txt' '" + dir_ + "/copy.txt'"), 0)
+      << sh("cp --preserve=xattr '" + C_ + "/dir-x/b.txt' '" + dir_ + "/copy.txt'");
+  EXPECT_EQ(xattrOf(dir_ + "/copy.txt", "user.note"), "from the server");
+  // Setting one on a placeholder makes it local, and the server gets it.
+  ASSERT_EQ(::setxattr((C_ + "/dir.bak/c.txt").c_str(), "user.tag", "set in the view", 15, 0), 0)
+      << strerror(errno);
+  EXPECT_TRUE(fs::exists(backing_ + "/dir.bak/c.txt"));
+  EXPECT_EQ(xattrOf(C_ + "/dir.bak/c.txt", "user.tag"), "set in the view");
+  // Only user.* attributes travel: others are refused, not kept on one side.
+  EXPECT_NE(::setxattr((C_ + "/dir.bak/c.txt").c_str(), "trusted.x", "1", 1, 0), 0);
+  EXPECT_EQ(errno, ENOTSUP);
+  // The engine sends attributes with the file's content (as on every
+  // share): the next edit takes the new one to the server.
+  ASSERT_EQ(shRc("echo more >> '" + C_ + "/dir.bak/c.txt'"), 0);
+  syncAll();
+  EXPECT_EQ(xattrOf(R_ + "/dir.bak/c.txt", "user.tag"), "set in the view");
+  EXPECT_EQ(slurp(R_ + "/dir.bak/c.txt"), "charlie in dir.bak\nmore\n");
+  // Offline a placeholder shows none, at once; a kept file shows its own.
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+  int err = 0;
+  // The view learns of the state change a moment after the command returns.
+  ASSERT_TRUE(eventually([&] { return xattrOf(C_ + "/dir/a.txt", "user.note").empty(); }));
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(xattrOf(C_ + "/dir/a.txt", "user.note", &err), "");
+  EXPECT_EQ(err, ENODATA);
+  EXPECT_EQ(xattrNames(C_ + "/dir/a.txt"), "");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "a metadata call never waits";
+  EXPECT_EQ(xattrOf(C_ + "/dir.bak/c.txt", "user.tag"), "set in the view");
 }
 
 TEST_F(CliOnDemandWriteTest, AServerEditOfAFileChangedOfflineInTheViewIsAConflictNotALoss) {
