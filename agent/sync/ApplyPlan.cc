@@ -147,6 +147,10 @@ Status applyOne(PassState& pass, const PassState::Planned& pl, Deferred& later) 
       return applyPull(pass, pl, later);
     case Action::kPushMode:
       done = pass.copyMode(s.remote, p, st.local.mode);
+      if (done && st.local.type == FileType::kFile) {
+        auto carried = copyUserXattrs(s.local, s.remote, p);  // an attribute-only change
+        if (!carried) done = tl::unexpected(carried.error());
+      }
       if (done && st.local_change.times) done = pass.copyTimes(p);
       if (done) done = pass.agree(p);
       return done;

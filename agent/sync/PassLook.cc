@@ -182,6 +182,14 @@ Status PassState::look(const RelPath& p, const BaseEntry* b, const StatMap& side
     // back, our own push adopted after a crash).
     change.times = !change.content && st->meta.mtime_ns != b->local.mtime_ns;
     change.stale = !change.content;
+    // Same bytes and mode, but the inode changed: a user.* attribute set
+    // or removed here is a metadata change like a chmod (pushed with the
+    // mode). The base holds no attributes, so the remote's are compared.
+    if (change.stale && !change.mode && st->meta.ctime_ns != b->local.ctime_ns) {
+      auto differ = userXattrsDiffer(p);
+      if (!differ) return tl::unexpected(differ.error());
+      change.mode = *differ;
+    }
   } else {
     change.content = true;  // hashed below only when it matters
   }

@@ -268,6 +268,9 @@ struct PassState {
   // The remote's user.* xattrs at `p`; an empty set, without asking again,
   // once the remote said it keeps none (kUnsupported). Any thread.
   Result<UserXattrs> remoteXattrs(const RelPath& p);
+  // Whether the cache's user.* xattrs of the file `p` differ from the
+  // remote's (false where either side keeps none or the remote lacks `p`).
+  Result<bool> userXattrsDiffer(const RelPath& p);
   std::atomic<bool> remote_keeps_no_xattrs = false;
   // After a push replaced the remote file at `p`: the cache file's user.*
   // xattrs follow. A file the push created afresh (`fresh`: a temporary

@@ -27,6 +27,21 @@ Result<UserXattrs> PassState::remoteXattrs(const RelPath& p) {
   return x;
 }
 
+Result<bool> PassState::userXattrsDiffer(const RelPath& p) {
+  if (remote_keeps_no_xattrs) return false;
+  auto mine = readUserXattrs(s.local, p);
+  if (!mine) {
+    if (mine.error().code() == ErrorCode::kUnsupported) return false;
+    return tl::unexpected(mine.error());
+  }
+  auto theirs = remoteXattrs(p);
+  if (!theirs) {
+    if (theirs.error().code() == ErrorCode::kNotFound) return false;  // the remote's side decides
+    return tl::unexpected(theirs.error());
+  }
+  return remote_keeps_no_xattrs ? false : *mine != *theirs;
+}
+
 Result<bool> PassState::carryXattrsOut(const RelPath& p, bool fresh) {
   if (!fresh) return copyUserXattrs(s.local, s.remote, p);
   auto want = readUserXattrs(s.local, p);

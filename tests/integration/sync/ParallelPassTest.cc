@@ -215,5 +215,27 @@ TEST_F(ParallelPassTest, UserXattrsStillTravelBothWays) {
   expectConverged();
 }
 
+TEST_F(ParallelPassTest, AnAttributeAloneSetOrRemovedInTheCacheReachesTheRemote) {
+  remote("dir/a.txt", "server");
+  remote("dir-x/b.txt", "other");
+  if (::lsetxattr((remote_root_ + "/dir-x/b.txt").c_str(), "user.keep", "1", 1, 0) != 0)
+    GTEST_SKIP() << "no user xattrs on " << remote_root_;
+  sync();
+  // setfattr alone: bytes, mode and mtime as they were, only the inode's ctime moved.
+  ASSERT_EQ(::lsetxattr((cache_ + "/dir/a.txt").c_str(), "user.tag", "blue", 4, 0), 0);
+  ASSERT_EQ(::lremovexattr((cache_ + "/dir-x/b.txt").c_str(), "user.keep"), 0);
+  sync();
+  char out[16] = {};
+  ASSERT_EQ(::lgetxattr((remote_root_ + "/dir/a.txt").c_str(), "user.tag", out, sizeof out), 4);
+  EXPECT_EQ(std::string(out, 4), "blue");
+  EXPECT_LT(::lgetxattr((remote_root_ + "/dir-x/b.txt").c_str(), "user.keep", out, sizeof out), 0);
+  EXPECT_EQ(errno, ENODATA) << "the removal reached the remote";
+  expectConverged();
+  // The next pass finds nothing to do.
+  sync();
+  EXPECT_EQ(::lgetxattr((remote_root_ + "/dir/a.txt").c_str(), "user.tag", out, sizeof out), 4);
+  expectConverged();
+}
+
 }  // namespace
 }  // namespace hoard::sync
