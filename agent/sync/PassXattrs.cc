@@ -31,7 +31,10 @@ Result<bool> PassState::userXattrsDiffer(const RelPath& p) {
   if (remote_keeps_no_xattrs) return false;
   auto mine = readUserXattrs(s.local, p);
   if (!mine) {
-    if (mine.error().code() == ErrorCode::kUnsupported) return false;
+    // Gone or replaced since it was hashed (an editor's save): the next
+    // look at it decides.
+    ErrorCode c = mine.error().code();
+    if (c == ErrorCode::kUnsupported || c == ErrorCode::kNotFound) return false;
     return tl::unexpected(mine.error());
   }
   auto theirs = remoteXattrs(p);
