@@ -46,12 +46,16 @@ Result<bool> PassState::userXattrsDiffer(const RelPath& p) {
 }
 
 Result<bool> PassState::carryXattrsOut(const RelPath& p, bool fresh) {
-  if (!fresh) return copyUserXattrs(s.local, s.remote, p);
   auto want = readUserXattrs(s.local, p);
   if (!want) {
-    if (want.error().code() == ErrorCode::kUnsupported) return false;
+    // The cache file was removed or replaced since it was staged (an
+    // editor's save): the bytes sent stand, and the next pass sees the
+    // cache's change and carries its attributes then.
+    ErrorCode c = want.error().code();
+    if (c == ErrorCode::kUnsupported || c == ErrorCode::kNotFound) return false;
     return tl::unexpected(want.error());
   }
+  if (!fresh) return makeUserXattrs(s.remote, p, *want);
   if (want->empty() || remote_keeps_no_xattrs) return false;
   return setUserXattrs(s.remote, p, *want);
 }

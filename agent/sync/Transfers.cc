@@ -48,7 +48,9 @@ Status PassState::push(const RelPath& p, const BaseEntry* b, const remote::Stat&
     remote::Stat final_remote = *replaced;
     auto carried = carryXattrsOut(p, !staged->is_db);
     if (!carried) {
-      forgetIntent(*intent);
+      // The bytes have landed: the intent stays, so the next pass adopts
+      // them as ours (adoptReplace) instead of taking them for a third
+      // party's change and a conflict.
       return tl::unexpected(carried.error());
     }
     if (*carried) {  // setting xattrs moved the remote's ctime: take its new version
@@ -295,10 +297,11 @@ Result<bool> PassState::pushFiles(const std::vector<FilePush>& pushes) {
       }
       if (!x.sent) {
         // A replace that timed out or lost the link may still land: its
-        // intent stays so the next pass recognises our own bytes. One that
-        // failed for good is forgotten.
+        // intent stays so the next pass recognises our own bytes, as does
+        // one that landed before its xattrs failed. One that failed for
+        // good is forgotten.
         const Error& e = x.sent.error();
-        if (x.replaced || !stopsPass(e)) forgetIntent(*x.intent);
+        if (!x.replaced && !stopsPass(e)) forgetIntent(*x.intent);
         if (!noteFailure(p, e)) stop = true;
         continue;
       }

@@ -373,6 +373,36 @@ TEST_F(ReconcilerFaultTest, AnEditToAFileThePassJustFetchedIsLoggedAndSent) {
   EXPECT_EQ(readAll(remote_root_ + "/other.txt"), "untouched\n");
 }
 
+// vim saves by renaming the file away and writing it anew: the cache file
+// is gone at the instant the pass reads its xattrs after the push landed.
+// The bytes sent are ours, so the next edit is sent, never taken for a
+// third party's change (a conflict on the user's own file).
+TEST_F(ReconcilerFaultTest, ACacheFileRenamedAwayJustAfterItsPushIsNotAConflictWithItself) {
+  writeAll(remote_root_ + "/draft.txt", "v1\n");
+  ASSERT_TRUE(pass().clean());
+  writeAll(cache_ + "/draft.txt", "v2, sent\n");
+  HookFs remote_side(posix_);
+  remote_side.after_replace = [&](const RelPath& p) {
+    if (p == "draft.txt") fs::rename(cache_ + "/draft.txt", cache_ + "/draft.txt~");
+  };
+  auto own = std::make_shared<OwnWrites>();
+  Reconciler rec(ShareSides{*journal_, mu_, share_, *local_fs_, remote_side, cache_, *store_,
+                            store::KeepPolicy{}, "laptop", nullptr, own});
+  (void)rec.run({});  // the push lands; the file is gone from the cache right after
+  EXPECT_EQ(readAll(remote_root_ + "/draft.txt"), "v2, sent\n");
+  remote_side.after_replace = nullptr;
+  writeAll(cache_ + "/draft.txt", "v3, the user's last save\n");
+  fs::remove(cache_ + "/draft.txt~");
+  auto second = rec.run({});
+  ASSERT_TRUE(second) << second.error().toString();
+  EXPECT_TRUE(second->new_conflicts.empty()) << "the pass took its own push for a server edit";
+  auto open = journal_->conflicts(share_, true);
+  ASSERT_TRUE(open);
+  EXPECT_TRUE(open->empty());
+  EXPECT_EQ(readAll(remote_root_ + "/draft.txt"), "v3, the user's last save\n");
+  EXPECT_FALSE(fs::exists(remote_root_ + "/draft.txt~"));
+}
+
 // The hoard walk holds an open temporary per staged file: however far the
 // fetching threads run ahead, a pass never runs out of file descriptors.
 TEST_F(ReconcilerFaultTest, AHoardWalkOfManySmallFilesStaysWithinTheFileDescriptorLimit) {
