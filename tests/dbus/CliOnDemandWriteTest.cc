@@ -222,6 +222,52 @@ TEST_F(CliOnDemandWriteTest, UserXattrsShowFromTheServerAndChangesReachIt) {
   EXPECT_EQ(slurp(R_ + "/dir.bak/c.txt"), "charlie in dir.bak\n");
 }
 
+std::string hexOf(const std::string& s) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xF]);
+  }
+  return out;
+}
+
+// Names with a newline and bytes that are not UTF-8, read, changed, renamed
+// and made by ordinary programs (argv, no shell quoting), and missed offline.
+TEST_F(CliOnDemandWriteTest, NamesWithANewlineOrNotUtf8WorkForEveryCall) {
+  const std::string nl = "dir/odd\nname.txt", latin = "dir-x/caf\xe9.txt",
+                    missed = "dir.bak/gr\xfc\xdf.txt";
+  put(R_ + "/" + nl, "newline name\n");
+  put(R_ + "/" + latin, "latin-1 name\n");
+  put(R_ + "/" + missed, "never fetched\n");
+  addOnDemand();
+  ASSERT_TRUE(eventually([&] { return fs::exists(C_ + "/" + missed); })) << log();
+  auto runArgv = [&](const std::vector<std::string>& argv) {
+    const std::string out = dir_ + "/argv.out";
+    fs::remove(out);
+    int rc = waitExit(spawn(argv, out));
+    return std::make_pair(rc, slurp(out));
+  };
+  EXPECT_EQ(runArgv({"/bin/cat", C_ + "/" + nl}), std::make_pair(0, std::string("newline name\n")));
+  EXPECT_EQ(runArgv({"/bin/sh", "-c", "echo appended >> \"$1\"", "sh", C_ + "/" + latin}).first, 0);
+  const std::string renamed = "dir/renamed\xff.txt", made = "dir-x/new\nfile\xfe";
+  EXPECT_EQ(runArgv({"/bin/mv", C_ + "/" + nl, C_ + "/" + renamed}).first, 0);
+  EXPECT_EQ(runArgv({"/bin/sh", "-c", "printf made > \"$1\"", "sh", C_ + "/" + made}).first, 0);
+  EXPECT_FALSE(fs::exists(C_ + "/" + nl));
+  EXPECT_EQ(slurp(C_ + "/" + renamed), "newline name\n");
+  syncAll();
+  EXPECT_EQ(slurp(R_ + "/" + latin), "latin-1 name\nappended\n");
+  EXPECT_EQ(slurp(R_ + "/" + renamed), "newline name\n");
+  EXPECT_FALSE(fs::exists(R_ + "/" + nl));
+  EXPECT_EQ(slurp(R_ + "/" + made), "made");
+  // Offline, a miss of a name that is not UTF-8 is listed byte-exact.
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+  ASSERT_TRUE(eventually([&] { return runArgv({"/bin/cat", C_ + "/" + missed}).first != 0; }));
+  json misses = json::parse(hoard("misses w --json").second, nullptr, false);
+  ASSERT_TRUE(misses.is_array() && !misses.empty()) << misses.dump();
+  EXPECT_EQ(misses.back()["path_hex"], hexOf(missed)) << misses.dump();
+}
+
 TEST_F(CliOnDemandWriteTest, AServerEditOfAFileChangedOfflineInTheViewIsAConflictNotALoss) {
   addOnDemand();
   ASSERT_TRUE(eventually([&] { return fs::exists(backing_ + "/pinned/p.txt"); })) << log();
