@@ -213,7 +213,6 @@ else
   run hoard evict "$SHELF/books/atlas.pdf"
   say "atlas.pdf is a placeholder now; kept on this laptop: $(cd "$XDG_STATE_HOME/hoard/backing/shelf" && find . -type f -printf '%P ')"
   run test -e "$LIBRARY/books/atlas.pdf" && say "(the server keeps atlas.pdf: evicting only frees the laptop's copy)"
-  run hoard sync shelf
   run hoard share remove shelf
 fi
 

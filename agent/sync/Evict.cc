@@ -88,6 +88,10 @@ Result<uint64_t> Reconciler::evict(const RelPath& path) {
   uint64_t freed = 0;
   std::vector<RelPath> order;
   for (const auto& [q, st] : pass.local) order.push_back(q);
+  if (s.own_writes) {
+    MutexLock lock(s.journal_mu);
+    s.own_writes->evicted.insert(order.begin(), order.end());
+  }
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const remote::Stat& st = pass.local.at(*it);
     Status gone = st.meta.type == FileType::kDir ? s.local.rmdir(*it, Expect::anything())

@@ -36,6 +36,12 @@ Status LocalRecorder::recordChanges(const std::vector<Change>& changes) {
     if ((c.op == ChangeOp::kMkdir || c.op == ChangeOp::kSymlink) && own_ &&
         own_->pending.count(c.path))
       continue;
+    // The deletion `hoard evict` made (the name is still gone): its own.
+    if ((c.op == ChangeOp::kUnlink || c.op == ChangeOp::kRmdir) && own_ &&
+        own_->evicted.erase(c.path) > 0) {
+      struct stat gone;
+      if (::lstat((cache_root_ + "/" + c.path).c_str(), &gone) != 0 && errno == ENOENT) continue;
+    }
     bool content = c.op == ChangeOp::kCreate || c.op == ChangeOp::kWrite ||
                    c.op == ChangeOp::kChmod || c.op == ChangeOp::kXattr;
     if (content) {
@@ -104,6 +110,7 @@ Result<std::vector<RescanReport>> LocalRecorder::runPendingRescans() {
 
 Result<RescanReport> LocalRecorder::rescan(const RelPath& subtree, bool verify) {
   MutexLock lock(journal_mu_);
+  if (own_) own_->evicted.clear();  // the rescan compares with the base: no event to wait for
   auto base = journal_.listBase(share_id_);
   if (!base) return tl::unexpected(base.error());
   auto log = journal_.changes(share_id_, 0);

@@ -18,6 +18,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 
 #include "common/FileMeta.h"
 #include "common/RelPath.h"
@@ -27,6 +28,11 @@ namespace hoard::sync {
 struct OwnWrites {
   // What the pass wrote, as it stat'ed it; nullopt while being written.
   std::map<RelPath, std::optional<FileMeta>> pending;
+  // Paths `hoard evict` removed from the cache: the deletion the recorder
+  // then sees for one (still absent) is hoard's, not the user's, and is not
+  // logged (else it would count as a change not yet written back until the
+  // next pass). Each is taken out by its event, or by a rescan.
+  std::set<RelPath> evicted;
 };
 
 }  // namespace hoard::sync

@@ -363,6 +363,23 @@ TEST_F(CliOnDemandTest, EvictTurnsFilesBackIntoPlaceholdersAndRefusesPins) {
   EXPECT_FALSE(fs::exists(backing_ + "/dir.bak")) << "a read is not a pin";
 }
 
+TEST_F(CliOnDemandTest, AnEvictionIsNotAChangeToWriteBackSoRemovingTheShareAtOnceWorks) {
+  // No write-back pass for a minute: what the tracker logged stays logged.
+  withConfig(R"({"write_back_quiet_ms": 60000, "write_back_max_delay_ms": 60000,
+                 "poll_interval_s": 3600})");
+  addOnDemand();
+  ASSERT_TRUE(eventually([&] { return fs::exists(backing_ + "/pinned/p.txt"); })) << log();
+  ASSERT_EQ(hoard("unpin " + C_ + "/pinned").first, 0) << last_err_;
+  ASSERT_EQ(hoard("evict " + C_ + "/pinned").first, 0) << last_err_;
+  EXPECT_FALSE(fs::exists(backing_ + "/pinned"));
+  std::this_thread::sleep_for(1500ms);  // the tracker has seen the deletions by now
+  json st = json::parse(hoard("status w --json").second, nullptr, false);
+  ASSERT_TRUE(st.is_array() && st.size() == 1u) << st.dump();
+  EXPECT_EQ(st[0]["pending_changes"], 0) << hoard("changes w").second;
+  EXPECT_EQ(hoard("share remove w").first, 0) << last_err_;
+  EXPECT_EQ(slurp(R_ + "/pinned/p.txt"), "kept offline\n") << "evicting never touches the server";
+}
+
 TEST_F(CliOnDemandTest, AFileHeldOpenByAProgramHoldsNeitherAStopNorARemove) {
   addOnDemand();
   // A program keeps a file of the view open (as an editor or a player does).
