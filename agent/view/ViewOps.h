@@ -4,7 +4,13 @@
 // The table of FUSE operations View mounts with. Internal to hoard_view.
 
 #define FUSE_USE_VERSION 314
+#include <fcntl.h>
 #include <fuse3/fuse.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
 
 #include "common/RelPath.h"
 #include "view/ViewCore.h"
@@ -27,6 +33,25 @@ inline ViewCore& requestCore() {
 // "/a/b" (the kernel's form) -> "a/b"; "/" -> "".
 inline RelPath requestPath(const char* path) {
   return RelPath(path[0] == '/' ? path + 1 : path);
+}
+
+// Runs fn(dirfd, name) on the directory holding `p` in the cache root (no
+// symlink followed on the way): its result if that is >= 0, else -errno.
+template <class F>
+auto atLocalParent(const RelPath& p, F fn) {
+  int dir = requestCore().openLocal(RelPath(parentOf(p)), O_PATH | O_DIRECTORY);
+  using R = decltype(fn(dir, ""));
+  if (dir < 0) return static_cast<R>(dir);
+  R r = fn(dir, std::string(baseName(p)).c_str());
+  int err = errno;
+  ::close(dir);
+  return r < 0 ? static_cast<R>(-err) : r;
+}
+
+// True if the cache root holds `p` (hydrated, kept, or made in the view).
+inline bool isLocal(const RelPath& p) {
+  struct stat st {};
+  return requestCore().localStat(p, &st);
 }
 
 }  // namespace hoard::view

@@ -22,23 +22,6 @@ namespace {
 
 ViewCore& core() { return requestCore(); }
 
-// Runs fn(dirfd, name) on the directory holding `p` in the cache root:
-// its result if that is >= 0, else -errno.
-template <class F>
-int atParent(const RelPath& p, F fn) {
-  int dir = core().openLocal(RelPath(parentOf(p)), O_PATH | O_DIRECTORY);
-  if (dir < 0) return dir;
-  int r = fn(dir, std::string(baseName(p)).c_str());
-  int err = errno;
-  ::close(dir);
-  return r < 0 ? -err : r;
-}
-
-bool isLocal(const RelPath& p) {
-  struct stat st {};
-  return core().localStat(p, &st);
-}
-
 bool visible(const RelPath& p) { return isLocal(p) || core().tree.find(p).has_value(); }
 
 // 0 if the view may change `p`: not the root, not one of hoard's own names.
@@ -74,7 +57,7 @@ int opCreate(const char* path, mode_t mode, struct fuse_file_info* fi) {
   if (int r = core().makeParents(p)) return r;
   int flags = (fi->flags & (O_ACCMODE | O_APPEND | O_TRUNC | O_EXCL)) | O_CREAT | O_NOFOLLOW |
               O_CLOEXEC;
-  int fd = atParent(p, [&](int dir, const char* name) { return ::openat(dir, name, flags, mode); });
+  int fd = atLocalParent(p, [&](int dir, const char* name) { return ::openat(dir, name, flags, mode); });
   if (fd < 0) return fd;
   return keepOpen(p, fd, fi);
 }
@@ -108,7 +91,7 @@ int opUnlink(const char* path) {
   // A placeholder is hydrated first: the engine then sees the deletion of
   // the remote's version (without a base it would see nothing to do).
   if (int r = core().localize(p)) return r;
-  int r = atParent(p, [](int dir, const char* name) { return ::unlinkat(dir, name, 0); });
+  int r = atLocalParent(p, [](int dir, const char* name) { return ::unlinkat(dir, name, 0); });
   if (r < 0) return r;
   if (listed) core().tree.hide(p);
   return 0;
@@ -121,7 +104,7 @@ int opRmdir(const char* path) {
   if (listed_children && !listed_children->empty()) return -ENOTEMPTY;
   const bool listed = core().tree.find(p).has_value();
   if (int r = core().localize(p)) return r;
-  int r = atParent(p, [](int dir, const char* name) { return ::unlinkat(dir, name, AT_REMOVEDIR); });
+  int r = atLocalParent(p, [](int dir, const char* name) { return ::unlinkat(dir, name, AT_REMOVEDIR); });
   if (r < 0) return r;
   if (listed) core().tree.hide(p);
   return 0;
@@ -130,14 +113,14 @@ int opRmdir(const char* path) {
 int opMkdir(const char* path, mode_t mode) {
   RelPath p = requestPath(path);
   if (int r = prepareNew(p)) return r;
-  int r = atParent(p, [&](int dir, const char* name) { return ::mkdirat(dir, name, mode); });
+  int r = atLocalParent(p, [&](int dir, const char* name) { return ::mkdirat(dir, name, mode); });
   return r < 0 ? r : 0;
 }
 
 int opSymlink(const char* target, const char* path) {
   RelPath p = requestPath(path);
   if (int r = prepareNew(p)) return r;
-  int r = atParent(p, [&](int dir, const char* name) { return ::symlinkat(target, dir, name); });
+  int r = atLocalParent(p, [&](int dir, const char* name) { return ::symlinkat(target, dir, name); });
   return r < 0 ? r : 0;
 }
 
@@ -158,7 +141,7 @@ int opRename(const char* from, const char* to, unsigned int flags) {
   int dir = core().openLocal(RelPath(parentOf(t)), O_PATH | O_DIRECTORY);
   if (dir < 0) return dir;
   std::string to_name(baseName(t));
-  int r = atParent(f, [&](int from_dir, const char* name) {
+  int r = atLocalParent(f, [&](int from_dir, const char* name) {
     return ::renameat2(from_dir, name, dir, to_name.c_str(), flags);
   });
   ::close(dir);
@@ -172,7 +155,7 @@ int opChmod(const char* path, mode_t mode, struct fuse_file_info*) {
   if (p.empty()) return -EPERM;
   if (int r = changeable(p)) return r;
   if (int r = core().localize(p)) return r;
-  int r = atParent(p, [&](int dir, const char* name) {
+  int r = atLocalParent(p, [&](int dir, const char* name) {
     return ::fchmodat(dir, name, mode & 07777, AT_SYMLINK_NOFOLLOW);
   });
   return r < 0 ? r : 0;
@@ -187,7 +170,7 @@ int opUtimens(const char* path, const struct timespec tv[2], struct fuse_file_in
   if (p.empty()) return -EPERM;
   if (int r = changeable(p)) return r;
   if (int r = core().localize(p)) return r;
-  int r = atParent(p, [&](int dir, const char* name) {
+  int r = atLocalParent(p, [&](int dir, const char* name) {
     return ::utimensat(dir, name, tv, AT_SYMLINK_NOFOLLOW);
   });
   return r < 0 ? r : 0;

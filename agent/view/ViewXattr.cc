@@ -31,19 +31,18 @@ bool isUserName(const char* name) { return std::strncmp(name, "user.", 5) == 0; 
 // whether the call may follow the last component (only for the root).
 template <class F>
 long onLocal(const RelPath& p, F fn) {
-  int fd = core().openLocal(RelPath(p.empty() ? "" : parentOf(p)), O_PATH | O_DIRECTORY);
+  if (!p.empty()) {
+    return atLocalParent(p, [&](int dir, const char* name) -> long {
+      std::string proc = "/proc/self/fd/" + std::to_string(dir) + "/" + name;
+      return fn(proc.c_str(), false);
+    });
+  }
+  int fd = core().openLocal(RelPath(), O_PATH | O_DIRECTORY);
   if (fd < 0) return fd;
-  std::string proc = "/proc/self/fd/" + std::to_string(fd);
-  if (!p.empty()) proc += "/" + std::string(baseName(p));
-  long r = fn(proc.c_str(), p.empty());
+  long r = fn(("/proc/self/fd/" + std::to_string(fd)).c_str(), true);
   int err = errno;
   ::close(fd);
   return r < 0 ? -err : r;
-}
-
-bool isLocal(const RelPath& p) {
-  struct stat st {};
-  return core().localStat(p, &st);
 }
 
 // Copies `value` out as getxattr(2) does: its size when size is 0.
