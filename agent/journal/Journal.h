@@ -265,10 +265,18 @@ class Journal {
   // --- misses of the view (RemoteListing.cc) ----------------------------
   // Records one miss (m.id is assigned and returned). kInvalidArgument for a
   // malformed path or an outcome other than failed / fetched / timed-out /
-  // interrupted; kNotFound if no such share.
+  // interrupted / declined; kNotFound if no such share.
   Result<int64_t> addMiss(const MissRecord& m);
   // The share's misses, oldest first.
   Result<std::vector<MissRecord>> misses(int64_t share_id);
+  // The answers "Always fail for PROGRAM" kept for every share's view
+  // (a.policy "error"; kInvalidArgument otherwise or for an empty name).
+  // Putting one again replaces it.
+  Status putReadAnswer(const ReadAnswerRecord& a);
+  // kNotFound if none is kept for `program`.
+  Status forgetReadAnswer(const std::string& program);
+  // Ordered by program.
+  Result<std::vector<ReadAnswerRecord>> readAnswers();
 
   // --- objects ------------------------------------------------------------
   // Object rows are created and counted only by the journal's triggers, from

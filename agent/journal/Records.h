@@ -173,9 +173,18 @@ struct MissRecord {
   RelPath path;
   std::string program;  // the reader's name ("" if unknown)
   int64_t at_ns = 0;    // nanoseconds since the epoch
-  std::string outcome;  // "failed", "fetched", "timed-out", "interrupted"
+  std::string outcome;  // "failed", "fetched", "timed-out", "interrupted", "declined"
 
   bool operator==(const MissRecord&) const = default;
+};
+
+// A person's answer "Always fail for PROGRAM" to an on-demand read offline.
+struct ReadAnswerRecord {
+  std::string program;  // executable name (or comm), as view::ReadQuestion::program
+  std::string policy;   // "error"
+  int64_t at_ns = 0;    // when it was answered
+
+  bool operator==(const ReadAnswerRecord&) const = default;
 };
 
 struct ObjectInfo {

@@ -124,7 +124,7 @@ Result<std::vector<ListedEntry>> Journal::remoteListing(int64_t share_id) {
 Result<int64_t> Journal::addMiss(const MissRecord& m) {
   HOARD_TRY(checkListed(ListedEntry{m.path, {}, {}, {}}));
   if (m.outcome != "failed" && m.outcome != "fetched" && m.outcome != "timed-out" &&
-      m.outcome != "interrupted") {
+      m.outcome != "interrupted" && m.outcome != "declined") {
     return fail(ErrorCode::kInvalidArgument,
                 "miss of " + displayPath(m.path) + ": unknown outcome '" + m.outcome + "'");
   }
@@ -158,6 +158,40 @@ Result<std::vector<MissRecord>> Journal::misses(int64_t share_id) {
     if (!row) return out;
     out.push_back(MissRecord{q.colInt(0), share_id, q.colBlob(1), q.colText(2), q.colInt(3),
                              q.colText(4)});
+  }
+}
+
+Status Journal::putReadAnswer(const ReadAnswerRecord& a) {
+  if (a.program.empty() || a.policy != "error")
+    return fail(ErrorCode::kInvalidArgument, "read answer for program '" + a.program +
+                                                 "': policy '" + a.policy +
+                                                 "' (only \"error\" is kept)");
+  HOARD_TRY_ASSIGN(q, db_->query("remember a read answer",
+                                 "INSERT INTO read_answers (program, policy, at_ns) "
+                                 "VALUES (?1, ?2, ?3) ON CONFLICT (program) DO UPDATE "
+                                 "SET policy = excluded.policy, at_ns = excluded.at_ns"));
+  q.bindText(1, a.program).bindText(2, a.policy).bindInt(3, a.at_ns);
+  return q.run();
+}
+
+Status Journal::forgetReadAnswer(const std::string& program) {
+  HOARD_TRY_ASSIGN(q, db_->query("forget a read answer",
+                                 "DELETE FROM read_answers WHERE program = ?1"));
+  q.bindText(1, program);
+  HOARD_TRY(q.run());
+  if (sqlite3_changes64(db_->handle()) == 0)
+    return fail(ErrorCode::kNotFound, "no answer is kept for program '" + program + "'");
+  return {};
+}
+
+Result<std::vector<ReadAnswerRecord>> Journal::readAnswers() {
+  HOARD_TRY_ASSIGN(q, db_->query("list read answers",
+                                 "SELECT program, policy, at_ns FROM read_answers ORDER BY program"));
+  std::vector<ReadAnswerRecord> out;
+  for (;;) {
+    HOARD_TRY_ASSIGN(row, q.step());
+    if (!row) return out;
+    out.push_back(ReadAnswerRecord{q.colText(0), q.colText(1), q.colInt(2)});
   }
 }
 

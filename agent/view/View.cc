@@ -108,6 +108,8 @@ ViewCore::ViewCore(ViewOptions options, const std::vector<journal::ListedEntry>&
       pool(poolOptions()),
       hydrate_pool(hydratePoolOptions()) {
   tree.setHidden(opts.deleted, 0);
+  MutexLock lock(mu_);
+  answered_ = opts.answered_policies;
 }
 
 Status canMount() { return checkFuseDevice(); }
@@ -187,6 +189,12 @@ View::~View() {
 }
 
 void View::setOnline(bool online) { core_->setOnline(online); }
+
+Status View::answer(uint64_t id, ReadAnswer a) { return core_->answer(id, a); }
+
+void View::setAnsweredPolicies(std::map<std::string, MissPolicy> policies) {
+  core_->setAnsweredPolicies(std::move(policies));
+}
 
 void View::setListing(const std::vector<journal::ListedEntry>& listing) {
   core_->tree.replace(listing);

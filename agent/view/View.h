@@ -45,8 +45,24 @@
 
 namespace hoard::view {
 
-// What a read of missing data does while the share is offline.
-enum class MissPolicy { kError, kWait };
+// What a read of missing data does while the share is offline: fail at
+// once, wait (until online or the deadline), or wait as kWait while asking
+// a person (ViewOptions::on_ask; View::answer) whether to wait or fail.
+enum class MissPolicy { kError, kWait, kAsk };
+
+// A person's answer to a ReadQuestion: keep waiting (until the deadline),
+// fail the reads now, or fail them and every later one of that program
+// (ViewOptions::on_always_fail remembers it).
+enum class ReadAnswer { kWait, kFail, kAlwaysFail };
+
+// Reads under kAsk that wait for `path`, by one program: the question put
+// once (later reads of the same file by the same program join it).
+struct ReadQuestion {
+  uint64_t id = 0;      // unique in the process (View::answer's key)
+  RelPath path;
+  std::string program;  // the executable's name (else its comm): the key of "always fail"
+  std::chrono::milliseconds deadline{0};  // how long the reads wait unanswered
+};
 
 // The errno a read of missing data gets offline under kError (and when the
 // remote fails under the fetch): "Network is unreachable" says what is
@@ -60,7 +76,9 @@ struct Miss {
   RelPath path;
   std::string program;  // the reader's /proc/PID/comm ("" if it is gone)
   int64_t at_ns = 0;    // when, nanoseconds since the epoch
-  std::string outcome;  // "failed", "fetched" (waited, then online), "timed-out", "interrupted"
+  // "failed", "fetched" (waited, then online), "timed-out", "interrupted",
+  // "declined" (under kAsk, the person answered fail)
+  std::string outcome;
 };
 
 // Data of a placeholder that arrived: bytes_done of its bytes_total are
@@ -94,6 +112,16 @@ struct ViewOptions {
   // thread that fetched. Must not access the mount. May be null.
   std::function<void(const FetchProgress&)> on_fetch;
   std::chrono::milliseconds progress_interval{250};
+  // Under kAsk: told of a question when its first read starts waiting, and
+  // of its outcome (as Miss::outcome) once its last read is over. On a FUSE
+  // thread; must not block or access the mount. Null: kAsk waits as kWait.
+  std::function<void(const ReadQuestion&)> on_ask;
+  std::function<void(uint64_t id, const std::string& outcome)> on_asked;
+  // The person answered kAlwaysFail for `program`: hoardd keeps it (the
+  // view already fails that program's reads at once). May be null.
+  std::function<void(const std::string& program)> on_always_fail;
+  // Answers remembered (kAlwaysFail): over program_policies.
+  std::map<std::string, MissPolicy> answered_policies;
   // Makes the listed path `rel` (a file, or a directory with everything
   // beneath it) local in the cache root, with the remote's version as its
   // base (hoardd: sync::ShareEngine::hydrate). Runs on a thread of the
@@ -143,6 +171,13 @@ class View {
   // not shown again.
   uint64_t deletionCount() const;
   void setDeleted(const std::vector<RelPath>& deleted, uint64_t since);
+
+  // Answers question `id` (ViewOptions::on_ask). kNotFound if no read of
+  // this view waits for it (over, or another view's).
+  Status answer(uint64_t id, ReadAnswer a);
+  // Replaces the remembered answers (ViewOptions::answered_policies), e.g.
+  // after the person forgot one.
+  void setAnsweredPolicies(std::map<std::string, MissPolicy> policies);
 
   // Fetches the whole of the placeholder `rel` now (a file read while
   // offline, once the share is back), on the calling thread, in the blocks

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -34,6 +35,11 @@ struct OpenFile {
 
 // The errno a program's call gets for `e` (a fetch's or a hydration's).
 int errnoOf(const Error& e);
+
+// Nanoseconds since the epoch, now.
+int64_t nowNs();
+// /proc/PID/comm ("" if the process is gone).
+std::string programOf(pid_t pid);
 
 class ViewCore {
  public:
@@ -98,6 +104,10 @@ class ViewCore {
   uint64_t addOpen(std::unique_ptr<OpenFile> f) HOARD_EXCLUDES(open_mu_);
   void release(uint64_t fh) HOARD_EXCLUDES(open_mu_);
 
+  // --- the miss policy's questions (ViewMiss.cc) ---
+  Status answer(uint64_t id, ReadAnswer a) HOARD_EXCLUDES(mu_);
+  void setAnsweredPolicies(std::map<std::string, MissPolicy> policies) HOARD_EXCLUDES(mu_);
+
   void setOnline(bool online) HOARD_EXCLUDES(mu_);
   bool online() const HOARD_EXCLUDES(mu_);
   void shutdown() HOARD_EXCLUDES(mu_);
@@ -109,6 +119,18 @@ class ViewCore {
   // once online (try again), or -errno.
   int miss(const RelPath& rel) HOARD_EXCLUDES(mu_);
   void report(const RelPath& rel, const std::string& outcome);
+  // A question under kAsk: the reads waiting for one path, by one program.
+  struct Question {
+    ReadQuestion asked;
+    std::optional<ReadAnswer> answer;
+    int waiting = 0;  // reads inside miss() for it
+  };
+  // The question of `rel` by `program` (joined if put already, else put:
+  // opts.on_ask told). Returns its id.
+  uint64_t joinQuestion(const RelPath& rel, const std::string& program) HOARD_EXCLUDES(mu_);
+  // A read of question `id` is over with `outcome`; the last one tells
+  // opts.on_asked and drops it.
+  void leaveQuestion(uint64_t id, const std::string& outcome) HOARD_EXCLUDES(mu_);
   // opts.on_fetch of `e` after a fetch into `bf` (throttled per file).
   void reportProgress(const journal::ListedEntry& e, BlockFile& bf) HOARD_EXCLUDES(mu_);
   // Fetches `blocks` of `e` into `bf`: 0, -EAGAIN if the remote file is not
@@ -122,6 +144,8 @@ class ViewCore {
   std::map<RelPath, std::shared_ptr<BlockFile>> blocks_ HOARD_GUARDED_BY(mu_);
   // When opts.on_fetch was last told of a file not yet complete.
   std::map<RelPath, std::chrono::steady_clock::time_point> progress_at_ HOARD_GUARDED_BY(mu_);
+  std::map<uint64_t, Question> questions_ HOARD_GUARDED_BY(mu_);
+  std::map<std::string, MissPolicy> answered_ HOARD_GUARDED_BY(mu_);  // opts.answered_policies and later answers
   Mutex open_mu_;
   std::unordered_map<uint64_t, std::unique_ptr<OpenFile>> open_ HOARD_GUARDED_BY(open_mu_);
 };

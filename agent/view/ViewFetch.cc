@@ -9,7 +9,6 @@
 
 #include <cerrno>
 #include <chrono>
-#include <fstream>
 
 #include "common/Try.h"
 #include "view/ProgramPolicy.h"
@@ -21,19 +20,6 @@ namespace {
 
 // Blocks one fetch brings at most (with 256 KiB blocks, 2 MiB).
 constexpr size_t kReadAhead = 8;
-
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string programOf(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
-  std::string name;
-  std::getline(in, name);
-  return name;
-}
 
 // What one fetch brought: the blocks' bytes, or the version the remote
 // holds now if it is not the one listed.
@@ -274,45 +260,6 @@ int ViewCore::readPlaceholder(const RelPath& rel, const BlockVersion& opened, ch
     if (r != 0) return r;
   }
   return -EIO;
-}
-
-int ViewCore::miss(const RelPath& rel) {
-  MissPolicy policy = opts.policy;
-  if (!opts.program_policies.empty()) {
-    fuse_context* ctx = fuse_get_context();
-    if (ctx && ctx->pid > 0)
-      if (auto p = policyFor(opts.program_policies, readingProcess(ctx->pid))) policy = *p;
-  }
-  if (policy == MissPolicy::kError) {
-    report(rel, "failed");
-    return -kMissErrno;
-  }
-  auto deadline = std::chrono::steady_clock::now() + opts.wait_deadline;
-  MutexLock lock(mu_);
-  while (!online_) {
-    if (stopping_ || fuse_interrupted()) {
-      lock.unlock();
-      report(rel, "interrupted");
-      return -EINTR;
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) {
-      lock.unlock();
-      report(rel, "timed-out");
-      return -kWaitTimeoutErrno;
-    }
-    // Polled: an interrupt from the kernel sets a flag, not our condition.
-    online_cv_.waitUntil(mu_, std::min(deadline, now + std::chrono::milliseconds(50)));
-  }
-  lock.unlock();
-  report(rel, "fetched");
-  return 0;
-}
-
-void ViewCore::report(const RelPath& rel, const std::string& outcome) {
-  if (!opts.on_miss) return;
-  fuse_context* ctx = fuse_get_context();
-  opts.on_miss(Miss{rel, ctx ? programOf(ctx->pid) : "", nowNs(), outcome});
 }
 
 void ViewCore::setOnline(bool online) {

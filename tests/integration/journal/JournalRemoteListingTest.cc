@@ -110,5 +110,60 @@ TEST(JournalRemoteListingTest, MissesAreKeptInOrderAndBadOnesRefused) {
   EXPECT_EQ(raw.scalar("SELECT count(*) FROM view_misses"), "0");
 }
 
+TEST(JournalRemoteListingTest, ReadAnswersAreKeptReplacedAndForgotten) {
+  TempDir tmp;
+  auto j = openOk(tmp.file("j.db"));
+  ASSERT_TRUE(j);
+  ASSERT_TRUE(j->putReadAnswer({"totem", "error", 100}));
+  ASSERT_TRUE(j->putReadAnswer({"cat", "error", 200}));
+  ASSERT_TRUE(j->putReadAnswer({"totem", "error", 300}));  // answered again: replaced
+  auto got = j->readAnswers();
+  ASSERT_TRUE(got) << got.error().toString();
+  ASSERT_EQ(*got, (std::vector<ReadAnswerRecord>{{"cat", "error", 200}, {"totem", "error", 300}}));
+  for (ReadAnswerRecord bad : {ReadAnswerRecord{"", "error", 1}, ReadAnswerRecord{"vlc", "wait", 1}}) {
+    Status s = j->putReadAnswer(bad);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code(), ErrorCode::kInvalidArgument);
+  }
+  ASSERT_TRUE(j->forgetReadAnswer("cat"));
+  Status again = j->forgetReadAnswer("cat");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code(), ErrorCode::kNotFound);
+  EXPECT_NE(again.error().message().find("'cat'"), std::string::npos);
+  EXPECT_EQ(*j->readAnswers(), (std::vector<ReadAnswerRecord>{{"totem", "error", 300}}));
+}
+
+TEST(JournalRemoteListingTest, MigrationTwelveKeepsTheMissesAndAllowsDeclined) {
+  TempDir tmp;
+  const std::string path = tmp.file("old.db");
+  {
+    auto j = openOk(path);
+    ASSERT_TRUE(j);
+  }
+  {
+    // Back to what 0011 left: the misses table without "declined".
+    RawDb raw(path);
+    raw.exec("DROP TABLE read_answers; DROP TABLE view_misses;");
+    raw.exec(readBytes(std::string(HOARD_JOURNAL_SCHEMA_DIR) + "/0010_view_misses.sql"));
+    raw.exec("INSERT INTO shares (id, name, remote_root, cache_root, state, created_at_ns) VALUES "
+             "(7, 'docs', x'2f72', x'2f63', 'online', 1)");
+    raw.exec("INSERT INTO view_misses (id, share_id, path, program, at_ns, outcome) VALUES "
+             "(3, 7, x'6469722d78ff0a61', 'cat', 5, 'timed-out')");
+    raw.exec("PRAGMA user_version = 11");
+  }
+  auto j = openOk(path);
+  ASSERT_TRUE(j);
+  auto kept = j->misses(7);
+  ASSERT_TRUE(kept) << kept.error().toString();
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ((*kept)[0], (MissRecord{3, 7, std::string("dir-x\xff\na", 8), "cat", 5, "timed-out"}));
+  ASSERT_TRUE(j->addMiss({0, 7, "dir/a", "cat", 6, "declined"}));
+  EXPECT_EQ(j->misses(7)->back().outcome, "declined");
+  ASSERT_TRUE(j->putReadAnswer({"cat", "error", 6}));
+  RawDb raw(path);
+  EXPECT_EQ(raw.scalar("PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(raw.scalar("PRAGMA foreign_key_check"), "");
+}
+
 }  // namespace
 }  // namespace hoard::journal
