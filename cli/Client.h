@@ -60,6 +60,9 @@ class Agent final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> {
                      const std::string& message) override;
   void onFetchProgress(const std::string&, const std::vector<uint8_t>&, const std::string&,
                        const uint64_t&, const uint64_t&) override {}
+  void onReadWanted(const uint64_t&, const std::string&, const std::vector<uint8_t>&,
+                    const std::string&, const uint32_t&) override {}
+  void onReadQuestionOver(const uint64_t&, const std::string&, const std::string&) override {}
   void onAuthenticationRequired(const std::string&, const std::string&) override {}
   void onAuthenticationExpiring(const std::string&, const int64_t&, const std::string&) override {}
 

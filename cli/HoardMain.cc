@@ -307,6 +307,17 @@ int main(int argc, char** argv) {
   misses->add_option("share", share)->required();
   json_flag(misses);
   misses->callback([&] { action = [&](Agent& a) { return listMisses(a, share, as_json); }; });
+  auto* answers = app.add_subcommand(
+      "answers", "the programs whose offline reads always fail, as answered on the desktop");
+  json_flag(answers);
+  answers->require_subcommand(0, 1);
+  answers->callback([&] {
+    if (!action) action = [&](Agent& a) { return listReadAnswers(a, as_json); };
+  });
+  std::string program;
+  auto* forget = answers->add_subcommand("forget", "let PROGRAM's offline reads follow the share's policy again");
+  forget->add_option("program", program)->required();
+  forget->callback([&] { action = [&](Agent& a) { return forgetReadAnswer(a, program); }; });
 
   auto* preload = app.add_subcommand("preload", "fetch pinned data now (the hoard walk)");
   preload->add_option("share", share)->required();

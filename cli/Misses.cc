@@ -17,6 +17,7 @@ std::string outcomeText(const std::string& outcome) {
   if (outcome == "fetched") return "waited, then fetched";
   if (outcome == "timed-out") return "waited, then failed (timed out)";
   if (outcome == "interrupted") return "waited, then interrupted";
+  if (outcome == "declined") return "asked, then failed (answered Fail)";
   return outcome;
 }
 
@@ -38,6 +39,29 @@ int listMisses(Agent& agent, const std::string& share, bool as_json) {
     std::cout << out.dump(2) << "\n";
   else if (list.empty())
     std::cout << "no reads of " << share << " missed data offline\n";
+  return kOk;
+}
+
+int listReadAnswers(Agent& agent, bool as_json) {
+  json out = json::array();
+  auto list = agent.ListReadAnswers();
+  for (const auto& a : list) {
+    out.push_back({{"program", std::get<0>(a)}, {"policy", std::get<1>(a)}, {"at_ns", std::get<2>(a)}});
+    if (!as_json)
+      std::cout << std::get<0>(a) << "  always fails offline (answered " << timeText(std::get<2>(a))
+                << ")\n";
+  }
+  if (as_json)
+    std::cout << out.dump(2) << "\n";
+  else if (list.empty())
+    std::cout << "no answers kept: every program's offline reads follow its share's "
+                 "offline_reads\n";
+  return kOk;
+}
+
+int forgetReadAnswer(Agent& agent, const std::string& program) {
+  agent.ForgetReadAnswer(program);
+  std::cout << program << ": offline reads follow each share's offline_reads again\n";
   return kOk;
 }
 

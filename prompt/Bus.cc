@@ -92,6 +92,23 @@ Status AgentLink::registerPrompt() {
   return st;
 }
 
+Status AgentLink::answerRead(uint64_t question, const std::string& answer) {
+  return guarded([&] { AnswerRead(question, answer); });
+}
+
+void AgentLink::onReadWanted(const uint64_t& question, const std::string& share,
+                             const std::vector<uint8_t>& path, const std::string& program,
+                             const uint32_t& deadline_s) {
+  if (on_read_wanted)
+    on_read_wanted(ReadWanted{question, share, std::string(path.begin(), path.end()), program,
+                              deadline_s});
+}
+
+void AgentLink::onReadQuestionOver(const uint64_t& question, const std::string&,
+                                   const std::string&) {
+  if (on_read_over) on_read_over(question);
+}
+
 Status AgentLink::resolve(uint64_t id, const std::string& how) {
   return guarded([&] { Resolve({id}, how); });
 }

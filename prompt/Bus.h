@@ -18,6 +18,7 @@
 #include "common/Error.h"
 #include "dbus/org.hoard.Agent1.proxy.h"
 #include "dbus/org.hoard.Resolver1.adaptor.h"
+#include "prompt/ReadTexts.h"
 #include "prompt/ReadyTexts.h"
 #include "prompt/Texts.h"
 #include "prompt/org.freedesktop.Notifications.proxy.h"
@@ -47,10 +48,17 @@ class AgentLink final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> 
   std::function<void(uint64_t job, const std::string& error, const std::string& message)>
       on_job_finished;
 
+  // ReadWanted: a program's offline read waits for an answer (offline_reads "ask").
+  std::function<void(ReadWanted)> on_read_wanted;
+  // ReadQuestionOver(question, share, outcome).
+  std::function<void(uint64_t question)> on_read_over;
+
   // Registers kResolverObject as resolver "prompt", the default for what no
   // rule takes (done already by this connection counts as done). kExists if
   // another program holds the name.
   Status registerPrompt();
+  // Answers a ReadWanted question: "wait", "fail" or "always-fail".
+  Status answerRead(uint64_t question, const std::string& answer);
   // Decides conflict `id` with keep-local, keep-remote or stash.
   Status resolve(uint64_t id, const std::string& how);
   // Whether conflict `id` is still waiting (open or merging); false if
@@ -83,6 +91,11 @@ class AgentLink final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy> 
                      const std::string& message) override;
   void onFetchProgress(const std::string&, const std::vector<uint8_t>&, const std::string&,
                        const uint64_t&, const uint64_t&) override {}
+  void onReadWanted(const uint64_t& question, const std::string& share,
+                    const std::vector<uint8_t>& path, const std::string& program,
+                    const uint32_t& deadline_s) override;
+  void onReadQuestionOver(const uint64_t& question, const std::string& share,
+                          const std::string& outcome) override;
   void onAuthenticationRequired(const std::string& share, const std::string&) override;
   void onAuthenticationExpiring(const std::string& share, const int64_t& seconds_left,
                                 const std::string&) override;

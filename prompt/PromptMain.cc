@@ -20,6 +20,7 @@
 #include "prompt/Bus.h"
 #include "prompt/Prompt.h"
 #include "prompt/PromptConfig.h"
+#include "prompt/ReadPrompt.h"
 #include "prompt/ReadyCheck.h"
 #include "prompt/Worker.h"
 
@@ -38,10 +39,14 @@ struct Session {
         resolver(*connection),
         worker(std::make_unique<Worker>()),
         auth(*worker, agent, notifier, config.reminder_interval),
+        reads(agent, notifier),
         prompt(*worker, agent, notifier, std::move(config)) {
     Prompt* p = &prompt;
     AuthPrompt* a = &auth;
+    ReadPrompt* r = &reads;
     Worker* w = worker.get();
+    agent.on_read_wanted = [r, w](ReadWanted q) { w->post([r, q] { r->wanted(q); }); };
+    agent.on_read_over = [r, w](uint64_t q) { w->post([r, q] { r->over(q); }); };
     resolver.on_conflict = [p, w](ConflictInfo c) { w->post([p, c] { p->offer(c); }); };
     agent.on_resolved = [p, w](uint64_t id) { w->post([p, id] { p->resolved(id); }); };
     agent.on_state_changed = [a, w](const std::string& share) {
@@ -57,19 +62,21 @@ struct Session {
       w->post([a, job, error, msg] { a->jobFinished(job, error, msg); });
     };
     // Each ignores the notifications that are not its own.
-    notifier.on_action = [p, a, w](uint32_t id, std::string key) {
-      w->post([p, a, id, key] {
+    notifier.on_action = [p, a, r, w](uint32_t id, std::string key) {
+      w->post([p, a, r, id, key] {
         p->action(id, key);
         a->action(id, key);
+        r->action(id, key);
       });
     };
-    notifier.on_closed = [p, a, w](uint32_t id, uint32_t) {
-      w->post([p, a, id] {
+    notifier.on_closed = [p, a, r, w](uint32_t id, uint32_t) {
+      w->post([p, a, r, id] {
         p->closed(id);
         a->closed(id);
+        r->closed(id);
       });
     };
-    names = watchNames(*connection, [p, a, w](const std::string& name, const std::string& owner) {
+    names = watchNames(*connection, [p, a, r, w](const std::string& name, const std::string& owner) {
       if (owner.empty()) return;
       if (name == kAgentName) {
         w->post([p, a] {
@@ -77,9 +84,10 @@ struct Session {
           a->agentAppeared();
         });
       } else {
-        w->post([p, a] {
+        w->post([p, a, r] {
           p->serverChanged();
           a->serverChanged();
+          r->serverChanged();
         });
       }
     });
@@ -98,6 +106,7 @@ struct Session {
   std::unique_ptr<sdbus::IProxy> names;
   std::unique_ptr<Worker> worker;
   AuthPrompt auth;
+  ReadPrompt reads;
   Prompt prompt;
 };
 
@@ -140,9 +149,10 @@ int main(int argc, char** argv) {
     std::cerr << "<3>hoard-prompt: cannot use the session bus: " << e.getMessage() << std::endl;
     return 1;
   }
-  s->worker->post([p = &s->prompt, a = &s->auth] {
+  s->worker->post([p = &s->prompt, a = &s->auth, r = &s->reads] {
     p->serverChanged();
     a->serverChanged();
+    r->serverChanged();
   });
   // The first call starts hoardd by D-Bus activation where it is not running.
   if (auto st = s->agent.registerPrompt(); !st) {

@@ -203,6 +203,9 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   std::vector<std::string> Shares() override;
   std::vector<sdbus::Struct<std::vector<uint8_t>, std::string, int64_t, std::string>> ListMisses(
       const std::string& share) override;  // AgentViews.cc
+  void AnswerRead(const uint64_t& question, const std::string& answer) override;
+  std::vector<sdbus::Struct<std::string, std::string, int64_t>> ListReadAnswers() override;
+  void ForgetReadAnswer(const std::string& program) override;
   uint32_t OpenConflicts() override;
 
   // The running engine of `share`; throws org.hoard.Error.UnknownShare.
@@ -227,6 +230,12 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   // unmounted: the files of its backing directory go back to the user's
   // directory (RemoveShare leaves the user's files where they were).
   void returnBackingFiles(const journal::ShareRecord& rec);
+  // The views mounted now (AgentViews.cc).
+  std::vector<std::shared_ptr<ShareView>> mountedViews() HOARD_EXCLUDES(mu_);
+  // Every view gets the read answers the journal keeps.
+  void refreshReadAnswers() HOARD_EXCLUDES(mu_, journal_mu_);
+  // The answer "always fail" for `program`: kept, and told to every view.
+  void rememberAlwaysFail(const std::string& program) HOARD_EXCLUDES(mu_, journal_mu_);
   // MakeOnDemand's work (AgentOnDemand.cc), on the control strand: the
   // engine of `rec` (not on demand) stopped, its cache root's files moved
   // into the backing directory, the view mounted, the engine started again.

@@ -195,7 +195,13 @@ void Agent::SetOffline(sdbus::Result<>&& result, std::string share, bool offline
   // Going offline waits until the running pass stopped touching the remote.
   async(control_, "SetOffline", std::move(result),
         [this, share, offline](sdbus::Result<>& reply) {
-          orRaise(engine(share)->engine->setUserOffline(offline));
+          auto e = engine(share);
+          orRaise(e->engine->setUserOffline(offline));
+          // The view is offline before the reply (the state hook comes
+          // later, from the share's thread): a read right after `hoard
+          // offline` gets the miss policy, never the remote.
+          if (offline)
+            if (auto view = e->currentView()) view->stateChanged(journal::ShareState::kOffline);
           reply.returnResults();
         });
 }

@@ -3,6 +3,7 @@
 // mounted once their engine runs, unmounted before it stops, and their
 // misses listed.
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -21,19 +22,30 @@ Status Agent::startView(const std::shared_ptr<Engine>& e, const journal::ShareRe
   // thread of its own that may outlive it: no reference that keeps the
   // engine (and so the view) alive past its stop.
   std::weak_ptr<Engine> weak = e;
-  auto hydrate = [weak, name = share.name](const RelPath& path) -> Status {
+  ShareViewHooks hooks;
+  hooks.hydrate = [weak, name = share.name](const RelPath& path) -> Status {
     auto engine = weak.lock();
     if (!engine || !engine->engine)
       return fail(ErrorCode::kAborted, "share \"" + name + "\" is stopping");
     return engine->engine->hydrate(path);
   };
   // Progress of the data programs wait for, on the bus (a file manager's bar).
-  auto on_fetch = [this, name = share.name](const view::FetchProgress& p) {
+  hooks.on_fetch = [this, name = share.name](const view::FetchProgress& p) {
     signal([&] { emitFetchProgress(name, bytes(p.path), p.program, p.bytes_done, p.bytes_total); });
   };
+  // offline_reads "ask": the question for a prompt, and its end.
+  hooks.on_ask = [this, name = share.name](const view::ReadQuestion& q) {
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(q.deadline).count();
+    signal([&] {
+      emitReadWanted(q.id, name, bytes(q.path), q.program, static_cast<uint32_t>(secs));
+    });
+  };
+  hooks.on_asked = [this, name = share.name](uint64_t id, const std::string& outcome) {
+    signal([&] { emitReadQuestionOver(id, name, outcome); });
+  };
+  hooks.on_always_fail = [this](const std::string& program) { rememberAlwaysFail(program); };
   auto v = ShareView::mount(journal_, journal_mu_, share, e->engine->remoteFs(),
-                            partsDir(options_.state_dir, share.name), policy, std::move(hydrate),
-                            std::move(on_fetch));
+                            partsDir(options_.state_dir, share.name), policy, std::move(hooks));
   if (!v) {
     Error err = v.error().withContext("share \"" + share.name + "\": on-demand view");
     {
@@ -105,6 +117,97 @@ Agent::ListMisses(const std::string& share) {
     out.reserve(misses.size());
     for (const auto& m : misses) out.emplace_back(bytes(m.path), m.program, m.at_ns, m.outcome);
     return out;
+  });
+}
+
+std::vector<std::shared_ptr<ShareView>> Agent::mountedViews() {
+  std::vector<std::shared_ptr<Engine>> engines;
+  {
+    MutexLock lock(mu_);
+    for (const auto& [name, e] : engines_) engines.push_back(e);
+  }
+  std::vector<std::shared_ptr<ShareView>> out;
+  for (const auto& e : engines)
+    if (auto v = e->currentView()) out.push_back(std::move(v));
+  return out;
+}
+
+void Agent::refreshReadAnswers() {
+  std::vector<journal::ReadAnswerRecord> answers;
+  {
+    MutexLock lock(journal_mu_);
+    auto got = journal_.readAnswers();
+    if (!got) {
+      log(3, "read answers: " + got.error().message());
+      return;
+    }
+    answers = std::move(*got);
+  }
+  for (const auto& v : mountedViews()) v->setAnsweredPolicies(answeredPolicies(answers));
+}
+
+void Agent::rememberAlwaysFail(const std::string& program) {
+  {
+    MutexLock lock(journal_mu_);
+    if (Status s = journal_.putReadAnswer(
+            {program, "error",
+             std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count()}); !s) {
+      logMessage(3, "cannot keep the answer \"always fail\" for " + program + ": " +
+                        s.error().message() + "; it holds until hoardd stops",
+                 LogFields{{}, {}, 0, dbus::errorName(s.error().code())});
+      return;
+    }
+  }
+  log(5, "reads of missing data by " + program + " now fail at once offline (answered)");
+  refreshReadAnswers();  // every share's view, not only the one that asked
+}
+
+void Agent::AnswerRead(const uint64_t& question, const std::string& answer) {
+  call("AnswerRead", [&] {
+    view::ReadAnswer a;
+    if (answer == "wait")
+      a = view::ReadAnswer::kWait;
+    else if (answer == "fail")
+      a = view::ReadAnswer::kFail;
+    else if (answer == "always-fail")
+      a = view::ReadAnswer::kAlwaysFail;
+    else
+      raise(Error(ErrorCode::kInvalidArgument, "answer \"" + answer +
+                                                   "\": expected \"wait\", \"fail\" or "
+                                                   "\"always-fail\""));
+    for (const auto& v : mountedViews()) {
+      Status s = v->answer(question, a);
+      if (s) return;
+      if (s.error().code() != ErrorCode::kNotFound) raise(s.error());
+    }
+    raise(Error(ErrorCode::kNotFound, "no read waits for an answer to question " + std::to_string(question) +
+                               " (it is over: the share came back, the read ended or the "
+                               "deadline passed)"));
+  });
+}
+
+std::vector<sdbus::Struct<std::string, std::string, int64_t>> Agent::ListReadAnswers() {
+  return call("ListReadAnswers", [&] {
+    std::vector<journal::ReadAnswerRecord> answers;
+    {
+      MutexLock lock(journal_mu_);
+      answers = orRaise(journal_.readAnswers());
+    }
+    std::vector<sdbus::Struct<std::string, std::string, int64_t>> out;
+    for (const auto& a : answers) out.emplace_back(a.program, a.policy, a.at_ns);
+    return out;
+  });
+}
+
+void Agent::ForgetReadAnswer(const std::string& program) {
+  call("ForgetReadAnswer", [&] {
+    {
+      MutexLock lock(journal_mu_);
+      orRaise(journal_.forgetReadAnswer(program));
+    }
+    refreshReadAnswers();
   });
 }
 

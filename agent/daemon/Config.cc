@@ -164,11 +164,17 @@ std::map<std::string, ShareAuthOptions> shareAuth(const nlohmann::json& doc) {
   return out;
 }
 
-// An offline_reads_by_program object ({"NAME or UNIT": "error"|"wait"})
-// laid over `list`; the schema checked the values.
+// "error", "wait" or "ask" (the schema checked it).
+view::MissPolicy missPolicy(const nlohmann::json& j) {
+  if (j == "wait") return view::MissPolicy::kWait;
+  if (j == "ask") return view::MissPolicy::kAsk;
+  return view::MissPolicy::kError;
+}
+
+// An offline_reads_by_program object ({"NAME or UNIT": "error"|"wait"|"ask"})
+// laid over `list`.
 void addProgramPolicies(std::map<std::string, view::MissPolicy>& list, const nlohmann::json& j) {
-  for (const auto& [program, policy] : j.items())
-    list[program] = policy == "wait" ? view::MissPolicy::kWait : view::MissPolicy::kError;
+  for (const auto& [program, policy] : j.items()) list[program] = missPolicy(policy);
 }
 
 // The view policy of shares the config says nothing of: the shipped list of
@@ -195,7 +201,7 @@ std::map<std::string, ShareViewPolicy> shareViews(const nlohmann::json& doc,
         !v.contains("offline_reads_by_program") && !v.contains("fetch_missed"))
       continue;
     ShareViewPolicy p = base;
-    if (v.contains("offline_reads") && v["offline_reads"] == "wait") p.policy = view::MissPolicy::kWait;
+    if (v.contains("offline_reads")) p.policy = missPolicy(v["offline_reads"]);
     if (v.contains("offline_wait_s")) p.wait_deadline = seconds(v["offline_wait_s"]);
     if (v.contains("offline_reads_by_program"))
       addProgramPolicies(p.by_program, v["offline_reads_by_program"]);

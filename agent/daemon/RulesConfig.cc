@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "daemon/RulesConfig.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "daemon/Config.h"
 
 namespace hoard::daemon {
@@ -29,13 +32,32 @@ Result<resolvers::RuleSet> parseList(const json& list, const std::string& path,
   return resolvers::RuleSet::parse(list, "config " + path + ": " + pointer, registry);
 }
 
-// The keys of a share's settings; the rules are read here, the rest by Config.cc.
-constexpr const char* kShareKeys =
-    "rules, lister, auth_command, auth_check_command, auth_check_interval_s, auth_warn_before_s";
+// The keys of a share's settings, as the config's schema names them (one
+// list: a key added there is known here); the rules are read here, the
+// rest by Config.cc.
+const std::vector<std::string>& shareKeys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> out;
+    json schema = json::parse(configSchema(), nullptr, false);
+    const json* props = nullptr;
+    if (!schema.is_discarded())
+      props = &schema["properties"]["shares"]["additionalProperties"]["properties"];
+    if (props && props->is_object())
+      for (const auto& [k, v] : props->items()) out.push_back(k);
+    return out;
+  }();
+  return keys;
+}
 
 bool isShareKey(const std::string& k) {
-  return k == "rules" || k == "lister" || k == "auth_command" || k == "auth_check_command" ||
-         k == "auth_check_interval_s" || k == "auth_warn_before_s";
+  const auto& keys = shareKeys();
+  return std::find(keys.begin(), keys.end(), k) != keys.end();
+}
+
+std::string shareKeyList() {
+  std::string out;
+  for (const auto& k : shareKeys()) out += (out.empty() ? "" : ", ") + k;
+  return out;
 }
 
 Result<LoadedRules> fromDocument(const json& doc, const std::string& path,
@@ -61,7 +83,7 @@ Result<LoadedRules> fromDocument(const json& doc, const std::string& path,
       if (!isShareKey(k))
         return fail(ErrorCode::kInvalidArgument,
                     "config " + path + ": " + at + "/" + k + ": unknown key (a share has: " +
-                        kShareKeys + ")");
+                        shareKeyList() + ")");
     if (!v.contains("rules")) continue;
     auto set = parseList(v["rules"], path, at + "/rules", registry);
     if (!set) return tl::unexpected(set.error());

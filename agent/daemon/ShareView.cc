@@ -27,18 +27,28 @@ ShareView::ShareView(journal::Journal& journal, Mutex& journal_mu, journal::Shar
       share_(std::move(share)),
       fetch_missed_(fetch_missed) {}
 
+std::map<std::string, view::MissPolicy> answeredPolicies(
+    const std::vector<journal::ReadAnswerRecord>& answers) {
+  std::map<std::string, view::MissPolicy> out;
+  for (const auto& a : answers)
+    if (a.policy == "error") out[a.program] = view::MissPolicy::kError;
+  return out;
+}
+
 Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, Mutex& journal_mu,
                                                     const journal::ShareRecord& share,
                                                     std::shared_ptr<remote::RemoteFs> remote,
                                                     const std::string& parts_dir,
                                                     const ShareViewPolicy& policy,
-                                                    std::function<Status(const RelPath&)> hydrate,
-                                                    std::function<void(const view::FetchProgress&)> on_fetch) {
+                                                    ShareViewHooks hooks) {
   std::vector<journal::ListedEntry> listing;
+  std::vector<journal::ReadAnswerRecord> answers;
   {
     MutexLock lock(journal_mu);
     HOARD_TRY_ASSIGN(l, journal.remoteListing(share.id));
     listing = std::move(l);
+    HOARD_TRY_ASSIGN(a, journal.readAnswers());
+    answers = std::move(a);
   }
   std::unique_ptr<ShareView> sv(new ShareView(journal, journal_mu, share, policy.fetch_missed));
   HOARD_TRY_ASSIGN(deleted, sv->deletedInCache());
@@ -52,8 +62,12 @@ Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, M
   o.program_policies = policy.by_program;
   ShareView* raw = sv.get();
   o.on_miss = [raw](const view::Miss& m) { raw->recordMiss(m); };
-  o.hydrate = std::move(hydrate);
-  o.on_fetch = std::move(on_fetch);
+  o.answered_policies = answeredPolicies(answers);
+  o.hydrate = std::move(hooks.hydrate);
+  o.on_fetch = std::move(hooks.on_fetch);
+  o.on_ask = std::move(hooks.on_ask);
+  o.on_asked = std::move(hooks.on_asked);
+  o.on_always_fail = std::move(hooks.on_always_fail);
   o.deleted = std::move(deleted);
   HOARD_TRY_ASSIGN(v, view::View::mount(std::move(o), listing, std::move(remote)));
   sv->view_ = std::move(v);

@@ -39,20 +39,33 @@ struct ShareViewPolicy {
   bool fetch_missed = false;
 };
 
+// What a view asks of hoardd (view::ViewOptions' callbacks of the same
+// names). hydrate: a placeholder a program changes is hoarded first; the
+// others tell the bus. Each may be null.
+struct ShareViewHooks {
+  std::function<Status(const RelPath&)> hydrate;
+  std::function<void(const view::FetchProgress&)> on_fetch;
+  std::function<void(const view::ReadQuestion&)> on_ask;
+  std::function<void(uint64_t id, const std::string& outcome)> on_asked;
+  std::function<void(const std::string& program)> on_always_fail;
+};
+
+// The journal's read answers (`hoard answers`) as the view's policies.
+std::map<std::string, view::MissPolicy> answeredPolicies(
+    const std::vector<journal::ReadAnswerRecord>& answers);
+
 class ShareView {
  public:
   // Mounts the view of `share` (share.onDemand()) with the listing the
   // journal holds, its blocks kept in `parts_dir`, fetching through
-  // `remote`, placeholders made local through `hydrate` before a program
-  // changes them (view::ViewOptions::hydrate). Starts offline. Errors:
-  // View::mount's, the journal's.
+  // `remote`, the read answers the journal keeps over `policy`. Starts
+  // offline. Errors: View::mount's, the journal's.
   static Result<std::unique_ptr<ShareView>> mount(journal::Journal& journal, Mutex& journal_mu,
                                                   const journal::ShareRecord& share,
                                                   std::shared_ptr<remote::RemoteFs> remote,
                                                   const std::string& parts_dir,
                                                   const ShareViewPolicy& policy,
-                                                  std::function<Status(const RelPath&)> hydrate,
-                                                  std::function<void(const view::FetchProgress&)> on_fetch);
+                                                  ShareViewHooks hooks);
   // Unmounts (lazily: a program inside is not stuck; it sees ENOTCONN).
   ~ShareView();
 
@@ -65,6 +78,12 @@ class ShareView {
   Status reloadListing();
   // The blocks fetched for `path` and beneath dropped (view::View::evict).
   Result<uint64_t> evict(const RelPath& path) { return view_->evict(path); }
+  // A person's answer to question `id` (view::View::answer).
+  Status answer(uint64_t id, view::ReadAnswer a) { return view_->answer(id, a); }
+  // The read answers kept now (after one was given or forgotten).
+  void setAnsweredPolicies(std::map<std::string, view::MissPolicy> p) {
+    view_->setAnsweredPolicies(std::move(p));
+  }
 
  private:
   ShareView(journal::Journal& journal, Mutex& journal_mu, journal::ShareRecord share,

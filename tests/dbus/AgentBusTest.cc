@@ -79,6 +79,9 @@ class AgentProxy final : public sdbus::ProxyInterfaces<org::hoard::Agent1_proxy>
                   const uint64_t&, const uint32_t&, const uint32_t&) override {}
   void onFetchProgress(const std::string&, const std::vector<uint8_t>&, const std::string&,
                        const uint64_t&, const uint64_t&) override {}
+  void onReadWanted(const uint64_t&, const std::string&, const std::vector<uint8_t>&,
+                    const std::string&, const uint32_t&) override {}
+  void onReadQuestionOver(const uint64_t&, const std::string&, const std::string&) override {}
   void onJobFinished(const uint64_t& job, const std::string&, const std::string& error,
                      const std::string& message) override {
     std::lock_guard lock(mu);

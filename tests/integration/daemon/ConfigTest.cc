@@ -4,6 +4,8 @@
 // real hoardd refuses to start on one, and leaves its state alone.
 
 #include "daemon/Config.h"
+#include "daemon/RulesConfig.h"
+#include "resolvers/Resolver.h"
 
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -96,6 +98,31 @@ TEST_F(ConfigTest, AShareListerIsReadAndABadOneNamesItsKey) {
               std::string::npos)
         << b.error().message();
   }
+}
+
+TEST_F(ConfigTest, EveryShareSettingOfTheSchemaLeavesTheRulesOn) {
+  // Found as "rules disabled: ... /shares/w/offline_reads: unknown key": the
+  // rules' own check knew only some of a share's settings.
+  resolvers::Registry registry;
+  resolvers::registerBuiltins(registry);
+  std::string cfg = write(R"({"shares": {"w": {
+      "rules": [{"match": "*.log", "resolver": "keep-remote"}],
+      "offline_reads": "ask", "offline_wait_s": 5, "fetch_missed": true,
+      "offline_reads_by_program": {"totem": "error"}, "lister": "/srv/w",
+      "auth_command": "kinit", "auth_check_command": "klist -s",
+      "auth_check_interval_s": 60, "auth_warn_before_s": 600}}})");
+  auto o = loadConfig(cfg);
+  ASSERT_TRUE(o) << o.error().toString();
+  EXPECT_EQ(o->views.at("w").policy, view::MissPolicy::kAsk);
+  auto rules = loadRules(cfg, registry);
+  ASSERT_TRUE(rules) << rules.error().toString();
+  EXPECT_EQ(rules->shares.count("w"), 1u);
+  auto bad = loadRules(write(R"({"shares": {"w": {"colour": "red"}}})"), registry);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("/shares/w/colour: unknown key"), std::string::npos)
+      << bad.error().message();
+  EXPECT_NE(bad.error().message().find("offline_reads"), std::string::npos)
+      << bad.error().message();
 }
 
 TEST_F(ConfigTest, HoarddRefusesToStartOnABadConfig) {
