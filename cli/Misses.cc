@@ -17,7 +17,7 @@ std::string outcomeText(const std::string& outcome) {
   if (outcome == "fetched") return "waited, then fetched";
   if (outcome == "timed-out") return "waited, then failed (timed out)";
   if (outcome == "interrupted") return "waited, then interrupted";
-  if (outcome == "declined") return "asked, then failed (answered Fail)";
+  if (outcome == "declined") return "asked, then failed (as answered)";
   return outcome;
 }
 

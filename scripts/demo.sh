@@ -8,7 +8,8 @@
 # conflict, resolve it, both sides equal. Then the safety nets: kill -9 of
 # hoardd mid-burst loses nothing, an absent share is not an empty one. Last,
 # an on-demand share: the whole share visible, only pins kept, misses listed,
-# a file evicted back to a placeholder.
+# a file evicted back to a placeholder, and a read offline that asks
+# whether to wait (offline_reads "ask") answered over the bus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -213,6 +214,36 @@ else
   run hoard evict "$SHELF/books/atlas.pdf"
   say "atlas.pdf is a placeholder now; kept on this laptop: $(cd "$XDG_STATE_HOME/hoard/backing/shelf" && find . -type f -printf '%P ')"
   run test -e "$LIBRARY/books/atlas.pdf" && say "(the server keeps atlas.pdf: evicting only frees the laptop's copy)"
+
+  step "Files on demand: \"ask\" (the desktop prompt asks whether a read should wait for the network)"
+  cat > "$XDG_CONFIG_HOME/hoard/config.json" <<'JSON'
+{"rules": [{"name": "objects", "match": "**/*.o", "resolver": "keep-remote"}],
+ "shares": {"shelf": {"offline_reads": "ask", "offline_wait_s": 60}}}
+JSON
+  say "shares.shelf.offline_reads is \"ask\" now; hoardd restarts to read it"
+  kill "$HOARDD"; while kill -0 "$HOARDD" 2>/dev/null; do sleep 0.05; done
+  start_hoardd
+  until_true "the shelf's view" test -e "$SHELF/books/atlas.pdf"
+  run hoard offline shelf
+  dbus-monitor --session "type='signal',interface='org.hoard.Agent1',member='ReadWanted'" >"$WORK/questions.txt" 2>&1 &
+  MONITOR=$!
+  until_true "dbus-monitor" grep -q NameAcquired "$WORK/questions.txt"
+  say "cat reads atlas.pdf (a placeholder) offline: it waits, and hoardd asks on the bus:"
+  cat "$SHELF/books/atlas.pdf" >/dev/null 2>"$WORK/cat.err" &
+  READER=$!
+  until_true "the question" grep -q "member=ReadWanted" "$WORK/questions.txt"
+  kill "$MONITOR"
+  grep -A5 "member=ReadWanted" "$WORK/questions.txt" | tail -5
+  question=$(grep -A1 "member=ReadWanted" "$WORK/questions.txt" | awk '/uint64/ {print $2; exit}')
+  say "hoard-prompt would show \"cat wants atlas.pdf, which is not available offline\" with Wait for the network / Fail / Always fail for cat; a script answers here, as the prompt does:"
+  run dbus-send --session --print-reply --dest=org.hoard.Agent1 /org/hoard/Agent1 org.hoard.Agent1.AnswerRead "uint64:$question" string:always-fail >/dev/null
+  set +e; wait "$READER"; rc=$?; set -e
+  say "cat ended at once (exit $rc): $(cat "$WORK/cat.err")"
+  say "the answer is kept, for every on-demand share, until forgotten:"
+  run hoard answers
+  run hoard answers forget cat
+  run hoard misses shelf
+  run hoard online shelf
   run hoard share remove shelf
 fi
 

@@ -132,7 +132,7 @@ TEST_F(CliOnDemandAskTest, AReadOfflineAsksOnTheBusAndFailEndsItAtOnce) {
   EXPECT_EQ(misses[0]["outcome"], "declined");
   EXPECT_EQ(misses[0]["program"], "cat");
   std::string text = hoard("misses w").second;
-  EXPECT_NE(text.find("cat  dir-x/b.txt  asked, then failed (answered Fail)"), std::string::npos)
+  EXPECT_NE(text.find("cat  dir-x/b.txt  asked, then failed (as answered)"), std::string::npos)
       << text;
 }
 

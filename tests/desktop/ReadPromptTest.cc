@@ -78,7 +78,7 @@ TEST_F(ReadPromptTest, TheQuestionNamesProgramAndFileAndFailEndsTheReadAtOnce) {
     auto c = mock_->closes();
     return std::count(c.begin(), c.end(), n[0].id) > 0;
   })) << promptLog();
-  EXPECT_NE(hoard("misses od").second.find("answered Fail"), std::string::npos);
+  EXPECT_NE(hoard("misses od").second.find("asked, then failed (as answered)"), std::string::npos);
 }
 
 TEST_F(ReadPromptTest, AlwaysFailIsKeptAndTheNextReadIsNotAsked) {
