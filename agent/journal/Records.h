@@ -5,6 +5,7 @@
 // absolute roots as std::string); hashes and object ids are ContentHash.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -161,6 +162,9 @@ struct ListedEntry {
   FileMeta meta;               // the remote's metadata (type, size, mode, times, inode)
   std::string data_version;    // the remote's data version then (opaque bytes)
   std::string symlink_target;  // for symlinks
+  // Its user.* extended attributes (name -> value); nullopt where they
+  // were not read (the view then asks the remote, online only).
+  std::optional<std::map<std::string, std::string>> xattrs = std::nullopt;
 
   bool operator==(const ListedEntry&) const = default;
 };

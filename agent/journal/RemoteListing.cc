@@ -18,9 +18,47 @@ namespace {
 
 constexpr const char* kInsert =
     "INSERT INTO remote_listing (share_id, path, type, size, mode, mtime_ns, ctime_ns, inode, "
-    "data_version, symlink_target) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "data_version, symlink_target, xattrs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
     "ON CONFLICT (share_id, path) DO UPDATE SET type = ?3, size = ?4, mode = ?5, mtime_ns = ?6, "
-    "ctime_ns = ?7, inode = ?8, data_version = ?9, symlink_target = ?10";
+    "ctime_ns = ?7, inode = ?8, data_version = ?9, symlink_target = ?10, xattrs = ?11";
+
+void putLength(std::string& out, size_t n) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
+}
+
+// 0013_listing_xattrs.sql's encoding.
+std::string encodeXattrs(const std::map<std::string, std::string>& xattrs) {
+  std::string out;
+  for (const auto& [name, value] : xattrs) {
+    putLength(out, name.size());
+    out += name;
+    putLength(out, value.size());
+    out += value;
+  }
+  return out;
+}
+
+Result<std::map<std::string, std::string>> decodeXattrs(std::string_view in,
+                                                         const std::string& where) {
+  std::map<std::string, std::string> out;
+  auto take = [&](std::string& to) -> bool {
+    if (in.size() < 4) return false;
+    size_t n = 0;
+    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<unsigned char>(in[i]);
+    in.remove_prefix(4);
+    if (in.size() < n) return false;
+    to.assign(in.substr(0, n));
+    in.remove_prefix(n);
+    return true;
+  };
+  while (!in.empty()) {
+    std::string name, value;
+    if (!take(name) || !take(value) || name.empty())
+      return fail(ErrorCode::kCorrupt, where + ": its extended attributes are malformed");
+    out[name] = std::move(value);
+  }
+  return out;
+}
 
 Status checkListed(const ListedEntry& e) {
   if (e.path.empty()) {
@@ -42,6 +80,10 @@ Status insertListed(Query q, int64_t share_id, const ListedEntry& e) {
       .bindInt(8, static_cast<int64_t>(e.meta.inode))
       .bindBlob(9, e.data_version)
       .bindBlob(10, e.symlink_target);
+  if (e.xattrs)
+    q.bindBlob(11, encodeXattrs(*e.xattrs));
+  else
+    q.bindNull(11);
   auto r = q.run();
   if (!r) return tl::unexpected(r.error().withContext("remote listing " + displayPath(e.path)));
   return {};
@@ -94,7 +136,7 @@ Result<int64_t> Journal::removeRemoteListedUnder(int64_t share_id, const RelPath
 Result<std::vector<ListedEntry>> Journal::remoteListing(int64_t share_id) {
   HOARD_TRY_ASSIGN(q, db_->query("read remote listing",
                                  "SELECT path, type, size, mode, mtime_ns, ctime_ns, inode, "
-                                 "data_version, symlink_target FROM remote_listing "
+                                 "data_version, symlink_target, xattrs FROM remote_listing "
                                  "WHERE share_id = ?1 ORDER BY path"));
   q.bindInt(1, share_id);
   std::vector<ListedEntry> out;
@@ -117,6 +159,12 @@ Result<std::vector<ListedEntry>> Journal::remoteListing(int64_t share_id) {
     e.meta.inode = static_cast<uint64_t>(q.colInt(6));
     e.data_version = q.colBlob(7);
     e.symlink_target = q.colBlob(8);
+    if (!q.colNull(9)) {
+      HOARD_TRY_ASSIGN(x, decodeXattrs(q.colBlob(9), "journal " + displayPath(path_) +
+                                                          ": remote listing row " +
+                                                          displayPath(e.path)));
+      e.xattrs = std::move(x);
+    }
     out.push_back(std::move(e));
   }
 }

@@ -3,9 +3,13 @@
 
 #include <future>
 #include <limits>
+#include <map>
+#include <optional>
 
+#include "common/Try.h"
 #include "sync/ConflictDetail.h"
 #include "sync/Phases.h"
+#include "sync/Xattrs.h"
 
 namespace hoard::sync {
 
@@ -101,14 +105,43 @@ Result<std::vector<remote::WalkEntry>> listRemote(ShareSides& s) {
   return std::move(answer->entries);
 }
 
+// The user.* xattrs of a listed file or directory: those the last listing
+// held if its ctime and inode are the same (setting or removing one moves
+// the ctime), else read from the remote (a listxattr, and a getxattr per
+// attribute), so a pass that finds nothing changed asks nothing more. None
+// for a remote without xattrs; nullopt if the remote failed to say (the
+// view then asks it, online).
+std::optional<UserXattrs> listedXattrs(ShareSides& s, const RelPath& path, const remote::Stat& st,
+                                       const journal::ListedEntry* before) {
+  if (st.meta.type != FileType::kFile && st.meta.type != FileType::kDir) return UserXattrs{};
+  if (before && before->xattrs && before->meta.type == st.meta.type &&
+      before->meta.ctime_ns == st.meta.ctime_ns && before->meta.inode == st.meta.inode)
+    return before->xattrs;
+  auto got = readUserXattrs(s.remote, path);
+  if (got) return std::move(*got);
+  if (got.error().code() == ErrorCode::kUnsupported) return UserXattrs{};
+  return std::nullopt;
+}
+
 // The remote as this pass listed it, for the view of an on-demand share:
-// every entry, also the -wal of a database (the view shows files, not units).
+// every entry, also the -wal of a database (the view shows files, not
+// units), with its user.* xattrs.
 Status recordListing(PassState& pass) {
   ShareSides& s = pass.s;
+  std::map<RelPath, journal::ListedEntry> before;
+  {
+    MutexLock lock(s.journal_mu);
+    HOARD_TRY_ASSIGN(old, s.journal.remoteListing(s.share_id));
+    for (auto& e : old) before.emplace(e.path, std::move(e));
+  }
   std::vector<journal::ListedEntry> rows;
   rows.reserve(pass.remote.size());
-  for (const auto& [path, st] : pass.remote)
-    rows.push_back(journal::ListedEntry{path, st.meta, st.data_version, st.symlink_target});
+  for (const auto& [path, st] : pass.remote) {
+    auto b = before.find(path);
+    rows.push_back(journal::ListedEntry{
+        path, st.meta, st.data_version, st.symlink_target,
+        listedXattrs(s, path, st, b == before.end() ? nullptr : &b->second)});
+  }
   MutexLock lock(s.journal_mu);
   Status stored = s.journal.replaceRemoteListing(s.share_id, rows);
   if (stored) pass.report.listing_recorded = true;

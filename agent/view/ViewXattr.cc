@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 // Extended attributes in the view. A file the cache root holds answers with
 // its own (as the engine syncs them: user.* both ways); a placeholder's
-// user.* attributes come from the remote while online, under the fetch
-// deadline, and offline it shows none (a metadata call never waits). Setting
-// or removing one makes the placeholder local first, like any change.
+// user.* attributes come from the listing (a pass read them with it), online
+// and offline, without waiting; where the listing holds none (it predates
+// them, or the remote failed to say) from the remote while online, under
+// the fetch deadline, and none offline. Setting or removing one makes the
+// placeholder local first, like any change.
 
 #define FUSE_USE_VERSION 314
 #include <fcntl.h>
@@ -62,7 +64,12 @@ int opGetxattr(const char* path, const char* name, char* value, size_t size) {
   }
   auto e = core().tree.find(p);
   if (!e) return -ENOENT;
-  if (!isUserName(name) || !core().online()) return -ENODATA;
+  if (!isUserName(name)) return -ENODATA;
+  if (e->xattrs) {  // as the last listing saw them: never waits
+    auto it = e->xattrs->find(name);
+    return it == e->xattrs->end() ? -ENODATA : answer(it->second, value, size);
+  }
+  if (!core().online()) return -ENODATA;
   std::string n = name;
   auto v = core().pool.run<std::string>(
       "getxattr " + displayPath(p), core().opts.fetch_deadline,
@@ -80,6 +87,12 @@ int opListxattr(const char* path, char* list, size_t size) {
   }
   auto e = core().tree.find(p);
   if (!e) return -ENOENT;
+  if (e->xattrs) {
+    std::string packed;
+    for (const auto& [n, v] : *e->xattrs)
+      if (isUserName(n.c_str())) packed.append(n).push_back('\0');
+    return answer(packed, list, size);
+  }
   if (!core().online()) return 0;
   auto names = core().pool.run<std::vector<std::string>>(
       "listxattr " + displayPath(p), core().opts.fetch_deadline,

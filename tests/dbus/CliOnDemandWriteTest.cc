@@ -202,16 +202,26 @@ TEST_F(CliOnDemandWriteTest, UserXattrsShowFromTheServerAndChangesReachIt) {
   syncAll();
   EXPECT_EQ(xattrOf(R_ + "/dir.bak/c.txt", "user.tag"), "set in the view");
   EXPECT_EQ(slurp(R_ + "/dir.bak/c.txt"), "charlie in dir.bak\n");
-  // Offline a placeholder shows none, at once; a kept file shows its own.
+  // A server change of a placeholder's attributes shows after the next pass.
+  ASSERT_EQ(::setxattr((R_ + "/dir/a.txt").c_str(), "user.note", "alpha's, changed", 16, 0), 0);
+  ASSERT_EQ(::setxattr((R_ + "/dir/a.txt").c_str(), "user.bin", "\xff\0\n", 3, 0), 0);
+  ASSERT_EQ(::removexattr((R_ + "/dir-x/b.txt").c_str(), "user.note"), 0);
+  syncAll();
+  // Offline a placeholder shows what the last listing held, at once; a
+  // kept file shows its own.
   ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
   int err = 0;
-  // The view learns of the state change a moment after the command returns.
-  ASSERT_TRUE(eventually([&] { return xattrOf(C_ + "/dir/a.txt", "user.note").empty(); }));
   auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(xattrOf(C_ + "/dir/a.txt", "user.note", &err), "");
+  EXPECT_EQ(xattrOf(C_ + "/dir/a.txt", "user.note"), "alpha's, changed");
+  EXPECT_EQ(xattrOf(C_ + "/dir/a.txt", "user.bin"), std::string("\xff\0\n", 3));
+  EXPECT_EQ(xattrNames(C_ + "/dir/a.txt"), "user.bin user.note ");
+  EXPECT_EQ(xattrOf(C_ + "/dir-x/b.txt", "user.note", &err), "");
+  EXPECT_EQ(err, ENODATA) << "removed on the server before the last pass";
+  EXPECT_EQ(xattrNames(C_ + "/dir-x/b.txt"), "");
+  EXPECT_EQ(xattrOf(C_ + "/big.bin", "user.note", &err), "");
   EXPECT_EQ(err, ENODATA);
-  EXPECT_EQ(xattrNames(C_ + "/dir/a.txt"), "");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s) << "a metadata call never waits";
+  EXPECT_FALSE(fs::exists(backing_ + "/dir/a.txt")) << "still a placeholder";
   EXPECT_EQ(xattrOf(C_ + "/dir.bak/c.txt", "user.tag"), "set in the view");
   // Removed offline (setfattr -x), it is gone from the server once online.
   ASSERT_EQ(::removexattr((C_ + "/dir.bak/c.txt").c_str(), "user.tag"), 0) << strerror(errno);

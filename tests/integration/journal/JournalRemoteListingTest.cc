@@ -110,6 +110,35 @@ TEST(JournalRemoteListingTest, MissesAreKeptInOrderAndBadOnesRefused) {
   EXPECT_EQ(raw.scalar("SELECT count(*) FROM view_misses"), "0");
 }
 
+TEST(JournalRemoteListingTest, XattrsAreKeptByteExactAndUnreadOnesStayUnknown) {
+  TempDir tmp;
+  auto j = openOk(tmp.file("j.db"));
+  ASSERT_TRUE(j);
+  auto share = j->addShare(shareSpec("docs"));
+  ASSERT_TRUE(share);
+  ListedEntry with = file("dir/a", 3), none = file("dir-x/a", 4), unread = file("dir.bak/a", 5);
+  with.xattrs = std::map<std::string, std::string>{{"user.bin", std::string("\0\xff\n", 3)},
+                                                   {"user.empty", ""},
+                                                   {"user.note", std::string(70000, 'x')}};
+  none.xattrs = std::map<std::string, std::string>{};
+  std::vector<ListedEntry> rows{with, none, unread};
+  ASSERT_TRUE(j->replaceRemoteListing(*share, rows));
+  auto got = j->remoteListing(*share);
+  ASSERT_TRUE(got) << got.error().toString();
+  ASSERT_EQ(got->size(), 3u);
+  EXPECT_EQ((*got)[0], none);  // "dir-x/a" < "dir.bak/a" < "dir/a" by bytes
+  EXPECT_EQ((*got)[1], unread);
+  EXPECT_FALSE((*got)[1].xattrs.has_value());
+  EXPECT_EQ((*got)[2], with);
+  // A damaged row is named, not misread.
+  RawDb raw(tmp.file("j.db"));
+  raw.exec("UPDATE remote_listing SET xattrs = x'00000009757365722e' WHERE path = x'6469722f61'");
+  auto bad = j->remoteListing(*share);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(bad.error().message().find("dir/a"), std::string::npos) << bad.error().message();
+}
+
 TEST(JournalRemoteListingTest, ReadAnswersAreKeptReplacedAndForgotten) {
   TempDir tmp;
   auto j = openOk(tmp.file("j.db"));
@@ -144,6 +173,7 @@ TEST(JournalRemoteListingTest, MigrationTwelveKeepsTheMissesAndAllowsDeclined) {
     // Back to what 0011 left: the misses table without "declined".
     RawDb raw(path);
     raw.exec("DROP TABLE read_answers; DROP TABLE view_misses;");
+    raw.exec("ALTER TABLE remote_listing DROP COLUMN xattrs");  // 0013's
     raw.exec(readBytes(std::string(HOARD_JOURNAL_SCHEMA_DIR) + "/0010_view_misses.sql"));
     raw.exec("INSERT INTO shares (id, name, remote_root, cache_root, state, created_at_ns) VALUES "
              "(7, 'docs', x'2f72', x'2f63', 'online', 1)");
