@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
+#include <map>
 #include <set>
 
 #include "common/Try.h"
@@ -117,18 +120,32 @@ void ShareView::fetchMissed() {
     }
     misses = std::move(*m);
   }
-  std::set<RelPath> paths;
+  // Each path once, up to its latest miss; one fetched before is not
+  // fetched again (the user may have evicted it since).
+  std::map<RelPath, int64_t> paths;
   for (const auto& m : misses)
-    if (m.outcome != "fetched") paths.insert(m.path);
+    if (m.outcome != "fetched" && m.fetched_at_ns == 0) paths[m.path] = std::max(paths[m.path], m.id);
   size_t fetched = 0, failed = 0;
-  for (const RelPath& p : paths) {
+  auto done = [&](const RelPath& p, int64_t up_to) {
+    int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    MutexLock lock(journal_mu_);
+    if (Status s = journal_.markMissesFetched(share_.id, p, up_to, now); !s)
+      log(4, "share " + share_.name + ": " + s.error().message());
+  };
+  for (const auto& [p, up_to] : paths) {
     if (stop_) return;
     Status st = view_->prefetch(p, stop_);
     if (st) {
       ++fetched;
+      done(p, up_to);
       continue;
     }
-    if (st.error().code() == ErrorCode::kNotFound) continue;  // gone from the server since
+    if (st.error().code() == ErrorCode::kNotFound) {  // gone from the server since
+      done(p, up_to);
+      continue;
+    }
     ++failed;
     log(5, "share " + share_.name + ": fetching " + displayPath(p) +
                " (read while offline): " + st.error().message());

@@ -269,6 +269,9 @@ class Journal {
   Result<int64_t> addMiss(const MissRecord& m);
   // The share's misses, oldest first.
   Result<std::vector<MissRecord>> misses(int64_t share_id);
+  // fetch_missed fetched `path` at `at_ns`: its misses up to id `up_to_id`
+  // not marked yet are marked (a miss recorded meanwhile is not).
+  Status markMissesFetched(int64_t share_id, const RelPath& path, int64_t up_to_id, int64_t at_ns);
   // The answers "Always fail for PROGRAM" kept for every share's view
   // (a.policy "error"; kInvalidArgument otherwise or for an empty name).
   // Putting one again replaces it.

@@ -178,6 +178,7 @@ struct MissRecord {
   std::string program;  // the reader's name ("" if unknown)
   int64_t at_ns = 0;    // nanoseconds since the epoch
   std::string outcome;  // "failed", "fetched", "timed-out", "interrupted", "declined"
+  int64_t fetched_at_ns = 0;  // when fetch_missed fetched its file; 0: not yet
 
   bool operator==(const MissRecord&) const = default;
 };

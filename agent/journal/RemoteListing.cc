@@ -197,7 +197,8 @@ Result<int64_t> Journal::addMiss(const MissRecord& m) {
 
 Result<std::vector<MissRecord>> Journal::misses(int64_t share_id) {
   HOARD_TRY_ASSIGN(q, db_->query("list misses",
-                                 "SELECT id, path, program, at_ns, outcome FROM view_misses "
+                                 "SELECT id, path, program, at_ns, outcome, "
+                                 "coalesce(fetched_at_ns, 0) FROM view_misses "
                                  "WHERE share_id = ?1 ORDER BY at_ns, id"));
   q.bindInt(1, share_id);
   std::vector<MissRecord> out;
@@ -205,8 +206,17 @@ Result<std::vector<MissRecord>> Journal::misses(int64_t share_id) {
     HOARD_TRY_ASSIGN(row, q.step());
     if (!row) return out;
     out.push_back(MissRecord{q.colInt(0), share_id, q.colBlob(1), q.colText(2), q.colInt(3),
-                             q.colText(4)});
+                             q.colText(4), q.colInt(5)});
   }
+}
+
+Status Journal::markMissesFetched(int64_t share_id, const RelPath& path, int64_t up_to_id,
+                                  int64_t at_ns) {
+  HOARD_TRY_ASSIGN(q, db_->query("mark misses fetched",
+                                 "UPDATE view_misses SET fetched_at_ns = ?4 WHERE share_id = ?1 "
+                                 "AND path = ?2 AND id <= ?3 AND fetched_at_ns IS NULL"));
+  q.bindInt(1, share_id).bindBlob(2, path).bindInt(3, up_to_id).bindInt(4, at_ns);
+  return q.run();
 }
 
 Status Journal::putReadAnswer(const ReadAnswerRecord& a) {

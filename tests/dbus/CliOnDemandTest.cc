@@ -262,6 +262,22 @@ TEST_F(CliOnDemandTest, WithFetchMissedWhatWasWantedOfflineIsThereTheNextTime) {
   auto [rc, out] = run("cat '" + C_ + "/dir-x/b.txt' 2>&1");
   EXPECT_NE(rc, 0);
   EXPECT_NE(out.find("Network is unreachable"), std::string::npos) << out;
+
+  // Evicted since, a file fetched once for a miss stays a placeholder at the
+  // next connection: only the new miss (dir-x/b.txt, just now) is fetched.
+  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
+  ASSERT_EQ(hoard("evict '" + C_ + "/big.bin'").first, 0) << last_err_;
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
+  EXPECT_TRUE(eventually([&] {
+    return log().find("1 file(s) read while offline are now available offline") !=
+           std::string::npos;
+  })) << log();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_LT(diskUse(parts), big_.size() / 2) << "big.bin was not fetched again";
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+  EXPECT_EQ(run("cat '" + C_ + "/dir-x/b.txt'").second, "bravo in dir-x\n");
+  EXPECT_NE(run("cmp -s '" + C_ + "/big.bin' '" + R_ + "/big.bin'").first, 0);
 }
 
 TEST_F(CliOnDemandTest, ABadProgramPolicyStopsHoarddNamingTheKey) {
