@@ -17,6 +17,7 @@
 #include "common/UniqueFd.h"
 #include "remote/WorkerPool.h"
 #include "view/BlockFile.h"
+#include "view/Flusher.h"
 #include "view/View.h"
 #include "view/ViewTree.h"
 
@@ -45,6 +46,7 @@ class ViewCore {
   std::shared_ptr<remote::RemoteFs> remote;
   remote::WorkerPool pool;
   remote::WorkerPool hydrate_pool;  // opts.hydrate's calls
+  Flusher flusher;  // fetched blocks made durable off the readers' path
   UniqueFd cache_fd;  // O_PATH of the cache root
   UniqueFd parts_fd;  // the parts directory
   struct fuse* fuse = nullptr;
@@ -111,8 +113,9 @@ class ViewCore {
   void report(const RelPath& rel, const std::string& outcome);
   // opts.on_fetch of `e` after a fetch into `bf` (throttled per file).
   void reportProgress(const journal::ListedEntry& e, BlockFile& bf) HOARD_EXCLUDES(mu_);
-  // Fetches `blocks` of `e` into `bf`: 0, -EAGAIN if the remote file is not
-  // the version listed any more (the tree now holds the new one), or -errno.
+  // Fetches `blocks` of `e` into `bf` (claimed by the caller: unclaimed
+  // here, stored or not): 0, -EAGAIN if the remote file is not the version
+  // listed any more (the tree now holds the new one), or -errno.
   int fetch(const journal::ListedEntry& e, BlockFile& bf, const std::vector<uint64_t>& blocks);
 
   mutable Mutex mu_;

@@ -5,6 +5,8 @@
 // and untar of small files into the view against a plain directory.
 // Prints numbers; asserts nothing. Needs root (mounts).
 // Usage: hoard_bench_view [ENTRIES=20000] [MIB=256]
+// With HOARD_BENCH_PERF=find|warm|cold|fetch|untar, that item's command through
+// the view runs under `perf record -a -g` (into /tmp/hoard-bench-ITEM.data).
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -58,6 +60,14 @@ void makeTar(const std::string& tmp, size_t files) {
   timed("tar -cf " + tmp + "/small.tar -C " + src + " .");
 }
 
+// `cmd` for item `item` through the view: under perf if HOARD_BENCH_PERF names it.
+std::string viewCmd(const char* item, const std::string& cmd) {
+  const char* want = std::getenv("HOARD_BENCH_PERF");
+  if (!want || std::string(want) != item) return cmd;
+  return "perf record -q -a -g -o /tmp/hoard-bench-" + std::string(item) + ".data -- sh -c '" +
+         cmd + "'";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -96,14 +106,14 @@ int main(int argc, char** argv) {
   timed("find " + tmp + "/remote > /dev/null");  // warm both
   timed("find " + tmp + "/mnt > /dev/null");
   double find_plain = timed("find " + tmp + "/remote > /dev/null");
-  double find_view = timed("find " + tmp + "/mnt > /dev/null");
+  double find_view = timed(viewCmd("find", "find " + tmp + "/mnt > /dev/null"));
   std::printf("find over %zu entries: plain %.3f s, view %.3f s, ratio %.2fx\n", entries + 1,
               find_plain, find_view, find_view / find_plain);
 
   timed("cat " + tmp + "/cache/hydrated.bin > /dev/null");
   timed("cat " + tmp + "/mnt/hydrated.bin > /dev/null");
   double read_plain = timed("cat " + tmp + "/cache/hydrated.bin > /dev/null");
-  double read_view = timed("cat " + tmp + "/mnt/hydrated.bin > /dev/null");
+  double read_view = timed(viewCmd("warm", "cat " + tmp + "/mnt/hydrated.bin > /dev/null"));
   std::printf("warm read of a hydrated %zu MiB file: plain %.0f MiB/s, view %.0f MiB/s, %.2fx\n",
               mib, mib / read_plain, mib / read_view, read_plain / read_view);
 
@@ -112,12 +122,12 @@ int main(int argc, char** argv) {
   double cold_plain = timed("cat " + backing + " > /dev/null");
   dropCache(backing);
   dropCache(through);
-  double cold_view = timed("cat " + through + " > /dev/null");
+  double cold_view = timed(viewCmd("cold", "cat " + through + " > /dev/null"));
   std::printf("cold read of a hydrated %zu MiB file: plain %.0f MiB/s, view %.0f MiB/s, %.2fx\n",
               mib, mib / cold_plain, mib / cold_view, cold_plain / cold_view);
 
   double cp_plain = timed("cp " + tmp + "/remote/big.bin " + tmp + "/copy1");
-  double cp_view = timed("cp " + tmp + "/mnt/big.bin " + tmp + "/copy2");
+  double cp_view = timed(viewCmd("fetch", "cp " + tmp + "/mnt/big.bin " + tmp + "/copy2"));
   std::printf("fetch-on-read of a %zu MiB placeholder: cp from remote %.0f MiB/s, via view %.0f MiB/s, %.2fx\n",
               mib, mib / cp_plain, mib / cp_view, cp_plain / cp_view);
 
@@ -128,7 +138,8 @@ int main(int argc, char** argv) {
   timed("tar -xf " + tmp + "/small.tar -C " + tmp + "/untar-plain1");  // warm both
   timed("tar -xf " + tmp + "/small.tar -C " + tmp + "/mnt/untar1");
   double untar_plain = timed("tar -xf " + tmp + "/small.tar -C " + tmp + "/untar-plain2");
-  double untar_view = timed("tar -xf " + tmp + "/small.tar -C " + tmp + "/mnt/untar2");
+  double untar_view =
+      timed(viewCmd("untar", "tar -xf " + tmp + "/small.tar -C " + tmp + "/mnt/untar2"));
   std::printf("untar of %zu small files: plain %.3f s, view %.3f s, ratio %.2fx\n", small,
               untar_plain, untar_view, untar_view / untar_plain);
   v->reset();

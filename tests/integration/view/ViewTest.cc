@@ -215,6 +215,24 @@ TEST_F(ViewTest, OnlineReadsFetchOnlyTheBlocksRead) {
   EXPECT_EQ(cp.status, 0) << cp.out;
 }
 
+TEST_F(ViewTest, ParallelReadersOfOnePlaceholderEachGetItsBytes) {
+  // A bigger file than the fetch unit: the readers' fetches (and the
+  // kernel's parallel read-ahead) share its blocks out, none is lost.
+  big_ = randomBytes(9 * 1024 * 1024 + 777, 11);
+  ASSERT_TRUE(writeFile(remote("big.bin"), big_));
+  ASSERT_NO_FATAL_FAILURE(mount(options()));
+  view_->setOnline(true);
+  std::string cmd;
+  for (int i = 0; i < 4; ++i)
+    cmd += "(cat " + in("big.bin") + " | cmp - " + remote("big.bin") + " && echo ok) & ";
+  Ran r = sh(cmd + "wait");
+  EXPECT_EQ(r.out, "ok\nok\nok\nok\n");
+  // Offline now: every block is local.
+  view_->setOnline(false);
+  EXPECT_EQ(sh("cmp " + in("big.bin") + " " + remote("big.bin") + " && echo same").out, "same\n");
+  EXPECT_TRUE(misses().empty());
+}
+
 TEST_F(ViewTest, ProgramsReadPlaceholdersOnline) {
   Ran made = sh("sqlite3 " + remote("dir/db.sqlite") +
                 " \"CREATE TABLE t(x); INSERT INTO t VALUES (1),(2),(3);\"");
