@@ -18,6 +18,7 @@
 #include "remote/WorkerPool.h"
 #include "view/BlockFile.h"
 #include "view/Flusher.h"
+#include "view/KeptPages.h"
 #include "view/View.h"
 #include "view/ViewTree.h"
 
@@ -47,6 +48,7 @@ class ViewCore {
   remote::WorkerPool pool;
   remote::WorkerPool hydrate_pool;  // opts.hydrate's calls
   Flusher flusher;  // fetched blocks made durable off the readers' path
+  KeptPages kept_pages;  // may the kernel keep a local file's pages (ViewOps.cc)
   UniqueFd cache_fd;  // O_PATH of the cache root
   UniqueFd parts_fd;  // the parts directory
   struct fuse* fuse = nullptr;
