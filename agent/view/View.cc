@@ -12,13 +12,13 @@
 #include <fuse3/fuse.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "view/ViewCore.h"
@@ -102,37 +102,16 @@ void ignoreInterruptSignal() {
 // so a seek still fetches about what is read.
 constexpr int kReadaheadKb = 8192;
 
-// mountinfo's escapes (\040 for a space, ...) undone.
-std::string unescapeMountField(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto octal = [&](size_t k) { return i + k < s.size() && s[i + k] >= '0' && s[i + k] <= '7'; };
-    if (s[i] == '\\' && octal(1) && octal(2) && octal(3)) {
-      out.push_back(static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
-      i += 3;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-// Widens the kernel's read-ahead for the view mounted at `canonical` (its
-// backing device's read_ahead_kb; root only). Best effort: unprivileged,
-// or without sysfs, the view works with the default window.
-void widenReadahead(const std::string& canonical) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line, dev;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, majmin, root, point;
-    if (!(fields >> id >> parent >> majmin >> root >> point)) continue;
-    auto dash = line.find(" - ");
-    if (dash == std::string::npos || line.compare(dash + 3, 10, "fuse.hoard") != 0) continue;
-    if (unescapeMountField(point) == canonical) dev = majmin;  // the last (topmost) one
-  }
-  if (dev.empty()) return;
-  std::ofstream out("/sys/class/bdi/" + dev + "/read_ahead_kb");
+// Widens the kernel's read-ahead for the view mounted at `mountpoint` (its
+// device's read_ahead_kb; root only). After the kernel's INIT, which sets it
+// to what libfuse answered (at most the 128 KiB the kernel offered): the
+// stat of the root waits for that. Best effort: unprivileged, or without
+// sysfs, the view works with the default window.
+void widenReadahead(const std::string& mountpoint) {
+  struct stat st {};
+  if (::stat(mountpoint.c_str(), &st) != 0) return;
+  std::ofstream out("/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                    std::to_string(minor(st.st_dev)) + "/read_ahead_kb");
   out << kReadaheadKb << "\n";
 }
 
@@ -191,9 +170,6 @@ Result<std::unique_ptr<View>> View::mount(ViewOptions options,
   if (!core->fuse) {
     return fail(ErrorCode::kIo, "view of share '" + core->opts.name + "': fuse_new failed");
   }
-  std::error_code canon_ec;  // before the mount: resolving it after would ask the view
-  std::string canonical = std::filesystem::weakly_canonical(core->opts.mountpoint, canon_ec).string();
-  if (canon_ec) canonical = core->opts.mountpoint;
   if (fuse_mount(core->fuse, core->opts.mountpoint.c_str()) != 0) {
     fuse_destroy(core->fuse);
     core->fuse = nullptr;
@@ -201,7 +177,6 @@ Result<std::unique_ptr<View>> View::mount(ViewOptions options,
                                     displayPath(core->opts.mountpoint) +
                                     ": fuse_mount failed (see hoardd's log for libfuse's reason)");
   }
-  widenReadahead(canonical);
   ViewCore* c = core.get();
   core->loop = std::thread([c] {
     fuse_loop_config* cfg = fuse_loop_cfg_create();
@@ -210,6 +185,8 @@ Result<std::unique_ptr<View>> View::mount(ViewOptions options,
     fuse_loop_cfg_destroy(cfg);
     c->loop_done = true;
   });
+  // From this thread, as any program would: the loop serves it.
+  widenReadahead(core->opts.mountpoint);
   return std::unique_ptr<View>(new View(std::move(core)));
 }
 
