@@ -52,6 +52,7 @@ double median(std::vector<double> v) {
 void dropCache(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return (void)std::fprintf(stderr, "cannot open %s to drop its cache\n", path.c_str());
+  ::fdatasync(fd);  // dirty pages are not dropped
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
   ::close(fd);
 }
