@@ -54,7 +54,8 @@ BlockFile::BlockFile(UniqueFd data, UniqueFd map, std::string name, BlockVersion
       name_(std::move(name)),
       version_(v),
       block_size_(block_size),
-      present_(std::move(present)) {}
+      present_(std::move(present)),
+      claimed_(present_.size(), 0) {}
 
 Result<std::unique_ptr<BlockFile>> BlockFile::open(int parts_dir_fd, const std::string& parts_dir,
                                                    const RelPath& path, const BlockVersion& v,
@@ -144,18 +145,67 @@ Status BlockFile::storeAll(const std::vector<std::pair<uint64_t, std::string>>& 
       return failErrno(errno, "write block " + std::to_string(index) + " of " + name_);
     }
   }
-  bool full = false;
-  {
-    MutexLock lock(mu_);
-    for (const auto& [index, bytes] : blocks) {
-      if (present_[index]) continue;
-      present_[index] = 1;
-      pending_.push_back(index);
-      pending_bytes_ += bytes.size();
-    }
-    full = pending_bytes_ >= 32 * 1024 * 1024;
+  MutexLock lock(mu_);
+  for (const auto& [index, bytes] : blocks) {
+    if (present_[index]) continue;
+    present_[index] = 1;
+    pending_.push_back(index);
+    pending_bytes_ += bytes.size();
   }
-  return full ? flush() : Status{};
+  return {};
+}
+
+bool BlockFile::flushDue() const {
+  MutexLock lock(mu_);
+  return pending_bytes_ >= 32 * 1024 * 1024;
+}
+
+std::vector<uint64_t> BlockFile::claim(uint64_t offset, uint64_t length, size_t max,
+                                       bool* others) {
+  std::vector<uint64_t> out;
+  *others = false;
+  if (offset >= version_.size || length == 0) return out;
+  uint64_t end = std::min(version_.size, offset + length);
+  MutexLock lock(mu_);
+  for (uint64_t b = offset / block_size_; b * block_size_ < end; ++b) {
+    if (present_[b]) continue;
+    if (claimed_[b]) {
+      *others = true;
+    } else if (out.size() < max) {
+      claimed_[b] = 1;
+      out.push_back(b);
+    }
+  }
+  return out;
+}
+
+bool BlockFile::claimBlock(uint64_t b) {
+  MutexLock lock(mu_);
+  if (b >= present_.size() || present_[b] || claimed_[b]) return false;
+  claimed_[b] = 1;
+  return true;
+}
+
+void BlockFile::unclaim(const std::vector<uint64_t>& blocks) {
+  MutexLock lock(mu_);
+  for (uint64_t b : blocks)
+    if (b < claimed_.size()) claimed_[b] = 0;
+  unclaimed_cv_.notifyAll();
+}
+
+bool BlockFile::waitUnclaimed(uint64_t offset, uint64_t length,
+                              std::chrono::steady_clock::time_point until) const {
+  if (offset >= version_.size || length == 0) return true;
+  uint64_t first = offset / block_size_;
+  uint64_t end = std::min(version_.size, offset + length);
+  MutexLock lock(mu_);
+  for (;;) {
+    bool any = false;
+    for (uint64_t b = first; b * block_size_ < end && !any; ++b) any = claimed_[b];
+    if (!any) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    unclaimed_cv_.waitUntil(mu_, until);
+  }
 }
 
 Status BlockFile::flush() {

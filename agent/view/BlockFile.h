@@ -16,6 +16,7 @@
 // Threads: a BlockFile may be shared; every method may be called from any
 // thread (its own lock).
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -67,11 +68,30 @@ class BlockFile {
   std::vector<uint64_t> missing(uint64_t offset, uint64_t length) const HOARD_EXCLUDES(mu_);
   bool complete() const HOARD_EXCLUDES(mu_);
 
+  // Claims for the caller, in order, up to `max` blocks overlapping
+  // [offset, offset + length) that are neither present nor claimed by
+  // another fetch, so two readers never fetch the same block. Sets
+  // *others if some missing block of the range is another's. The caller
+  // stores what it fetched, then unclaim()s every block it claimed (fetched
+  // or not: a failed fetch leaves them missing for the next reader).
+  std::vector<uint64_t> claim(uint64_t offset, uint64_t length, size_t max, bool* others)
+      HOARD_EXCLUDES(mu_);
+  // Claims block `b` alone if it is missing and unclaimed (read-ahead).
+  bool claimBlock(uint64_t b) HOARD_EXCLUDES(mu_);
+  void unclaim(const std::vector<uint64_t>& blocks) HOARD_EXCLUDES(mu_);
+  // Waits until no block of [offset, offset + length) is claimed, or until
+  // `until`; true if none is.
+  bool waitUnclaimed(uint64_t offset, uint64_t length,
+                     std::chrono::steady_clock::time_point until) const HOARD_EXCLUDES(mu_);
+
   // Stores blocks: each `bytes` must be the whole block (shorter only for
   // the last one). Present for readers when it returns; recorded on disk by
-  // the next flush(), which runs by itself once 32 MiB are pending.
+  // the next flush(). Never syncs: see flushDue().
   Status storeAll(const std::vector<std::pair<uint64_t, std::string>>& blocks)
       HOARD_EXCLUDES(mu_, flush_mu_);
+  // True once 32 MiB are stored and not yet flushed: the owner should
+  // flush() soon, off the readers' path (ViewCore's flusher).
+  bool flushDue() const HOARD_EXCLUDES(mu_);
   // Makes the stored blocks durable (one fdatasync), then marks them in the
   // map on disk. Called when a reader closes the file and on destruction.
   Status flush() HOARD_EXCLUDES(mu_, flush_mu_);
@@ -91,7 +111,9 @@ class BlockFile {
   uint64_t block_size_;
   Mutex flush_mu_;  // one flush at a time; taken before mu_
   mutable Mutex mu_;
+  mutable CondVar unclaimed_cv_;
   std::vector<uint8_t> present_ HOARD_GUARDED_BY(mu_);
+  std::vector<uint8_t> claimed_ HOARD_GUARDED_BY(mu_);  // being fetched
   std::vector<uint64_t> pending_ HOARD_GUARDED_BY(mu_);  // stored, not yet marked on disk
   uint64_t pending_bytes_ HOARD_GUARDED_BY(mu_) = 0;
 };

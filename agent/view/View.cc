@@ -12,11 +12,13 @@
 #include <fuse3/fuse.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "view/ViewCore.h"
@@ -92,6 +94,27 @@ void ignoreInterruptSignal() {
   ::sigaction(SIGUSR1, &sa, nullptr);
 }
 
+// The kernel reads ahead at most 128 KiB in a FUSE file by default, one
+// request at a time: a sequential reader of a placeholder then waits for
+// each fetch in turn. With a wider window it sends several reads of up to
+// 1 MiB at once, which ViewCore fetches in parallel (and a hydrated file's
+// reads come in larger requests). It grows only for a sequential reader,
+// so a seek still fetches about what is read.
+constexpr int kReadaheadKb = 8192;
+
+// Widens the kernel's read-ahead for the view mounted at `mountpoint` (its
+// device's read_ahead_kb; root only). After the kernel's INIT, which sets it
+// to what libfuse answered (at most the 128 KiB the kernel offered): the
+// stat of the root waits for that. Best effort: unprivileged, or without
+// sysfs, the view works with the default window.
+void widenReadahead(const std::string& mountpoint) {
+  struct stat st {};
+  if (::stat(mountpoint.c_str(), &st) != 0) return;
+  std::ofstream out("/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                    std::to_string(minor(st.st_dev)) + "/read_ahead_kb");
+  out << kReadaheadKb << "\n";
+}
+
 Result<UniqueFd> openDir(const std::string& path, int flags, std::string_view what) {
   UniqueFd fd(::open(path.c_str(), flags | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return failErrno(errno, "open " + std::string(what) + " " + displayPath(path));
@@ -164,6 +187,8 @@ Result<std::unique_ptr<View>> View::mount(ViewOptions options,
     fuse_loop_cfg_destroy(cfg);
     c->loop_done = true;
   });
+  // From this thread, as any program would: the loop serves it.
+  widenReadahead(core->opts.mountpoint);
   return std::unique_ptr<View>(new View(std::move(core)));
 }
 

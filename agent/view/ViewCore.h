@@ -18,6 +18,8 @@
 #include "common/UniqueFd.h"
 #include "remote/WorkerPool.h"
 #include "view/BlockFile.h"
+#include "view/Flusher.h"
+#include "view/KeptPages.h"
 #include "view/View.h"
 #include "view/ViewTree.h"
 
@@ -51,6 +53,8 @@ class ViewCore {
   std::shared_ptr<remote::RemoteFs> remote;
   remote::WorkerPool pool;
   remote::WorkerPool hydrate_pool;  // opts.hydrate's calls
+  Flusher flusher;  // fetched blocks made durable off the readers' path
+  KeptPages kept_pages;  // may the kernel keep a local file's pages (ViewOps.cc)
   UniqueFd cache_fd;  // O_PATH of the cache root
   UniqueFd parts_fd;  // the parts directory
   struct fuse* fuse = nullptr;
@@ -133,8 +137,9 @@ class ViewCore {
   void leaveQuestion(uint64_t id, const std::string& outcome) HOARD_EXCLUDES(mu_);
   // opts.on_fetch of `e` after a fetch into `bf` (throttled per file).
   void reportProgress(const journal::ListedEntry& e, BlockFile& bf) HOARD_EXCLUDES(mu_);
-  // Fetches `blocks` of `e` into `bf`: 0, -EAGAIN if the remote file is not
-  // the version listed any more (the tree now holds the new one), or -errno.
+  // Fetches `blocks` of `e` into `bf` (claimed by the caller: unclaimed
+  // here, stored or not): 0, -EAGAIN if the remote file is not the version
+  // listed any more (the tree now holds the new one), or -errno.
   int fetch(const journal::ListedEntry& e, BlockFile& bf, const std::vector<uint64_t>& blocks);
 
   mutable Mutex mu_;

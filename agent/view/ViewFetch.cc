@@ -132,14 +132,20 @@ Status ViewCore::prefetch(const RelPath& rel, const std::atomic<bool>& stop) {
       return fail(ErrorCode::kNotFound, "fetch " + displayPath(rel) + ": not a file of the share");
     if (attempt == 0 && revalidate(rel)) continue;  // changed since listed: the new version
     HOARD_TRY_ASSIGN(bf, blockFile(*e));
-    std::vector<uint64_t> missing = bf->missing(0, e->meta.size);
     int r = 0;
-    for (size_t at = 0; at < missing.size() && r == 0; at += kReadAhead) {
+    while (r == 0) {
       if (stop) return fail(ErrorCode::kAborted, "fetch " + displayPath(rel) + ": stopped");
-      std::vector<uint64_t> chunk(missing.begin() + static_cast<std::ptrdiff_t>(at),
-                                  missing.begin() + static_cast<std::ptrdiff_t>(
-                                                        std::min(missing.size(), at + kReadAhead)));
-      r = fetch(*e, *bf, chunk);
+      bool others = false;
+      std::vector<uint64_t> chunk = bf->claim(0, e->meta.size, kReadAhead, &others);
+      if (!chunk.empty()) {
+        r = fetch(*e, *bf, chunk);
+      } else if (!others) {
+        break;  // complete
+      } else {
+        // A reader fetches the rest: wait for it (it may fail: look again).
+        bf->waitUnclaimed(0, e->meta.size,
+                          std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+      }
     }
     if (r == -EAGAIN) continue;  // the remote holds another version now: fetch that one
     (void)bf->flush();
@@ -171,6 +177,12 @@ bool ViewCore::placeholderComplete(const RelPath& rel) {
 
 int ViewCore::fetch(const journal::ListedEntry& e, BlockFile& bf,
                     const std::vector<uint64_t>& blocks) {
+  // Unclaimed once stored (or failed): a reader waiting for them looks again.
+  struct Unclaim {
+    BlockFile& bf;
+    const std::vector<uint64_t>& blocks;
+    ~Unclaim() { bf.unclaim(blocks); }
+  } unclaim{bf, blocks};
   auto fetched = pool.run<Fetched>(
       "fetch " + displayPath(e.path), opts.fetch_deadline,
       [remote = remote, rel = e.path, want = bf.version(), blocks, bs = opts.block_size](
@@ -183,6 +195,11 @@ int ViewCore::fetch(const journal::ListedEntry& e, BlockFile& bf,
     return -EAGAIN;
   }
   if (Status s = bf.storeAll(fetched->blocks); !s) return -errnoOf(s.error());
+  if (bf.flushDue()) {
+    MutexLock lock(mu_);
+    auto it = blocks_.find(e.path);
+    if (it != blocks_.end() && it->second.get() == &bf) flusher.post(it->second);
+  }
   reportProgress(e, bf);
   return 0;
 }
@@ -225,32 +242,43 @@ bool ViewCore::revalidate(const RelPath& rel) {
 
 int ViewCore::readPlaceholder(const RelPath& rel, const BlockVersion& opened, char* buf,
                               size_t size, off_t off) {
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  const uint64_t offset = static_cast<uint64_t>(off);
+  for (int attempt = 0; attempt < 5;) {
     auto e = tree.find(rel);
     if (!e) return -ENOENT;
     if (e->meta.type != FileType::kFile) return -EISDIR;
     if (BlockVersion::of(e->meta) != opened) return -ESTALE;
     auto bf = blockFile(*e);
     if (!bf) return -errnoOf(bf.error());
-    uint64_t offset = static_cast<uint64_t>(off);
-    std::vector<uint64_t> missing = (*bf)->missing(offset, size);
-    if (missing.empty()) {
+    if ((*bf)->missing(offset, size).empty()) {
       if (offset >= e->meta.size) return 0;
       auto n = (*bf)->read(buf, std::min<uint64_t>(size, e->meta.size - offset), offset);
       return n ? static_cast<int>(*n) : -errnoOf(n.error());
     }
     if (!online()) {
+      ++attempt;
       if (int r = miss(rel); r != 0) return r;
+      continue;
+    }
+    // The kernel sends the reads of one sequential reader (its read-ahead)
+    // at once, on several threads: each fetches the blocks no other one
+    // is fetching, so they come in parallel and none twice.
+    bool others = false;
+    std::vector<uint64_t> mine = (*bf)->claim(offset, size, kReadAhead, &others);
+    if (mine.empty()) {
+      // All that is missing is on its way: wait for it (a fetch that
+      // fails leaves its blocks unclaimed and missing: look again).
+      if (fuse_interrupted()) return -EINTR;
+      (*bf)->waitUnclaimed(offset, size,
+                           std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
       continue;
     }
     // Read ahead: the missing blocks that follow, up to kReadAhead blocks in
     // all, come with this fetch (a sequential reader's next requests).
-    for (uint64_t b = missing.back() + 1;
-         missing.size() < kReadAhead && b < (*bf)->blockCount() &&
-         !(*bf)->missing(b * opts.block_size, 1).empty();
-         ++b)
-      missing.push_back(b);
-    int r = fetch(*e, **bf, missing);
+    for (uint64_t b = mine.back() + 1; mine.size() < kReadAhead && (*bf)->claimBlock(b); ++b)
+      mine.push_back(b);
+    ++attempt;
+    int r = fetch(*e, **bf, mine);
     if (r == -EAGAIN) continue;
     if (r == -kMissErrno) {
       // The remote went away under the fetch: the same as offline.
@@ -258,6 +286,7 @@ int ViewCore::readPlaceholder(const RelPath& rel, const BlockVersion& opened, ch
       continue;
     }
     if (r != 0) return r;
+    --attempt;  // stored: progress, not a retry
   }
   return -EIO;
 }

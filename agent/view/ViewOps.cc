@@ -15,6 +15,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <optional>
 
 #include "remote/RemoteFs.h"
 #include "view/ViewCore.h"
@@ -91,40 +93,58 @@ int opReadlink(const char* path, char* buf, size_t size) {
 int opReaddir(const char* path, void* buf, fuse_fill_dir_t filler, off_t, struct fuse_file_info*,
               enum fuse_readdir_flags flags) {
   RelPath p = rel(path);
-  std::map<std::string, FileType> names;
+  // readdirplus: the attributes come with the names, sparing `find` and
+  // `ls -l` a lookup per entry. A name the cache root holds has its local
+  // attributes (one fstatat in the directory already open); the others
+  // come from the listing, with no system call.
+  const bool plus = flags & FUSE_READDIR_PLUS;
+  struct Shown {
+    std::optional<journal::ListedEntry> listed;
+    bool local = false;
+  };
+  std::map<std::string, Shown> names;
   bool found = false;
-  if (auto listed = core().tree.children(p)) {
-    names = std::move(*listed);
+  if (auto listed = core().tree.childEntries(p)) {
     found = true;
+    for (auto& e : *listed) {
+      std::string name(baseName(e.path));
+      names[name].listed = std::move(e);
+    }
   }
   int fd = core().openLocal(p, O_RDONLY | O_DIRECTORY);
+  DIR* d = nullptr;
   if (fd >= 0) {
     found = true;
-    if (DIR* d = ::fdopendir(fd)) {
+    if ((d = ::fdopendir(fd)) != nullptr) {
       while (dirent* de = ::readdir(d)) {
         std::string n = de->d_name;
         if (n == "." || n == ".." || remote::isInternalName(n, p.empty())) continue;
-        names.emplace(n, de->d_type == DT_DIR ? FileType::kDir : FileType::kFile);
+        names[n].local = true;
       }
-      ::closedir(d);
     } else {
       ::close(fd);
     }
   }
-  if (!found) return -ENOENT;
+  if (!found) {
+    if (d) ::closedir(d);
+    return -ENOENT;
+  }
   filler(buf, ".", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
   filler(buf, "..", nullptr, 0, static_cast<fuse_fill_dir_flags>(0));
-  // readdirplus: the attributes come with the names, sparing `find` and
-  // `ls -l` a lookup per entry.
-  const bool plus = flags & FUSE_READDIR_PLUS;
-  for (const auto& [name, type] : names) {
-    (void)type;
+  for (const auto& [name, shown] : names) {
     struct stat st {};
-    bool with = plus && statOf(joinPath(p, name), &st);
+    bool with = false;
+    if (plus && shown.local) {
+      with = ::fstatat(::dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+    } else if (plus && shown.listed && !internalName(shown.listed->path)) {
+      fillFromListing(*shown.listed, &st);
+      with = true;
+    }
     if (filler(buf, name.c_str(), with ? &st : nullptr, 0,
                with ? FUSE_FILL_DIR_PLUS : static_cast<fuse_fill_dir_flags>(0)) != 0)
       break;
   }
+  if (d) ::closedir(d);
   return 0;
 }
 
@@ -138,7 +158,19 @@ int opOpen(const char* path, struct fuse_file_info* fi) {
     int fd = core().openLocal(p, O_RDONLY);
     if (fd < 0) return fd;
     h->fd = UniqueFd(fd);
-    fi->keep_cache = 1;  // the local copy: the page cache may keep it
+    // The local copy: the page cache may keep it while it is the same file.
+    if (::fstat(fd, &st) != 0) return -errno;
+    switch (core().kept_pages.opened(p, st)) {
+      case KeptPages::Verdict::kSame: fi->keep_cache = 1; break;
+      case KeptPages::Verdict::kFirst: break;  // pages of the placeholder it was: dropped
+      case KeptPages::Verdict::kChanged:
+        // Replaced (by the engine) or changed since: the kernel drops its
+        // pages at this open (no keep_cache) and its attributes now, so the
+        // read sees the new size at once. OPEN is not among the requests an
+        // invalidation may deadlock with (libfuse's fuse_lowlevel.h).
+        fuse_invalidate_path(core().fuse, path);
+        break;
+    }
   } else {
     auto e = core().tree.find(p);
     if (!e) return -ENOENT;

@@ -58,6 +58,21 @@ std::optional<std::map<std::string, FileType>> ViewTree::children(const RelPath&
   return out;
 }
 
+std::optional<std::vector<journal::ListedEntry>> ViewTree::childEntries(const RelPath& dir) const {
+  MutexLock lock(mu_);
+  auto it = dirs_.find(dir);
+  if (it == dirs_.end() || hiddenLocked(dir)) return std::nullopt;
+  std::vector<journal::ListedEntry> out;
+  out.reserve(it->second.size());
+  for (const auto& [name, type] : it->second) {
+    RelPath child(joinPath(dir, name));
+    if (hidden_.count(child)) continue;
+    auto e = entries_.find(child);
+    if (e != entries_.end()) out.push_back(e->second);
+  }
+  return out;
+}
+
 std::vector<RelPath> ViewTree::filesUnder(const RelPath& path) const {
   std::vector<RelPath> out;
   MutexLock lock(mu_);

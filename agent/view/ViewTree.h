@@ -33,6 +33,11 @@ class ViewTree {
   std::optional<std::map<std::string, FileType>> children(const RelPath& dir) const
       HOARD_EXCLUDES(mu_);
 
+  // The entries directly beneath directory `dir`, sorted by name bytes (as
+  // children() orders them), in one look; nullopt as children().
+  std::optional<std::vector<journal::ListedEntry>> childEntries(const RelPath& dir) const
+      HOARD_EXCLUDES(mu_);
+
   // Replaces the entry at e.path (the remote changed since it was listed:
   // what the view fetched belongs to this version). Its parent must exist.
   void update(const journal::ListedEntry& e) HOARD_EXCLUDES(mu_);

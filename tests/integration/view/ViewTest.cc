@@ -53,6 +53,31 @@ TEST_F(ViewTest, HydratedFilesComeFromTheCacheRootOffline) {
   EXPECT_TRUE(misses().size() == 1 && misses()[0].path == "dir-x/a.txt");
 }
 
+TEST_F(ViewTest, AHydratedFileTheEngineReplacesIsReadAnewAtOnce) {
+  ASSERT_EQ(::mkdir((tmp_ / "cache/dir").c_str(), 0755), 0);
+  std::string local = tmp_ / "cache/dir/a.txt";
+  ASSERT_TRUE(writeFile(local, "version one, hydrated\n"));
+  ASSERT_NO_FATAL_FAILURE(mount(options()));
+  // Read twice: the second open may keep the pages the first one cached.
+  EXPECT_EQ(sh("cat " + in("dir/a.txt")).out, "version one, hydrated\n");
+  EXPECT_EQ(sh("cat " + in("dir/a.txt")).out, "version one, hydrated\n");
+  // A pull renames a new version over it, with the remote's mtime: here the
+  // same size and mtime as before, so only the file's identity tells.
+  struct stat before {};
+  ASSERT_EQ(::stat(local.c_str(), &before), 0);
+  ASSERT_TRUE(writeFile(local + ".new", "version 2, same size!\n"));
+  ASSERT_EQ(sh("stat -c %s " + local + ".new").out, "22\n");
+  struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (local + ".new").c_str(), times, 0), 0);
+  ASSERT_EQ(::rename((local + ".new").c_str(), local.c_str()), 0);
+  EXPECT_EQ(sh("cat " + in("dir/a.txt")).out, "version 2, same size!\n");
+  // Another size, at once (well within the attribute timeout): all of it.
+  ASSERT_TRUE(writeFile(local + ".new", "version three, longer than the others\n"));
+  ASSERT_EQ(::rename((local + ".new").c_str(), local.c_str()), 0);
+  EXPECT_EQ(sh("cat " + in("dir/a.txt")).out, "version three, longer than the others\n");
+  EXPECT_EQ(sh("stat -c %s " + in("dir/a.txt")).out, "38\n");
+}
+
 TEST_F(ViewTest, OnlineReadsFetchOnlyTheBlocksRead) {
   ASSERT_NO_FATAL_FAILURE(mount(options()));
   view_->setOnline(true);
@@ -70,6 +95,24 @@ TEST_F(ViewTest, OnlineReadsFetchOnlyTheBlocksRead) {
   view_->setOnline(true);
   Ran cp = sh("cp " + in("big.bin") + " " + tmp_ / "copy && cmp " + tmp_ / "copy " + remote("big.bin"));
   EXPECT_EQ(cp.status, 0) << cp.out;
+}
+
+TEST_F(ViewTest, ParallelReadersOfOnePlaceholderEachGetItsBytes) {
+  // A bigger file than the fetch unit: the readers' fetches (and the
+  // kernel's parallel read-ahead) share its blocks out, none is lost.
+  big_ = randomBytes(9 * 1024 * 1024 + 777, 11);
+  ASSERT_TRUE(writeFile(remote("big.bin"), big_));
+  ASSERT_NO_FATAL_FAILURE(mount(options()));
+  view_->setOnline(true);
+  std::string cmd;
+  for (int i = 0; i < 4; ++i)
+    cmd += "(cat " + in("big.bin") + " | cmp - " + remote("big.bin") + " && echo ok) & ";
+  Ran r = sh(cmd + "wait");
+  EXPECT_EQ(r.out, "ok\nok\nok\nok\n");
+  // Offline now: every block is local.
+  view_->setOnline(false);
+  EXPECT_EQ(sh("cmp " + in("big.bin") + " " + remote("big.bin") + " && echo same").out, "same\n");
+  EXPECT_TRUE(misses().empty());
 }
 
 TEST_F(ViewTest, ProgramsReadPlaceholdersOnline) {
