@@ -8,6 +8,7 @@
 // ("pre-disconnection 2026-11-24T03:28:00Z") and for status timestamps.
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <string>
 
@@ -26,6 +27,11 @@ class Clock {
   // Wall-clock time for labels and timestamps shown to people. Any thread.
   virtual WallTime wallNow() const = 0;
 };
+
+// Nanoseconds since the epoch of a wall time (the journal's times).
+inline int64_t epochNs(Clock::WallTime t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
 
 // The real clocks. Stateless: one instance may be shared by everything.
 class SystemClock final : public Clock {

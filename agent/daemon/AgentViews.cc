@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/Clock.h"
 #include "common/RelPath.h"
 #include "daemon/Agent.h"
 #include "daemon/BusArgs.h"
@@ -150,10 +151,7 @@ void Agent::rememberAlwaysFail(const std::string& program) {
   {
     MutexLock lock(journal_mu_);
     if (Status s = journal_.putReadAnswer(
-            {program, "error",
-             std::chrono::duration_cast<std::chrono::nanoseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count()}); !s) {
+            {program, "error", epochNs(SystemClock::instance().wallNow())}); !s) {
       logMessage(3, "cannot keep the answer \"always fail\" for " + program + ": " +
                         s.error().message() + "; it holds until hoardd stops",
                  LogFields{{}, {}, 0, dbus::errorName(s.error().code())});

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "common/Clock.h"
 #include "common/Try.h"
 #include "common/UniqueFd.h"
 #include "daemon/Log.h"
@@ -127,9 +128,7 @@ void ShareView::fetchMissed() {
     if (m.outcome != "fetched" && m.fetched_at_ns == 0) paths[m.path] = std::max(paths[m.path], m.id);
   size_t fetched = 0, failed = 0;
   auto done = [&](const RelPath& p, int64_t up_to) {
-    int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+    int64_t now = epochNs(SystemClock::instance().wallNow());
     MutexLock lock(journal_mu_);
     if (Status s = journal_.markMissesFetched(share_.id, p, up_to, now); !s)
       log(4, "share " + share_.name + ": " + s.error().message());

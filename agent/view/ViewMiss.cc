@@ -13,6 +13,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "common/Clock.h"
 #include "view/ProgramPolicy.h"
 #include "view/ViewCore.h"
 
@@ -28,11 +29,7 @@ std::string programKey(const ReadingProcess& p) { return p.exe.empty() ? p.comm 
 
 }  // namespace
 
-int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t nowNs() { return epochNs(SystemClock::instance().wallNow()); }
 
 std::string programOf(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
