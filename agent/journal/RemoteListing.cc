@@ -159,7 +159,7 @@ Result<std::vector<ListedEntry>> Journal::remoteListing(int64_t share_id) {
     e.meta.inode = static_cast<uint64_t>(q.colInt(6));
     e.data_version = q.colBlob(7);
     e.symlink_target = q.colBlob(8);
-    if (!q.colNull(9)) {
+    if (!q.isNull(9)) {
       HOARD_TRY_ASSIGN(x, decodeXattrs(q.colBlob(9), "journal " + displayPath(path_) +
                                                           ": remote listing row " +
                                                           displayPath(e.path)));

@@ -116,8 +116,6 @@ std::string Query::colBlob(int col) const {
   return std::string(static_cast<const char*>(p), static_cast<size_t>(n));
 }
 
-bool Query::colNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-
 Result<std::unique_ptr<Db>> Db::open(const std::string& path, int flags) {
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_EXRESCODE, nullptr);

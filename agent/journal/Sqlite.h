@@ -53,7 +53,6 @@ class Query {
   bool isNull(int col) const;
   int64_t colInt(int col) const;
   std::string colBlob(int col) const;  // BLOB or TEXT bytes; "" for NULL
-  bool colNull(int col) const;
   std::string colText(int col) const { return colBlob(col); }
 
  private:
