@@ -142,8 +142,19 @@ void Agent::switchToOnDemand(const journal::ShareRecord& rec) {
     }
     restore(Error(ErrorCode::kIo, "share \"" + rec.name + "\" stays as it was: " + why));
   }
-  // Names made in the cache root between the move and the mount.
+  // Names made in the cache root between the move and the mount: the view
+  // did not make them, so the change log learns of them by a rescan.
   std::vector<std::string> late = moveEntries(from.get(), to.get(), err);
+  if (auto e = engine(rec.name); e && e->engine->changeFeed()) {
+    std::vector<track::WatchEvent> rescans;
+    for (const std::string& n : late) {
+      track::WatchEvent lost;
+      lost.kind = track::WatchEventKind::kWatchLost;
+      lost.path = RelPath(n);
+      rescans.push_back(std::move(lost));
+    }
+    if (!rescans.empty()) (void)e->engine->changeFeed()->push(std::move(rescans));
+  }
   if (err != 0 || !namesIn(from.get()).empty())
     logMessage(4,
                "share " + rec.name + ": some files made in " + displayPath(rec.cache_root) +

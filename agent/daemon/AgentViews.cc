@@ -45,6 +45,9 @@ Status Agent::startView(const std::shared_ptr<Engine>& e, const journal::ShareRe
     signal([&] { emitReadQuestionOver(id, name, outcome); });
   };
   hooks.on_always_fail = [this](const std::string& program) { rememberAlwaysFail(program); };
+  // What programs change through the view goes to the change log as the
+  // view made it (no inotify on the backing directory).
+  hooks.changes = e->engine->changeFeed();
   auto v = ShareView::mount(journal_, journal_mu_, share, e->engine->remoteFs(),
                             partsDir(options_.state_dir, share.name), policy, std::move(hooks));
   if (!v) {

@@ -72,6 +72,7 @@ Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, M
   o.on_ask = std::move(hooks.on_ask);
   o.on_asked = std::move(hooks.on_asked);
   o.on_always_fail = std::move(hooks.on_always_fail);
+  o.changes = std::move(hooks.changes);
   o.deleted = std::move(deleted);
   HOARD_TRY_ASSIGN(v, view::View::mount(std::move(o), listing, std::move(remote)));
   sv->view_ = std::move(v);

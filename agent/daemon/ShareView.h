@@ -48,6 +48,7 @@ struct ShareViewHooks {
   std::function<void(const view::ReadQuestion&)> on_ask;
   std::function<void(uint64_t id, const std::string& outcome)> on_asked;
   std::function<void(const std::string& program)> on_always_fail;
+  std::shared_ptr<track::FedWatcher> changes;  // the engine's changeFeed()
 };
 
 // The journal's read answers (`hoard answers`) as the view's policies.

@@ -68,7 +68,12 @@ Result<std::unique_ptr<ShareEngine>> ShareEngine::start(journal::Journal& journa
   // Track first, then scan: a change made in between is seen by both (and
   // coalesced by the change log); one made before hoard started by the scan.
   e->sink_ = std::make_unique<Sink>(*e->recorder_, [self] { self->machine_->localChangeNoted(); });
-  auto tracker = track::FolderTracker::start(cache, *e->sink_);
+  // An on-demand share's backing directory changes only through its view,
+  // which reports each change itself (changeFeed()); inotify would also
+  // report the engine's own writes there, and overflow on a burst.
+  if (e->runtime_->share().onDemand()) e->feed_ = std::make_shared<track::FedWatcher>();
+  auto tracker = e->feed_ ? track::FolderTracker::startFed(cache, *e->sink_, e->feed_)
+                          : track::FolderTracker::start(cache, *e->sink_);
   if (!tracker) return tl::unexpected(tracker.error().withContext("share " + e->share().name));
   e->tracker_ = std::move(*tracker);
   auto scanned = e->recorder_->rescan("", /*verify=*/false);

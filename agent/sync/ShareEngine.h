@@ -79,7 +79,8 @@ class ShareEngine {
   // was not running (into the change log), starts tracking it and starts the
   // state machine. `journal`, `journal_mu`, `store` and `pool` must outlive
   // the engine. Errors: the journal's, the cache root's (kNotFound if it is
-  // gone), inotify's.
+  // gone), inotify's (an on-demand share's changes come from its view
+  // through changeFeed() instead).
   static Result<std::unique_ptr<ShareEngine>> start(journal::Journal& journal, Mutex& journal_mu,
                                                     int64_t share_id, store::BaseStore& store,
                                                     std::shared_ptr<remote::WorkerPool> pool,
@@ -172,6 +173,10 @@ class ShareEngine {
   remote::RemoteFs& cacheFs() { return runtime_->local(); }
   // The remote as passes use it (deadlines, counted): for the share's view.
   std::shared_ptr<remote::RemoteFs> remoteFs() const { return runtime_->remoteShared(); }
+  // Where the view of an on-demand share reports every change it makes in
+  // the cache root (null for other shares, which inotify tracks). Pushes
+  // after shutdown() are dropped: the next start scans the cache root.
+  std::shared_ptr<track::FedWatcher> changeFeed() const { return feed_; }
   // Copies of the repository directory `path` as each side holds it, and
   // its base's refs (RepoCopies.h), for the git-repo resolver: kept between
   // calls and brought up to date under the pass lock, so no pass writes
@@ -209,6 +214,7 @@ class ShareEngine {
   std::unique_ptr<ShareRuntime> runtime_;
   std::unique_ptr<LocalRecorder> recorder_;
   std::unique_ptr<Sink> sink_;
+  std::shared_ptr<track::FedWatcher> feed_;  // on-demand shares: the view's changes
   std::unique_ptr<track::FolderTracker> tracker_;
   std::unique_ptr<JournalShareStateStore> state_store_;
   std::unique_ptr<ShareStateMachine> machine_;

@@ -6,42 +6,28 @@
 // consumer reads them back in order. It lives in the hoard_track library, not
 // under tests/, so later layers' unit tests can use it too.
 
-#include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <optional>
 
-#include "track/Watcher.h"
+#include "track/FedWatcher.h"
 
 namespace hoard::track {
 
-class FakeWatcher : public Watcher {
+// Queue, exclude filter and batches: FedWatcher's, one pushed batch per
+// readEvents(); on top, errors on demand and event builders.
+class FakeWatcher : public FedWatcher {
  public:
-  FakeWatcher() = default;
+  FakeWatcher();
 
-  // Watcher. start() records the root and options and fails with the error set
-  // by failNextStart(), if any.
+  // start() fails with the error set by failNextStart(), if any.
   Status start(const std::string& root, const WatchOptions& options) override;
-  void stop() override;
-  Result<std::vector<WatchEvent>> readEvents(std::chrono::milliseconds timeout) override;
-  void wakeup() override;
-  int pollFd() const override { return -1; }
-  size_t watchCount() const override;
-
-  // Queues one batch; the next readEvents() returns it whole. Events whose
-  // name the exclude filter given to start() rejects are dropped, as the real
-  // watcher would. Any thread.
-  void push(std::vector<WatchEvent> batch);
 
   // Makes the next start() / readEvents() fail with `error`. Any thread.
   void failNextStart(Error error);
-  void failNextRead(Error error);
+  void failNextRead(Error error) { injectReadError(std::move(error)); }
 
-  // What the test may set and inspect. Any thread.
-  void setWatchCount(size_t n);
-  bool started() const;
-  std::string root() const;
-  size_t queuedBatches() const;
+  // What the test may set (1 at first). Any thread.
+  void setWatchCount(size_t n) { setWatchCountForTest(n); }
 
   // Event builders, so tests read like the kernel's story.
   static WatchEvent created(RelPath path, FileType type, uint32_t mode = 0644,
@@ -56,16 +42,8 @@ class FakeWatcher : public Watcher {
   static WatchEvent watchLost(RelPath subtree);
 
  private:
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::vector<WatchEvent>> batches_;  // GUARDED_BY(mu_)
-  std::optional<Error> start_error_;             // GUARDED_BY(mu_)
-  std::optional<Error> read_error_;              // GUARDED_BY(mu_)
-  WatchOptions options_;                         // GUARDED_BY(mu_)
-  std::string root_;                             // GUARDED_BY(mu_)
-  bool started_ = false;                         // GUARDED_BY(mu_)
-  bool woken_ = false;                           // GUARDED_BY(mu_)
-  size_t watch_count_ = 1;                       // GUARDED_BY(mu_)
+  std::mutex start_mu_;
+  std::optional<Error> start_error_;  // GUARDED_BY(start_mu_)
 };
 
 }  // namespace hoard::track

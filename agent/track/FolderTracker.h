@@ -13,6 +13,7 @@
 
 #include <memory>
 
+#include "track/FedWatcher.h"
 #include "track/InotifyWatcher.h"
 #include "track/Tracker.h"
 
@@ -34,6 +35,11 @@ class FolderTracker {
   static Result<std::unique_ptr<FolderTracker>> start(const std::string& root, ChangeSink& sink) {
     return start(root, sink, Options{});
   }
+  // The same with the events `feed` is pushed (FedWatcher.h: the on-demand
+  // view's) instead of inotify's; options.inotify is not used.
+  static Result<std::unique_ptr<FolderTracker>> startFed(const std::string& root, ChangeSink& sink,
+                                                        std::shared_ptr<FedWatcher> feed,
+                                                        Options options = {});
 
   // Stops the thread (one last flush attempt included) and the watcher;
   // returns what Tracker::run() returned. Idempotent; the destructor calls it.
@@ -41,12 +47,15 @@ class FolderTracker {
   ~FolderTracker();
 
   TrackerStats stats() const { return tracker_->stats(); }
-  size_t watchCount() const { return watcher_.watchCount(); }
+  size_t watchCount() const { return watcher_->watchCount(); }
 
  private:
-  FolderTracker(ChangeSink& sink, Options options);
+  FolderTracker(std::shared_ptr<Watcher> watcher, ChangeSink& sink, Options options);
+  static Result<std::unique_ptr<FolderTracker>> begin(std::unique_ptr<FolderTracker> ft,
+                                                     const std::string& root,
+                                                     const WatchOptions& watch);
 
-  InotifyWatcher watcher_;
+  std::shared_ptr<Watcher> watcher_;
   std::unique_ptr<Tracker> tracker_;
   std::unique_ptr<TrackerThread> thread_;
   Status result_;

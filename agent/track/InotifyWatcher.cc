@@ -37,21 +37,6 @@ WatchEvent lostEvent(RelPath path) {
   return makeEvent(WatchEventKind::kWatchLost, std::move(path), true);
 }
 
-// lstat of `name` in `dir_fd` (and its target if a symlink) into `e`.
-void statAt(int dir_fd, const std::string& name, WatchEvent& e) {
-  struct stat st;
-  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
-  e.meta = FileMeta::fromStat(st);
-  if (S_ISLNK(st.st_mode)) {
-    std::string target(PATH_MAX, '\0');
-    ssize_t n = ::readlinkat(dir_fd, name.c_str(), target.data(), target.size());
-    if (n >= 0) {
-      target.resize(static_cast<size_t>(n));
-      e.symlink_target = std::move(target);
-    }
-  }
-}
-
 }  // namespace
 
 InotifyWatcher::InotifyWatcher() : InotifyWatcher(Options{}) {}
@@ -285,7 +270,7 @@ void InotifyWatcher::addTree(const RelPath& top, bool synthesize, std::vector<Wa
       if (synthesize || de->d_type == DT_UNKNOWN) {
         ev = makeEvent(WatchEventKind::kCreated, joinPath(dir, name), is_dir);
         ev.synthetic = true;
-        statAt(fd->get(), name, ev);
+        describeAt(fd->get(), name, ev);
         if (de->d_type == DT_UNKNOWN) ev.is_dir = is_dir = ev.meta && ev.meta->type == FileType::kDir;
         if (synthesize) out.push_back(ev);
       }
@@ -316,7 +301,7 @@ void InotifyWatcher::statInto(WatchEvent& e) {
     stat_dir_fd_ = std::move(*fd);
     stat_dir_path_ = dir;
   }
-  statAt(stat_dir_fd_.get(), std::string(baseName(e.path)), e);
+  describeAt(stat_dir_fd_.get(), std::string(baseName(e.path)), e);
 }
 
 void InotifyWatcher::handle(const struct inotify_event& ev, std::string_view name,

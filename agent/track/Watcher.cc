@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "track/Watcher.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+
 namespace hoard::track {
 
 std::string_view watchEventKindName(WatchEventKind kind) {
@@ -15,6 +21,20 @@ std::string_view watchEventKindName(WatchEventKind kind) {
     case WatchEventKind::kWatchLost: return "watch_lost";
   }
   return "unknown";
+}
+
+void describeAt(int dir_fd, const std::string& name, WatchEvent& e) {
+  struct stat st;
+  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return;
+  e.meta = FileMeta::fromStat(st);
+  if (S_ISLNK(st.st_mode)) {
+    std::string target(PATH_MAX, '\0');
+    ssize_t n = ::readlinkat(dir_fd, name.c_str(), target.data(), target.size());
+    if (n >= 0) {
+      target.resize(static_cast<size_t>(n));
+      e.symlink_target = std::move(target);
+    }
+  }
 }
 
 }  // namespace hoard::track

@@ -60,6 +60,11 @@ struct WatchEvent {
   bool operator==(const WatchEvent&) const = default;
 };
 
+// Fills e.meta with the lstat of `name` in the directory `dir_fd` and, for a
+// symlink, e.symlink_target with its target. Leaves them empty if the name
+// is gone.
+void describeAt(int dir_fd, const std::string& name, WatchEvent& e);
+
 // Returns true for a name (one path component, bytes) that must be ignored:
 // no event is reported for it and, for a directory, nothing beneath it.
 using NameFilter = std::function<bool(std::string_view name)>;

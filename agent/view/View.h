@@ -17,8 +17,9 @@
 // directory must lie outside it: a request served by a request to the same
 // mount would deadlock).
 //
-// Changes (ViewWrite.cc) go to the cache root, where the engine's tracker
-// logs them as any change of a share: a file created is made there (with
+// Changes (ViewWrite.cc) go to the cache root, and each is reported as
+// made (ViewOptions::changes; ViewChanges.cc) for the engine's change log:
+// no inotify on the cache root. A file created is made there (with
 // the directories leading to it, as listed); a placeholder a program opens
 // for writing, truncates, renames, deletes or changes the mode or times of
 // is first hydrated (ViewOptions::hydrate: hoarded with its base row, so
@@ -42,6 +43,7 @@
 #include "common/Error.h"
 #include "journal/Records.h"
 #include "remote/RemoteFs.h"
+#include "track/FedWatcher.h"
 
 namespace hoard::view {
 
@@ -130,6 +132,12 @@ struct ViewOptions {
   // (the program's call fails with its errno). Null: the view is read-only.
   std::function<Status(const RelPath&)> hydrate;
   std::chrono::milliseconds hydrate_deadline{120'000};
+  // Where every change a program makes through the view is reported, as
+  // the event of exactly that change, once made in the cache root (hoardd:
+  // the share engine's changeFeed(), so the change log gets it without
+  // inotify). Changes the view makes for the engine (hydrate) are the
+  // engine's own and not reported. Null: nothing reported.
+  std::shared_ptr<track::FedWatcher> changes;
   // Listed paths the cache deleted that the remote still has (their base
   // rows are there, their files are not): hidden from the start.
   std::vector<RelPath> deleted;

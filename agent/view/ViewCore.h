@@ -17,6 +17,7 @@
 #include "common/ThreadAnnotations.h"
 #include "common/UniqueFd.h"
 #include "remote/WorkerPool.h"
+#include "track/Watcher.h"
 #include "view/BlockFile.h"
 #include "view/Flusher.h"
 #include "view/KeptPages.h"
@@ -33,6 +34,8 @@ struct OpenFile {
   UniqueFd fd;  // for writing too when opened so (ViewWrite.cc)
   RelPath path;
   BlockVersion version;
+  // The feed's generation its last write was reported in (ViewChanges.cc).
+  std::atomic<uint64_t> write_reported{UINT64_MAX};
 };
 
 // The errno a program's call gets for `e` (a fetch's or a hydration's).
@@ -79,6 +82,26 @@ class ViewCore {
   // the remote's). -ENOENT if one is not in the view, -ENOTDIR if one is
   // not a directory.
   int makeParents(const RelPath& rel) const;
+
+  // --- what programs changed, for the change log (ViewChanges.cc) ---
+  // Reports `events` to opts.changes (nothing without it).
+  void report(std::vector<track::WatchEvent> events) const;
+  // The event `kind` of `rel` with its metadata as the cache root holds it.
+  track::WatchEvent described(track::WatchEventKind kind, const RelPath& rel,
+                              bool is_dir = false) const;
+  // One event of `rel`: created (a file, directory or symlink made),
+  // attrib (mode, times, xattrs) or deleted.
+  void reportCreated(const RelPath& rel) const;
+  void reportAttrib(const RelPath& rel) const;
+  void reportDeleted(const RelPath& rel, bool is_dir) const;
+  // `from` renamed to `to` (one batch, so the tracker pairs the halves).
+  void reportRenamed(const RelPath& from, const RelPath& to) const;
+  // Both swapped (RENAME_EXCHANGE): each compared with the base anew.
+  void reportExchanged(const RelPath& a, const RelPath& b) const;
+  // The content of `rel` changed (write, truncate). Through an open file
+  // `h`: once until the tracker took the event, not per write(2).
+  void reportWritten(const RelPath& rel) const;
+  void reportWritten(OpenFile& h) const;
 
   // --- placeholders (ViewFetch.cc) ---
   // Reads [off, off + size) of the placeholder `rel`: present blocks from

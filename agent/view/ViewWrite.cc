@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The calls that change an on-demand share through its view. Each is made
-// in the cache root, where the engine's tracker logs it like any change of
-// the share; a placeholder is hydrated first (ViewCore::localize), and the
-// directories leading to a new name are made there as they are listed.
+// in the cache root and then reported for the engine's change log
+// (ViewChanges.cc); a placeholder is hydrated first (ViewCore::localize:
+// the engine's own write, not reported), and the directories leading to a
+// new name are made there as they are listed (reported as made).
 
 #define FUSE_USE_VERSION 314
 #include <fcntl.h>
@@ -59,6 +60,7 @@ int opCreate(const char* path, mode_t mode, struct fuse_file_info* fi) {
               O_CLOEXEC;
   int fd = atLocalParent(p, [&](int dir, const char* name) { return ::openat(dir, name, flags, mode); });
   if (fd < 0) return fd;
+  core().reportCreated(p);  // O_CREAT of a file there already is also its kernel's "create"
   return keepOpen(p, fd, fi);
 }
 
@@ -66,13 +68,19 @@ int opWrite(const char*, const char* buf, size_t size, off_t off, struct fuse_fi
   auto* h = reinterpret_cast<OpenFile*>(fi->fh);
   if (!h->fd) return -EBADF;
   ssize_t n = ::pwrite(h->fd.get(), buf, size, off);
-  return n < 0 ? -errno : static_cast<int>(n);
+  if (n < 0) return -errno;
+  core().reportWritten(*h);
+  return static_cast<int>(n);
 }
 
 int opTruncate(const char* path, off_t size, struct fuse_file_info* fi) {
   if (fi != nullptr && fi->fh != 0) {
     auto* h = reinterpret_cast<OpenFile*>(fi->fh);
-    if (h->fd) return ::ftruncate(h->fd.get(), size) == 0 ? 0 : -errno;
+    if (h->fd) {
+      if (::ftruncate(h->fd.get(), size) != 0) return -errno;
+      core().reportWritten(h->path);
+      return 0;
+    }
   }
   RelPath p = requestPath(path);
   if (int r = changeable(p)) return r;
@@ -81,6 +89,7 @@ int opTruncate(const char* path, off_t size, struct fuse_file_info* fi) {
   if (fd < 0) return fd;
   int r = ::ftruncate(fd, size) == 0 ? 0 : -errno;
   ::close(fd);
+  if (r == 0) core().reportWritten(p);
   return r;
 }
 
@@ -93,6 +102,7 @@ int opUnlink(const char* path) {
   if (int r = core().localize(p)) return r;
   int r = atLocalParent(p, [](int dir, const char* name) { return ::unlinkat(dir, name, 0); });
   if (r < 0) return r;
+  core().reportDeleted(p, false);
   if (listed) core().tree.hide(p);
   return 0;
 }
@@ -106,6 +116,7 @@ int opRmdir(const char* path) {
   if (int r = core().localize(p)) return r;
   int r = atLocalParent(p, [](int dir, const char* name) { return ::unlinkat(dir, name, AT_REMOVEDIR); });
   if (r < 0) return r;
+  core().reportDeleted(p, true);
   if (listed) core().tree.hide(p);
   return 0;
 }
@@ -114,14 +125,18 @@ int opMkdir(const char* path, mode_t mode) {
   RelPath p = requestPath(path);
   if (int r = prepareNew(p)) return r;
   int r = atLocalParent(p, [&](int dir, const char* name) { return ::mkdirat(dir, name, mode); });
-  return r < 0 ? r : 0;
+  if (r < 0) return r;
+  core().reportCreated(p);
+  return 0;
 }
 
 int opSymlink(const char* target, const char* path) {
   RelPath p = requestPath(path);
   if (int r = prepareNew(p)) return r;
   int r = atLocalParent(p, [&](int dir, const char* name) { return ::symlinkat(target, dir, name); });
-  return r < 0 ? r : 0;
+  if (r < 0) return r;
+  core().reportCreated(p);
+  return 0;
 }
 
 int opRename(const char* from, const char* to, unsigned int flags) {
@@ -146,6 +161,8 @@ int opRename(const char* from, const char* to, unsigned int flags) {
   });
   ::close(dir);
   if (r < 0) return r;
+  if (exchange) core().reportExchanged(f, t);
+  else core().reportRenamed(f, t);
   if (listed && !exchange) core().tree.hide(f);
   return 0;
 }
@@ -158,13 +175,19 @@ int opChmod(const char* path, mode_t mode, struct fuse_file_info*) {
   int r = atLocalParent(p, [&](int dir, const char* name) {
     return ::fchmodat(dir, name, mode & 07777, AT_SYMLINK_NOFOLLOW);
   });
-  return r < 0 ? r : 0;
+  if (r < 0) return r;
+  core().reportAttrib(p);
+  return 0;
 }
 
 int opUtimens(const char* path, const struct timespec tv[2], struct fuse_file_info* fi) {
   if (fi != nullptr && fi->fh != 0) {
     auto* h = reinterpret_cast<OpenFile*>(fi->fh);
-    if (h->fd) return ::futimens(h->fd.get(), tv) == 0 ? 0 : -errno;
+    if (h->fd) {
+      if (::futimens(h->fd.get(), tv) != 0) return -errno;
+      core().reportAttrib(h->path);
+      return 0;
+    }
   }
   RelPath p = requestPath(path);
   if (p.empty()) return -EPERM;
@@ -173,7 +196,9 @@ int opUtimens(const char* path, const struct timespec tv[2], struct fuse_file_in
   int r = atLocalParent(p, [&](int dir, const char* name) {
     return ::utimensat(dir, name, tv, AT_SYMLINK_NOFOLLOW);
   });
-  return r < 0 ? r : 0;
+  if (r < 0) return r;
+  core().reportAttrib(p);
+  return 0;
 }
 
 // The share keeps one owner: hoard cannot give a file away.
@@ -208,6 +233,7 @@ int openForWrite(const char* path, struct fuse_file_info* fi) {
   if (int r = core().localize(p)) return r;
   int fd = core().openLocal(p, fi->flags & (O_ACCMODE | O_APPEND | O_TRUNC));
   if (fd < 0) return fd;
+  if (fi->flags & O_TRUNC) core().reportWritten(p);
   return keepOpen(p, fd, fi);
 }
 
@@ -276,14 +302,14 @@ int ViewCore::makeParents(const RelPath& rel) const {
     if (dir < 0) return dir;
     std::string name(baseName(a));
     mode_t mode = e->meta.mode & 07777;
-    int r = ::mkdirat(dir, name.c_str(), mode);
-    int err = errno;
+    const bool made = ::mkdirat(dir, name.c_str(), mode) == 0;
+    int err = made ? 0 : (errno == EEXIST ? 0 : errno);
     // The listed mode exactly (not as the umask leaves it): the engine
     // finds the directory the same on both sides.
-    if (r == 0) r = ::fchmodat(dir, name.c_str(), mode, 0);
-    else if (err == EEXIST) r = 0;
+    if (made && ::fchmodat(dir, name.c_str(), mode, 0) != 0) err = errno;
     ::close(dir);
-    if (r != 0) return -err;
+    if (err != 0) return -err;
+    if (made) reportCreated(dir_path);
   }
   return 0;
 }

@@ -115,19 +115,25 @@ int changeAttr(const char* path, const char* name) {
   return core().localize(p);
 }
 
+// `r` of a change of `path`'s attributes, reported once made.
+int reported(const char* path, int r) {
+  if (r == 0) core().reportAttrib(requestPath(path));
+  return r;
+}
+
 int opSetxattr(const char* path, const char* name, const char* value, size_t size, int flags) {
   if (int r = changeAttr(path, name)) return r;
-  return static_cast<int>(onLocal(requestPath(path), [&](const char* at, bool follow) {
+  return reported(path, static_cast<int>(onLocal(requestPath(path), [&](const char* at, bool follow) {
     return follow ? ::setxattr(at, name, value, size, flags)
                   : ::lsetxattr(at, name, value, size, flags);
-  }));
+  })));
 }
 
 int opRemovexattr(const char* path, const char* name) {
   if (int r = changeAttr(path, name)) return r;
-  return static_cast<int>(onLocal(requestPath(path), [&](const char* at, bool follow) {
+  return reported(path, static_cast<int>(onLocal(requestPath(path), [&](const char* at, bool follow) {
     return follow ? ::removexattr(at, name) : ::lremovexattr(at, name);
-  }));
+  })));
 }
 
 }  // namespace
