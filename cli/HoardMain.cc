@@ -224,8 +224,19 @@ int main(int argc, char** argv) {
   auto* sh_od = sh->add_subcommand(
       "on-demand", "show the whole share in its cache root, fetching what is not kept when read");
   sh_od->add_option("name", name)->required();
+  bool od_off = false;
+  sh_od->add_flag("--off", od_off,
+                  "keep the share's files in its folder again (what is kept stays, "
+                  "placeholders go)");
   sh_od->callback([&] {
     action = [&](Agent& a) {
+      if (od_off) {
+        a.EndOnDemand(name, {});
+        std::cout << "share " << name
+                  << " is no longer on demand: its folder holds what is kept (pinned, hoarded, "
+                     "changed), no placeholders\n";
+        return kOk;
+      }
       a.MakeOnDemand(name, {});
       std::cout << "share " << name
                 << " is on demand: its cache root shows all of it; what was kept stays kept "

@@ -142,6 +142,8 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
                    std::map<std::string, sdbus::Variant> options) override;
   void MakeOnDemand(sdbus::Result<>&& result, std::string name,
                     std::map<std::string, sdbus::Variant> options) override;
+  void EndOnDemand(sdbus::Result<>&& result, std::string name,
+                   std::map<std::string, sdbus::Variant> options) override;
   std::vector<sdbus::Struct<std::string, std::vector<uint8_t>, std::vector<uint8_t>, std::string,
                             uint32_t, uint32_t>>
   ListShares() override;
@@ -241,6 +243,11 @@ class Agent final : public sdbus::AdaptorInterfaces<org::hoard::Agent1_adaptor> 
   // into the backing directory, the view mounted, the engine started again.
   // Raises (everything as it was) if a step fails.
   void switchToOnDemand(const journal::ShareRecord& rec);
+  // EndOnDemand's work (AgentOnDemand.cc), on the control strand: the view
+  // of on-demand share `rec` unmounted, the backing directory's files moved
+  // back into the user's folder, the engine started again as an ordinary
+  // share. Raises (still on demand, everything where it was) if a step fails.
+  void switchFromOnDemand(const journal::ShareRecord& rec);
   // Takes the share's engine out of the map and stops it (waits for its
   // pass): on a strand only.
   void stopEngine(const std::string& share);

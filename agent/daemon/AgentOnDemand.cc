@@ -2,15 +2,19 @@
 // org.hoard.Agent1.MakeOnDemand: an existing share becomes an on-demand
 // share. What its cache root holds moves, by rename, into hoardd's backing
 // directory; the view is mounted over the cache root; the engine goes on
-// with the same journal rows (they are share-relative).
+// with the same journal rows (they are share-relative). EndOnDemand is the
+// way back: the view unmounted, the backing directory's files renamed back.
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -51,13 +55,15 @@ std::vector<std::string> namesIn(int fd) {
 }
 
 // Moves every entry of `from` into `to`, never over a name there. Returns
-// the names moved; stops at the first failure, with its errno in `err`.
-std::vector<std::string> moveEntries(int from, int to, int& err) {
+// the names moved; stops at the first failure, with its errno in `err` and
+// the name in `failed`.
+std::vector<std::string> moveEntries(int from, int to, int& err, std::string* failed = nullptr) {
   std::vector<std::string> moved;
   err = 0;
   for (const std::string& n : namesIn(from)) {
     if (::syscall(SYS_renameat2, from, n.c_str(), to, n.c_str(), RENAME_NOREPLACE) != 0) {
       err = errno;
+      if (failed) *failed = n;
       break;
     }
     moved.push_back(n);
@@ -68,6 +74,22 @@ std::vector<std::string> moveEntries(int from, int to, int& err) {
 void moveBack(int from, int to, const std::vector<std::string>& names) {
   for (const std::string& n : names)
     (void)::syscall(SYS_renameat2, to, n.c_str(), from, n.c_str(), RENAME_NOREPLACE);
+}
+
+bool isFuseMount(const std::string& dir) {
+  struct statfs st {};
+  return ::statfs(dir.c_str(), &st) == 0 && st.f_type == 0x65735546;  // FUSE_SUPER_MAGIC
+}
+
+// The files open in `view` once the releases the kernel sends after a close
+// (asynchronously) had up to two seconds to arrive.
+size_t openFilesAfterReleases(ShareView& view) {
+  size_t n = view.openFiles();
+  for (int i = 0; i < 40 && n > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    n = view.openFiles();
+  }
+  return n;
 }
 
 }  // namespace
@@ -164,6 +186,70 @@ void Agent::switchToOnDemand(const journal::ShareRecord& rec) {
   log(5, "share " + rec.name + " is on demand: " + std::to_string(moved.size() + late.size()) +
              " entries of " + displayPath(rec.cache_root) + " moved into " +
              displayPath(backing) + ", the view mounted over it");
+}
+
+void Agent::EndOnDemand(sdbus::Result<>&& result, std::string name,
+                        std::map<std::string, sdbus::Variant> options) {
+  async(control_, "EndOnDemand", std::move(result),
+        [this, name, options](sdbus::Result<>& reply) {
+          onlyKeys(options, {}, "EndOnDemand");
+          journal::ShareRecord rec = shareRecord(name);
+          if (rec.onDemand()) switchFromOnDemand(rec);
+          reply.returnResults();
+        });
+}
+
+void Agent::switchFromOnDemand(const journal::ShareRecord& rec) {
+  const std::string stays = "share \"" + rec.name + "\" stays on demand: ";
+  if (auto view = engine(rec.name)->currentView())
+    if (size_t n = openFilesAfterReleases(*view); n > 0)
+      raise(Error(ErrorCode::kBusy, stays + "programs hold " + std::to_string(n) +
+                                        " file(s) open in " + displayPath(rec.view_root) +
+                                        "; close them (`fuser -vm " + rec.view_root +
+                                        "` names the programs) and try again"));
+  UniqueFd from = orRaise(openDirFd(rec.cache_root, "backing directory"));
+  stopEngine(rec.name);  // the view unmounted
+  auto restore = [&](const Error& why) {
+    startEngine(rec);
+    raise(why);
+  };
+  if (isFuseMount(rec.view_root))
+    restore(Error(ErrorCode::kIo, stays + displayPath(rec.view_root) + " is still mounted"));
+  auto to = openDirFd(rec.view_root, "folder");
+  if (!to) restore(Error(to.error().code(), stays + to.error().message()));
+  int err = 0;
+  std::string failed;
+  std::vector<std::string> moved = moveEntries(from.get(), to->get(), err, &failed);
+  if (err != 0) {
+    moveBack(from.get(), to->get(), moved);
+    if (err == EEXIST || err == ENOTEMPTY)
+      restore(Error(ErrorCode::kBusy, stays + displayPath(rec.view_root + "/" + failed) +
+                                          " is in the way (made there while the view was "
+                                          "mounted over it?); move it elsewhere and try again"));
+    restore(Error(errorCodeFromErrno(err), stays + "moving " +
+                                               displayPath(rec.cache_root + "/" + failed) +
+                                               " back into " + displayPath(rec.view_root) +
+                                               " failed: " + std::strerror(err)));
+  }
+  journal::ShareRecord kept = rec;
+  kept.cache_root = rec.view_root;
+  kept.view_root.clear();
+  Status roots;
+  {
+    MutexLock lock(journal_mu_);
+    roots = journal_.setShareRoots(rec.id, kept.cache_root, "");
+  }
+  if (!roots) {
+    moveBack(from.get(), to->get(), moved);
+    restore(roots.error());
+  }
+  startEngine(kept);
+  std::error_code ec;
+  std::filesystem::remove(rec.cache_root, ec);
+  std::filesystem::remove_all(partsDir(options_.state_dir, rec.name), ec);
+  log(5, "share " + rec.name + " keeps its files in " + displayPath(kept.cache_root) + " again: " +
+             std::to_string(moved.size()) + " entries moved back from " +
+             displayPath(rec.cache_root) + "; the view is unmounted");
 }
 
 }  // namespace hoard::daemon

@@ -79,6 +79,7 @@ class ShareView {
   Status reloadListing();
   // The blocks fetched for `path` and beneath dropped (view::View::evict).
   Result<uint64_t> evict(const RelPath& path) { return view_->evict(path); }
+  size_t openFiles() { return view_->openFiles(); }
   // A person's answer to question `id` (view::View::answer).
   Status answer(uint64_t id, view::ReadAnswer a) { return view_->answer(id, a); }
   // The read answers kept now (after one was given or forgotten).

@@ -237,4 +237,6 @@ Status View::prefetch(const RelPath& rel, const std::atomic<bool>& stop) {
 
 Result<uint64_t> View::evict(const RelPath& path) { return core_->dropBlocks(path); }
 
+size_t View::openFiles() { return core_->openCount(); }
+
 }  // namespace hoard::view

@@ -200,6 +200,9 @@ class View {
   // the bytes of disk freed. Errors: the parts directory's, naming the file.
   Result<uint64_t> evict(const RelPath& path);
 
+  // The files programs hold open in the view now (each open counts).
+  size_t openFiles();
+
  private:
   explicit View(std::unique_ptr<ViewCore> core);
   std::unique_ptr<ViewCore> core_;

@@ -130,6 +130,8 @@ class ViewCore {
   // (its RELEASE never comes) is freed with the view, not leaked.
   uint64_t addOpen(std::unique_ptr<OpenFile> f) HOARD_EXCLUDES(open_mu_);
   void release(uint64_t fh) HOARD_EXCLUDES(open_mu_);
+  // The files programs hold open in the view now.
+  size_t openCount() HOARD_EXCLUDES(open_mu_);
 
   // --- the miss policy's questions (ViewMiss.cc) ---
   Status answer(uint64_t id, ReadAnswer a) HOARD_EXCLUDES(mu_);

@@ -257,6 +257,11 @@ void ViewCore::release(uint64_t fh) {
   open_.erase(it);
 }
 
+size_t ViewCore::openCount() {
+  MutexLock lock(open_mu_);
+  return open_.size();
+}
+
 // ---- the local side ------------------------------------------------------
 
 int ViewCore::openLocal(const RelPath& p, int flags) const {

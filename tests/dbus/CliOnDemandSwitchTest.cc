@@ -3,7 +3,9 @@
 // the user's folder becomes an on-demand share. What it kept stays kept (an
 // edit not yet written back included), the rest of the share shows up as
 // placeholders, and a switch that cannot be made (another filesystem, a
-// backing directory in the way) changes nothing.
+// backing directory in the way) changes nothing. `hoard share on-demand
+// NAME --off` is the way back: the folder holds what is kept again, an
+// unsent edit included, and a view with files open is not pulled away.
 
 #include <sys/mount.h>
 
@@ -133,6 +135,73 @@ TEST_F(CliOnDemandSwitchTest, ABackingDirectoryInTheWayIsRefusedAndNothingMoves)
   EXPECT_EQ(slurp(backing_ + "/someone-elses.txt"), "left here\n");
   EXPECT_EQ(hoard("share on-demand nope").first, 1);
   EXPECT_NE(last_err_.find("no share is named \"nope\""), std::string::npos) << last_err_;
+}
+
+TEST_F(CliOnDemandSwitchTest, SwitchedBackTheFolderHoldsWhatIsKeptAndUnsentWorkGoesOut) {
+  addOnDemand();
+  ASSERT_TRUE(eventually([&] { return fs::exists(backing_ + "/pinned/p.txt"); })) << log();
+  EXPECT_EQ(slurp(C_ + "/big.bin"), big_);  // fetched into the parts directory
+  ASSERT_FALSE(fs::is_empty(dir_ + "/state/hoard/parts/w"));
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+  put(C_ + "/pinned/p.txt", "kept, edited offline\n");
+  put(C_ + "/dir-x/new.txt", "made offline in the view\n");
+
+  // A program holds a file open in the view: refused, nothing changes.
+  pid_t holder = spawn({"/bin/sh", "-c", "exec 3<'" + C_ + "/pinned/p.txt'; exec sleep 30"},
+                       dir_ + "/holder.log");
+  ASSERT_TRUE(eventually([&] {
+    return run("ls -l /proc/" + std::to_string(holder) + "/fd").second.find("p.txt") !=
+           std::string::npos;
+  }));
+  EXPECT_EQ(hoard("share on-demand w --off").first, 1);
+  EXPECT_NE(last_err_.find("stays on demand"), std::string::npos) << last_err_;
+  EXPECT_NE(last_err_.find("1 file(s) open"), std::string::npos) << last_err_;
+  EXPECT_TRUE(isFuseMount(C_));
+  EXPECT_EQ(slurp(C_ + "/pinned/p.txt"), "kept, edited offline\n");
+  ::kill(holder, SIGKILL);
+  waitExit(holder);
+
+  auto [rc, out] = hoard("share on-demand w --off");
+  ASSERT_EQ(rc, 0) << last_err_ << log();
+  EXPECT_NE(out.find("no longer on demand"), std::string::npos) << out;
+  EXPECT_FALSE(isFuseMount(C_));
+  // The folder itself holds what was kept and made; placeholders are gone.
+  EXPECT_EQ(slurp(C_ + "/pinned/p.txt"), "kept, edited offline\n");
+  EXPECT_EQ(slurp(C_ + "/dir-x/new.txt"), "made offline in the view\n");
+  EXPECT_FALSE(fs::exists(C_ + "/dir/a.txt"));
+  EXPECT_FALSE(fs::exists(C_ + "/big.bin"));
+  EXPECT_FALSE(fs::exists(backing_));
+  EXPECT_FALSE(fs::exists(dir_ + "/state/hoard/parts/w")) << "the fetched blocks are freed";
+  json st = json::parse(hoard("status w --json").second, nullptr, false);
+  ASSERT_TRUE(st.is_array() && st.size() == 1u) << st.dump();
+  EXPECT_FALSE(st[0].contains("on_demand")) << st.dump();
+  // Online, the unsent work goes out; the server keeps what was never kept here.
+  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
+  ASSERT_EQ(hoard("sync w").first, 0) << last_err_ << log();
+  EXPECT_EQ(slurp(R_ + "/pinned/p.txt"), "kept, edited offline\n");
+  EXPECT_EQ(slurp(R_ + "/dir-x/new.txt"), "made offline in the view\n");
+  EXPECT_EQ(slurp(R_ + "/dir/a.txt"), "alpha in dir\n");
+  EXPECT_EQ(slurp(R_ + "/big.bin"), big_);
+  // A restarted hoardd mounts nothing; an edit in the folder is tracked again.
+  startDaemon();
+  ASSERT_TRUE(eventually([&] {
+    return hoard("status w --json").first == 0;
+  })) << log();
+  EXPECT_FALSE(isFuseMount(C_));
+  put(C_ + "/pinned/p.txt", "edited in the plain folder\n");
+  ASSERT_TRUE(eventually([&] {
+    (void)hoard("sync w");
+    return slurp(R_ + "/pinned/p.txt") == "edited in the plain folder\n";
+  })) << log();
+  // And it can go on demand again, with what it keeps.
+  ASSERT_EQ(hoard("share on-demand w").first, 0) << last_err_ << log();
+  EXPECT_TRUE(isFuseMount(C_));
+  EXPECT_EQ(slurp(C_ + "/pinned/p.txt"), "edited in the plain folder\n");
+  EXPECT_EQ(slurp(C_ + "/dir/a.txt"), "alpha in dir\n");
+  // Asked of a share not on demand, --off changes nothing.
+  ASSERT_EQ(hoard("share on-demand w --off").first, 0) << last_err_;
+  EXPECT_EQ(hoard("share on-demand w --off").first, 0) << last_err_;
+  EXPECT_FALSE(isFuseMount(C_));
 }
 
 }  // namespace
