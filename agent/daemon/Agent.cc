@@ -188,6 +188,9 @@ void Agent::startEngine(const journal::ShareRecord& share) {
                      shown.error().message());
     });
   };
+  hooks.onListingRecorded = [raw] {
+    if (auto view = raw->currentView()) view->showFirstListing();
+  };
   hooks.onListerFallback = [raw](const std::string& reason) {
     logged("share " + raw->name + ": lister", [&] {
       if (reason.empty())

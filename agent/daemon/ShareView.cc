@@ -76,6 +76,7 @@ Result<std::unique_ptr<ShareView>> ShareView::mount(journal::Journal& journal, M
   o.deleted = std::move(deleted);
   HOARD_TRY_ASSIGN(v, view::View::mount(std::move(o), listing, std::move(remote)));
   sv->view_ = std::move(v);
+  sv->listed_ = !listing.empty();
   log(5, "share " + share.name + ": on-demand view mounted at " + displayPath(share.view_root) +
              " (" + std::to_string(listing.size()) + " entries listed)");
   return sv;
@@ -170,7 +171,14 @@ Status ShareView::reloadListing() {
   HOARD_TRY_ASSIGN(deleted, deletedInCache());
   view_->setDeleted(deleted, since);
   view_->setListing(listing);
+  listed_ = listed_ || !listing.empty();
   return {};
+}
+
+void ShareView::showFirstListing() {
+  if (listed_) return;
+  if (Status shown = reloadListing(); !shown)
+    log(4, "share " + share_.name + ": the view shows no listing yet: " + shown.error().message());
 }
 
 Result<std::vector<RelPath>> ShareView::deletedInCache() {

@@ -77,6 +77,10 @@ class ShareView {
   // Shows the listing the journal holds now (after a pass stored one),
   // without the paths the cache deleted that the remote still has.
   Status reloadListing();
+  // The same, if the view shows no listing yet (mounted before the share's
+  // first pass): a pass that just listed the remote shows it before it
+  // hoards the pinned files, which may take long. Failures are logged.
+  void showFirstListing();
   // The blocks fetched for `path` and beneath dropped (view::View::evict).
   Result<uint64_t> evict(const RelPath& path) { return view_->evict(path); }
   size_t openFiles() { return view_->openFiles(); }
@@ -102,6 +106,7 @@ class ShareView {
   const bool fetch_missed_;
   std::unique_ptr<view::View> view_;
   std::atomic<bool> was_online_{false};
+  std::atomic<bool> listed_{false};  // a listing is shown
   std::atomic<bool> stop_{false};
   std::atomic<bool> fetching_{false};
   Mutex fetch_mu_;

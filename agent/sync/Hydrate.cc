@@ -27,9 +27,20 @@ Error whyNotHydrated(const ReconcileReport& report, const std::string& share,
 }  // namespace
 
 Status ShareEngine::hydrate(const RelPath& path) {
-  // Everything under pass_mu_: a caller that gave up waiting (the view's
-  // deadline) may still be here when the engine stops, which waits for it.
-  MutexLock lock(pass_mu_);
+  // A program waits for this: a long pass of the machine's gives way.
+  const bool yielded = yieldAutomaticPass();
+  Status st;
+  {
+    // Everything under pass_mu_: a caller that gave up waiting (the view's
+    // deadline) may still be here when the engine stops, which waits for it.
+    MutexLock lock(pass_mu_);
+    st = hydrateLocked(path);
+  }
+  if (yielded && !shut_down_) machine_->syncNow();  // the stopped pass goes on
+  return st;
+}
+
+Status ShareEngine::hydrateLocked(const RelPath& path) {
   if (shut_down_) return fail(ErrorCode::kAborted, "share \"" + share().name + "\" is stopping");
   if (cacheFs().lstat(path)) return {};  // hoarded already, or by the pass this waited for
   ShareStatus st = machine_->status();

@@ -142,9 +142,14 @@ Status recordListing(PassState& pass) {
         path, st.meta, st.data_version, st.symlink_target,
         listedXattrs(s, path, st, b == before.end() ? nullptr : &b->second)});
   }
-  MutexLock lock(s.journal_mu);
-  Status stored = s.journal.replaceRemoteListing(s.share_id, rows);
-  if (stored) pass.report.listing_recorded = true;
+  Status stored;
+  {
+    MutexLock lock(s.journal_mu);
+    stored = s.journal.replaceRemoteListing(s.share_id, rows);
+  }
+  if (!stored) return stored;
+  pass.report.listing_recorded = true;
+  if (pass.opts.on_listing_recorded) pass.opts.on_listing_recorded();
   return stored;
 }
 

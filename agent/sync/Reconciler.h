@@ -107,6 +107,10 @@ struct ReconcileOptions {
   uint64_t cache_budget_bytes = 0;
   // Told after each file hoarded (on the calling thread). May be null.
   std::function<void(const HoardProgress&)> progress;
+  // Told once the pass stored the remote listing for an on-demand share's
+  // view, before it hoards anything (on the calling thread, no lock held).
+  // May be null.
+  std::function<void()> on_listing_recorded;
   // Local copies made at once before file pushes are sent (at least 1): the
   // stable copy, hash and kept base content of each, bounded by the
   // machine's cores and disk more than by the network.

@@ -89,6 +89,14 @@ void ShareEngine::requestStop() {
   if (stop_) stop_->store(true);
 }
 
+bool ShareEngine::yieldAutomaticPass() {
+  MutexLock lock(report_mu_);
+  if (!stop_ || !running_automatic_) return false;
+  yielded_ = true;
+  stop_->store(true);
+  return true;
+}
+
 void ShareEngine::shutdown() {
   if (shut_down_.exchange(true)) return;
   requestStop();
@@ -134,13 +142,18 @@ Result<ReconcileReport> ShareEngine::runLocked(std::function<void(const HoardPro
   }
   ReconcileOptions opts = options_.reconcile;
   opts.confirm_mass_delete = confirm_mass_delete;
-  opts.write_back_only = write_back && !full_pass_due_;
+  // A hydration is scoped even when a full pass is due (a program waits
+  // for it): that full pass stays due, for the next pass.
+  const bool scoped_though_due = write_back && full_pass_due_ && !hydrate.empty();
+  opts.write_back_only = write_back && (!full_pass_due_ || scoped_though_due);
   if (progress) opts.progress = std::move(progress);
+  opts.on_listing_recorded = hooks_.onListingRecorded;
   opts.hydrate = std::move(hydrate);
   auto stop = std::make_shared<std::atomic<bool>>(false);
   {
     MutexLock lock(report_mu_);
     stop_ = stop;
+    running_automatic_ = automatic;
   }
   // A stop asked for between the checks above and here is not lost.
   if (shut_down_ || machine_->status().user_offline) stop->store(true);
@@ -153,7 +166,7 @@ Result<ReconcileReport> ShareEngine::runLocked(std::function<void(const HoardPro
   // A pass builds listings of both sides and frees them at the end: give
   // that memory back, or an idle daemon keeps a pass's peak as its RSS.
   ::malloc_trim(0);
-  full_pass_due_ = !report || report->stopped || !report->failed.empty() ||
+  full_pass_due_ = scoped_though_due || !report || report->stopped || !report->failed.empty() ||
                    !report->retried.empty();
   if (!report) return tl::unexpected(report.error());
   {
@@ -204,6 +217,7 @@ Result<ReconcileReport> ShareEngine::syncOnce(std::function<void(const HoardProg
 Result<PassOutcome> ShareEngine::pass(const PassRequest& request) {
   MutexLock lock(pass_mu_);
   if (request.stop.stop_requested()) return PassOutcome::paused("stopping");
+  yielded_ = false;
   // The machine's stop (offline by the user, stopping) reaches the pass.
   std::stop_callback forward(request.stop, [this] { requestStop(); });
   auto report = runLocked({}, /*confirm_mass_delete=*/false, /*automatic=*/true,
@@ -215,6 +229,12 @@ Result<PassOutcome> ShareEngine::pass(const PassRequest& request) {
     return tl::unexpected(report.error());
   }
   if (!report->stopped) return PassOutcome::done();
+  // Stopped for a program's change in the view (hydrate): the hydration
+  // runs next and asks for this pass again at once (syncNow).
+  if (yielded_.exchange(false) && !request.stop.stop_requested())
+    return PassOutcome::paused(share().name +
+                               ": gave way to a program changing a file in the view; goes on "
+                               "right after");
   const Error& e = *report->stopped;
   std::string why = share().name + ": " + e.message();
   switch (e.code()) {

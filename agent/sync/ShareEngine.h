@@ -37,6 +37,8 @@ struct ShareEngineHooks {
   std::function<void(int64_t conflict_id)> onConflictDetected;
   std::function<void(const std::string& message)> onAuthenticationRequired;
   std::function<void(const ReconcileReport&)> onPassFinished;
+  // A pass stored a new remote listing (ReconcileOptions::on_listing_recorded).
+  std::function<void()> onListingRecorded;
   // The share's lister (ListerChangeSource.h) is not used, and why; "" when
   // it is used again. Once per change of reason.
   std::function<void(const std::string& reason)> onListerFallback;
@@ -139,7 +141,9 @@ class ShareEngine {
   // base row, if it is not there: an on-demand share's view is about to let
   // a program change a placeholder (ReconcileOptions::hydrate). Runs a pass
   // of the log's paths and this one (a full pass if one is due) on the
-  // calling thread, waiting for a pass in progress. Ok once the cache holds
+  // calling thread. A pass of the machine's in progress (a preload that may
+  // take minutes) is stopped at its next file and goes on right after; one
+  // a user asked for (`hoard sync`) is waited for. Ok once the cache holds
   // `path`. Errors: kOffline while the share is offline (at once, without
   // touching the remote); kConflict if an open conflict holds the path;
   // kNotFound if the remote has no such path; the pass's failure for it;
@@ -200,6 +204,10 @@ class ShareEngine {
   class Sink;
   ShareEngine() = default;
   Result<PassOutcome> pass(const PassRequest& request) HOARD_EXCLUDES(pass_mu_, report_mu_);
+  // Stops the running pass if it is the machine's, noting why (yielded_).
+  // True if it did.
+  bool yieldAutomaticPass() HOARD_EXCLUDES(report_mu_);
+  Status hydrateLocked(const RelPath& path) HOARD_REQUIRES(pass_mu_) HOARD_EXCLUDES(report_mu_);
   // One pass under pass_mu_ (held by the caller).
   // `write_back`: the machine's write-back pass, limited to what the change
   // log names (ReconcileOptions::write_back_only) unless a full pass is due.
@@ -230,6 +238,9 @@ class ShareEngine {
 
   mutable Mutex report_mu_;  // the running pass's stop flag and what passes left
   std::shared_ptr<std::atomic<bool>> stop_ HOARD_GUARDED_BY(report_mu_);  // the running pass's
+  bool running_automatic_ HOARD_GUARDED_BY(report_mu_) = false;  // that pass is the machine's
+  // The machine's pass was stopped for a hydration (yieldAutomaticPass).
+  std::atomic<bool> yielded_{false};
   std::optional<LastPass> last_ HOARD_GUARDED_BY(report_mu_);
   PassTotals automatic_ HOARD_GUARDED_BY(report_mu_);
 };

@@ -40,6 +40,20 @@ class CliOnDemandWriteTest : public CliOnDemandTest {
   // The command in braces: its own redirections are not overridden by ours.
   std::string sh(const std::string& command) { return run("{ " + command + "; } 2>&1").second; }
   int shRc(const std::string& command) { return run("{ " + command + "; } >/dev/null 2>&1").first; }
+  // A pinned folder of 200 files, each fetch slowed to 1 s: a preload of it
+  // takes a while (about 7 s at 32 fetches in flight).
+  void slowPinnedFolder() {
+    for (int i = 0; i < 200; ++i) put(R_ + "/pinned/slow" + std::to_string(i) + ".txt", "slow\n");
+    startDaemon({{"HOARD_FAULT_SLOW_REMOTE_MS", "1000"}});
+  }
+  // How many of them the backing directory holds.
+  size_t kept() {
+    size_t n = 0;
+    std::error_code ec;
+    for (const auto& f : fs::directory_iterator(backing_ + "/pinned", ec))
+      n += f.path().filename().string().starts_with("slow");
+    return n;
+  }
 };
 
 TEST_F(CliOnDemandWriteTest, ProgramsChangeTheShareInTheViewAndTheServerGetsTheirBytes) {
@@ -145,6 +159,40 @@ TEST_F(CliOnDemandWriteTest, UnderTheWaitPolicyAChangeOfAPlaceholderWaitsForTheN
   json misses = json::parse(hoard("misses w --json").second, nullptr, false);
   ASSERT_TRUE(misses.is_array() && misses.size() == 1u) << misses.dump();
   EXPECT_EQ(misses[0]["path"], "dir-x/b.txt");
+}
+
+TEST_F(CliOnDemandWriteTest, TheWholeShareShowsWhileTheFirstPreloadStillRuns) {
+  slowPinnedFolder();
+  ASSERT_EQ(hoard("share add w " + R_ + " " + C_ + " --on-demand --pin pinned").first, 0)
+      << last_err_ << log();
+  // Listed before the pinned files are hoarded, not after the whole preload.
+  ASSERT_TRUE(eventually([&] { return fs::exists(C_ + "/dir/a.txt"); })) << log();
+  EXPECT_LT(kept(), 200u) << "the view showed the share only after the preload" << log();
+  EXPECT_EQ(slurp(C_ + "/dir.bak/c.txt"), "charlie in dir.bak\n");
+  EXPECT_TRUE(eventually([&] { return kept() == 200u; }, std::chrono::seconds(90))) << log();
+  EXPECT_EQ(slurp(C_ + "/pinned/slow7.txt"), "slow\n");
+}
+
+TEST_F(CliOnDemandWriteTest, AChangeOfAPlaceholderDoesNotWaitForALongPreloadToEnd) {
+  slowPinnedFolder();
+  ASSERT_EQ(hoard("share add w " + R_ + " " + C_ + " --on-demand").first, 0) << last_err_ << log();
+  ASSERT_TRUE(eventually([&] { return fs::exists(C_ + "/dir/a.txt"); })) << log();
+  // Pinning the folder starts the long pass.
+  ASSERT_EQ(hoard("pin " + C_ + "/pinned").first, 0) << last_err_ << log();
+  std::this_thread::sleep_for(1500ms);  // into its fetches (they land 128 at a time)
+  ASSERT_LT(kept(), 200u);
+  // An append to a placeholder while the preload runs: it is hydrated at
+  // once (the preload gives way), not after the whole preload.
+  ASSERT_EQ(shRc("echo appended >> '" + C_ + "/dir/a.txt'"), 0) << log();
+  const size_t kept_when_done = kept();
+  EXPECT_LT(kept_when_done, 200u) << "the append waited for the whole preload" << log();
+  EXPECT_EQ(slurp(C_ + "/dir/a.txt"), "alpha in dir\nappended\n");
+  // The preload goes on by itself and finishes; the append reaches the server.
+  EXPECT_TRUE(eventually([&] { return kept() == 200u; }, std::chrono::seconds(90)))
+      << kept() << log();
+  EXPECT_TRUE(eventually([&] { return slurp(R_ + "/dir/a.txt") == "alpha in dir\nappended\n"; },
+                         std::chrono::seconds(60)))
+      << log();
 }
 
 TEST_F(CliOnDemandWriteTest, HardLinksAndGivingFilesAwayAreRefusedAndChangeNothing) {

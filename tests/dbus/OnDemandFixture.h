@@ -83,11 +83,11 @@ class CliOnDemandTest : public ::testing::Test {
     ASSERT_TRUE(bus_->ok());
     startDaemon();
   }
-  void startDaemon() {
+  // hoardd on the test's state, with `env` (test hooks) added.
+  void startDaemon(std::vector<std::pair<std::string, std::string>> env = {}) {
     daemon_.reset();
-    daemon_ = std::make_unique<Daemon>(
-        dir_ + "/state", dir_ + "/hoardd.log",
-        std::vector<std::pair<std::string, std::string>>{{"XDG_CONFIG_HOME", dir_ + "/config"}});
+    env.emplace_back("XDG_CONFIG_HOME", dir_ + "/config");
+    daemon_ = std::make_unique<Daemon>(dir_ + "/state", dir_ + "/hoardd.log", env);
     ASSERT_TRUE(daemon_->start()) << slurp(dir_ + "/hoardd.log");
   }
   void withConfig(const std::string& config) {
