@@ -8,8 +8,9 @@
 # conflict, resolve it, both sides equal. Then the safety nets: kill -9 of
 # hoardd mid-burst loses nothing, an absent share is not an empty one. Last,
 # an on-demand share: the whole share visible, only pins kept, misses listed,
-# a file evicted back to a placeholder, and a read offline that asks
-# whether to wait (offline_reads "ask") answered over the bus.
+# a file evicted back to a placeholder, a read offline that asks whether to
+# wait (offline_reads "ask") answered over the bus, the change log as the
+# view reported it, and the share switched back to keeping its files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -243,7 +244,17 @@ JSON
   run hoard answers
   run hoard answers forget cat
   run hoard misses shelf
+  say "still offline: what you change in the view is logged by the view itself, call by call (no inotify on the backing directory):"
+  run sh -c "mkdir '$SHELF/notes' && printf 'an idea\n' > '$SHELF/notes/idea.txt' && mv '$SHELF/notes/idea.txt' '$SHELF/notes/plan.txt'"
+  until_true "the change log" bash -c "sqlite3 -readonly '$XDG_STATE_HOME/hoard/journal.db' \"SELECT count(*) FROM change_log WHERE CAST(path AS TEXT) LIKE 'notes/%'\" | grep -qv '^0$'"
+  run sqlite3 -readonly "$XDG_STATE_HOME/hoard/journal.db" "SELECT CASE op WHEN 1 THEN 'create' WHEN 2 THEN 'write' WHEN 3 THEN 'mkdir' WHEN 4 THEN 'rename' ELSE op END, CAST(path AS TEXT), ifnull(CAST(to_path AS TEXT), '') FROM change_log WHERE share_id = (SELECT id FROM shares WHERE name = 'shelf') ORDER BY seq"
   run hoard online shelf
+  run hoard sync shelf
+  run cat "$LIBRARY/notes/plan.txt"
+  say "and back: the folder keeps what is kept again, without placeholders (the server keeps the rest):"
+  run hoard share on-demand shelf --off
+  say "in $SHELF now: $(cd "$SHELF" && find . -type f -printf '%P ')"
+  run test ! -e "$SHELF/books/atlas.pdf" && say "(atlas.pdf was only a placeholder: it is on the server alone)"
   run hoard share remove shelf
 fi
 
