@@ -223,4 +223,27 @@ Result<bool> listSides(PassState& pass) {
   return true;
 }
 
+Status patchListing(PassState& pass) {
+  ShareSides& s = pass.s;
+  if (!s.record_listing || pass.remote_changed.empty()) return {};
+  MutexLock lock(s.journal_mu);
+  Status patched = s.journal.inTransaction([&]() -> Status {
+    for (const RelPath& p : pass.remote_changed) {
+      if (auto r = s.journal.removeRemoteListedUnder(s.share_id, p); !r)
+        return tl::unexpected(r.error());
+      auto [first, last] = subtreeOf(pass.remote, p);
+      for (auto it = first; it != last; ++it)
+        if (Status put = s.journal.putRemoteListed(
+                s.share_id, journal::ListedEntry{it->first, it->second.meta,
+                                                 it->second.data_version, it->second.symlink_target});
+            !put)
+          return put;
+    }
+    return Status{};
+  });
+  if (!patched) return patched;
+  pass.report.listing_recorded = true;
+  return {};
+}
+
 }  // namespace hoard::sync

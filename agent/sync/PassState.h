@@ -104,6 +104,10 @@ struct PassState {
   // Directories a listing could not read (WalkEntry::unlisted): held too,
   // and each noted once as a failed path, not counted as waiting.
   std::vector<RelPath> unlisted;
+  // Paths this pass changed on the remote (pushed, removed, renamed from or
+  // to): an on-demand share's listing is brought up to date for them at the
+  // end (patchListing), as it was taken before they changed.
+  std::set<RelPath> remote_changed;
   std::map<RelPath, ContentHash> local_hash;
   std::map<RelPath, ContentHash> remote_hash;
 

@@ -42,6 +42,11 @@ Result<bool> hoardWalk(PassState& pass);                   // HoardWalk.cc
 // store objects collected.
 Status finishPass(PassState& pass);                        // PassEnd.cc
 
+// An on-demand share's listing (taken before the pass changed the remote)
+// brought up to date for pass.remote_changed, from what the pass knows of
+// the remote now; stopped or not. Nothing for other shares.
+Status patchListing(PassState& pass);                      // Listing.cc
+
 // True once ReconcileOptions::stop was set; then report.stopped says so.
 bool stopRequested(PassState& pass);                       // Listing.cc
 

@@ -65,6 +65,7 @@ Result<ReconcileReport> Reconciler::run(const ReconcileOptions& opts) {
   PassState pass(s_, opts);
   pass.batching = true;
   auto finished = runPhases(pass);
+  if (Status patched = patchListing(pass); !patched && finished) finished = tl::unexpected(patched.error());
   // A pass that stopped early still commits what it did; one that ran
   // through also drops the log it replayed.
   Status flushed = finished && *finished ? finishPass(pass) : pass.flush();

@@ -121,6 +121,8 @@ Result<bool> replayOne(PassState& pass, const RelPath& from, const RelPath& to) 
   });
   if (!saved) return tl::unexpected(saved.error());
   for (auto& e : rekeyed) pass.base[e.path] = std::move(e);
+  pass.remote_changed.insert(from);
+  pass.remote_changed.insert(to);
   ++report.renamed_remote;
   return true;
 }

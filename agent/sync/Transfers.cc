@@ -58,6 +58,7 @@ Status PassState::push(const RelPath& p, const BaseEntry* b, const remote::Stat&
       if (fresh) final_remote = *fresh;
     }
     remote[p] = final_remote;
+    remote_changed.insert(p);
     ++report.pushed;
     return putBase(entryFrom(p, newl, final_remote, hash, object), *intent);
   }
@@ -81,6 +82,7 @@ Status PassState::push(const RelPath& p, const BaseEntry* b, const remote::Stat&
   auto rs = s.remote.lstat(p);
   if (!rs) return tl::unexpected(rs.error());
   remote[p] = *rs;
+  remote_changed.insert(p);
   ++report.pushed;
   return putBase(entryFrom(p, l, *rs, std::nullopt, std::nullopt), std::nullopt);
 }
@@ -306,6 +308,7 @@ Result<bool> PassState::pushFiles(const std::vector<FilePush>& pushes) {
         continue;
       }
       remote[p] = *x.sent;
+      remote_changed.insert(p);
       ++report.pushed;
       if (Status saved = putBase(entryFrom(p, x.staged->copied, *x.sent, x.staged->hash, x.staged->object), x.intent);
           !saved)
@@ -361,6 +364,7 @@ Status PassState::remove(remote::RemoteFs& fs, StatMap& side, const RelPath& p, 
     return done;
   }
   side.erase(p);
+  if (on_remote) remote_changed.insert(p);
   ++(on_remote ? report.deleted_remote : report.deleted_local);
   return dropBase(p, intent);
 }

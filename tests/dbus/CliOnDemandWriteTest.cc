@@ -195,6 +195,40 @@ TEST_F(CliOnDemandWriteTest, AChangeOfAPlaceholderDoesNotWaitForALongPreloadToEn
       << log();
 }
 
+TEST_F(CliOnDemandWriteTest, WhatAPassDeletedOrRenamedOnTheServerStaysGoneFromTheView) {
+  addOnDemand();
+  ASSERT_TRUE(eventually([&] { return fs::exists(backing_ + "/pinned/p.txt"); })) << log();
+  ASSERT_EQ(shRc("cat '" + C_ + "/dir-x/b.txt' >/dev/null && mv '" + C_ + "/dir-x/b.txt' '" + C_ + "/dir-x/b2.txt'"), 0);
+  syncAll();
+  // Offline, a kept file removed and another renamed; the pass that
+  // reconnects lists the server (which still has both) before it applies.
+  ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
+  ASSERT_EQ(shRc("rm '" + C_ + "/pinned/p.txt' && mv '" + C_ + "/dir-x/b2.txt' '" + C_ + "/dir-x/b3.txt'"), 0);
+  // One pass, the reconnection's: no later pass lists the server again.
+  ASSERT_EQ(hoard("online w").first, 0) << last_err_;
+  ASSERT_TRUE(eventually([&] {
+    json st = json::parse(hoard("status w --json").second, nullptr, false);
+    return !fs::exists(R_ + "/dir-x/b2.txt") && st.is_array() && st.size() == 1u &&
+           st[0].value("state", "") == "online" && st[0].value("pending_changes", 1) == 0;
+  })) << hoard("status w --json").second << log();
+  EXPECT_FALSE(fs::exists(R_ + "/pinned/p.txt"));
+  EXPECT_EQ(slurp(R_ + "/dir-x/b3.txt"), "bravo in dir-x\n");
+  auto shows = [&] {
+    return run("ls -a '" + C_ + "/pinned' '" + C_ + "/dir-x' | tr '\\n' ' '").second;
+  };
+  std::string before_restart = shows();
+  EXPECT_EQ(before_restart.find("p.txt"), std::string::npos) << before_restart;
+  EXPECT_EQ(before_restart.find("b2.txt"), std::string::npos) << before_restart;
+  EXPECT_NE(before_restart.find("b3.txt"), std::string::npos) << before_restart;
+  // The journal's listing agrees, so a restarted hoardd shows the same at once.
+  startDaemon();
+  ASSERT_TRUE(eventually([&] { return isFuseMount(C_) && fs::exists(C_ + "/dir.bak/c.txt"); })) << log();
+  std::string after_restart = shows();
+  EXPECT_EQ(after_restart.find("p.txt"), std::string::npos) << after_restart;
+  EXPECT_EQ(after_restart.find("b2.txt"), std::string::npos) << after_restart;
+  EXPECT_NE(after_restart.find("b3.txt"), std::string::npos) << after_restart;
+}
+
 TEST_F(CliOnDemandWriteTest, HardLinksAndGivingFilesAwayAreRefusedAndChangeNothing) {
   addOnDemand();
   std::string out = sh("ln '" + C_ + "/dir/a.txt' '" + C_ + "/dir/hard.txt'");
