@@ -228,7 +228,7 @@ JSON
   run hoard offline shelf
   dbus-monitor --session "type='signal',interface='org.hoard.Agent1',member='ReadWanted'" >"$WORK/questions.txt" 2>&1 &
   MONITOR=$!
-  until_true "dbus-monitor" grep -q NameAcquired "$WORK/questions.txt"
+  until_true "dbus-monitor" grep -q member=NameLost "$WORK/questions.txt"
   say "cat reads atlas.pdf (a placeholder) offline: it waits, and hoardd asks on the bus:"
   cat "$SHELF/books/atlas.pdf" >/dev/null 2>"$WORK/cat.err" &
   READER=$!

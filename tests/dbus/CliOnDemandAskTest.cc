@@ -62,7 +62,7 @@ class CliOnDemandAskTest : public CliOnDemandTest {
                       "type='signal',interface='org.hoard.Agent1',member='ReadWanted'",
                       "type='signal',interface='org.hoard.Agent1',member='ReadQuestionOver'"},
                      monitor_out_);
-    ASSERT_TRUE(eventually([&] { return slurp(monitor_out_).find("NameAcquired") != std::string::npos; }));
+    ASSERT_TRUE(eventually([&] { return slurp(monitor_out_).find("member=NameLost") != std::string::npos; }));
     ASSERT_EQ(hoard("offline w").first, 0) << last_err_;
   }
   std::vector<Seen> seen(const std::string& member) {

@@ -114,7 +114,7 @@ TEST_F(CliOnDemandTest, DataArrivingForAReaderIsShownOnTheBus) {
   pid_t monitor = spawn({"/usr/bin/dbus-monitor", "--session",
                          "type='signal',interface='org.hoard.Agent1',member='FetchProgress'"},
                         out);
-  ASSERT_TRUE(eventually([&] { return slurp(out).find("NameAcquired") != std::string::npos; }))
+  ASSERT_TRUE(eventually([&] { return slurp(out).find("member=NameLost") != std::string::npos; }))
       << slurp(out);
   EXPECT_EQ(run("dd if='" + C_ + "/big.bin' of=/dev/null bs=64k 2>/dev/null").first, 0);
   auto done = [&] {
