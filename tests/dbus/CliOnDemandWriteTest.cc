@@ -281,6 +281,13 @@ TEST_F(CliOnDemandWriteTest, UserXattrsShowFromTheServerAndChangesReachIt) {
   // Only user.* attributes travel: others are refused, not kept on one side.
   EXPECT_NE(::setxattr((C_ + "/dir.bak/c.txt").c_str(), "trusted.x", "1", 1, 0), 0);
   EXPECT_EQ(errno, ENOTSUP);
+  // One that the local copy has anyway (put there behind the view's back)
+  // does not show either: the view has only user.* attributes.
+  ASSERT_EQ(::setxattr((backing_ + "/dir.bak/c.txt").c_str(), "trusted.x", "1", 1, 0), 0);
+  int trusted_err = 0;
+  EXPECT_EQ(xattrOf(C_ + "/dir.bak/c.txt", "trusted.x", &trusted_err), "");
+  EXPECT_EQ(trusted_err, ENODATA);
+  ASSERT_EQ(::removexattr((backing_ + "/dir.bak/c.txt").c_str(), "trusted.x"), 0);
   syncAll();
   EXPECT_EQ(xattrOf(R_ + "/dir.bak/c.txt", "user.tag"), "set in the view");
   EXPECT_EQ(slurp(R_ + "/dir.bak/c.txt"), "charlie in dir.bak\n");
